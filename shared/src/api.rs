@@ -1,0 +1,598 @@
+//! JSON bodies of the relay's HTTP APIs, shared by the relay and its clients so the
+//! two sides cannot drift apart. Requests refuse unknown fields; timestamps are
+//! RFC 3339 strings in UTC. The routes are listed in `docs/api.md`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::challenge::{ChallengeKind, ChallengeStatus};
+use crate::context::Context;
+use crate::ids::{ChallengeId, CredentialId, TenantId, UserId};
+use crate::jws::{DecisionVerdict, DenyReason};
+use crate::keys::Jwk;
+use crate::webpush::PushSubscription;
+
+/// The header that carries a device request proof (see [`crate::proof`]).
+pub const PROOF_HEADER: &str = "OnePush-Proof";
+/// The header a bank sets to make challenge creation idempotent.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// Shortest time a bank may give a user to answer, in seconds.
+pub const MIN_TTL_SECONDS: u32 = 10;
+/// Longest time a bank may give a user to answer, in seconds.
+pub const MAX_TTL_SECONDS: u32 = 600;
+/// Time to answer when the bank does not say, in seconds.
+pub const DEFAULT_TTL_SECONDS: u32 = 60;
+/// Longest long-poll a bank may ask for, in seconds.
+pub const MAX_WAIT_SECONDS: u32 = 60;
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/// An error answer, RFC 9457 `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    /// A URI naming the kind of problem, `https://onepush.dev/problems/<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for a person to read.
+    pub detail: String,
+    /// Binding state, when the problem is about one (`suspended`, `locked`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<BindingState>,
+    /// Until when password-only use is allowed, when the problem is about a binding.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub grace_until: Option<OffsetDateTime>,
+    /// Challenge status, when the problem is about a decided challenge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_status: Option<ChallengeStatus>,
+    /// OTP attempts left before the binding locks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
+}
+
+impl Problem {
+    /// The slug at the end of [`Problem::kind`] (`user-not-enrolled`, ...).
+    pub fn slug(&self) -> &str {
+        self.kind.rsplit('/').next().unwrap_or(&self.kind)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bank API
+// ---------------------------------------------------------------------------
+
+/// `POST /v1/challenges`: ask a user to approve something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateChallenge {
+    /// The bank's user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// What kind of approval.
+    pub kind: ChallengeKind,
+    /// What is being approved, shown on the phone as sent; required fields per kind
+    /// are in [`ChallengeKind::required_fields`].
+    pub context: Context,
+    /// Seconds the user has to answer, [`MIN_TTL_SECONDS`]–[`MAX_TTL_SECONDS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u32>,
+    /// When true the relay picks a two-digit number the bank shows on its page and
+    /// the user must type it on the phone.
+    #[serde(default)]
+    pub number_matching: bool,
+}
+
+/// `201` answer to [`CreateChallenge`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChallengeCreated {
+    /// The new challenge.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ChallengeId,
+    /// Always `pending` on creation (or the current state on an idempotent replay).
+    pub status: ChallengeStatus,
+    /// The deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+    /// With number matching: the number (10–99) the bank shows on its page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u8>,
+}
+
+/// A challenge as the bank sees it (`GET /v1/challenges/{id}`, webhooks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BankChallenge {
+    /// The challenge.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ChallengeId,
+    /// The user asked.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// The credential the challenge was sent to.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub credential_id: CredentialId,
+    /// Its kind.
+    pub kind: ChallengeKind,
+    /// What is approved.
+    pub context: Context,
+    /// Where it stands.
+    pub status: ChallengeStatus,
+    /// The number to match, when number matching is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u8>,
+    /// Created at.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+    /// Deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+    /// When it left `pending`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub decided_at: Option<OffsetDateTime>,
+    /// The signed answer, for `approved`, `denied` and `credential_mismatch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionRecord>,
+}
+
+/// The device's signed answer as stored by the relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionRecord {
+    /// The compact JWS exactly as the device posted it; verify it with the JWK
+    /// from `GET /v1/credentials/{credential_id}/jwk`.
+    pub jws: String,
+    /// The credential that signed it (differs from the challenge's for `credential_mismatch`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub credential_id: CredentialId,
+    /// Approve or deny.
+    pub verdict: DecisionVerdict,
+    /// Why it was denied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DenyReason>,
+    /// Whether the user verified with PIN or biometrics before answering.
+    pub user_verified: bool,
+}
+
+/// `POST /v1/enrollments`: bind a credential to a user with two consecutive codes (R8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateEnrollment {
+    /// The bank's user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// The credential ID the user read off the app (spaces and hyphens allowed).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub credential_id: CredentialId,
+    /// Two consecutive security codes, older first.
+    pub codes: [String; 2],
+}
+
+/// The state of a user's binding to a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum BindingState {
+    /// In use.
+    Active,
+    /// Suspended by the bank (R13); password-only until `grace_until`.
+    Suspended,
+    /// Unregistered (R14); password-only until `grace_until`; a new enrollment may follow.
+    Unregistered,
+    /// Locked after failures, a `not_me` denial or a lost-device report (R15, R16).
+    Locked,
+}
+
+/// A user's binding (`GET /v1/users/{id}` and lifecycle answers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserBinding {
+    /// The bank's user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// The bound credential.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub credential_id: CredentialId,
+    /// Its state.
+    pub state: BindingState,
+    /// Why it is locked, when it is (`otp_failures`, `not_me`, `reported_lost`, `push_fatigue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_reason: Option<String>,
+    /// Until when password-only use is allowed (suspended / unregistered).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub grace_until: Option<OffsetDateTime>,
+    /// Consecutive OTP failures.
+    pub failures: u32,
+    /// Clock drift recorded by the last resync, in 30 s steps.
+    pub drift_steps: i64,
+    /// When it was enrolled.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub enrolled_at: OffsetDateTime,
+}
+
+/// `POST /v1/users/{id}/otp/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifyOtp {
+    /// The six-digit code the user typed.
+    pub code: String,
+}
+
+/// `200` answer to [`VerifyOtp`]: the code is valid and now used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OtpVerified {
+    /// Always true (a wrong code is a problem answer).
+    pub valid: bool,
+    /// The 30 s time step the code belonged to.
+    pub step: u64,
+}
+
+/// `POST /v1/users/{id}/otp/resync` (R12).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResyncOtp {
+    /// Two consecutive codes, older first.
+    pub codes: [String; 2],
+}
+
+/// `200` answer to [`ResyncOtp`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OtpResynced {
+    /// How many 30 s steps the device clock is ahead (positive) or behind.
+    pub drift_steps: i64,
+}
+
+/// `POST /v1/users/{id}/suspend` and `DELETE /v1/users/{id}/enrollment`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GraceUntil {
+    /// Until when the bank allows password-only use; absent means not at all.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub grace_until: Option<OffsetDateTime>,
+}
+
+/// `200` answer to `POST /v1/credentials/{cid}/report-lost` (R16).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportedLost {
+    /// Bindings of this tenant now locked.
+    pub locked_bindings: u32,
+    /// Pending challenges cancelled.
+    pub cancelled_challenges: u32,
+}
+
+/// `GET /v1/credentials/{cid}/jwk`: the key that verifies the credential's decisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CredentialKey {
+    /// The credential.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub credential_id: CredentialId,
+    /// Its public P-256 key (RFC 7517/7518).
+    pub jwk: Jwk,
+}
+
+/// One entry of the append-only audit log (`GET /v1/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEvent {
+    /// Increasing sequence number.
+    pub seq: i64,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: OffsetDateTime,
+    /// What happened (`challenge.created`, `challenge.approved`, `binding.locked`, ...).
+    pub event: String,
+    /// The user concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub user_id: Option<UserId>,
+    /// The credential concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub credential_id: Option<CredentialId>,
+    /// The challenge concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub challenge_id: Option<ChallengeId>,
+    /// Event details.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
+}
+
+/// A webhook delivery body (Standard Webhooks: `webhook-id` is [`WebhookEvent::id`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEvent {
+    /// Stable across retries, so the bank can de-duplicate.
+    pub id: String,
+    /// `challenge.decided`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the event happened.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub timestamp: OffsetDateTime,
+    /// The decided challenge.
+    pub data: BankChallenge,
+    /// Set when the answer was "this wasn't me" and the binding is now locked.
+    #[serde(default)]
+    pub binding_locked: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Device API
+// ---------------------------------------------------------------------------
+
+/// `POST /v1/device/credentials`: a new app install asks for a credential.
+/// The request proof embeds the same JWK (proof of possession).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProvisionRequest {
+    /// The device's public signing key.
+    pub jwk: Jwk,
+    /// Where to send Web Push messages, if the device has a push channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_subscription: Option<PushSubscription>,
+}
+
+/// `201` answer to [`ProvisionRequest`]. The TOTP secret is shown only here.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Provisioned {
+    /// The new credential ID.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub credential_id: CredentialId,
+    /// The 20-byte TOTP secret, base32 (RFC 4648, no padding).
+    pub totp_secret: String,
+    /// The relay's VAPID public key (uncompressed P-256 point, base64url), the
+    /// `applicationServerKey` a push service needs.
+    pub vapid_public_key: String,
+}
+
+impl std::fmt::Debug for Provisioned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provisioned")
+            .field("credential_id", &self.credential_id)
+            .field("totp_secret", &"<redacted>")
+            .field("vapid_public_key", &self.vapid_public_key)
+            .finish()
+    }
+}
+
+/// `PUT /v1/device/push-subscription`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdatePushSubscription {
+    /// The new subscription, or `null` to stop Web Push.
+    pub subscription: Option<PushSubscription>,
+}
+
+/// A challenge as its device sees it (`GET /v1/device/challenges[/{id}]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceChallenge {
+    /// The challenge.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ChallengeId,
+    /// The bank.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub tenant_id: TenantId,
+    /// The bank's display name.
+    pub tenant_name: String,
+    /// The bank's user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// Its kind.
+    pub kind: ChallengeKind,
+    /// What is approved; the device digests this itself for the decision.
+    pub context: Context,
+    /// Whether the user must type the number shown on the bank's page.
+    pub number_matching: bool,
+    /// The relay's per-challenge nonce, echoed in the decision.
+    pub nonce: String,
+    /// Where it stands.
+    pub status: ChallengeStatus,
+    /// Created at.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+    /// Deadline.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `GET /v1/device/challenges`: pending challenges for this credential, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceChallengeList {
+    /// The pending challenges.
+    pub challenges: Vec<DeviceChallenge>,
+}
+
+/// `POST /v1/device/challenges/{id}/decision`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PostDecision {
+    /// The decision, compact JWS (see [`crate::jws`]).
+    pub jws: String,
+}
+
+/// `200` answer to [`PostDecision`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionAccepted {
+    /// The challenge.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ChallengeId,
+    /// Its state now (`approved` or `denied`).
+    pub status: ChallengeStatus,
+}
+
+/// One user this credential serves (`GET /v1/device/accounts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceAccount {
+    /// The bank.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub tenant_id: TenantId,
+    /// The bank's display name.
+    pub tenant_name: String,
+    /// The bank's user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// The binding's state.
+    pub state: BindingState,
+    /// When it was enrolled.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub enrolled_at: OffsetDateTime,
+}
+
+/// `GET /v1/device/accounts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceAccounts {
+    /// The credential asking.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub credential_id: CredentialId,
+    /// The users it serves.
+    pub accounts: Vec<DeviceAccount>,
+}
+
+/// The `data` of a Server-Sent Event on `GET /v1/device/events`; the SSE `event`
+/// field carries the same name as `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum DeviceEvent {
+    /// A new challenge for this device: fetch its details.
+    Challenge {
+        /// The challenge.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+        id: ChallengeId,
+    },
+    /// A challenge of this device left `pending` (answered elsewhere, cancelled, expired).
+    Status {
+        /// The challenge.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+        id: ChallengeId,
+        /// Its new state.
+        status: ChallengeStatus,
+    },
+}
+
+/// The plaintext of a Web Push message: content-free, only what to fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushPayload {
+    /// Payload version, `1`.
+    pub v: u8,
+    /// `challenge`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The challenge to fetch over the signed channel.
+    pub id: ChallengeId,
+}
+
+impl PushPayload {
+    /// The payload announcing a challenge.
+    pub fn challenge(id: ChallengeId) -> Self {
+        Self {
+            v: 1,
+            kind: "challenge".to_owned(),
+            id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_challenge_refuses_unknown_fields() {
+        let body = r#"{"user_id":"u1","kind":"login","context":{"ip":"1.2.3.4","user_agent":"x"},"oops":1}"#;
+        let err = serde_json::from_str::<CreateChallenge>(body).unwrap_err();
+        assert!(err.to_string().contains("unknown field `oops`"), "{err}");
+    }
+
+    #[test]
+    fn create_challenge_defaults() {
+        let body = r#"{"user_id":"u1","kind":"transaction","context":{"amount":"100"}}"#;
+        let c: CreateChallenge = serde_json::from_str(body).unwrap();
+        assert_eq!(c.ttl_seconds, None);
+        assert!(!c.number_matching);
+    }
+
+    #[test]
+    fn device_event_is_tagged() {
+        let id = ChallengeId::new();
+        let json = serde_json::to_value(DeviceEvent::Status {
+            id,
+            status: ChallengeStatus::Expired,
+        })
+        .unwrap();
+        assert_eq!(json["type"], "status");
+        assert_eq!(json["status"], "expired");
+    }
+
+    #[test]
+    fn push_payload_is_content_free() {
+        let id = ChallengeId::new();
+        let json = serde_json::to_string(&PushPayload::challenge(id)).unwrap();
+        assert_eq!(json, format!(r#"{{"v":1,"type":"challenge","id":"{id}"}}"#));
+    }
+
+    #[test]
+    fn provisioned_debug_hides_the_secret() {
+        let p = Provisioned {
+            credential_id: "ONEP12345674".parse().unwrap(),
+            totp_secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into(),
+            vapid_public_key: "BA".into(),
+        };
+        assert!(!format!("{p:?}").contains("GEZD"));
+    }
+}
