@@ -1,0 +1,174 @@
+//! The command line: `serve`, `tenant add|list|rotate-key`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::relay::Relay;
+use crate::settings::Settings;
+
+/// OnePush relay: bank API, device API, Web Push delivery.
+#[derive(Debug, Parser)]
+#[command(name = "onepush-relay", version, about)]
+pub struct Cli {
+    /// Where to find the settings and data.
+    #[command(flatten)]
+    pub common: Common,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// TOML settings file (keys as in `Settings`; `ONEPUSH_*` variables override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data folder: database, VAPID key, master key [default: ./onepush-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite://PATH`, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` for
+    /// several relays on one database.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help = "Database URL: sqlite://PATH, or postgres://USER[:PASSWORD]@HOST[:PORT]/DB for several relays on one database [default: sqlite://DATA_DIR/onepush.db]"
+    )]
+    pub database: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the relay until SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8420].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage tenants (banks).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+/// Tenant commands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its API key (shown once).
+    Add {
+        /// The tenant's slug: lower-case letters, digits and '-'.
+        name: String,
+        /// The name shown on phones [default: NAME].
+        #[arg(long)]
+        display_name: Option<String>,
+        /// URL to POST decided challenges to (Standard Webhooks signed).
+        #[arg(long, value_name = "URL")]
+        webhook: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a tenant's API key; the old one stops working at once.
+    RotateKey {
+        /// The tenant's slug.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// The settings: defaults < file < environment < command-line flags.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings::load(self.common.config.as_deref(), std::env::vars())?;
+        if let Some(dir) = &self.common.data_dir {
+            settings.data_dir.clone_from(dir);
+        }
+        if let Some(url) = &self.common.database {
+            settings.database_url = Some(url.clone());
+        }
+        if let Command::Serve { listen: Some(addr) } = &self.command {
+            settings.listen = *addr;
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+/// Runs a tenant command, printing to stdout.
+pub async fn tenant(relay: &Relay, command: TenantCommand) -> anyhow::Result<()> {
+    let service = relay.service();
+    match command {
+        TenantCommand::Add {
+            name,
+            display_name,
+            webhook,
+            json,
+        } => {
+            let display = display_name.unwrap_or_else(|| name.clone());
+            let created = service.add_tenant(&name, &display, webhook).await?;
+            if json {
+                let out = serde_json::json!({
+                    "tenant_id": created.tenant_id,
+                    "api_key": created.api_key,
+                    "webhook_secret": created.webhook_secret,
+                });
+                println!("{out}");
+            } else {
+                println!("tenant:  {}", created.tenant_id);
+                println!(
+                    "API key: {}   (shown once; keep it secret)",
+                    created.api_key
+                );
+                if let Some(secret) = created.webhook_secret {
+                    println!("webhook secret: {secret}");
+                }
+            }
+        }
+        TenantCommand::List { json } => {
+            let tenants = service.list_tenants().await?;
+            if json {
+                let list: Vec<_> = tenants
+                    .iter()
+                    .map(|t| serde_json::json!({ "tenant_id": t.id, "display_name": t.display_name, "webhook_url": t.webhook_url }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for t in tenants {
+                    println!(
+                        "{}\t{}\t{}",
+                        t.id,
+                        t.display_name,
+                        t.webhook_url.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        TenantCommand::RotateKey { name, json } => {
+            let key = service
+                .rotate_key(&name)
+                .await
+                .with_context(|| format!("cannot rotate the key of {name}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "tenant_id": name, "api_key": key })
+                );
+            } else {
+                println!("new API key for {name}: {key}   (the old key no longer works)");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! The one error every use case and handler answers with: each variant has one HTTP
+//! status and one problem slug (RFC 9457); 5xx causes are logged, never sent.
+
+use axum::http::StatusCode;
+use onepush_protocol::ChallengeStatus;
+use onepush_protocol::api::BindingState;
+use time::OffsetDateTime;
+
+use crate::store::StoreError;
+
+/// What went wrong, as a client of the relay sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or a field is invalid.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The body is over the limit.
+    #[error("request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    /// Missing or wrong API key.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The device proof is missing, invalid, stale or replayed.
+    #[error("{0}")]
+    ProofInvalid(String),
+    /// No such route.
+    #[error("no such route: {0}")]
+    RouteNotFound(String),
+    /// No such challenge for this tenant or credential.
+    #[error("challenge not found")]
+    ChallengeNotFound,
+    /// The user has no binding.
+    #[error("user {0} is not enrolled")]
+    UserNotEnrolled(String),
+    /// No such credential.
+    #[error("credential {0} not found")]
+    CredentialNotFound(String),
+    /// The binding is not active (suspended, unregistered, locked).
+    #[error("{detail}")]
+    BindingNotActive {
+        /// Explanation.
+        detail: String,
+        /// The state.
+        state: BindingState,
+        /// Grace date.
+        grace_until: Option<OffsetDateTime>,
+    },
+    /// The user already has an active binding.
+    #[error("user {0} is already enrolled; unregister first to change the credential")]
+    AlreadyEnrolled(String),
+    /// Same idempotency key, different body.
+    #[error("the Idempotency-Key was used before with a different request body")]
+    IdempotencyKeyReused,
+    /// Too many pending challenges for the user.
+    #[error("user has {0} challenges waiting already; wait for them to end")]
+    PushFatigue(u32),
+    /// The challenge already ended.
+    #[error("challenge is already {0}")]
+    ChallengeDecided(ChallengeStatus),
+    /// The challenge's deadline passed.
+    #[error("challenge deadline passed; it is {0}")]
+    ChallengeExpired(ChallengeStatus),
+    /// Enrollment or resync codes were not accepted.
+    #[error("{0}")]
+    CodesInvalid(String),
+    /// An OTP code was wrong.
+    #[error("code is wrong; {attempts_left} attempts left before the token locks")]
+    CodeInvalid {
+        /// Attempts before lock.
+        attempts_left: u32,
+    },
+    /// An OTP code was already used (or older than the last used).
+    #[error("code was already used; wait for the next code")]
+    CodeReplayed,
+    /// This failure locked the binding.
+    #[error("too many wrong codes: the token is now locked; the bank must unlock it")]
+    BindingLocked,
+    /// The decision JWS cannot be parsed.
+    #[error("{0}")]
+    DecisionMalformed(String),
+    /// The decision signature does not verify.
+    #[error("{0}")]
+    DecisionSignatureInvalid(String),
+    /// A validly signed answer from another credential.
+    #[error(
+        "the decision is signed by a credential other than the one registered for this user; the challenge ended credential_mismatch"
+    )]
+    CredentialMismatch,
+    /// The decision's claims differ from the challenge.
+    #[error("{0}")]
+    DecisionMismatch(String),
+    /// The typed number is wrong.
+    #[error("the number typed does not match the number shown on the bank's page")]
+    NumberMismatch,
+    /// Too many requests from this address.
+    #[error("too many requests from this address; retry in {0} seconds")]
+    RateLimited(u64),
+    /// Maintenance mode (R18).
+    #[error("one-push is suspended for maintenance; retry after {0} seconds")]
+    Maintenance(u32),
+    /// The database is unreachable.
+    #[error("service unavailable")]
+    Unavailable,
+    /// The database cannot be reached now, or a statement timed out: logged (the
+    /// cause), answered 503 without it.
+    #[error("the relay cannot reach its database right now; retry in a few seconds")]
+    DatabaseUnavailable(String),
+    /// Anything else: logged, answered as a bare 500.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) | Self::DecisionMalformed(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) | Self::ProofInvalid(_) | Self::DecisionSignatureInvalid(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::CredentialMismatch => StatusCode::FORBIDDEN,
+            Self::RouteNotFound(_)
+            | Self::ChallengeNotFound
+            | Self::UserNotEnrolled(_)
+            | Self::CredentialNotFound(_) => StatusCode::NOT_FOUND,
+            Self::BindingNotActive { .. }
+            | Self::AlreadyEnrolled(_)
+            | Self::IdempotencyKeyReused
+            | Self::ChallengeDecided(_) => StatusCode::CONFLICT,
+            Self::ChallengeExpired(_) => StatusCode::GONE,
+            Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::CodesInvalid(_)
+            | Self::CodeInvalid { .. }
+            | Self::CodeReplayed
+            | Self::DecisionMismatch(_)
+            | Self::NumberMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BindingLocked => StatusCode::LOCKED,
+            Self::PushFatigue(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Maintenance(_) | Self::Unavailable | Self::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The problem slug (`type` is `https://onepush.dev/problems/<slug>`).
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid-request",
+            Self::BodyTooLarge(_) => "body-too-large",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::ProofInvalid(_) => "proof-invalid",
+            Self::RouteNotFound(_) => "not-found",
+            Self::ChallengeNotFound => "challenge-not-found",
+            Self::UserNotEnrolled(_) => "user-not-enrolled",
+            Self::CredentialNotFound(_) => "credential-not-found",
+            Self::BindingNotActive { .. } => "binding-not-active",
+            Self::AlreadyEnrolled(_) => "already-enrolled",
+            Self::IdempotencyKeyReused => "idempotency-key-reused",
+            Self::PushFatigue(_) => "push-fatigue",
+            Self::ChallengeDecided(_) => "challenge-decided",
+            Self::ChallengeExpired(_) => "challenge-expired",
+            Self::CodesInvalid(_) => "codes-invalid",
+            Self::CodeInvalid { .. } => "code-invalid",
+            Self::CodeReplayed => "code-replayed",
+            Self::BindingLocked => "binding-locked",
+            Self::DecisionMalformed(_) => "decision-malformed",
+            Self::DecisionSignatureInvalid(_) => "decision-signature-invalid",
+            Self::CredentialMismatch => "credential-mismatch",
+            Self::DecisionMismatch(_) => "decision-mismatch",
+            Self::NumberMismatch => "number-mismatch",
+            Self::RateLimited(_) => "rate-limited",
+            Self::Maintenance(_) => "maintenance",
+            Self::Unavailable => "unavailable",
+            Self::DatabaseUnavailable(_) => "database-unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// A binding-not-active error that names the state and grace date.
+    pub fn not_active(state: BindingState, grace_until: Option<i64>) -> Self {
+        let name = match state {
+            BindingState::Active => "active",
+            BindingState::Suspended => "suspended",
+            BindingState::Unregistered => "unregistered",
+            BindingState::Locked => "locked",
+        };
+        let grace_until = grace_until.map(crate::clock::from_unix);
+        let detail = match grace_until {
+            Some(g) => format!(
+                "the user's one-push binding is {name}; password-only use is allowed until {}",
+                g.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ),
+            None => format!("the user's one-push binding is {name}"),
+        };
+        Self::BindingNotActive {
+            detail,
+            state,
+            grace_until,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => Self::DatabaseUnavailable(cause.to_string()),
+            other => Self::Internal(format!("store: {other}")),
+        }
+    }
+}

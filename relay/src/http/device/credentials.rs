@@ -1,0 +1,95 @@
+//! `/v1/device/credentials`, `/v1/device/push-subscription`, `/v1/device/accounts`.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use onepush_protocol::api::{
+    DeviceAccounts, Problem, ProvisionRequest, Provisioned, UpdatePushSubscription,
+};
+
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::http::extract::{Device, Provisioning, parse_json};
+
+/// Takes a provisioning token for the client address (see [`crate::ratelimit`]).
+#[derive(Debug)]
+pub struct ProvisionAllowed;
+
+impl FromRequestParts<AppState> for ProvisionAllowed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Without a socket (router tests) every request shares one bucket.
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        state
+            .limiter
+            .check(addr, Instant::now())
+            .map_err(ApiError::RateLimited)?;
+        Ok(Self)
+    }
+}
+
+/// Provision a credential for a new app install; the proof embeds the same JWK.
+#[utoipa::path(post, path = "/v1/device/credentials", tag = "device", request_body = ProvisionRequest,
+    responses((status = 201, body = Provisioned), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn provision(
+    State(state): State<AppState>,
+    _allowed: ProvisionAllowed,
+    request: Provisioning,
+) -> Result<(StatusCode, Json<Provisioned>), ApiError> {
+    let req: ProvisionRequest = parse_json(&request.body)?;
+    if req.jwk != request.jwk {
+        return Err(ApiError::ProofInvalid(
+            "the proof must be signed by the jwk being provisioned".into(),
+        ));
+    }
+    let provisioned = state.service.provision(req).await?;
+    Ok((StatusCode::CREATED, Json(provisioned)))
+}
+
+/// Revoke this credential everywhere (the app's reset).
+#[utoipa::path(delete, path = "/v1/device/credentials/self", tag = "device",
+    responses((status = 204), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke_self(
+    State(state): State<AppState>,
+    device: Device,
+) -> Result<StatusCode, ApiError> {
+    state.service.revoke_self(&device.credential).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replace or clear the Web Push subscription.
+#[utoipa::path(put, path = "/v1/device/push-subscription", tag = "device", request_body = UpdatePushSubscription,
+    responses((status = 204), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn push_subscription(
+    State(state): State<AppState>,
+    device: Device,
+) -> Result<StatusCode, ApiError> {
+    let req: UpdatePushSubscription = parse_json(&device.body)?;
+    state
+        .service
+        .set_push_subscription(&device.credential, req.subscription)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The users this credential serves.
+#[utoipa::path(get, path = "/v1/device/accounts", tag = "device",
+    responses((status = 200, body = DeviceAccounts), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn accounts(
+    State(state): State<AppState>,
+    device: Device,
+) -> Result<Json<DeviceAccounts>, ApiError> {
+    state
+        .service
+        .device_accounts(&device.credential)
+        .await
+        .map(Json)
+}

@@ -1,0 +1,22 @@
+//! `/v1/enrollments`: bind a credential to a user with two consecutive codes (R8).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use onepush_protocol::api::{CreateEnrollment, Problem, UserBinding};
+
+use super::AppState;
+use super::extract::{ApiJson, Bank};
+use crate::error::ApiError;
+
+/// Enroll a user with the credential ID and two consecutive codes from the app.
+#[utoipa::path(post, path = "/v1/enrollments", tag = "bank", request_body = CreateEnrollment,
+    responses((status = 201, body = UserBinding), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    State(state): State<AppState>,
+    Bank(tenant): Bank,
+    ApiJson(req): ApiJson<CreateEnrollment>,
+) -> Result<(StatusCode, Json<UserBinding>), ApiError> {
+    let binding = state.service.enroll(&tenant, req).await?;
+    Ok((StatusCode::CREATED, Json(binding)))
+}

@@ -1,0 +1,247 @@
+//! Extractors whose rejections are our [`ApiError`]: JSON bodies, path and query
+//! parameters, the bank's API key and the device's request proof.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use onepush_protocol::api::PROOF_HEADER;
+use onepush_protocol::proof::{self, ProofCheck};
+use onepush_protocol::{CredentialId, Jwk};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::store::{CredentialRecord, TenantRecord};
+
+fn body_error(rejection: &BytesRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::BodyTooLarge(limit)
+    } else {
+        ApiError::InvalidRequest(rejection.body_text())
+    }
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<(Parts, Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts.clone(), body);
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|e| body_error(&e, state.service.settings().body_limit_bytes))?;
+    Ok((parts, bytes))
+}
+
+/// Parses a JSON body; the serde message (unknown field, wrong type, line and column)
+/// becomes the problem's detail.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {e}")))
+}
+
+fn check_content_type(parts: &Parts) -> Result<(), ApiError> {
+    let ok = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidRequest(
+            "Content-Type must be application/json".into(),
+        ))
+    }
+}
+
+/// A JSON request body.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (parts, bytes) = read_body(req, state).await?;
+        check_content_type(&parts)?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// A JSON body that may also be left out (then `T::default()`).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (parts, bytes) = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        check_content_type(&parts)?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// Path parameters.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| Self(v))
+            .map_err(|e| ApiError::InvalidRequest(e.body_text()))
+    }
+}
+
+/// Query parameters.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Self(v))
+            .map_err(|e| ApiError::InvalidRequest(e.body_text()))
+    }
+}
+
+/// The tenant whose API key is in `Authorization: Bearer <key>`.
+#[derive(Debug, Clone)]
+pub struct Bank(pub TenantRecord);
+
+impl FromRequestParts<AppState> for Bank {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized(
+                "missing header Authorization: Bearer <tenant API key>",
+            ))?;
+        let key = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "Authorization must be \"Bearer <tenant API key>\"",
+            ))?;
+        state.service.authenticate(key).await.map(Self)
+    }
+}
+
+/// A device request: the credential that signed the `OnePush-Proof`, and the raw body
+/// the proof covers.
+#[derive(Debug)]
+pub struct Device {
+    /// The signing credential.
+    pub credential: CredentialRecord,
+    /// The body, exactly as received.
+    pub body: Bytes,
+}
+
+/// A provisioning request: the proof embeds the new key.
+#[derive(Debug)]
+pub struct Provisioning {
+    /// The key that signed the proof.
+    pub jwk: Jwk,
+    /// The body.
+    pub body: Bytes,
+}
+
+async fn verify_request(
+    req: Request,
+    state: &AppState,
+    provisioning: bool,
+) -> Result<(Option<CredentialRecord>, Jwk, Bytes), ApiError> {
+    let (parts, body) = read_body(req, state).await?;
+    let token = parts
+        .headers
+        .get(PROOF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::ProofInvalid(format!("missing header {PROOF_HEADER}")))?;
+    let peeked = proof::peek_proof(token).map_err(|e| ApiError::ProofInvalid(e.to_string()))?;
+    let (signer, jwk) = match (provisioning, peeked.kid, peeked.jwk) {
+        (true, _, Some(jwk)) => (None, jwk),
+        (true, _, None) => {
+            return Err(ApiError::ProofInvalid(
+                "a provisioning proof must embed its jwk".into(),
+            ));
+        }
+        (false, Some(kid), _) => {
+            let credential = state.service.device_credential(&kid).await?;
+            let jwk = credential.jwk.clone();
+            (Some(credential), jwk)
+        }
+        (false, None, _) => {
+            return Err(ApiError::ProofInvalid(
+                "the proof must name its credential in kid".into(),
+            ));
+        }
+    };
+    let url = format!(
+        "{}{}",
+        state.service.settings().public_url(),
+        parts.uri.path()
+    );
+    let check = ProofCheck {
+        method: parts.method.as_str(),
+        url: &url,
+        body: &body,
+        now: state.service.now(),
+        max_skew: i64::from(state.service.settings().proof_skew_seconds),
+    };
+    let claims = proof::verify_proof(token, &jwk, &check, |_, _| true)
+        .map_err(|e| ApiError::ProofInvalid(e.to_string()))?;
+    state.service.record_proof(&claims.jti, claims.iat).await?;
+    Ok((signer, jwk, body))
+}
+
+impl FromRequest<AppState> for Device {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let must_be_json = !matches!(*req.method(), Method::GET | Method::DELETE);
+        let json = req.headers().get(header::CONTENT_TYPE).is_some();
+        let (credential, _, body) = verify_request(req, state, false).await?;
+        let credential = credential
+            .ok_or_else(|| ApiError::ProofInvalid("the proof must name its credential".into()))?;
+        if must_be_json && !json {
+            return Err(ApiError::InvalidRequest(
+                "Content-Type must be application/json".into(),
+            ));
+        }
+        Ok(Self { credential, body })
+    }
+}
+
+impl FromRequest<AppState> for Provisioning {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (_, jwk, body) = verify_request(req, state, true).await?;
+        Ok(Self { jwk, body })
+    }
+}
+
+/// The credential in a path, parsed with a problem that says what is wrong (check digit...).
+pub fn credential_path(text: &str) -> Result<CredentialId, ApiError> {
+    text.parse()
+        .map_err(|e: onepush_protocol::IdError| ApiError::InvalidRequest(e.to_string()))
+}

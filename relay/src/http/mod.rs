@@ -1,0 +1,114 @@
+//! The HTTP API: one file per resource, one router built from the handlers'
+//! OpenAPI annotations, so `/openapi.json` lists exactly the routes served.
+
+mod audit;
+mod challenges;
+mod credentials;
+mod device;
+mod enrollments;
+pub mod error;
+pub mod extract;
+mod ops;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
+use crate::service::Service;
+use crate::shutdown::Shutdown;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub service: Service,
+    /// Provisioning rate limit per client address.
+    pub limiter: Arc<RateLimiter>,
+    /// Ends event streams and long-polls on shutdown.
+    pub shutdown: Shutdown,
+    /// The OpenAPI document, served at `/openapi.json`.
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The OpenAPI document's frame; the paths come from the routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "OnePush relay", description = "Bank API, device API and operations of the OnePush relay. See docs/api.md."),
+    tags(
+        (name = "bank", description = "Bank API: Authorization: Bearer <tenant API key>"),
+        (name = "device", description = "Device API: OnePush-Proof header"),
+        (name = "ops", description = "Operations")
+    )
+)]
+struct ApiDoc;
+
+/// Every route with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(challenges::create))
+        .routes(routes!(challenges::get, challenges::cancel))
+        .routes(routes!(enrollments::create))
+        .routes(routes!(users::get))
+        .routes(routes!(users::verify_otp))
+        .routes(routes!(users::resync_otp))
+        .routes(routes!(users::suspend))
+        .routes(routes!(users::resume))
+        .routes(routes!(users::unlock))
+        .routes(routes!(users::unregister))
+        .routes(routes!(credentials::report_lost))
+        .routes(routes!(credentials::jwk))
+        .routes(routes!(audit::list))
+        .routes(routes!(device::credentials::provision))
+        .routes(routes!(device::credentials::revoke_self))
+        .routes(routes!(device::credentials::push_subscription))
+        .routes(routes!(device::credentials::accounts))
+        .routes(routes!(device::challenges::list))
+        .routes(routes!(device::challenges::get))
+        .routes(routes!(device::challenges::decide))
+        .routes(routes!(device::events::events))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi))
+}
+
+/// The OpenAPI document of [`api_router`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// The application: routes, body limit, problem answers for unknown routes.
+pub fn router(service: &Service, shutdown: Shutdown) -> Router {
+    let (routes, openapi) = api_router().split_for_parts();
+    let state = AppState {
+        limiter: Arc::new(RateLimiter::new(service.settings().provision_per_minute)),
+        openapi: Arc::new(openapi),
+        service: service.clone(),
+        shutdown,
+    };
+    routes
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(service.settings().body_limit_bytes))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::RouteNotFound(uri.path().to_owned())
+}

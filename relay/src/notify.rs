@@ -1,0 +1,327 @@
+//! Wakes bank long-polls and device event streams when a challenge changes, so neither
+//! polls the store.
+//!
+//! The [`Notifier`] trait is what handlers see. [`InProcessNotifier`] serves one relay
+//! process; [`postgres::PgNotifier`] serves several relays on one PostgreSQL database: it
+//! keeps an in-process one inside, sends `NOTIFY` from `publish` and feeds each `LISTEN`
+//! message from another relay to the inner `publish`.
+//!
+//! Cost: a waiting long-poll is one entry in a sharded map plus a `oneshot` channel
+//! (no task, no timer of its own); a challenge's entry goes when its last waiter does.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::future::Future;
+use std::hash::{BuildHasher, Hash};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId};
+use tokio::sync::{mpsc, oneshot};
+
+/// Mutex shards per map: spreads contention between unrelated challenges.
+const SHARDS: u64 = 64;
+
+/// Changes buffered per event-stream subscriber. One that falls this far behind is
+/// disconnected: its stream ends, and the app lists pending challenges when it reconnects.
+pub const STREAM_BUFFER: usize = 64;
+
+/// A challenge was created (`status` pending) or reached a final status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeChange {
+    /// The challenge.
+    pub challenge_id: ChallengeId,
+    /// The credential the challenge is addressed to.
+    pub credential_id: CredentialId,
+    /// Its status now; [`ChallengeStatus::Pending`] announces a new challenge.
+    pub status: ChallengeStatus,
+}
+
+/// Publishes challenge changes to whoever waits in this process.
+pub trait Notifier: Send + Sync + 'static {
+    /// Announces a change: wakes the challenge's waiters (unless the status is still
+    /// pending) and sends it to the credential's event streams. Call it after the change
+    /// is stored.
+    fn publish(&self, change: ChallengeChange);
+
+    /// A future that resolves when `challenge` leaves pending. Create it *before* reading
+    /// the challenge from the store, then await it with a timeout, so a change between
+    /// the read and the wait is not missed. Dropping it unregisters it.
+    fn wait_for(&self, challenge: ChallengeId) -> ChallengeWaiter;
+
+    /// The changes of `credential`'s challenges from now on (for `GET /v1/device/events`).
+    /// Dropping the stream unsubscribes.
+    fn subscribe_credential(&self, credential: &CredentialId) -> CredentialStream;
+
+    /// Whether `credential` has an open event stream (a push the device will also get that
+    /// way makes a 404/410 from its push service less final).
+    fn is_connected(&self, credential: &CredentialId) -> bool;
+}
+
+/// Waiters and subscribers, kept in this process.
+#[derive(Clone, Default)]
+pub struct InProcessNotifier {
+    hub: Arc<Hub>,
+}
+
+#[derive(Default)]
+struct Hub {
+    waiters: Registry<ChallengeId, oneshot::Sender<ChallengeStatus>>,
+    subscribers: Registry<CredentialId, mpsc::Sender<ChallengeChange>>,
+    next_id: AtomicU64,
+}
+
+impl InProcessNotifier {
+    /// A notifier with nobody waiting.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many long-poll waiters are registered (a metrics gauge).
+    pub fn waiter_count(&self) -> usize {
+        self.hub.waiters.len()
+    }
+
+    /// How many event streams are open (a metrics gauge).
+    pub fn subscriber_count(&self) -> usize {
+        self.hub.subscribers.len()
+    }
+
+    /// Wakes every waiter with `None` ("re-read the store"): for an implementation that
+    /// lost its feed of changes (e.g. a dropped `LISTEN` connection) and may have missed some.
+    pub fn release_all_waiters(&self) {
+        self.hub.waiters.clear();
+    }
+
+    /// Ends every event stream (their apps reconnect and list pending challenges anew):
+    /// for an implementation that may have missed new challenges.
+    pub fn end_all_streams(&self) {
+        self.hub.subscribers.clear();
+    }
+}
+
+impl std::fmt::Debug for InProcessNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcessNotifier")
+            .field("waiters", &self.waiter_count())
+            .field("subscribers", &self.subscriber_count())
+            .finish()
+    }
+}
+
+impl Notifier for InProcessNotifier {
+    fn publish(&self, change: ChallengeChange) {
+        if change.status.is_terminal() {
+            for waiter in self.hub.waiters.take(&change.challenge_id) {
+                // A waiter dropped meanwhile no longer listens: nothing to do.
+                let _ = waiter.send(change.status);
+            }
+        }
+        self.hub.subscribers.retain(&change.credential_id, |subscriber| {
+            match subscriber.try_send(change.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::info!(credential = %change.credential_id.as_str(), "event stream too slow, disconnected");
+                    false
+                }
+            }
+        });
+    }
+
+    fn wait_for(&self, challenge: ChallengeId) -> ChallengeWaiter {
+        let (sender, receiver) = oneshot::channel();
+        let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
+        self.hub.waiters.insert(challenge, id, sender);
+        ChallengeWaiter {
+            receiver,
+            hub: self.hub.clone(),
+            challenge,
+            id,
+        }
+    }
+
+    fn subscribe_credential(&self, credential: &CredentialId) -> CredentialStream {
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
+        self.hub.subscribers.insert(credential.clone(), id, sender);
+        CredentialStream {
+            receiver,
+            hub: self.hub.clone(),
+            credential: credential.clone(),
+            id,
+        }
+    }
+
+    fn is_connected(&self, credential: &CredentialId) -> bool {
+        self.hub.subscribers.contains(credential)
+    }
+}
+
+/// Resolves to the challenge's new status once it leaves pending, or to `None` when the
+/// notifier can no longer tell (then read the store). See [`Notifier::wait_for`].
+#[must_use = "a waiter does nothing unless awaited"]
+pub struct ChallengeWaiter {
+    receiver: oneshot::Receiver<ChallengeStatus>,
+    hub: Arc<Hub>,
+    challenge: ChallengeId,
+    id: u64,
+}
+
+impl Future for ChallengeWaiter {
+    type Output = Option<ChallengeStatus>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.get_mut().receiver)
+            .poll(cx)
+            .map(Result::ok)
+    }
+}
+
+impl Drop for ChallengeWaiter {
+    fn drop(&mut self) {
+        self.hub.waiters.remove(&self.challenge, self.id);
+    }
+}
+
+impl std::fmt::Debug for ChallengeWaiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChallengeWaiter")
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The changes of one credential's challenges. See [`Notifier::subscribe_credential`].
+/// Ends if the subscriber falls [`STREAM_BUFFER`] changes behind.
+pub struct CredentialStream {
+    receiver: mpsc::Receiver<ChallengeChange>,
+    hub: Arc<Hub>,
+    credential: CredentialId,
+    id: u64,
+}
+
+impl Stream for CredentialStream {
+    type Item = ChallengeChange;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().receiver.poll_recv(cx)
+    }
+}
+
+impl Drop for CredentialStream {
+    fn drop(&mut self) {
+        self.hub.subscribers.remove(&self.credential, self.id);
+    }
+}
+
+impl std::fmt::Debug for CredentialStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialStream")
+            .field("credential", &self.credential.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One shard: key → registrations (id, item).
+type Shard<K, T> = Mutex<HashMap<K, Vec<(u64, T)>>>;
+
+/// A sharded multimap `K → [(registration id, T)]`; a key is present only while it has
+/// registrations.
+struct Registry<K, T> {
+    shards: Box<[Shard<K, T>]>,
+    hasher: RandomState,
+}
+
+impl<K, T> Default for Registry<K, T> {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq, T> Registry<K, T> {
+    fn shard(&self, key: &K) -> MutexGuard<'_, HashMap<K, Vec<(u64, T)>>> {
+        let index = usize::try_from(self.hasher.hash_one(key) % SHARDS).unwrap_or_default();
+        // Every update leaves the map consistent, so a poisoned lock is still usable.
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn insert(&self, key: K, id: u64, item: T) {
+        self.shard(&key).entry(key).or_default().push((id, item));
+    }
+
+    fn remove(&self, key: &K, id: u64) {
+        let mut shard = self.shard(key);
+        if let Some(items) = shard.get_mut(key) {
+            items.retain(|(item_id, _)| *item_id != id);
+            if items.is_empty() {
+                shard.remove(key);
+                shrink(&mut shard);
+            }
+        }
+    }
+
+    fn take(&self, key: &K) -> Vec<T> {
+        let mut shard = self.shard(key);
+        let items = shard.remove(key).unwrap_or_default();
+        shrink(&mut shard);
+        items.into_iter().map(|(_, item)| item).collect()
+    }
+
+    fn retain(&self, key: &K, mut keep: impl FnMut(&T) -> bool) {
+        let mut shard = self.shard(key);
+        if let Some(items) = shard.get_mut(key) {
+            items.retain(|(_, item)| keep(item));
+            if items.is_empty() {
+                shard.remove(key);
+            }
+        }
+    }
+
+    fn contains(&self, key: &K) -> bool {
+        self.shard(key).contains_key(key)
+    }
+
+    fn len(&self) -> usize {
+        self.each_shard(|shard| shard.values().map(Vec::len).sum())
+    }
+
+    #[cfg(test)]
+    fn keys(&self) -> usize {
+        self.each_shard(|shard| shard.len())
+    }
+
+    fn clear(&self) {
+        self.each_shard(|shard| {
+            shard.clear();
+            shrink(shard);
+            0
+        });
+    }
+
+    fn each_shard(&self, mut f: impl FnMut(&mut HashMap<K, Vec<(u64, T)>>) -> usize) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| f(&mut shard.lock().unwrap_or_else(PoisonError::into_inner)))
+            .sum()
+    }
+}
+
+/// Gives memory back after a burst of waiters has gone.
+fn shrink<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() * 8 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
+pub mod postgres;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+//! Tests of the in-process notifier: wake-ups, clean-up, event streams, scale.
+
+use super::*;
+use futures::{FutureExt as _, StreamExt as _};
+
+fn credential() -> CredentialId {
+    CredentialId::generate(CredentialId::DEFAULT_PREFIX).unwrap()
+}
+
+fn change(
+    challenge_id: ChallengeId,
+    credential_id: &CredentialId,
+    status: ChallengeStatus,
+) -> ChallengeChange {
+    ChallengeChange {
+        challenge_id,
+        credential_id: credential_id.clone(),
+        status,
+    }
+}
+
+#[tokio::test]
+async fn waiter_created_before_the_decision_wakes_with_it() {
+    let notifier = InProcessNotifier::new();
+    let (id, cid) = (ChallengeId::new(), credential());
+    let waiter = notifier.wait_for(id);
+    notifier.publish(change(id, &cid, ChallengeStatus::Approved));
+    assert_eq!(waiter.await, Some(ChallengeStatus::Approved));
+    assert_eq!(notifier.waiter_count(), 0);
+}
+
+#[test]
+fn waiter_created_after_a_change_does_not_see_it() {
+    let notifier = InProcessNotifier::new();
+    let (id, cid) = (ChallengeId::new(), credential());
+    notifier.publish(change(id, &cid, ChallengeStatus::Denied));
+    let mut late = notifier.wait_for(id);
+    assert_eq!((&mut late).now_or_never(), None);
+    notifier.publish(change(id, &cid, ChallengeStatus::Expired));
+    assert_eq!(late.now_or_never(), Some(Some(ChallengeStatus::Expired)));
+}
+
+#[test]
+fn new_challenge_does_not_end_a_long_poll() {
+    let notifier = InProcessNotifier::new();
+    let (id, cid) = (ChallengeId::new(), credential());
+    let mut waiter = notifier.wait_for(id);
+    notifier.publish(change(id, &cid, ChallengeStatus::Pending));
+    assert_eq!((&mut waiter).now_or_never(), None);
+}
+
+#[test]
+fn every_waiter_of_a_challenge_wakes_and_others_keep_waiting() {
+    let notifier = InProcessNotifier::new();
+    let (id, other, cid) = (ChallengeId::new(), ChallengeId::new(), credential());
+    let waiters: Vec<_> = (0..3).map(|_| notifier.wait_for(id)).collect();
+    let mut unrelated = notifier.wait_for(other);
+    notifier.publish(change(id, &cid, ChallengeStatus::Cancelled));
+    for waiter in waiters {
+        assert_eq!(
+            waiter.now_or_never(),
+            Some(Some(ChallengeStatus::Cancelled))
+        );
+    }
+    assert_eq!((&mut unrelated).now_or_never(), None);
+    assert_eq!(notifier.waiter_count(), 1);
+}
+
+#[test]
+fn dropped_waiters_leave_nothing_behind() {
+    let notifier = InProcessNotifier::new();
+    let id = ChallengeId::new();
+    let waiters: Vec<_> = (0..3)
+        .map(|_| notifier.wait_for(id))
+        .chain([notifier.wait_for(ChallengeId::new())])
+        .collect();
+    assert_eq!(
+        (notifier.waiter_count(), notifier.hub.waiters.keys()),
+        (4, 2)
+    );
+    drop(waiters);
+    assert_eq!(
+        (notifier.waiter_count(), notifier.hub.waiters.keys()),
+        (0, 0)
+    );
+}
+
+#[test]
+fn released_waiters_wake_without_a_status() {
+    let notifier = InProcessNotifier::new();
+    let waiter = notifier.wait_for(ChallengeId::new());
+    notifier.release_all_waiters();
+    assert_eq!(waiter.now_or_never(), Some(None));
+    assert_eq!(notifier.waiter_count(), 0);
+}
+
+#[test]
+fn event_stream_gets_only_its_credentials_changes() {
+    let notifier = InProcessNotifier::new();
+    let (mine, theirs) = (credential(), credential());
+    let mut stream = notifier.subscribe_credential(&mine);
+    let mut other_stream = notifier.subscribe_credential(&theirs);
+    let (a, b) = (ChallengeId::new(), ChallengeId::new());
+    notifier.publish(change(a, &mine, ChallengeStatus::Pending));
+    notifier.publish(change(b, &theirs, ChallengeStatus::Pending));
+    notifier.publish(change(a, &mine, ChallengeStatus::Approved));
+    let next = |s: &mut CredentialStream| s.next().now_or_never().flatten();
+    assert_eq!(
+        next(&mut stream),
+        Some(change(a, &mine, ChallengeStatus::Pending))
+    );
+    assert_eq!(
+        next(&mut stream),
+        Some(change(a, &mine, ChallengeStatus::Approved))
+    );
+    assert_eq!(
+        stream.next().now_or_never(),
+        None,
+        "nothing more, still open"
+    );
+    assert_eq!(
+        next(&mut other_stream),
+        Some(change(b, &theirs, ChallengeStatus::Pending))
+    );
+}
+
+#[test]
+fn connected_while_any_stream_of_the_credential_is_open() {
+    let notifier = InProcessNotifier::new();
+    let cid = credential();
+    assert!(!notifier.is_connected(&cid));
+    let first = notifier.subscribe_credential(&cid);
+    let second = notifier.subscribe_credential(&cid);
+    assert!(notifier.is_connected(&cid));
+    drop(first);
+    assert!(notifier.is_connected(&cid));
+    drop(second);
+    assert!(!notifier.is_connected(&cid));
+    assert_eq!(
+        (notifier.subscriber_count(), notifier.hub.subscribers.keys()),
+        (0, 0)
+    );
+}
+
+#[test]
+fn stream_that_falls_behind_is_disconnected() {
+    let notifier = InProcessNotifier::new();
+    let cid = credential();
+    let mut stream = notifier.subscribe_credential(&cid);
+    for _ in 0..=STREAM_BUFFER {
+        notifier.publish(change(ChallengeId::new(), &cid, ChallengeStatus::Pending));
+    }
+    assert!(!notifier.is_connected(&cid));
+    let buffered = std::iter::from_fn(|| stream.next().now_or_never().flatten()).count();
+    assert_eq!(buffered, STREAM_BUFFER);
+    assert_eq!(
+        stream.next().now_or_never(),
+        Some(None),
+        "the stream has ended"
+    );
+}
+
+#[test]
+fn a_hundred_thousand_long_polls_are_woken() {
+    const N: usize = 100_000;
+    let notifier = InProcessNotifier::new();
+    let cid = credential();
+    let waiters: Vec<(ChallengeId, ChallengeWaiter)> = (0..N)
+        .map(|_| {
+            let id = ChallengeId::new();
+            (id, notifier.wait_for(id))
+        })
+        .collect();
+    assert_eq!(notifier.waiter_count(), N);
+    for (id, _) in &waiters {
+        notifier.publish(change(*id, &cid, ChallengeStatus::Approved));
+    }
+    let woken = waiters
+        .into_iter()
+        .map(|(_, waiter)| waiter.now_or_never())
+        .filter(|woke| *woke == Some(Some(ChallengeStatus::Approved)))
+        .count();
+    assert_eq!(woken, N);
+    assert_eq!(
+        (notifier.waiter_count(), notifier.hub.waiters.keys()),
+        (0, 0)
+    );
+}

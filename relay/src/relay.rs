@@ -1,0 +1,176 @@
+//! [`Relay`]: the assembled service (store, keys, notifier, push sender) and how it is served.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::clock::{Clock, SystemClock};
+use crate::keys::RelayKeys;
+use crate::notify::postgres::PgNotifier;
+use crate::notify::{InProcessNotifier, Notifier};
+use crate::push::{PushSender, WebPushSender};
+use crate::service::{NewTenant, Service};
+use crate::settings::Settings;
+use crate::shutdown::{self, Shutdown, Trigger};
+use crate::store::Backend;
+use crate::webhook::WebhookClient;
+
+/// Time each Web Push request may take.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time each webhook request may take.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running relay's parts; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    service: Service,
+    trigger: Arc<Trigger>,
+    shutdown: Shutdown,
+}
+
+/// What [`Relay::open_with`] can replace (tests inject a manual clock or a recording push sender).
+#[derive(Default)]
+pub struct Parts {
+    /// The clock (system clock by default).
+    pub clock: Option<Arc<dyn Clock>>,
+    /// The push sender (a [`WebPushSender`] with the relay's VAPID key by default).
+    pub push: Option<Arc<dyn PushSender>>,
+    /// The notifier (by default in-process on SQLite, LISTEN/NOTIFY on PostgreSQL).
+    pub notifier: Option<Arc<dyn Notifier>>,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts").finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    /// Validates the settings, opens the store chosen by the database URL's scheme
+    /// (running migrations) and loads or creates the keys. On PostgreSQL the relay also
+    /// listens for changes made by other relays on the same database.
+    pub async fn open(settings: Settings) -> anyhow::Result<Self> {
+        Self::open_with(settings, Parts::default()).await
+    }
+
+    /// As [`Relay::open`], with some parts replaced.
+    pub async fn open_with(settings: Settings, parts: Parts) -> anyhow::Result<Self> {
+        settings.validate()?;
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!("cannot create data folder {}", settings.data_dir.display())
+        })?;
+        let master = settings
+            .master_key
+            .as_ref()
+            .and_then(|k| onepush_protocol::b64::decode_array::<32>(&k.0));
+        let keys = Arc::new(RelayKeys::load_or_create(&settings.data_dir, master)?);
+        let backend = crate::store::open(&settings.database_url(), &settings.store_options())
+            .await
+            .with_context(|| {
+                format!("cannot open database {}", settings.database_url_redacted())
+            })?;
+        let (trigger, shutdown) = shutdown::channel();
+        let notifier: Arc<dyn Notifier> = match (parts.notifier, &backend) {
+            (Some(notifier), _) => notifier,
+            (None, Backend::Postgres(pg)) => Arc::new(
+                PgNotifier::start(pg.pool().clone(), shutdown.clone())
+                    .await
+                    .context("cannot LISTEN for the changes other relays make")?,
+            ),
+            (None, Backend::Sqlite(_)) => Arc::new(InProcessNotifier::new()),
+        };
+        let store = backend.store();
+        let push: Arc<dyn PushSender> = match parts.push {
+            Some(p) => p,
+            None => Arc::new(WebPushSender::new(
+                keys.vapid_private(),
+                settings.vapid_subject.clone(),
+                PUSH_TIMEOUT,
+            )?),
+        };
+        let clock = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let service = Service::new(store, clock, notifier, push, keys, Arc::new(settings));
+        crate::metrics::install();
+        Ok(Self {
+            service,
+            trigger: Arc::new(trigger),
+            shutdown,
+        })
+    }
+
+    /// The use cases (for tests and tools).
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// The application router, for `oneshot` tests.
+    pub fn router(&self) -> axum::Router {
+        crate::http::router(&self.service, self.shutdown.clone())
+    }
+
+    /// Creates a tenant; the API key is only returned here.
+    pub async fn add_tenant(
+        &self,
+        slug: &str,
+        display_name: &str,
+        webhook_url: Option<String>,
+    ) -> anyhow::Result<NewTenant> {
+        Ok(self
+            .service
+            .add_tenant(slug, display_name, webhook_url)
+            .await?)
+    }
+
+    /// Ends every overdue challenge now (what the expiry task does every half second).
+    pub async fn expire_overdue(&self) -> anyhow::Result<usize> {
+        Ok(self.service.expire_overdue().await?)
+    }
+
+    /// Serves on `listener` with the background tasks (expiry, webhooks) until
+    /// `shutdown` resolves; then stops taking connections, ends event streams and
+    /// long-polls, and waits for requests in flight.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let webhooks = WebhookClient::new(WEBHOOK_TIMEOUT)?;
+        let expiry = tokio::spawn(crate::expiry::run(
+            self.service.clone(),
+            self.shutdown.clone(),
+        ));
+        let outbox = tokio::spawn(crate::outbox::run(
+            self.service.clone(),
+            webhooks,
+            self.shutdown.clone(),
+        ));
+        let trigger = self.trigger.clone();
+        let stopped = self.shutdown.clone();
+        let signal = async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stopped.wait() => {}
+            }
+            trigger.fire();
+        };
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tracing::info!(addr = %listener.local_addr()?, "relay listening");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await?;
+        self.trigger.fire();
+        let _ = tokio::join!(expiry, outbox);
+        tracing::info!("relay stopped");
+        Ok(())
+    }
+
+    /// Asks a running [`Relay::serve`] to stop (same as its shutdown future resolving).
+    pub fn stop(&self) {
+        self.trigger.fire();
+    }
+}

@@ -1,0 +1,298 @@
+//! Creating, reading, long-polling and cancelling challenges, and pushing them out.
+
+use std::time::Duration;
+
+use onepush_protocol::api::{
+    BankChallenge, BindingState, ChallengeCreated, CreateChallenge, DEFAULT_TTL_SECONDS,
+    MAX_TTL_SECONDS, MIN_TTL_SECONDS, PushPayload,
+};
+use onepush_protocol::challenge::ChallengeEvent;
+use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context};
+
+use super::{Service, random_b64, sha256, views};
+use crate::clock::from_unix;
+use crate::error::ApiError;
+use crate::notify::ChallengeChange;
+use crate::push::DeliveryOutcome;
+use crate::store::{ChallengeRecord, NewAudit, StoreError, TenantRecord};
+
+/// Checks the context fields a kind requires (each a non-empty string).
+pub fn check_context(kind: ChallengeKind, context: &Context) -> Result<(), ApiError> {
+    for field in kind.required_fields() {
+        match context.str(field) {
+            Some(v) if !v.trim().is_empty() => {}
+            _ => {
+                return Err(ApiError::InvalidRequest(format!(
+                    "context of a {kind} challenge needs field `{field}` as a non-empty string (required: {})",
+                    kind.required_fields().join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn request_hash(req: &CreateChallenge, ttl: u32) -> [u8; 32] {
+    let canonical = serde_json::json!({
+        "user_id": req.user_id,
+        "kind": req.kind,
+        "context": req.context.canonical_json(),
+        "ttl_seconds": ttl,
+        "number_matching": req.number_matching,
+    });
+    sha256(canonical.to_string().as_bytes())
+}
+
+fn random_number() -> u8 {
+    let mut b = [0u8; 1];
+    loop {
+        onepush_protocol::keys::fill_random(&mut b);
+        // 180 = 2 × 90: rejection sampling keeps 10–99 uniform.
+        if b[0] < 180 {
+            return 10 + b[0] % 90;
+        }
+    }
+}
+
+impl Service {
+    /// `POST /v1/challenges`.
+    pub async fn create_challenge(
+        &self,
+        tenant: &TenantRecord,
+        req: CreateChallenge,
+        idempotency_key: Option<String>,
+    ) -> Result<ChallengeCreated, ApiError> {
+        if self.maintenance() {
+            return Err(ApiError::Maintenance(
+                self.settings.maintenance_retry_after_seconds,
+            ));
+        }
+        let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+        if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&ttl) {
+            return Err(ApiError::InvalidRequest(format!(
+                "ttl_seconds must be {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}, got {ttl}"
+            )));
+        }
+        check_context(req.kind, &req.context)?;
+        let hash = request_hash(&req, ttl);
+        if let Some(key) = &idempotency_key
+            && let Some(existing) = self.idempotent(tenant, key, &hash).await?
+        {
+            return Ok(existing);
+        }
+        let binding = match self.store.binding(&tenant.id, &req.user_id).await {
+            Ok(b) => b,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::UserNotEnrolled(req.user_id.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if binding.state != BindingState::Active {
+            return Err(ApiError::not_active(binding.state, binding.grace_until));
+        }
+        let now = self.now();
+        let pending = self
+            .store
+            .pending_count_for_user(&tenant.id, &req.user_id, now)
+            .await?;
+        if pending >= self.settings.max_pending_per_user {
+            return Err(ApiError::PushFatigue(pending));
+        }
+        let connected = self.notifier.is_connected(&binding.credential_id);
+        let ch = ChallengeRecord {
+            id: ChallengeId::new(),
+            tenant_id: tenant.id.clone(),
+            user_id: req.user_id,
+            credential_id: binding.credential_id,
+            kind: req.kind,
+            context: req.context,
+            number: req.number_matching.then(random_number),
+            nonce: random_b64(16),
+            status: ChallengeStatus::Pending,
+            created_at: now,
+            expires_at: now + i64::from(ttl),
+            decided_at: None,
+            reached_device: connected,
+            decision: None,
+        };
+        let idem = idempotency_key.as_deref().map(|k| (k, &hash));
+        match self.store.insert_challenge(&ch, idem).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                // Another request with the same key won the race.
+                let key = idempotency_key.as_deref().unwrap_or_default();
+                return self
+                    .idempotent(tenant, key, &hash)
+                    .await?
+                    .ok_or(ApiError::IdempotencyKeyReused);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.announce(&ch).await;
+        Ok(ChallengeCreated {
+            id: ch.id,
+            status: ch.status,
+            expires_at: from_unix(ch.expires_at),
+            number: ch.number,
+        })
+    }
+
+    async fn idempotent(
+        &self,
+        tenant: &TenantRecord,
+        key: &str,
+        hash: &[u8; 32],
+    ) -> Result<Option<ChallengeCreated>, ApiError> {
+        if key.is_empty() || key.len() > 255 {
+            return Err(ApiError::InvalidRequest(
+                "Idempotency-Key must be 1 to 255 characters".into(),
+            ));
+        }
+        let Some((id, stored)) = self.store.idempotent_challenge(&tenant.id, key).await? else {
+            return Ok(None);
+        };
+        if stored.as_slice() != hash {
+            return Err(ApiError::IdempotencyKeyReused);
+        }
+        let ch = self.tenant_challenge(&tenant.id, &id).await?;
+        Ok(Some(ChallengeCreated {
+            id: ch.id,
+            status: ch.status,
+            expires_at: from_unix(ch.expires_at),
+            number: ch.number,
+        }))
+    }
+
+    /// Audits, publishes to event streams and starts the Web Push delivery of a new challenge.
+    async fn announce(&self, ch: &ChallengeRecord) {
+        crate::metrics::challenge_created(ch.kind);
+        self.audit(NewAudit {
+            tenant_id: Some(ch.tenant_id.clone()),
+            event: "challenge.created".into(),
+            user_id: Some(ch.user_id.clone()),
+            credential_id: Some(ch.credential_id.clone()),
+            challenge_id: Some(ch.id),
+            detail: serde_json::json!({ "kind": ch.kind, "number_matching": ch.number.is_some() }),
+        })
+        .await;
+        self.notifier.publish(ChallengeChange {
+            challenge_id: ch.id,
+            credential_id: ch.credential_id.clone(),
+            status: ChallengeStatus::Pending,
+        });
+        let subscription = match self.store.credential(&ch.credential_id).await {
+            Ok(c) => c.push_subscription,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load credential for push");
+                None
+            }
+        };
+        if let Some(subscription) = subscription {
+            let service = self.clone();
+            let ch = ch.clone();
+            tokio::spawn(async move { service.push_challenge(&ch, &subscription).await });
+        }
+    }
+
+    async fn push_challenge(
+        &self,
+        ch: &ChallengeRecord,
+        subscription: &onepush_protocol::PushSubscription,
+    ) {
+        let payload =
+            serde_json::to_vec(&PushPayload::challenge(ch.id)).expect("payload serialises");
+        let clock = self.clock.clone();
+        let outcome = crate::push::deliver_with_retries(
+            self.push.as_ref(),
+            subscription,
+            &payload,
+            from_unix(ch.expires_at),
+            &move || clock.now(),
+        )
+        .await;
+        crate::metrics::push_outcome(&outcome);
+        let result = match outcome {
+            DeliveryOutcome::Sent => self.store.mark_reached_device(&ch.id).await,
+            DeliveryOutcome::Gone => {
+                tracing::info!(credential = %ch.credential_id.as_str(), "push subscription gone; cleared");
+                self.store
+                    .set_push_subscription(&ch.credential_id, None)
+                    .await
+            }
+            DeliveryOutcome::Failed => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "cannot record push outcome");
+        }
+    }
+
+    /// `GET /v1/challenges/{id}?wait=`: waits on the notifier (never polls the store).
+    /// When the notifier releases its waiters (it lost its feed of changes, e.g. a dropped
+    /// `LISTEN` connection), reads the store again and goes on waiting for the time left.
+    pub async fn wait_challenge(
+        &self,
+        tenant: &TenantRecord,
+        id: &ChallengeId,
+        wait: Duration,
+    ) -> Result<BankChallenge, ApiError> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let waiter = self.notifier.wait_for(*id);
+            // Every open long-poll keeps this future resident: the store reads are boxed
+            // and the record is dropped before waiting, so only the waiter and its timer
+            // stay (≈ 2 KB less per waiting bank request).
+            let (left, expires_at) = {
+                let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
+                let left = wait.saturating_sub(started.elapsed());
+                if ch.status.is_terminal() || left.is_zero() {
+                    return Ok(views::bank_challenge(&ch));
+                }
+                (left, ch.expires_at)
+            };
+            let until_deadline = u64::try_from(expires_at - self.now()).unwrap_or(0);
+            // Wake at the deadline too, so the read below can end the challenge.
+            let limit = left.min(Duration::from_secs(until_deadline) + Duration::from_millis(200));
+            if let Ok(None) = tokio::time::timeout(limit, waiter).await {
+                continue; // released: re-read, then wait again
+            }
+            let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
+            return Ok(views::bank_challenge(&ch));
+        }
+    }
+
+    /// `DELETE /v1/challenges/{id}`.
+    pub async fn cancel_challenge(
+        &self,
+        tenant: &TenantRecord,
+        id: &ChallengeId,
+    ) -> Result<BankChallenge, ApiError> {
+        let ch = self.tenant_challenge(&tenant.id, id).await?;
+        let done = self
+            .finish(&ch, ChallengeEvent::Cancel, None, false)
+            .await?;
+        if done.status != ChallengeStatus::Cancelled {
+            return Err(ApiError::ChallengeDecided(done.status));
+        }
+        Ok(views::bank_challenge(&done))
+    }
+
+    /// Cancels every pending challenge of a credential (optionally only one tenant's or user's).
+    pub(crate) async fn cancel_pending(
+        &self,
+        credential: &onepush_protocol::CredentialId,
+        only: impl Fn(&ChallengeRecord) -> bool,
+    ) -> Result<u32, ApiError> {
+        let mut cancelled = 0;
+        for ch in self.store.pending_for_credential(credential).await? {
+            if !only(&ch) {
+                continue;
+            }
+            if let Ok(done) = self.finish(&ch, ChallengeEvent::Cancel, None, false).await
+                && done.status == ChallengeStatus::Cancelled
+            {
+                cancelled += 1;
+            }
+        }
+        Ok(cancelled)
+    }
+}

@@ -1,0 +1,221 @@
+//! The device side: provisioning, push subscription, fetching challenges, accounts
+//! and revoking the credential.
+
+use onepush_protocol::api::{
+    BindingState, DeviceAccount, DeviceAccounts, DeviceChallenge, DeviceChallengeList,
+    ProvisionRequest, Provisioned,
+};
+use onepush_protocol::totp::TotpSecret;
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushSubscription};
+
+use super::{Service, views};
+use crate::clock::from_unix;
+use crate::error::ApiError;
+use crate::store::{ChallengeRecord, CredentialRecord, NewAudit, StoreError};
+
+impl Service {
+    /// `POST /v1/device/credentials`: a new credential for the key that signed the proof.
+    pub async fn provision(&self, req: ProvisionRequest) -> Result<Provisioned, ApiError> {
+        req.jwk
+            .validate()
+            .map_err(|e| ApiError::InvalidRequest(format!("jwk: {e}")))?;
+        if let Some(sub) = &req.push_subscription {
+            sub.validate()
+                .map_err(|e| ApiError::InvalidRequest(format!("push_subscription: {e}")))?;
+        }
+        let secret = TotpSecret::generate();
+        for _ in 0..10 {
+            let id = CredentialId::generate(&self.settings.credential_prefix)
+                .map_err(|e| ApiError::Internal(format!("credential prefix: {e}")))?;
+            let record = CredentialRecord {
+                totp_secret_sealed: self.keys.seal(secret.as_bytes(), id.as_str().as_bytes()),
+                id: id.clone(),
+                jwk: req.jwk.clone(),
+                push_subscription: req.push_subscription.clone(),
+                last_used_step: None,
+                revoked_at: None,
+                created_at: self.now(),
+            };
+            match self.store.insert_credential(&record).await {
+                Ok(()) => {
+                    self.device_audit(&id, "credential.provisioned", None).await;
+                    return Ok(Provisioned {
+                        credential_id: id,
+                        totp_secret: secret.to_base32(),
+                        vapid_public_key: self.keys.vapid_public_b64(),
+                    });
+                }
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Internal(
+            "no free credential ID after 10 tries".into(),
+        ))
+    }
+
+    /// `PUT /v1/device/push-subscription`.
+    pub async fn set_push_subscription(
+        &self,
+        device: &CredentialRecord,
+        sub: Option<PushSubscription>,
+    ) -> Result<(), ApiError> {
+        if let Some(s) = &sub {
+            s.validate()
+                .map_err(|e| ApiError::InvalidRequest(format!("subscription: {e}")))?;
+        }
+        self.store
+            .set_push_subscription(&device.id, sub.as_ref())
+            .await?;
+        Ok(())
+    }
+
+    async fn tenant_name(&self, ch: &ChallengeRecord) -> Result<String, ApiError> {
+        Ok(self.store.tenant(&ch.tenant_id).await?.display_name)
+    }
+
+    /// `GET /v1/device/challenges`: pending ones; fetching them counts as reaching the device.
+    pub async fn device_pending(
+        &self,
+        device: &CredentialRecord,
+    ) -> Result<DeviceChallengeList, ApiError> {
+        let mut challenges = Vec::new();
+        for ch in self.store.pending_for_credential(&device.id).await? {
+            let ch = self.end_if_overdue(ch).await?;
+            if ch.status != ChallengeStatus::Pending {
+                continue;
+            }
+            if !ch.reached_device {
+                self.store.mark_reached_device(&ch.id).await?;
+            }
+            let name = self.tenant_name(&ch).await?;
+            challenges.push(views::device_challenge(&ch, name));
+        }
+        Ok(DeviceChallengeList { challenges })
+    }
+
+    /// `GET /v1/device/challenges/{id}`: only a challenge sent to this credential.
+    pub async fn device_challenge(
+        &self,
+        device: &CredentialRecord,
+        id: &ChallengeId,
+    ) -> Result<DeviceChallenge, ApiError> {
+        let ch = match self.store.challenge(id).await {
+            Ok(ch) if ch.credential_id == device.id => ch,
+            Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::ChallengeNotFound),
+            Err(e) => return Err(e.into()),
+        };
+        let ch = self.end_if_overdue(ch).await?;
+        // Already recorded (event stream open at creation, push accepted, an earlier
+        // fetch): the conditional update would change nothing, so skip the write.
+        if ch.status == ChallengeStatus::Pending && !ch.reached_device {
+            self.store.mark_reached_device(&ch.id).await?;
+        }
+        let name = self.tenant_name(&ch).await?;
+        Ok(views::device_challenge(&ch, name))
+    }
+
+    /// `GET /v1/device/accounts`.
+    pub async fn device_accounts(
+        &self,
+        device: &CredentialRecord,
+    ) -> Result<DeviceAccounts, ApiError> {
+        let accounts = self
+            .store
+            .bindings_of_credential(&device.id)
+            .await?
+            .into_iter()
+            .filter(|(b, _)| b.state != BindingState::Unregistered)
+            .map(|(b, tenant_name)| DeviceAccount {
+                tenant_id: b.tenant_id,
+                tenant_name,
+                user_id: b.user_id,
+                state: b.state,
+                enrolled_at: from_unix(b.enrolled_at),
+            })
+            .collect();
+        Ok(DeviceAccounts {
+            credential_id: device.id.clone(),
+            accounts,
+        })
+    }
+
+    /// `DELETE /v1/device/credentials/self`: unregisters every binding, cancels
+    /// pending challenges and refuses the key from then on.
+    pub async fn revoke_self(&self, device: &CredentialRecord) -> Result<(), ApiError> {
+        self.store.revoke_credential(&device.id, self.now()).await?;
+        for (mut binding, _) in self.store.bindings_of_credential(&device.id).await? {
+            if binding.state == BindingState::Unregistered {
+                continue;
+            }
+            binding.state = BindingState::Unregistered;
+            binding.grace_until = None;
+            self.store.put_binding(&binding).await?;
+            self.binding_audit(
+                &binding,
+                "binding.unregistered",
+                serde_json::json!({ "by": "device" }),
+            )
+            .await;
+        }
+        self.cancel_pending(&device.id, |_| true).await?;
+        self.device_audit(&device.id, "credential.revoked", None)
+            .await;
+        Ok(())
+    }
+
+    /// Marks every pending challenge of a device reached (it opened the event stream)
+    /// and answers their IDs, oldest first.
+    pub async fn device_connected(
+        &self,
+        device: &CredentialId,
+    ) -> Result<Vec<ChallengeId>, ApiError> {
+        let mut ids = Vec::new();
+        for ch in self.store.pending_for_credential(device).await? {
+            if self.now() < ch.expires_at {
+                if !ch.reached_device {
+                    self.store.mark_reached_device(&ch.id).await?;
+                }
+                ids.push(ch.id);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn device_audit(&self, id: &CredentialId, event: &str, challenge: Option<ChallengeId>) {
+        self.audit(NewAudit {
+            tenant_id: None,
+            event: event.to_owned(),
+            user_id: None,
+            credential_id: Some(id.clone()),
+            challenge_id: challenge,
+            detail: serde_json::json!({}),
+        })
+        .await;
+    }
+
+    /// The credential named by a device proof's `kid`, if it exists and is not revoked.
+    pub async fn device_credential(&self, id: &CredentialId) -> Result<CredentialRecord, ApiError> {
+        match self.store.credential(id).await {
+            Ok(c) if c.revoked_at.is_none() => Ok(c),
+            Ok(_) => Err(ApiError::ProofInvalid("this credential was revoked".into())),
+            Err(StoreError::NotFound) => Err(ApiError::ProofInvalid(format!(
+                "unknown credential {}",
+                id.grouped()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a proof `jti`; an error if it was seen before (replay).
+    pub async fn record_proof(&self, jti: &str, iat: i64) -> Result<(), ApiError> {
+        let keep_until = iat + 2 * i64::from(self.settings.proof_skew_seconds) + 1;
+        if self.store.record_jti(jti, keep_until, self.now()).await? {
+            Ok(())
+        } else {
+            Err(ApiError::ProofInvalid(
+                onepush_protocol::ProofError::Replayed.to_string(),
+            ))
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Use cases: what the relay does, independent of HTTP. Handlers call these; these
+//! call the [`Store`], the [`Notifier`] and the [`PushSender`].
+
+pub mod challenges;
+mod decisions;
+mod device;
+mod enrollment;
+pub mod lifecycle;
+pub mod tenants;
+mod views;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use onepush_protocol::api::DecisionRecord;
+use onepush_protocol::challenge::{self, ChallengeEvent};
+use onepush_protocol::{ChallengeStatus, TenantId};
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::keys::RelayKeys;
+use crate::notify::{ChallengeChange, Notifier};
+use crate::push::PushSender;
+use crate::settings::Settings;
+use crate::store::{ChallengeRecord, NewAudit, Store, StoreError};
+
+pub use lifecycle::Lifecycle;
+pub use tenants::{API_KEY_PREFIX, NewTenant, TenantError};
+
+/// Everything a use case needs; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) push: Arc<dyn PushSender>,
+    pub(crate) keys: Arc<RelayKeys>,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
+    maintenance: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Assembles the service.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        notifier: Arc<dyn Notifier>,
+        push: Arc<dyn PushSender>,
+        keys: Arc<RelayKeys>,
+        settings: Arc<Settings>,
+    ) -> Self {
+        let maintenance = Arc::new(AtomicBool::new(settings.maintenance));
+        Self {
+            store,
+            clock,
+            notifier,
+            push,
+            keys,
+            settings,
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            maintenance,
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current time, Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_unix()
+    }
+
+    /// Turns maintenance mode (R18) on or off at run time.
+    pub fn set_maintenance(&self, on: bool) {
+        self.maintenance.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether maintenance mode is on.
+    pub fn maintenance(&self) -> bool {
+        self.maintenance.load(Ordering::SeqCst)
+    }
+
+    /// Appends an audit event, logging (not failing) if the store refuses.
+    pub(crate) async fn audit(&self, event: NewAudit) {
+        if let Err(e) = self.store.append_audit(&event, self.now()).await {
+            tracing::error!(error = %e, event = %event.event, "cannot append audit event");
+        }
+    }
+
+    /// Applies `event` to a pending challenge, saves, audits, notifies and queues the
+    /// webhook. Answers the challenge as it now stands (someone else's end if it lost a race).
+    pub(crate) async fn finish(
+        &self,
+        ch: &ChallengeRecord,
+        event: ChallengeEvent,
+        decision: Option<DecisionRecord>,
+        binding_locked: bool,
+    ) -> Result<ChallengeRecord, ApiError> {
+        match challenge::apply(ch.status, ch.expires_at, event, self.now()) {
+            Ok(status) => self.save_end(ch, status, decision, binding_locked).await,
+            Err(challenge::TransitionError::AlreadyDecided(s)) => {
+                Err(ApiError::ChallengeDecided(s))
+            }
+            Err(challenge::TransitionError::PastDeadline) => {
+                let ended = self.end_if_overdue(ch.clone()).await?;
+                Err(ApiError::ChallengeExpired(ended.status))
+            }
+            Err(challenge::TransitionError::BeforeDeadline) => Ok(ch.clone()),
+        }
+    }
+
+    async fn save_end(
+        &self,
+        ch: &ChallengeRecord,
+        status: ChallengeStatus,
+        decision: Option<DecisionRecord>,
+        binding_locked: bool,
+    ) -> Result<ChallengeRecord, ApiError> {
+        let now = self.now();
+        let mut done = ch.clone();
+        done.status = status;
+        done.decided_at = Some(now);
+        done.decision = decision;
+        // Queued in the same transaction as the end, so no relay can die between the two.
+        let webhook = self.webhook_message(&done, binding_locked).await?;
+        if !self
+            .store
+            .finish_challenge(
+                &ch.id,
+                status,
+                now,
+                done.decision.as_ref(),
+                webhook.as_ref(),
+            )
+            .await?
+        {
+            // Another request (maybe on another relay) ended it first.
+            return Ok(self.store.challenge(&ch.id).await?);
+        }
+        if webhook.is_some() {
+            self.webhook_wake.notify_one();
+        }
+        self.after_finish(&done, binding_locked).await;
+        Ok(done)
+    }
+
+    async fn after_finish(&self, done: &ChallengeRecord, binding_locked: bool) {
+        let latency = (done.decided_at.unwrap_or(done.created_at) - done.created_at).max(0);
+        crate::metrics::challenge_ended(done.kind, done.status, latency);
+        self.audit(NewAudit {
+            tenant_id: Some(done.tenant_id.clone()),
+            event: format!("challenge.{}", done.status),
+            user_id: Some(done.user_id.clone()),
+            credential_id: Some(done.credential_id.clone()),
+            challenge_id: Some(done.id),
+            detail: serde_json::json!({ "binding_locked": binding_locked }),
+        })
+        .await;
+        self.notifier.publish(ChallengeChange {
+            challenge_id: done.id,
+            credential_id: done.credential_id.clone(),
+            status: done.status,
+        });
+    }
+
+    /// Ends `ch` with the deadline event if it is pending and overdue; answers it as it stands.
+    pub(crate) async fn end_if_overdue(
+        &self,
+        ch: ChallengeRecord,
+    ) -> Result<ChallengeRecord, ApiError> {
+        let now = self.now();
+        if ch.status != ChallengeStatus::Pending || now < ch.expires_at {
+            return Ok(ch);
+        }
+        // Re-read so a channel that reached the device a moment ago counts.
+        let fresh = self.store.challenge(&ch.id).await?;
+        let event = ChallengeEvent::Deadline {
+            reached_device: fresh.reached_device,
+        };
+        match challenge::apply(fresh.status, fresh.expires_at, event, now) {
+            Ok(status) => self.save_end(&fresh, status, None, false).await,
+            Err(_) => Ok(fresh),
+        }
+    }
+
+    /// Ends every overdue pending challenge; answers how many were ended.
+    pub async fn expire_overdue(&self) -> Result<usize, ApiError> {
+        let mut ended = 0;
+        loop {
+            let batch = self.store.overdue_challenges(self.now(), 200).await?;
+            if batch.is_empty() {
+                return Ok(ended);
+            }
+            for ch in batch {
+                self.end_if_overdue(ch).await?;
+                ended += 1;
+            }
+        }
+    }
+
+    /// The "challenge decided" webhook message for the ended `ch`, if its tenant has a
+    /// webhook.
+    async fn webhook_message(
+        &self,
+        ch: &ChallengeRecord,
+        binding_locked: bool,
+    ) -> Result<Option<crate::store::OutboxMessage>, StoreError> {
+        let tenant = self.store.tenant(&ch.tenant_id).await?;
+        if tenant.webhook_url.is_none() {
+            return Ok(None);
+        }
+        let event = onepush_protocol::api::WebhookEvent {
+            id: format!("msg_{}", ch.id),
+            kind: "challenge.decided".to_owned(),
+            timestamp: crate::clock::from_unix(ch.decided_at.unwrap_or_else(|| self.now())),
+            data: views::bank_challenge(ch),
+            binding_locked,
+        };
+        let body = serde_json::to_vec(&event).expect("webhook events serialise");
+        Ok(Some(crate::store::OutboxMessage {
+            id: event.id,
+            tenant_id: ch.tenant_id.clone(),
+            body,
+            created_at: event.timestamp.unix_timestamp(),
+            attempts: 0,
+        }))
+    }
+
+    /// Loads a tenant's challenge, ending it if overdue; another tenant's is "not found".
+    pub(crate) async fn tenant_challenge(
+        &self,
+        tenant: &TenantId,
+        id: &onepush_protocol::ChallengeId,
+    ) -> Result<ChallengeRecord, ApiError> {
+        let ch = match self.store.challenge(id).await {
+            Ok(ch) if &ch.tenant_id == tenant => ch,
+            Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::ChallengeNotFound),
+            Err(e) => return Err(e.into()),
+        };
+        self.end_if_overdue(ch).await
+    }
+}
+
+/// Random bytes as base64url.
+pub(crate) fn random_b64(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    onepush_protocol::keys::fill_random(&mut bytes);
+    onepush_protocol::b64::encode(bytes)
+}
+
+/// SHA-256.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}

@@ -1,0 +1,456 @@
+//! The relay's configuration: defaults < TOML file < `ONEPUSH_*` environment, then `validate()`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML file is not valid.
+    #[error("config file {path} is invalid: {message}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An environment variable has a value of the wrong kind.
+    #[error("environment variable {name}={value:?} is invalid: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Its value (never a secret: secrets are not parsed this way).
+        value: String,
+        /// Why.
+        message: String,
+    },
+    /// A setting is out of range.
+    #[error("setting `{key}` is invalid: {message}")]
+    Invalid {
+        /// The setting's key.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A secret string that never shows in `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Everything the relay can be configured with. The TOML keys and the
+/// `ONEPUSH_<KEY>` environment variables have the field names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on (`127.0.0.1:8420`).
+    pub listen: SocketAddr,
+    /// Folder for the database, the VAPID key and the master key (`./onepush-data`).
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`;
+    /// default `sqlite://<data_dir>/onepush.db`.
+    pub database_url: Option<String>,
+    /// Most database connections this relay opens (its pool size).
+    pub database_max_connections: u32,
+    /// Longest a database statement may run, in milliseconds (PostgreSQL
+    /// `statement_timeout`; `0` = no limit; SQLite ignores it). A request whose statement
+    /// times out is answered 503 `database-unavailable`.
+    pub database_statement_timeout_ms: u64,
+    /// The URL devices use to reach the relay, checked against a proof's `htu`;
+    /// default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// How far a device proof's `iat` may be from the relay's clock, in seconds.
+    pub proof_skew_seconds: u32,
+    /// How many 30 s steps around now the two enrollment codes may be.
+    pub enrollment_window_steps: u32,
+    /// How many 30 s steps around now an OTP code may be (±).
+    pub otp_window_steps: u32,
+    /// How many steps around now a resync searches.
+    pub resync_window_steps: u32,
+    /// Consecutive OTP failures that lock a binding (per tenant default).
+    pub otp_lock_threshold: u32,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Maintenance mode (R18): new challenges get 503.
+    pub maintenance: bool,
+    /// `Retry-After` answered in maintenance mode, in seconds.
+    pub maintenance_retry_after_seconds: u32,
+    /// The four-letter prefix of new credential IDs.
+    pub credential_prefix: String,
+    /// Provisioning requests allowed per client address per minute (token bucket).
+    pub provision_per_minute: u32,
+    /// Pending challenges allowed per user at once (push fatigue guard).
+    pub max_pending_per_user: u32,
+    /// VAPID `sub` claim (a `mailto:` or `https:` contact).
+    pub vapid_subject: String,
+    /// The 32-byte master key for secrets at rest, base64url; when absent a
+    /// `master.key` file in the data folder is created and used.
+    pub master_key: Option<Secret>,
+    /// Log filter (`RUST_LOG` syntax).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8420)),
+            data_dir: PathBuf::from("./onepush-data"),
+            database_url: None,
+            database_max_connections: 8,
+            database_statement_timeout_ms: 5_000,
+            public_url: None,
+            proof_skew_seconds: 60,
+            enrollment_window_steps: 2,
+            otp_window_steps: 1,
+            resync_window_steps: 20,
+            otp_lock_threshold: 5,
+            body_limit_bytes: 64 * 1024,
+            maintenance: false,
+            maintenance_retry_after_seconds: 300,
+            credential_prefix: "ONEP".to_owned(),
+            provision_per_minute: 10,
+            max_pending_per_user: 5,
+            vapid_subject: "mailto:ops@onepush.invalid".to_owned(),
+            master_key: None,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the TOML file (if given), then `ONEPUSH_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut settings = match file {
+            Some(path) => Self::from_toml_file(path)?,
+            None => Self::default(),
+        };
+        settings.apply_env(env)?;
+        Ok(settings)
+    }
+
+    fn from_toml_file(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| SettingsError::Toml {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Applies `ONEPUSH_<FIELD>` overrides (upper-case field names).
+    pub fn apply_env(
+        &mut self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), SettingsError> {
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("ONEPUSH_") else {
+                continue;
+            };
+            self.set(&key.to_ascii_lowercase(), &value)
+                .map_err(|message| SettingsError::Env {
+                    value: if key == "MASTER_KEY" {
+                        "<redacted>".into()
+                    } else {
+                        value.clone()
+                    },
+                    name: name.clone(),
+                    message,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        fn num<T: std::str::FromStr>(v: &str) -> Result<T, String>
+        where
+            T::Err: fmt::Display,
+        {
+            v.trim().parse().map_err(|e: T::Err| e.to_string())
+        }
+        match key {
+            "listen" => self.listen = num(value)?,
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "database_url" => self.database_url = Some(value.to_owned()),
+            "database_max_connections" => self.database_max_connections = num(value)?,
+            "database_statement_timeout_ms" => self.database_statement_timeout_ms = num(value)?,
+            "public_url" => self.public_url = Some(value.to_owned()),
+            "proof_skew_seconds" => self.proof_skew_seconds = num(value)?,
+            "enrollment_window_steps" => self.enrollment_window_steps = num(value)?,
+            "otp_window_steps" => self.otp_window_steps = num(value)?,
+            "resync_window_steps" => self.resync_window_steps = num(value)?,
+            "otp_lock_threshold" => self.otp_lock_threshold = num(value)?,
+            "body_limit_bytes" => self.body_limit_bytes = num(value)?,
+            "maintenance" => self.maintenance = parse_bool(value)?,
+            "maintenance_retry_after_seconds" => {
+                self.maintenance_retry_after_seconds = num(value)?;
+            }
+            "credential_prefix" => value.clone_into(&mut self.credential_prefix),
+            "provision_per_minute" => self.provision_per_minute = num(value)?,
+            "max_pending_per_user" => self.max_pending_per_user = num(value)?,
+            "vapid_subject" => value.clone_into(&mut self.vapid_subject),
+            "master_key" => self.master_key = Some(Secret(value.to_owned())),
+            "log" => value.clone_into(&mut self.log),
+            // Other ONEPUSH_* variables belong to other programs (the device CLI, the demo).
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks ranges and formats, with a message that names the setting.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |key, message: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if self.credential_prefix.len() != 4
+            || !self
+                .credential_prefix
+                .chars()
+                .all(|c| c.is_ascii_uppercase())
+        {
+            return invalid(
+                "credential_prefix",
+                "must be 4 upper-case letters A-Z, like ONEP",
+            );
+        }
+        if !(1..=600).contains(&self.proof_skew_seconds) {
+            return invalid("proof_skew_seconds", "must be 1 to 600");
+        }
+        if !(1..=10).contains(&self.enrollment_window_steps) {
+            return invalid("enrollment_window_steps", "must be 1 to 10");
+        }
+        if self.otp_window_steps > 5 {
+            return invalid("otp_window_steps", "must be 0 to 5");
+        }
+        if !(1..=200).contains(&self.resync_window_steps) {
+            return invalid("resync_window_steps", "must be 1 to 200");
+        }
+        if !(1..=100).contains(&self.otp_lock_threshold) {
+            return invalid("otp_lock_threshold", "must be 1 to 100");
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.body_limit_bytes) {
+            return invalid("body_limit_bytes", "must be 1024 to 16777216");
+        }
+        if self.max_pending_per_user == 0 {
+            return invalid("max_pending_per_user", "must be at least 1");
+        }
+        if !(self.vapid_subject.starts_with("mailto:") || self.vapid_subject.starts_with("https:"))
+        {
+            return invalid("vapid_subject", "must start with mailto: or https:");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return invalid("public_url", "must start with http:// or https://");
+        }
+        if !(1..=1000).contains(&self.database_max_connections) {
+            return invalid("database_max_connections", "must be 1 to 1000");
+        }
+        if self.database_statement_timeout_ms > 3_600_000 {
+            return invalid(
+                "database_statement_timeout_ms",
+                "must be 0 (no limit) to 3600000 (one hour)",
+            );
+        }
+        let url = self.database_url();
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if !matches!(
+            scheme.as_deref(),
+            Some("sqlite" | "postgres" | "postgresql")
+        ) {
+            return Err(SettingsError::Invalid {
+                key: "database_url",
+                message: format!(
+                    "{:?} is not supported: use sqlite://PATH or postgres://USER@HOST[:PORT]/DATABASE",
+                    crate::store::redact_url(&url)
+                ),
+            });
+        }
+        if let Some(key) = &self.master_key
+            && onepush_protocol::b64::decode_array::<32>(&key.0).is_none()
+        {
+            return invalid("master_key", "must be 32 bytes, base64url without padding");
+        }
+        Ok(())
+    }
+
+    /// The database URL in use.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("onepush.db").display()))
+    }
+
+    /// The database URL with any password hidden (for logs and errors).
+    pub fn database_url_redacted(&self) -> String {
+        crate::store::redact_url(&self.database_url())
+    }
+
+    /// The connection settings of the store.
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            max_connections: self.database_max_connections,
+            statement_timeout: (self.database_statement_timeout_ms > 0)
+                .then(|| std::time::Duration::from_millis(self.database_statement_timeout_ms)),
+            ..crate::store::StoreOptions::default()
+        }
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("relay.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\notp_lock_threshold = 3\n").unwrap();
+        let s = Settings::load(Some(&file), env(&[("ONEPUSH_OTP_LOCK_THRESHOLD", "7")])).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.otp_lock_threshold, 7);
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused_with_the_key_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("relay.toml");
+        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Settings::load(Some(&file), []).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = Settings::load(None, env(&[("ONEPUSH_LISTEN", "nope")])).unwrap_err();
+        assert!(err.to_string().contains("ONEPUSH_LISTEN"), "{err}");
+        let s = Settings {
+            credential_prefix: "on1".into(),
+            ..Settings::default()
+        };
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("credential_prefix")
+        );
+    }
+
+    #[test]
+    fn secrets_are_hidden_from_debug() {
+        let s = Settings {
+            master_key: Some(Secret("c2VjcmV0".into())),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn database_pool_settings_come_from_the_environment() {
+        let s = Settings::load(
+            None,
+            env(&[
+                (
+                    "ONEPUSH_DATABASE_URL",
+                    "postgres://relay@db.internal/onepush",
+                ),
+                ("ONEPUSH_DATABASE_MAX_CONNECTIONS", "32"),
+                ("ONEPUSH_DATABASE_STATEMENT_TIMEOUT_MS", "2500"),
+            ]),
+        )
+        .unwrap();
+        s.validate().unwrap();
+        let options = s.store_options();
+        assert_eq!(options.max_connections, 32);
+        assert_eq!(
+            options.statement_timeout,
+            Some(std::time::Duration::from_millis(2500))
+        );
+        let off = Settings {
+            database_statement_timeout_ms: 0,
+            ..Settings::default()
+        };
+        assert_eq!(off.store_options().statement_timeout, None);
+    }
+
+    #[test]
+    fn unsupported_database_urls_are_refused_at_start_without_their_password() {
+        let s = Settings {
+            database_url: Some("mysql://root:hunter2@localhost/onepush".into()),
+            ..Settings::default()
+        };
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database_url") && err.contains("postgres://"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        let zero = Settings {
+            database_max_connections: 0,
+            ..Settings::default()
+        };
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("database_max_connections")
+        );
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_8420() {
+        let s = Settings::default();
+        assert_eq!(s.public_url(), "http://127.0.0.1:8420");
+        assert!(s.database_url().ends_with("onepush-data/onepush.db"));
+    }
+}

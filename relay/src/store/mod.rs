@@ -1,0 +1,371 @@
+//! Persistence: the [`Store`] trait and its records. SQL lives only in this folder.
+//!
+//! Two backends implement it, picked by the database URL's scheme ([`open`]):
+//! [`sqlite::SqliteStore`] (`sqlite://`, the default: one relay, one file) and
+//! [`postgres::PgStore`] (`postgres://`: several relays on one database). Each has its
+//! own migrations (`migrations/sqlite`, `migrations/postgres`). Where their SQL is the
+//! same, one set of code serves both: each file in `shared/` is compiled once inside each
+//! backend's module (`#[path]`), where `Db` names that backend's sqlx database and
+//! `DbStore` its store type; what differs is a SQL constant or two and the connection
+//! set-up. (Generic code over `sqlx::Database` would need a long list of `Encode`/`Decode`
+//! bounds on every function; this keeps the shared SQL plain.)
+//!
+//! Several relays may share one PostgreSQL database, so every "do it once" rule is in
+//! SQL: a challenge ends through a conditional update (`WHERE status = 'pending'`, the
+//! first writer wins), idempotency keys and proof `jti`s are primary keys, a used TOTP
+//! step is a conditional update, and webhook messages are leased
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL) so exactly one relay sends each attempt.
+
+mod codec;
+pub mod postgres;
+mod records;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use onepush_protocol::api::{AuditEvent, DecisionRecord};
+use onepush_protocol::{
+    ChallengeId, ChallengeStatus, CredentialId, PushSubscription, TenantId, UserId,
+};
+
+pub use records::{
+    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, OutboxUpdate,
+    TenantRecord,
+};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique key already exists.
+    #[error("already exists")]
+    Conflict,
+    /// A stored value could not be decoded.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database cannot be reached now (connection refused or lost, pool exhausted,
+    /// server shutting down, statement timeout): worth retrying later.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration error: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// The database URL names no backend this relay has.
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST[:PORT]/DATABASE"
+    )]
+    UnsupportedUrl(String),
+}
+
+impl StoreError {
+    /// Sorts a driver error: no row, duplicate key, unreachable database, or other.
+    pub fn from_sqlx(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => Self::Conflict,
+            e if is_unavailable(&e) => Self::Unavailable(e),
+            other => Self::Database(other),
+        }
+    }
+}
+
+/// Whether `e` means "the database is not reachable or not answering now".
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            // PostgreSQL (SQLSTATE): 08xxx connection exception, 57P01-03 shutting down /
+            // cannot connect now, 53300 too many connections, 57014 statement timeout.
+            // SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED (after the busy timeout).
+            code.starts_with("08")
+                || matches!(
+                    &*code,
+                    "57P01" | "57P02" | "57P03" | "53300" | "57014" | "5" | "6"
+                )
+        }
+        _ => false,
+    }
+}
+
+/// Connection settings common to both backends (from [`crate::Settings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// Longest a statement may run (PostgreSQL `statement_timeout`); `None` = no limit.
+    pub statement_timeout: Option<Duration>,
+    /// Longest a request waits for a connection (also bounds connecting).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            statement_timeout: Some(Duration::from_secs(5)),
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// An opened store, by backend (the PostgreSQL one also feeds the LISTEN/NOTIFY notifier).
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// `sqlite://`.
+    Sqlite(sqlite::SqliteStore),
+    /// `postgres://` or `postgresql://`.
+    Postgres(postgres::PgStore),
+}
+
+impl Backend {
+    /// The store behind the trait the use cases see.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+}
+
+/// Opens (and migrates) the database at `url`, choosing the backend by its scheme.
+pub async fn open(url: &str, options: &StoreOptions) -> Result<Backend, StoreError> {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("sqlite") => Ok(Backend::Sqlite(
+            sqlite::SqliteStore::open(url, options).await?,
+        )),
+        Some("postgres" | "postgresql") => Ok(Backend::Postgres(
+            postgres::PgStore::open(url, options).await?,
+        )),
+        _ => Err(StoreError::UnsupportedUrl(redact_url(url))),
+    }
+}
+
+/// `url` with any password replaced by `***` (for logs and error messages).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Everything the relay keeps: the parts below, plus a health check.
+#[async_trait]
+pub trait Store:
+    TenantStore + CredentialStore + ChallengeStore + AuditStore + OutboxStore + std::fmt::Debug
+{
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Banks and their API keys.
+#[async_trait]
+pub trait TenantStore: Send + Sync + 'static {
+    /// Adds a tenant with the SHA-256 of its API key; `Conflict` if the slug exists.
+    async fn insert_tenant(
+        &self,
+        tenant: &TenantRecord,
+        key_hash: &[u8; 32],
+    ) -> Result<(), StoreError>;
+    /// Every tenant, by slug.
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+    /// One tenant.
+    async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError>;
+    /// The tenant whose API key hashes to `key_hash`, with the stored hash.
+    async fn tenant_by_key_hash(
+        &self,
+        key_hash: &[u8; 32],
+    ) -> Result<(TenantRecord, Vec<u8>), StoreError>;
+    /// Replaces a tenant's API key hash.
+    async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError>;
+}
+
+/// App installs, their bindings to users, and the device-proof replay guard.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    /// Adds a credential; `Conflict` if the ID exists.
+    async fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StoreError>;
+    /// One credential (revoked ones too).
+    async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError>;
+    /// Replaces (or clears) a credential's push subscription.
+    async fn set_push_subscription(
+        &self,
+        id: &CredentialId,
+        sub: Option<&PushSubscription>,
+    ) -> Result<(), StoreError>;
+    /// Records `step` as used if it is newer than the last used one; false if not (replay).
+    async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError>;
+    /// Marks a credential revoked.
+    async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError>;
+
+    /// One binding.
+    async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError>;
+    /// Inserts a binding or replaces the user's previous one.
+    async fn put_binding(&self, binding: &BindingRecord) -> Result<(), StoreError>;
+    /// Every binding of a credential, with its tenant's display name.
+    async fn bindings_of_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<(BindingRecord, String)>, StoreError>;
+
+    /// Records a proof `jti` until `expires_at`; false if it was seen before (by any relay).
+    async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError>;
+}
+
+/// Challenges and the idempotency keys that created them.
+#[async_trait]
+pub trait ChallengeStore: Send + Sync + 'static {
+    /// Inserts a challenge, with its idempotency key (`Conflict` if the key exists).
+    async fn insert_challenge(
+        &self,
+        challenge: &ChallengeRecord,
+        idempotency: Option<(&str, &[u8; 32])>,
+    ) -> Result<(), StoreError>;
+    /// The challenge and request hash stored under an idempotency key.
+    async fn idempotent_challenge(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<(ChallengeId, Vec<u8>)>, StoreError>;
+    /// One challenge.
+    async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError>;
+    /// Ends a pending challenge and, in the same transaction, queues `webhook` (due at
+    /// `at`); false (and nothing queued) if it was no longer pending. Of several relays
+    /// ending one challenge at once, exactly one gets true.
+    async fn finish_challenge(
+        &self,
+        id: &ChallengeId,
+        status: ChallengeStatus,
+        at: i64,
+        decision: Option<&DecisionRecord>,
+        webhook: Option<&OutboxMessage>,
+    ) -> Result<bool, StoreError>;
+    /// Records that a channel reached the device.
+    async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError>;
+    /// Pending challenges sent to a credential, oldest first.
+    async fn pending_for_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<ChallengeRecord>, StoreError>;
+    /// How many challenges of a user are pending and not yet overdue.
+    async fn pending_count_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: i64,
+    ) -> Result<u32, StoreError>;
+    /// Pending challenges whose deadline is at or before `now`, oldest deadline first.
+    async fn overdue_challenges(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<ChallengeRecord>, StoreError>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends an audit event; returns its sequence number.
+    async fn append_audit(&self, event: &NewAudit, at: i64) -> Result<i64, StoreError>;
+    /// A tenant's audit events after `since`, optionally for one user, oldest first.
+    async fn audit(
+        &self,
+        tenant: &TenantId,
+        user: Option<&UserId>,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// The webhook outbox.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Puts a webhook message in the outbox, due at `due_at`.
+    async fn enqueue_webhook(&self, message: &OutboxMessage, due_at: i64)
+    -> Result<(), StoreError>;
+    /// Messages due at `now`, leased for `lease` seconds so no other worker (in this or
+    /// another relay) takes them; a lease that runs out (a killed relay) frees them again.
+    async fn claim_webhooks(
+        &self,
+        now: i64,
+        lease: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Records the result of an attempt.
+    async fn webhook_attempted(&self, id: &str, update: OutboxUpdate) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_from_database_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.internal:5432/onepush?sslmode=require"),
+            "postgres://app:***@db.internal:5432/onepush?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/onepush"),
+            "postgres://app@db/onepush"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/onepush.db"),
+            "sqlite:///var/lib/onepush.db"
+        );
+    }
+
+    #[test]
+    fn lost_connections_and_timeouts_mean_unavailable() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::Io(refused)] {
+            assert!(matches!(
+                StoreError::from_sqlx(e),
+                StoreError::Unavailable(_)
+            ));
+        }
+        assert!(matches!(
+            StoreError::from_sqlx(sqlx::Error::RowNotFound),
+            StoreError::NotFound
+        ));
+        assert!(matches!(
+            StoreError::from_sqlx(sqlx::Error::Protocol("bad".into())),
+            StoreError::Database(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused_with_the_supported_ones_named() {
+        let err = open(
+            "mysql://root:pw@localhost/onepush",
+            &StoreOptions::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sqlite://") && err.contains("postgres://"),
+            "{err}"
+        );
+        assert!(!err.contains("pw@"), "{err}");
+    }
+}

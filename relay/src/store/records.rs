@@ -1,0 +1,142 @@
+//! The records the [`Store`](super::Store) keeps and hands out.
+
+use onepush_protocol::api::{BindingState, DecisionRecord};
+use onepush_protocol::{
+    ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, Jwk, PushSubscription,
+    TenantId, UserId,
+};
+
+/// A bank.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRecord {
+    /// Its slug.
+    pub id: TenantId,
+    /// Shown on the phone.
+    pub display_name: String,
+    /// Where decided challenges are `POST`ed, if anywhere.
+    pub webhook_url: Option<String>,
+    /// Standard Webhooks secret (`whsec_…`).
+    pub webhook_secret: Option<String>,
+    /// OTP failures that lock a binding.
+    pub otp_lock_threshold: u32,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An app install's credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialRecord {
+    /// Its ID.
+    pub id: CredentialId,
+    /// Its public signing key.
+    pub jwk: Jwk,
+    /// The TOTP secret, sealed with the master key (see [`crate::keys::RelayKeys::seal`]).
+    pub totp_secret_sealed: Vec<u8>,
+    /// Where to send Web Push messages.
+    pub push_subscription: Option<PushSubscription>,
+    /// The newest TOTP step used (replay guard, shared by every binding).
+    pub last_used_step: Option<u64>,
+    /// When the device revoked it (Unix seconds).
+    pub revoked_at: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A user's binding to a credential in one tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindingRecord {
+    /// The bank.
+    pub tenant_id: TenantId,
+    /// The bank's user.
+    pub user_id: UserId,
+    /// The credential.
+    pub credential_id: CredentialId,
+    /// Its state.
+    pub state: BindingState,
+    /// Why locked.
+    pub lock_reason: Option<String>,
+    /// Password-only use allowed until (Unix seconds).
+    pub grace_until: Option<i64>,
+    /// Consecutive OTP failures.
+    pub failures: u32,
+    /// Recorded drift, in steps.
+    pub drift_steps: i64,
+    /// Unix seconds.
+    pub enrolled_at: i64,
+}
+
+/// A challenge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeRecord {
+    /// Its ID.
+    pub id: ChallengeId,
+    /// The bank.
+    pub tenant_id: TenantId,
+    /// The user.
+    pub user_id: UserId,
+    /// The credential it was sent to.
+    pub credential_id: CredentialId,
+    /// Its kind.
+    pub kind: ChallengeKind,
+    /// What is approved.
+    pub context: Context,
+    /// The number to match.
+    pub number: Option<u8>,
+    /// Per-challenge nonce the decision echoes.
+    pub nonce: String,
+    /// Where it stands.
+    pub status: ChallengeStatus,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Deadline, Unix seconds.
+    pub expires_at: i64,
+    /// When it left pending.
+    pub decided_at: Option<i64>,
+    /// Whether any channel reached the device (push accepted, event stream, fetch).
+    pub reached_device: bool,
+    /// The device's signed answer.
+    pub decision: Option<DecisionRecord>,
+}
+
+/// An audit event to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAudit {
+    /// The tenant it belongs to (`None` for device-wide events).
+    pub tenant_id: Option<TenantId>,
+    /// What happened (`challenge.approved`, ...).
+    pub event: String,
+    /// The user.
+    pub user_id: Option<UserId>,
+    /// The credential.
+    pub credential_id: Option<CredentialId>,
+    /// The challenge.
+    pub challenge_id: Option<ChallengeId>,
+    /// Details.
+    pub detail: serde_json::Value,
+}
+
+/// A webhook message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    /// `webhook-id`, stable across retries.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The body to POST.
+    pub body: Vec<u8>,
+    /// When the event happened (Unix seconds).
+    pub created_at: i64,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What happened to one webhook attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxUpdate {
+    /// Delivered: done.
+    Delivered,
+    /// Try again at this time (Unix seconds).
+    RetryAt(i64),
+    /// Give up.
+    Failed,
+}

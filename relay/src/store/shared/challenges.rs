@@ -1,0 +1,199 @@
+//! Challenges and idempotency keys, for both backends. Compiled inside each backend's
+//! module (`#[path]`, see `tenants.rs`).
+
+use async_trait::async_trait;
+use onepush_protocol::api::DecisionRecord;
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
+use sqlx::AssertSqlSafe;
+
+use super::DbStore;
+use super::outbox::insert_outbox;
+use super::rows::{self, CHALLENGE_SELECT, get};
+use crate::store::codec::to_json;
+use crate::store::{ChallengeRecord, ChallengeStore, OutboxMessage, StoreError};
+
+#[async_trait]
+impl ChallengeStore for DbStore {
+    async fn insert_challenge(
+        &self,
+        c: &ChallengeRecord,
+        idempotency: Option<(&str, &[u8; 32])>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        if let Some((key, hash)) = idempotency {
+            // The primary key (tenant, key) makes a second relay's insert fail: `Conflict`.
+            sqlx::query(
+                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, challenge_id) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(c.tenant_id.as_str())
+            .bind(key)
+            .bind(&hash[..])
+            .bind(c.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        }
+        sqlx::query(
+            "INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, context, number, \
+             nonce, status, created_at, expires_at, decided_at, reached_device, decision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.tenant_id.as_str())
+        .bind(c.user_id.as_str())
+        .bind(c.credential_id.as_str())
+        .bind(c.kind.as_str())
+        .bind(c.context.canonical_json())
+        .bind(c.number.map(i64::from))
+        .bind(&c.nonce)
+        .bind(c.status.as_str())
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .bind(c.decided_at)
+        .bind(c.reached_device)
+        .bind(c.decision.as_ref().map(to_json))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        tx.commit().await.map_err(StoreError::from_sqlx)
+    }
+
+    async fn idempotent_challenge(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<(ChallengeId, Vec<u8>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT challenge_id, request_hash FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        row.map(|r| {
+            let id: String = get(&r, "challenge_id")?;
+            let id = id
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("challenge id {id:?}")))?;
+            Ok((id, get(&r, "request_hash")?))
+        })
+        .transpose()
+    }
+
+    async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("{CHALLENGE_SELECT} WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows::challenge(&row)
+    }
+
+    async fn finish_challenge(
+        &self,
+        id: &ChallengeId,
+        status: ChallengeStatus,
+        at: i64,
+        decision: Option<&DecisionRecord>,
+        webhook: Option<&OutboxMessage>,
+    ) -> Result<bool, StoreError> {
+        // Conditional: of two relays ending the challenge at once, the second updates no
+        // row (PostgreSQL re-checks the condition after waiting for the first one's lock).
+        let update = sqlx::query(
+            "UPDATE challenges SET status = $1, decided_at = $2, decision = $3 \
+             WHERE id = $4 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(at)
+        .bind(decision.map(to_json))
+        .bind(id.to_string());
+        let Some(message) = webhook else {
+            let done = update
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            return Ok(done.rows_affected() == 1);
+        };
+        // With the webhook in the same transaction, a relay killed right after the update
+        // cannot lose the bank's notification.
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        let done = update
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_outbox(message, at)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        tx.commit().await.map_err(StoreError::from_sqlx)?;
+        Ok(true)
+    }
+
+    async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE challenges SET reached_device = TRUE WHERE id = $1 AND NOT reached_device",
+        )
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn pending_for_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<ChallengeRecord>, StoreError> {
+        let sql = format!(
+            "{CHALLENGE_SELECT} WHERE credential_id = $1 AND status = 'pending' ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(rows::challenge).collect()
+    }
+
+    async fn pending_count_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM challenges \
+             WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
+        )
+        .bind(tenant.as_str())
+        .bind(user.as_str())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(u32::try_from(get::<i64>(&row, "n")?).unwrap_or(u32::MAX))
+    }
+
+    async fn overdue_challenges(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<ChallengeRecord>, StoreError> {
+        // Several relays may read the same rows; `finish_challenge` lets one of them end each.
+        let sql = format!(
+            "{CHALLENGE_SELECT} WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(rows::challenge).collect()
+    }
+}

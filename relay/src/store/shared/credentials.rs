@@ -1,0 +1,148 @@
+//! Credentials, bindings and device-proof `jti`s, for both backends. Compiled inside each
+//! backend's module (`#[path]`, see `tenants.rs`).
+
+use async_trait::async_trait;
+use onepush_protocol::{CredentialId, PushSubscription, TenantId, UserId};
+
+use super::DbStore;
+use super::rows::{self, get};
+use crate::store::codec::{binding_state_str, to_json};
+use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
+
+#[async_trait]
+impl CredentialStore for DbStore {
+    async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
+             revoked_at, created_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5)",
+        )
+        .bind(c.id.as_str())
+        .bind(to_json(&c.jwk))
+        .bind(&c.totp_secret_sealed)
+        .bind(c.push_subscription.as_ref().map(to_json))
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
+        let row = sqlx::query("SELECT * FROM credentials WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows::credential(&row)
+    }
+
+    async fn set_push_subscription(
+        &self,
+        id: &CredentialId,
+        sub: Option<&PushSubscription>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE credentials SET push_subscription = $1 WHERE id = $2")
+            .bind(sub.map(to_json))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError> {
+        let step =
+            i64::try_from(step).map_err(|_| StoreError::Corrupt("step out of range".into()))?;
+        // One conditional update: of two relays using the same step, one wins.
+        let done = sqlx::query(
+            "UPDATE credentials SET last_used_step = $1 \
+             WHERE id = $2 AND (last_used_step IS NULL OR last_used_step < $1)",
+        )
+        .bind(step)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE credentials SET revoked_at = $1, push_subscription = NULL WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
+        let row = sqlx::query("SELECT * FROM bindings WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.as_str())
+            .bind(user.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows::binding(&row)
+    }
+
+    async fn put_binding(&self, b: &BindingRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO bindings (tenant_id, user_id, credential_id, state, lock_reason, grace_until, \
+             failures, drift_steps, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (tenant_id, user_id) DO UPDATE SET credential_id = excluded.credential_id, \
+             state = excluded.state, lock_reason = excluded.lock_reason, grace_until = excluded.grace_until, \
+             failures = excluded.failures, drift_steps = excluded.drift_steps, enrolled_at = excluded.enrolled_at",
+        )
+        .bind(b.tenant_id.as_str())
+        .bind(b.user_id.as_str())
+        .bind(b.credential_id.as_str())
+        .bind(binding_state_str(b.state))
+        .bind(&b.lock_reason)
+        .bind(b.grace_until)
+        .bind(i64::from(b.failures))
+        .bind(b.drift_steps)
+        .bind(b.enrolled_at)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn bindings_of_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<(BindingRecord, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.*, t.display_name FROM bindings b JOIN tenants t ON t.id = b.tenant_id \
+             WHERE b.credential_id = $1 ORDER BY b.tenant_id, b.user_id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.iter()
+            .map(|r| Ok((rows::binding(r)?, get(r, "display_name")?)))
+            .collect()
+    }
+
+    async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM proof_jtis WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        // The primary key makes a `jti` seen by any relay a replay for every relay.
+        let done = sqlx::query(
+            "INSERT INTO proof_jtis (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,117 @@
+//! Tenants and the audit log, for both backends. Compiled inside each backend's module
+//! (`#[path]`), where `super::DbStore` is the backend's store and `super::Db` its sqlx
+//! database; the SQL here runs unchanged on SQLite and PostgreSQL.
+
+use async_trait::async_trait;
+use onepush_protocol::api::AuditEvent;
+use onepush_protocol::{CredentialId, TenantId, UserId};
+
+use super::DbStore;
+use super::rows::{self, get};
+use crate::store::{AuditStore, NewAudit, StoreError, TenantRecord, TenantStore};
+
+#[async_trait]
+impl TenantStore for DbStore {
+    async fn insert_tenant(&self, t: &TenantRecord, key_hash: &[u8; 32]) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret, \
+             otp_lock_threshold, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(t.id.as_str())
+        .bind(&t.display_name)
+        .bind(&key_hash[..])
+        .bind(&t.webhook_url)
+        .bind(&t.webhook_secret)
+        .bind(i64::from(t.otp_lock_threshold))
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM tenants ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(rows::tenant).collect()
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError> {
+        let row = sqlx::query("SELECT * FROM tenants WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        rows::tenant(&row)
+    }
+
+    async fn tenant_by_key_hash(
+        &self,
+        key_hash: &[u8; 32],
+    ) -> Result<(TenantRecord, Vec<u8>), StoreError> {
+        let row = sqlx::query("SELECT * FROM tenants WHERE api_key_hash = $1")
+            .bind(&key_hash[..])
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok((rows::tenant(&row)?, get(&row, "api_key_hash")?))
+    }
+
+    async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE tenants SET api_key_hash = $1 WHERE id = $2")
+            .bind(&key_hash[..])
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl AuditStore for DbStore {
+    async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO audit_events (tenant_id, at, event, user_id, credential_id, challenge_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+        )
+        .bind(e.tenant_id.as_ref().map(TenantId::as_str))
+        .bind(at)
+        .bind(&e.event)
+        .bind(e.user_id.as_ref().map(UserId::as_str))
+        .bind(e.credential_id.as_ref().map(CredentialId::as_str))
+        .bind(e.challenge_id.map(|c| c.to_string()))
+        .bind(e.detail.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        get(&row, "seq")
+    }
+
+    async fn audit(
+        &self,
+        tenant: &TenantId,
+        user: Option<&UserId>,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) \
+             AND seq > $3 ORDER BY seq LIMIT $4",
+        )
+        .bind(tenant.as_str())
+        .bind(user.map(UserId::as_str))
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(rows::audit).collect()
+    }
+}

@@ -1,0 +1,252 @@
+//! Challenges, idempotency keys and the webhook outbox.
+
+use std::sync::Arc;
+
+use onepush_protocol::{ChallengeId, ChallengeStatus};
+use onepush_relay::store::{ChallengeRecord, OutboxMessage, OutboxUpdate, Store, StoreError};
+
+use crate::records::{NOW, challenge, decision, seeded, tenant_id, user, webhook};
+
+pub async fn a_challenge_keeps_every_field(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let mut ch = challenge("bank", &cred.id, NOW + 60);
+    ch.reached_device = true;
+    store.insert_challenge(&ch, None).await.unwrap();
+    assert_eq!(store.challenge(&ch.id).await.unwrap(), ch);
+    let plain = ChallengeRecord {
+        number: None,
+        ..challenge("bank", &cred.id, NOW + 60)
+    };
+    store.insert_challenge(&plain, None).await.unwrap();
+    assert_eq!(store.challenge(&plain.id).await.unwrap(), plain);
+    store.mark_reached_device(&plain.id).await.unwrap();
+    assert!(store.challenge(&plain.id).await.unwrap().reached_device);
+    assert!(matches!(
+        store.challenge(&ChallengeId::new()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn an_idempotency_key_keeps_pointing_at_the_first_challenge(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let first = challenge("bank", &cred.id, NOW + 60);
+    store
+        .insert_challenge(&first, Some(("order-1", &[5; 32])))
+        .await
+        .unwrap();
+    let second = challenge("bank", &cred.id, NOW + 60);
+    assert!(matches!(
+        store
+            .insert_challenge(&second, Some(("order-1", &[6; 32])))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    // The losing insert left nothing behind.
+    assert!(matches!(
+        store.challenge(&second.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let bank = tenant_id("bank");
+    assert_eq!(
+        store.idempotent_challenge(&bank, "order-1").await.unwrap(),
+        Some((first.id, vec![5; 32]))
+    );
+    assert_eq!(
+        store.idempotent_challenge(&bank, "order-2").await.unwrap(),
+        None
+    );
+}
+
+pub async fn a_challenge_ends_once_and_only_the_winner_queues_its_webhook(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let ch = challenge("bank", &cred.id, NOW + 60);
+    store.insert_challenge(&ch, None).await.unwrap();
+    let d = decision(&cred.id);
+    let first = webhook(&format!("msg_{}", ch.id), "bank");
+    let ended = store
+        .finish_challenge(
+            &ch.id,
+            ChallengeStatus::Approved,
+            NOW + 3,
+            Some(&d),
+            Some(&first),
+        )
+        .await
+        .unwrap();
+    assert!(ended);
+    let late = webhook("msg_late", "bank");
+    let again = store
+        .finish_challenge(
+            &ch.id,
+            ChallengeStatus::Cancelled,
+            NOW + 4,
+            None,
+            Some(&late),
+        )
+        .await
+        .unwrap();
+    assert!(!again);
+    let stored = store.challenge(&ch.id).await.unwrap();
+    assert_eq!(
+        (stored.status, stored.decided_at, stored.decision),
+        (ChallengeStatus::Approved, Some(NOW + 3), Some(d))
+    );
+    let queued = store.claim_webhooks(NOW + 3, 60, 10).await.unwrap();
+    assert_eq!(queued, [first], "the loser's webhook is not queued");
+}
+
+pub async fn concurrent_ends_of_one_challenge_have_exactly_one_winner(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    for _ in 0..5 {
+        let ch = challenge("bank", &cred.id, NOW + 60);
+        store.insert_challenge(&ch, None).await.unwrap();
+        let racers: Vec<_> = [ChallengeStatus::Approved, ChallengeStatus::Denied]
+            .into_iter()
+            .cycle()
+            .take(6)
+            .enumerate()
+            .map(|(i, status)| {
+                let store = store.clone();
+                let message = webhook(&format!("msg_{}_{i}", ch.id), "bank");
+                tokio::spawn(async move {
+                    store
+                        .finish_challenge(&ch.id, status, NOW + 1, None, Some(&message))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            winners += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+    }
+    assert_eq!(
+        store.claim_webhooks(NOW + 1, 60, 100).await.unwrap().len(),
+        5
+    );
+}
+
+pub async fn pending_and_overdue_challenges_are_listed_in_order(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let late = challenge("bank", &cred.id, NOW + 30);
+    let mut early = challenge("bank", &cred.id, NOW + 10);
+    early.created_at = NOW - 1;
+    let ended = challenge("bank", &cred.id, NOW + 5);
+    for ch in [&late, &early, &ended] {
+        store.insert_challenge(ch, None).await.unwrap();
+    }
+    store
+        .finish_challenge(&ended.id, ChallengeStatus::Denied, NOW + 1, None, None)
+        .await
+        .unwrap();
+    let ids = |list: Vec<ChallengeRecord>| list.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.pending_for_credential(&cred.id).await.unwrap()),
+        [early.id, late.id]
+    );
+    let (bank, alice) = (tenant_id("bank"), user("alice"));
+    assert_eq!(
+        store
+            .pending_count_for_user(&bank, &alice, NOW)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .pending_count_for_user(&bank, &alice, NOW + 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ids(store.overdue_challenges(NOW + 9, 10).await.unwrap()),
+        []
+    );
+    assert_eq!(
+        ids(store.overdue_challenges(NOW + 10, 10).await.unwrap()),
+        [early.id]
+    );
+    assert_eq!(
+        ids(store.overdue_challenges(NOW + 99, 10).await.unwrap()),
+        [early.id, late.id]
+    );
+    assert_eq!(
+        ids(store.overdue_challenges(NOW + 99, 1).await.unwrap()),
+        [early.id]
+    );
+}
+
+pub async fn a_claimed_webhook_is_leased_until_its_attempt_is_recorded(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    store
+        .enqueue_webhook(&webhook("msg_1", "bank"), NOW)
+        .await
+        .unwrap();
+    store
+        .enqueue_webhook(&webhook("msg_2", "bank"), NOW + 10)
+        .await
+        .unwrap();
+    let claimed = store.claim_webhooks(NOW, 60, 10).await.unwrap();
+    assert_eq!(claimed, [webhook("msg_1", "bank")], "msg_2 is not due");
+    assert_eq!(store.claim_webhooks(NOW + 1, 60, 10).await.unwrap(), []);
+    // A relay that died holding the lease: the message is handed out again after it.
+    let ids = |list: Vec<OutboxMessage>| list.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.claim_webhooks(NOW + 60, 60, 10).await.unwrap()),
+        ["msg_1", "msg_2"]
+    );
+    store
+        .webhook_attempted("msg_1", OutboxUpdate::RetryAt(NOW + 300))
+        .await
+        .unwrap();
+    store
+        .webhook_attempted("msg_2", OutboxUpdate::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(store.claim_webhooks(NOW + 299, 60, 10).await.unwrap(), []);
+    let retried = store.claim_webhooks(NOW + 300, 60, 10).await.unwrap();
+    assert_eq!((retried[0].id.as_str(), retried[0].attempts), ("msg_1", 1));
+    store
+        .webhook_attempted("msg_1", OutboxUpdate::Failed)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_webhooks(NOW + 100_000, 60, 10).await.unwrap(),
+        []
+    );
+}
+
+pub async fn concurrent_claims_never_hand_out_one_webhook_twice(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    for i in 0..40 {
+        store
+            .enqueue_webhook(&webhook(&format!("msg_{i:02}"), "bank"), NOW)
+            .await
+            .unwrap();
+    }
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store.claim_webhooks(NOW, 60, 3).await.unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|m| m.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    all.sort();
+    let expected: Vec<String> = (0..40).map(|i| format!("msg_{i:02}")).collect();
+    assert_eq!(all, expected);
+}

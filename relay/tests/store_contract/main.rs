@@ -1,0 +1,75 @@
+//! The store contract: every test here runs against both backends, SQLite (a file in a
+//! temporary folder) and PostgreSQL (a fresh database on the test server, dropped after).
+//! `contract!` turns each `async fn(Arc<dyn Store>)` of `accounts.rs` and
+//! `challenges.rs` into a `sqlite::<name>` and a `postgres::<name>` test.
+
+mod accounts;
+mod challenges;
+#[path = "../common/mod.rs"]
+mod common;
+mod records;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use onepush_relay::store::{Store, StoreOptions};
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("contract.db").display());
+    let backend = onepush_relay::store::open(&url, &StoreOptions::default())
+        .await
+        .unwrap();
+    test(backend.store()).await;
+}
+
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    common::postgres::with_database(|url| async move {
+        let backend = onepush_relay::store::open(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        test(backend.store()).await;
+    })
+    .await;
+}
+
+macro_rules! contract {
+    ($($module:ident::$test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                crate::on_sqlite(crate::$module::$test).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                crate::on_postgres(crate::$module::$test).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    accounts::tenants_are_found_by_slug_and_by_key_hash,
+    accounts::credential_keeps_its_fields_and_revoking_clears_the_push_subscription,
+    accounts::a_totp_step_is_used_once_and_only_forward,
+    accounts::a_users_binding_is_replaced_and_listed_with_its_bank,
+    accounts::a_proof_jti_is_accepted_once_until_it_expires,
+    accounts::audit_events_are_kept_in_order_per_tenant_and_user,
+    challenges::a_challenge_keeps_every_field,
+    challenges::an_idempotency_key_keeps_pointing_at_the_first_challenge,
+    challenges::a_challenge_ends_once_and_only_the_winner_queues_its_webhook,
+    challenges::concurrent_ends_of_one_challenge_have_exactly_one_winner,
+    challenges::pending_and_overdue_challenges_are_listed_in_order,
+    challenges::a_claimed_webhook_is_leased_until_its_attempt_is_recorded,
+    challenges::concurrent_claims_never_hand_out_one_webhook_twice,
+);
