@@ -1,0 +1,221 @@
+//! `onepush-device`: the OnePush phone emulator. Each `--home` folder is one phone.
+
+// The doc comments of the clap types are the `--help` text, read in a terminal, not Markdown.
+#![allow(clippy::doc_markdown)]
+
+mod commands;
+mod number;
+mod render;
+mod unlock;
+mod watch;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use onepush_device::{ClientError, DeviceError, VaultError};
+use zeroize::Zeroizing;
+
+/// The OnePush phone emulator: provision a credential, show codes, approve or deny
+/// challenges. Each --home folder is one emulated phone.
+#[derive(Debug, Parser)]
+#[command(name = "onepush-device", version)]
+pub struct Cli {
+    /// The phone's folder (its vault).
+    #[arg(long, global = true, env = "ONEPUSH_DEVICE_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print JSON (one object per line) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Read the vault PIN from this file (else ONEPUSH_DEVICE_PIN, else a prompt).
+    #[arg(long, global = true, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
+    /// Keep the vault unencrypted: for emulators and tests only.
+    /// The environment variable takes 1/0, true/false, yes/no, on/off.
+    #[arg(
+        long,
+        global = true,
+        env = "ONEPUSH_DEVICE_INSECURE",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0,
+        default_missing_value = "true"
+    )]
+    insecure_no_pin: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up this phone: create its keys and get a credential ID from the relay.
+    Init {
+        /// The relay's public URL.
+        #[arg(
+            long,
+            env = "ONEPUSH_RELAY_URL",
+            default_value = "http://127.0.0.1:8420"
+        )]
+        relay: String,
+    },
+    /// Show the credential ID, the current code and the relay.
+    Show,
+    /// Show the security codes.
+    Codes {
+        /// Print two consecutive codes (current and next) for registration at the bank.
+        #[arg(long)]
+        enroll: bool,
+    },
+    /// List the users this phone serves (asks the relay).
+    Accounts,
+    /// List the challenges waiting for an answer.
+    Pending,
+    /// Show what a challenge asks to approve.
+    ShowChallenge {
+        /// The challenge ID.
+        id: String,
+    },
+    /// Approve a challenge.
+    Approve {
+        /// The challenge ID.
+        id: String,
+        /// The number shown on the bank's page (number matching).
+        #[arg(long)]
+        number: Option<u8>,
+    },
+    /// Deny a challenge.
+    Deny {
+        /// The challenge ID.
+        id: String,
+        /// "This wasn't me": report the push as fraud (the bank locks the user).
+        #[arg(long)]
+        not_me: bool,
+    },
+    /// List the answers given on this phone.
+    History,
+    /// Show or change this phone's settings.
+    Settings {
+        /// Ask for the PIN again before each approval in `watch` (on / off).
+        #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+        pin_before_approve: Option<bool>,
+        /// The app's language.
+        #[arg(long, value_parser = ["ja", "en"])]
+        language: Option<String>,
+    },
+    /// Revoke the credential at the relay, then delete this phone's vault.
+    Reset {
+        /// Delete the vault even when the relay cannot be reached.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Follow the event stream (and Web Push with --push-listen) and answer challenges.
+    Watch {
+        #[command(flatten)]
+        answer: AnswerArgs,
+        /// Also serve a Web Push endpoint on this address and register it.
+        #[arg(long, value_name = "ADDR")]
+        push_listen: Option<SocketAddr>,
+    },
+    /// Serve a local Web Push endpoint, register it, and answer the pushes.
+    PushEndpoint {
+        /// Where to listen, like 127.0.0.1:8430.
+        #[arg(long, value_name = "ADDR")]
+        listen: SocketAddr,
+        /// The base URL the relay reaches this endpoint at (default http://ADDR).
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        #[command(flatten)]
+        answer: AnswerArgs,
+    },
+}
+
+/// How `watch` and `push-endpoint` answer.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AnswerArgs {
+    /// Answer without asking.
+    #[arg(long, value_enum)]
+    auto: Option<Auto>,
+    /// With --auto deny: deny as "this wasn't me".
+    #[arg(long)]
+    not_me: bool,
+    /// Wait this long before answering, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay: u64,
+    /// Read the number to type from this file (a number, or lines of "ID NUMBER").
+    #[arg(long, value_name = "FILE")]
+    number_from: Option<PathBuf>,
+    /// Stop after this many challenges.
+    #[arg(long, value_name = "N")]
+    count: Option<u32>,
+}
+
+/// An automatic answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Auto {
+    /// Approve every challenge.
+    Approve,
+    /// Deny every challenge.
+    Deny,
+    /// Show every challenge and leave it unanswered.
+    Ignore,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ONEPUSH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match commands::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            exit_code(&err)
+        }
+    }
+}
+
+/// Exit status by cause: 3 the relay refused, 4 the relay is unreachable, 5 the vault
+/// (missing, locked, wrong PIN), 1 anything else.
+fn exit_code(err: &anyhow::Error) -> ExitCode {
+    for cause in err.chain() {
+        let client = cause.downcast_ref::<ClientError>().or_else(|| {
+            match cause.downcast_ref::<DeviceError>() {
+                Some(DeviceError::Client(c)) => Some(c),
+                _ => None,
+            }
+        });
+        if let Some(client) = client {
+            return ExitCode::from(if client.status().is_some() { 3 } else { 4 });
+        }
+        let vault = cause.downcast_ref::<VaultError>().is_some()
+            || matches!(
+                cause.downcast_ref::<DeviceError>(),
+                Some(DeviceError::Vault(_))
+            );
+        if vault {
+            return ExitCode::from(5);
+        }
+    }
+    ExitCode::FAILURE
+}
+
+impl Cli {
+    /// How to unlock the vault, from the options and the environment.
+    fn unlock(&self) -> unlock::Unlock {
+        unlock::Unlock {
+            home: self.home.clone().unwrap_or_else(unlock::default_home),
+            pin_file: self.pin_file.clone(),
+            pin_env: std::env::var("ONEPUSH_DEVICE_PIN")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .map(Zeroizing::new),
+            insecure: self.insecure_no_pin,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! [`Backend`]: the state the commands share — the authenticator (when set up), the
+//! app settings, the credential the event-stream task follows, and the challenges
+//! already announced to the UI.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use onepush_device::{Authenticator, RelayClient};
+use onepush_protocol::ChallengeId;
+use tokio::sync::{MutexGuard, watch};
+
+use crate::dto::AppState;
+use crate::error::{AppError, CommandResult};
+use crate::home::{self, AppConfig};
+use crate::prefs::PrefsFile;
+
+/// How many announced challenge IDs are remembered (older ones may be announced again).
+const SEEN_LIMIT: usize = 256;
+
+/// The app's shared state, managed by Tauri.
+#[derive(Debug)]
+pub struct Backend {
+    config: AppConfig,
+    auth: tokio::sync::Mutex<Option<Authenticator>>,
+    prefs: tokio::sync::Mutex<PrefsFile>,
+    follow: watch::Sender<Option<RelayClient>>,
+    seen: Mutex<Seen>,
+}
+
+impl Backend {
+    /// Opens the app home: the vault when there is one, the settings.
+    pub fn open(config: AppConfig) -> Self {
+        if let Err(e) = std::fs::create_dir_all(&config.home) {
+            tracing::error!(home = %config.home.display(), error = %e, "cannot create the app home");
+        }
+        let auth = open_vault(&config.home);
+        let prefs = PrefsFile::load(&config.home);
+        let client = auth.as_ref().map(|a| a.client().clone());
+        let (follow, _) = watch::channel(client);
+        tracing::info!(home = %config.home.display(), set_up = auth.is_some(), "app home opened");
+        Self {
+            config,
+            auth: tokio::sync::Mutex::new(auth),
+            prefs: tokio::sync::Mutex::new(prefs),
+            follow,
+            seen: Mutex::new(Seen::default()),
+        }
+    }
+
+    /// The app home and the proposed relay.
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    /// The authenticator slot (`None` before setup).
+    pub async fn auth(&self) -> MutexGuard<'_, Option<Authenticator>> {
+        self.auth.lock().await
+    }
+
+    /// The app settings.
+    pub async fn prefs(&self) -> MutexGuard<'_, PrefsFile> {
+        self.prefs.lock().await
+    }
+
+    /// A signed relay client for this credential, without holding the vault.
+    pub async fn client(&self) -> CommandResult<RelayClient> {
+        self.auth()
+            .await
+            .as_ref()
+            .map(|a| a.client().clone())
+            .ok_or_else(AppError::not_set_up)
+    }
+
+    /// The state the UI sees.
+    pub async fn state(&self) -> AppState {
+        let auth = self.auth().await;
+        let prefs = self.prefs().await;
+        AppState::new(auth.as_ref().map(Authenticator::vault), &prefs.prefs)
+    }
+
+    /// Tells the event-stream task which credential to follow (`None`: stop).
+    pub fn follow(&self, client: Option<RelayClient>) {
+        self.follow.send_replace(client);
+    }
+
+    /// Receives the credential to follow, for the event-stream task.
+    pub fn followed(&self) -> watch::Receiver<Option<RelayClient>> {
+        self.follow.subscribe()
+    }
+
+    /// True the first time `id` is seen (announce it); false afterwards.
+    pub fn first_sighting(&self, id: ChallengeId) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id)
+    }
+
+    /// The app home.
+    pub fn home(&self) -> &PathBuf {
+        &self.config.home
+    }
+}
+
+/// Opens the vault in `home`, if there is one that can be read (logged otherwise).
+pub(crate) fn open_vault(home: &std::path::Path) -> Option<Authenticator> {
+    let store = match home::existing_store(home) {
+        Ok(Some(store)) => store,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the vault key");
+            return None;
+        }
+    };
+    match Authenticator::open(Box::new(store)) {
+        Ok(auth) => Some(auth),
+        Err(onepush_device::DeviceError::Vault(onepush_device::VaultError::NotFound(_))) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the vault; reset the app to start over");
+            None
+        }
+    }
+}
+
+/// A bounded set of challenge IDs, forgetting the oldest first.
+#[derive(Debug, Default)]
+struct Seen {
+    ids: HashSet<ChallengeId>,
+    order: VecDeque<ChallengeId>,
+}
+
+impl Seen {
+    fn insert(&mut self, id: ChallengeId) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > SEEN_LIMIT
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_challenge_is_announced_once() {
+        let mut seen = Seen::default();
+        let id = ChallengeId::new();
+        assert!(seen.insert(id));
+        assert!(!seen.insert(id));
+        for _ in 0..SEEN_LIMIT {
+            seen.insert(ChallengeId::new());
+        }
+        assert!(seen.insert(id), "forgotten after {SEEN_LIMIT} newer ones");
+    }
+}

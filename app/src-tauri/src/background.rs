@@ -1,0 +1,146 @@
+//! The background: follows the relay's event stream for the current credential
+//! (reconnects with backoff and pulls the pending list after each connect — both in
+//! `onepush-device`), and turns what arrives into the UI's `challenge` /
+//! `challenge-status` events, a native notification and the window brought forward.
+//! A focused window pulls the pending list too.
+
+use onepush_device::RelayClient;
+use onepush_device::events::{self, Incoming};
+use onepush_protocol::ChallengeId;
+use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
+use tokio::sync::mpsc;
+
+use crate::backend::Backend;
+use crate::dto::{ChallengeEvent, StatusEvent};
+use crate::notify;
+
+/// The UI event for a new challenge.
+pub const CHALLENGE_EVENT: &str = "challenge";
+/// The UI event for a challenge that left `pending`.
+pub const STATUS_EVENT: &str = "challenge-status";
+
+/// Starts the task that follows whichever credential the [`Backend`] names, restarting
+/// the stream after setup and stopping it on reset.
+pub fn start<R: Runtime>(app: &AppHandle<R>) {
+    let mut credential = app.state::<Backend>().followed();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let current = credential.borrow_and_update().clone();
+            let follower = current.map(|client| Follower::start(app.clone(), client));
+            if credential.changed().await.is_err() {
+                return;
+            }
+            drop(follower);
+        }
+    });
+}
+
+/// One credential's stream task and the task that forwards what it reports.
+struct Follower {
+    stream: tokio::task::JoinHandle<()>,
+    forward: tokio::task::JoinHandle<()>,
+}
+
+impl Follower {
+    fn start<R: Runtime>(app: AppHandle<R>, client: RelayClient) -> Self {
+        let (tx, rx) = mpsc::channel(64);
+        Self {
+            stream: events::follow(client, tx),
+            forward: tokio::spawn(forward(app, rx)),
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.stream.abort();
+        self.forward.abort();
+    }
+}
+
+async fn forward<R: Runtime>(app: AppHandle<R>, mut rx: mpsc::Receiver<Incoming>) {
+    while let Some(incoming) = rx.recv().await {
+        match incoming {
+            Incoming::Challenge { id, source } => {
+                tracing::info!(%id, source = source.as_str(), "challenge");
+                announce(&app, id, true);
+            }
+            Incoming::Status { id, status } => {
+                tracing::info!(%id, %status, "challenge status");
+                emit(
+                    &app,
+                    STATUS_EVENT,
+                    StatusEvent {
+                        id: id.to_string(),
+                        status,
+                    },
+                );
+            }
+            Incoming::Connected { attempt } => {
+                tracing::info!(attempt, "event stream connected");
+            }
+            Incoming::Disconnected { reason, retry_in } => {
+                tracing::warn!(%reason, ?retry_in, "event stream dropped; reconnecting");
+            }
+            Incoming::Stopped { reason } => {
+                tracing::warn!(%reason, "the relay refused the event stream for good");
+            }
+        }
+    }
+}
+
+/// Tells the UI about a challenge it has not been told about yet; with `alert`, also a
+/// native notification and the window brought forward.
+pub fn announce<R: Runtime>(app: &AppHandle<R>, id: ChallengeId, alert: bool) {
+    if !app.state::<Backend>().first_sighting(id) {
+        return;
+    }
+    emit(app, CHALLENGE_EVENT, ChallengeEvent { id: id.to_string() });
+    if alert {
+        bring_forward(app);
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move { notify::challenge(&app, id).await });
+    }
+}
+
+/// Pulls the pending challenges (the window came to the front) and announces new ones.
+pub fn pull<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Ok(client) = app.state::<Backend>().client().await else {
+            return;
+        };
+        match client.pending().await {
+            Ok(list) => {
+                for challenge in list {
+                    announce(&app, challenge.id, false);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "pull on focus failed"),
+        }
+    });
+}
+
+fn emit<R: Runtime, P: serde::Serialize + Clone>(app: &AppHandle<R>, event: &str, payload: P) {
+    if let Err(e) = app.emit(event, payload) {
+        tracing::warn!(error = %e, event, "cannot emit to the UI");
+    }
+}
+
+/// Shows, un-minimises and focuses the main window (desktop; on phones the
+/// notification brings the app).
+fn bring_forward<R: Runtime>(app: &AppHandle<R>) {
+    #[cfg(desktop)]
+    if let Some(window) = app.get_webview_window("main") {
+        let shown = window
+            .show()
+            .and_then(|()| window.unminimize())
+            .and_then(|()| window.set_focus());
+        if let Err(e) = shown {
+            tracing::debug!(error = %e, "cannot bring the window forward");
+        }
+    }
+    #[cfg(mobile)]
+    let _ = app;
+}

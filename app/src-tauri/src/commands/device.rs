@@ -1,0 +1,184 @@
+//! Commands about the device itself: configuration, state, setup, codes, accounts, reset.
+
+use onepush_device::{Authenticator, unix_now};
+use onepush_protocol::api::DeviceAccount;
+use tauri::State;
+
+use crate::backend::Backend;
+use crate::dto::{AppState, Codes, Config};
+use crate::error::{AppError, CommandResult, ErrorKind};
+use crate::home;
+use crate::pin::{self, PinRecord};
+
+/// The relay proposed on the Setup screen.
+#[tauri::command]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "Tauri hands command arguments over by value"
+)]
+pub fn get_config(backend: State<'_, Backend>) -> Config {
+    Config {
+        relay_url: backend.config().relay_url.clone(),
+    }
+}
+
+/// Whether the device is set up, and its settings.
+#[tauri::command]
+pub async fn get_state(backend: State<'_, Backend>) -> CommandResult<AppState> {
+    Ok(backend.state().await)
+}
+
+/// Creates the credential at `relay_url` (keys made here, vault saved), with a PIN
+/// before approvals when `pin` is given, and starts following the event stream.
+#[tauri::command]
+pub async fn setup(
+    backend: State<'_, Backend>,
+    relay_url: String,
+    pin: Option<String>,
+) -> CommandResult<AppState> {
+    let relay_url = check_relay_url(&relay_url)?;
+    let pin = match pin {
+        Some(pin) => Some(hash_pin(pin).await?),
+        None => None,
+    };
+    let mut slot = backend.auth().await;
+    let home = backend.home();
+    if slot.is_some() || home.join(onepush_device::FileKeyStore::FILE_NAME).exists() {
+        return Err(AppError::new(
+            ErrorKind::AlreadySetUp,
+            "this device already has a credential: reset it first",
+        ));
+    }
+    let store = home::new_store(home)
+        .map_err(|e| AppError::internal("the vault key could not be written", &e))?;
+    let auth = match Authenticator::provision(Box::new(store), relay_url.as_str(), unix_now()).await
+    {
+        Ok(auth) => auth,
+        Err(e) => {
+            if let Err(io) = home::remove_key(home) {
+                tracing::warn!(error = %io, "cannot remove the unused vault key");
+            }
+            return Err(e.into());
+        }
+    };
+    tracing::info!(credential = %auth.vault().credential_id(), relay = %relay_url, "set up");
+    backend.follow(Some(auth.client().clone()));
+    let auth = slot.insert(auth);
+    let mut prefs = backend.prefs().await;
+    prefs.prefs.pin_before_approve = pin.is_some();
+    prefs.prefs.pin = pin;
+    prefs.save()?;
+    Ok(AppState::new(Some(auth.vault()), &prefs.prefs))
+}
+
+/// The security codes now (offline: the vault's TOTP secret and the clock).
+#[tauri::command]
+pub async fn codes(backend: State<'_, Backend>) -> CommandResult<Codes> {
+    let slot = backend.auth().await;
+    let auth = slot.as_ref().ok_or_else(AppError::not_set_up)?;
+    Ok(auth.codes(unix_now()).into())
+}
+
+/// The banks and users this credential serves, fresh from the relay.
+#[tauri::command]
+pub async fn accounts(backend: State<'_, Backend>) -> CommandResult<Vec<DeviceAccount>> {
+    let mut slot = backend.auth().await;
+    let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
+    Ok(auth.refresh_accounts().await?.to_vec())
+}
+
+/// Revokes the credential at the relay (every binding, R6), then forgets it here. When
+/// the relay cannot be reached nothing changes.
+#[tauri::command]
+pub async fn reset(backend: State<'_, Backend>) -> CommandResult<AppState> {
+    let mut slot = backend.auth().await;
+    let home = backend.home();
+    if let Some(auth) = slot.take() {
+        let credential = auth.vault().credential_id().clone();
+        if let Err(e) = auth.reset().await {
+            *slot = crate::backend::open_vault(home);
+            return Err(e.into());
+        }
+        tracing::info!(%credential, "reset: credential revoked and forgotten");
+    } else {
+        // A vault that cannot be opened (its key lost): start over.
+        home::remove_vault_file(home)
+            .map_err(|e| AppError::internal("the old vault could not be removed", &e))?;
+    }
+    backend.follow(None);
+    home::remove_key(home)
+        .map_err(|e| AppError::internal("the vault key could not be removed", &e))?;
+    let mut prefs = backend.prefs().await;
+    prefs.prefs.pin = None;
+    prefs.prefs.pin_before_approve = false;
+    prefs.save()?;
+    Ok(AppState::new(None, &prefs.prefs))
+}
+
+/// The relay URL, if acceptable: `https://`, or `http://` to this machine only.
+pub fn check_relay_url(input: &str) -> CommandResult<url::Url> {
+    let bad = || {
+        AppError::invalid(
+            "the relay URL must start with https:// (plain http:// only for localhost)",
+        )
+    };
+    let url = url::Url::parse(input.trim()).map_err(|_| bad())?;
+    let local = matches!(
+        url.host(),
+        Some(
+            url::Host::Domain("localhost")
+                | url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST)
+                | url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST)
+        )
+    );
+    let ok = match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => local,
+        _ => false,
+    };
+    if ok && url.query().is_none() && url.fragment().is_none() && url.username().is_empty() {
+        Ok(url)
+    } else {
+        Err(bad())
+    }
+}
+
+/// Hashes a new PIN on the blocking pool (Argon2id takes tens of milliseconds).
+pub async fn hash_pin(pin: String) -> CommandResult<PinRecord> {
+    pin::check_format(&pin)?;
+    let pin = zeroize::Zeroizing::new(pin);
+    tauri::async_runtime::spawn_blocking(move || PinRecord::new(&pin))
+        .await
+        .map_err(|e| AppError::internal("the PIN could not be hashed", &e))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_url_must_be_https_or_local_http() {
+        for good in [
+            "https://relay.example.jp",
+            "https://relay.example.jp:8443/base/",
+            "http://127.0.0.1:8420",
+            "http://localhost:8420",
+            "http://[::1]:8420",
+            " http://127.0.0.1:8420 ",
+        ] {
+            assert!(check_relay_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://relay.example.jp",
+            "http://192.168.1.5:8420",
+            "ftp://relay.example.jp",
+            "relay.example.jp",
+            "",
+            "https://relay.example.jp/?x=1",
+            "https://user@relay.example.jp",
+        ] {
+            let err = check_relay_url(bad).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidInput, "{bad}");
+        }
+    }
+}

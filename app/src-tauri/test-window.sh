@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# test-window.sh — the real-window test of the OnePush app: builds the app and the
+# relay, then runs tests/window.rs under Xvfb, which starts the relay, WebKitWebDriver
+# and the app, and drives the window. Called by the top-level scripts/test.
+# Installs the Debian packages the app and this test need when missing (apt-get as
+# root, or through sudo). Screenshots and logs land in <target>/app-screenshots/.
+#   --deps-only   install the packages and stop (a Tauri build needs them too)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+debs=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
+      librsvg2-dev libayatana-appindicator3-dev build-essential pkg-config libssl-dev
+      xvfb xauth webkit2gtk-driver)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "==> installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+[ "${1:-}" = "--deps-only" ] && exit 0
+
+locked=()
+[ "${CI:-}" = "true" ] && locked=(--locked)
+
+echo "==> building onepush-app and onepush-relay"
+cargo build "${locked[@]}" -p onepush-app -p onepush-relay
+
+echo "==> the app in a real window (Xvfb + WebKitWebDriver)"
+xvfb-run -a -s "-screen 0 1280x800x24" \
+  cargo test "${locked[@]}" -p onepush-app --test window -- --ignored --nocapture

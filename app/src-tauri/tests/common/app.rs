@@ -1,0 +1,187 @@
+//! The app in tests: `run_app(mock_builder())` with its home in a temporary folder,
+//! a relay served in-process on `127.0.0.1:0`, and the UI's IPC calls made through
+//! `tauri::test::get_ipc_response`.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use onepush_app::{AppConfig, Backend, run_app};
+use onepush_relay::testing::{TestRelay, spawn_relay};
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{Listener as _, WebviewWindow, WebviewWindowBuilder};
+
+use super::bank::Bank;
+
+/// Runs a future on Tauri's runtime (the one the commands and the relay run on).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tauri::async_runtime::block_on(future)
+}
+
+/// One app install and the relay and bank it talks to.
+pub struct TestApp {
+    /// The app (mock runtime).
+    pub app: tauri::App<MockRuntime>,
+    /// Its main window, whose IPC the tests call.
+    pub webview: WebviewWindow<MockRuntime>,
+    /// The app home.
+    pub home: PathBuf,
+    /// The relay (taken by tests that stop it).
+    pub relay: Option<TestRelay>,
+    /// The relay's URL.
+    pub relay_url: String,
+    /// The bank (the relay's test tenant).
+    pub bank: Bank,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// A fresh install next to a fresh relay with one bank.
+    pub fn start() -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let relay = block_on(spawn_relay(&dir.path().join("relay")));
+        let home = dir.path().join("app");
+        let (app, webview, _) = launch(&home, &relay.url, None);
+        Self {
+            app,
+            webview,
+            home,
+            relay_url: relay.url.clone(),
+            bank: Bank::new(&relay.url, &relay.api_key),
+            relay: Some(relay),
+            _dir: dir,
+        }
+    }
+
+    /// Quits and starts the app again on the same home (as after a reboot); the
+    /// payloads of backend event `name` from the very start.
+    pub fn restart_listening(&mut self, name: &str) -> mpsc::Receiver<Value> {
+        self.app.cleanup_before_exit();
+        let (app, webview, rx) = launch(&self.home, &self.relay_url, Some(name));
+        self.app = app;
+        self.webview = webview;
+        rx.expect("listening")
+    }
+
+    /// Invokes `cmd` with `args` as the UI does; the answer or the rejection.
+    pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().expect("URL"),
+            body: InvokeBody::Json(args),
+            headers: tauri::http::HeaderMap::default(),
+            invoke_key: INVOKE_KEY.to_owned(),
+        };
+        tauri::test::get_ipc_response(&self.webview, request)
+            .map(|body| body.deserialize::<Value>().expect("a JSON answer"))
+    }
+
+    /// Invokes `cmd`, which must succeed.
+    pub fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.invoke(cmd, args)
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    /// Invokes `cmd`, which must fail with `{ kind, message }`; the kind.
+    pub fn fails(&self, cmd: &str, args: Value) -> String {
+        let error = self
+            .invoke(cmd, args)
+            .map(|v| panic!("{cmd} should fail, answered {v}"))
+            .unwrap_err();
+        let object = error.as_object().expect("the error is an object");
+        assert_eq!(object.len(), 2, "only kind and message: {error}");
+        assert!(
+            object["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{error}"
+        );
+        object["kind"].as_str().expect("kind").to_owned()
+    }
+
+    /// Sets up against the relay (with `pin` when given); the compact credential ID.
+    pub fn set_up(&self, pin: Option<&str>) -> String {
+        let mut args = json!({ "relayUrl": self.relay_url });
+        if let Some(pin) = pin {
+            args["pin"] = pin.into();
+        }
+        let state = self.ok("setup", args);
+        state["credentialId"]
+            .as_str()
+            .expect("credential ID")
+            .to_owned()
+    }
+
+    /// Enrolls `user` at the bank with the credential ID and two codes from the app.
+    pub fn enroll(&self, credential: &str, user: &str) {
+        let codes = self.ok("codes", json!({}));
+        let pair = [
+            codes["current"].as_str().expect("current"),
+            codes["next"].as_str().expect("next"),
+        ];
+        let (status, body) = block_on(self.bank.enroll(user, credential, pair));
+        assert_eq!(status, reqwest::StatusCode::CREATED, "enrollment: {body}");
+    }
+
+    /// Receives the payloads of backend event `name`.
+    pub fn events(&self, name: &str) -> mpsc::Receiver<Value> {
+        listen_to(&self.app, name)
+    }
+}
+
+/// Builds the app on `home`, listens to event `listen` if asked, then runs the setup
+/// hook (what the Ready event does in a real run: the background task starts; the
+/// mock runtime's iteration itself does nothing).
+fn launch(
+    home: &std::path::Path,
+    relay_url: &str,
+    listen: Option<&str>,
+) -> (
+    tauri::App<MockRuntime>,
+    WebviewWindow<MockRuntime>,
+    Option<mpsc::Receiver<Value>>,
+) {
+    let config = AppConfig {
+        home: home.to_owned(),
+        relay_url: relay_url.to_owned(),
+    };
+    let mut app = run_app(mock_builder().manage(Backend::open(config)))
+        .build(mock_context(noop_assets()))
+        .expect("the app builds");
+    let rx = listen.map(|name| listen_to(&app, name));
+    #[allow(deprecated, reason = "one call on the mock runtime, not a loop")]
+    app.run_iteration(|_, _| {});
+    let webview = WebviewWindowBuilder::new(&app, "main", tauri::WebviewUrl::default())
+        .build()
+        .expect("the main window");
+    (app, webview, rx)
+}
+
+fn listen_to(app: &tauri::App<MockRuntime>, name: &str) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    app.listen_any(name.to_owned(), move |event| {
+        let payload = serde_json::from_str(event.payload()).expect("JSON payload");
+        let _ = tx.send(payload);
+    });
+    rx
+}
+
+/// The next payload on `rx` that satisfies `pick`, within 15 s.
+pub fn wait_for(rx: &mpsc::Receiver<Value>, pick: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(payload) if pick(&payload) => return payload,
+            Ok(_) => {}
+            Err(e) => panic!("no matching event: {e}"),
+        }
+    }
+}

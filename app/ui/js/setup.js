@@ -1,0 +1,99 @@
+// setup.js — the Setup screen: relay URL (prefilled from `get_config`), the
+// optional PIN (typed twice), and `setup` to create the credential.
+
+import { api } from './backend.js';
+import { byId } from './dom.js';
+import { t } from './i18n.js';
+import { PIN_PATTERN } from './dialogs.js';
+import { errorText } from './errors.js';
+
+let prefilled = false;
+
+/** https anywhere; plain http only to this machine (a relay under development). */
+export function validRelayUrl(value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+function fieldError(input, errorEl, message) {
+  errorEl.textContent = message || '';
+  errorEl.hidden = !message;
+  if (message) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+export function init(ctx) {
+  const usePin = byId('setup-use-pin');
+  usePin.addEventListener('change', () => {
+    byId('setup-pin-fields').hidden = !usePin.checked;
+    if (usePin.checked) byId('setup-pin').focus();
+  });
+  byId('setup-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    submit(ctx);
+  });
+}
+
+export async function show() {
+  if (prefilled) return;
+  prefilled = true;
+  try {
+    const config = await api.getConfig();
+    const relay = byId('setup-relay');
+    if (!relay.value && config && config.relayUrl) relay.value = config.relayUrl;
+  } catch {
+    /* the user can type it */
+  }
+}
+
+function validate() {
+  const relay = byId('setup-relay');
+  const pin = byId('setup-pin');
+  const pin2 = byId('setup-pin2');
+  const relayOk = validRelayUrl(relay.value.trim());
+  fieldError(relay, byId('setup-relay-err'), relayOk ? '' : t('setup.errRelay'));
+  let pinMsg = '';
+  if (byId('setup-use-pin').checked) {
+    if (!PIN_PATTERN.test(pin.value)) pinMsg = t('setup.errPin');
+    else if (pin.value !== pin2.value) pinMsg = t('setup.errPinMatch');
+  }
+  fieldError(pin, byId('setup-pin-err'), pinMsg);
+  fieldError(pin2, byId('setup-pin-err'), pinMsg);
+  if (!relayOk) relay.focus();
+  else if (pinMsg) pin.focus();
+  return relayOk && !pinMsg;
+}
+
+async function submit(ctx) {
+  if (!validate()) return;
+  const button = byId('setup-submit');
+  const error = byId('setup-error');
+  error.hidden = true;
+  button.disabled = true;
+  button.textContent = t('setup.creating');
+  try {
+    const pin = byId('setup-use-pin').checked ? byId('setup-pin').value : undefined;
+    const state = await api.setup(byId('setup-relay').value.trim(), pin);
+    byId('setup-pin').value = '';
+    byId('setup-pin2').value = '';
+    ctx.setState(state);
+    ctx.go('home');
+  } catch (err) {
+    error.textContent = errorText(err);
+    error.hidden = false;
+  } finally {
+    button.disabled = false;
+    button.textContent = t('setup.create');
+  }
+}
+
+export function render() {
+  // Static strings are re-applied by i18n; refresh visible validation messages.
+  if (!byId('setup-relay-err').hidden || !byId('setup-pin-err').hidden) validate();
+}

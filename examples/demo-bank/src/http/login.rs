@@ -1,0 +1,274 @@
+//! Login (contract number, user ID, login password), the R17 token policy, logout
+//! and the dashboard.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, State};
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Redirect, Response};
+use onepush_protocol::ChallengeKind;
+use onepush_protocol::api::{BindingState, UserBinding};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::approval::{fmt_date, start_message};
+use super::session::{check_csrf, new_session, set_cookie};
+use super::{AppError, ClientInfo, Meta, render, render_invalid, require_user, signed_in_user};
+use crate::flow::{self, StartError};
+use crate::store::{PasswordKind, Purpose, Session, StoreError, Transfer, User};
+use crate::{AppState, seed};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    meta: Meta,
+    error: Option<String>,
+    contract: String,
+    user_id: String,
+}
+
+/// The login form.
+/// No `Debug`: it holds a password, which must never reach a log.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    contract: String,
+    user_id: String,
+    password: String,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Redirect, AppError> {
+    Ok(if signed_in_user(&state, &session).await?.is_some() {
+        Redirect::to("/dashboard")
+    } else {
+        Redirect::to("/login")
+    })
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, AppError> {
+    let meta = Meta::new(&state, &session, "ログイン / Sign in").await?;
+    render(&LoginPage {
+        meta,
+        error: None,
+        contract: seed::CONTRACT.to_owned(),
+        user_id: String::new(),
+    })
+}
+
+/// What the token policy lets a user with a right password do.
+enum Gate {
+    /// Ask the phone.
+    Push,
+    /// Let in with passwords only, with a notice.
+    PasswordOnly(Option<String>),
+    /// Refuse, with the reason.
+    Refuse(String),
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    client: ClientInfo,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&session, &form.csrf)?;
+    let refuse = |meta: Meta, error: String| {
+        render_invalid(&LoginPage {
+            meta,
+            error: Some(error),
+            contract: form.contract.clone(),
+            user_id: form.user_id.clone(),
+        })
+    };
+    let meta = Meta::new(&state, &session, "ログイン / Sign in").await?;
+    let (contract, user_id) = (form.contract.trim(), form.user_id.trim());
+    if contract.is_empty() || user_id.is_empty() || form.password.is_empty() {
+        return refuse(
+            meta,
+            "契約者番号、利用者ID、ログインパスワードを入力してください / enter all three fields"
+                .to_owned(),
+        );
+    }
+    let user = match state.store.user(contract, user_id).await {
+        Ok(user) => user,
+        Err(StoreError::NotFound) => {
+            return refuse(meta, "契約者番号、利用者IDまたはパスワードが違います / wrong contract number, user ID or password".to_owned());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Err(message) =
+        flow::check_password(&state, &user, &form.password, PasswordKind::Login).await?
+    {
+        return refuse(meta, message);
+    }
+    let gate = match state.relay.binding(&user.relay_user_id()).await {
+        Ok(binding) => token_gate(&user, binding.as_ref(), crate::now()),
+        Err(e) => return refuse(meta, start_message(&StartError::Relay(e))),
+    };
+    // The password is right: continue in a fresh session (no session fixation).
+    let fresh = new_session(&state).await?;
+    let cookie = set_cookie(&fresh.id, state.settings.secure_cookies);
+    let target = match gate {
+        Gate::Refuse(message) => return refuse(meta, message),
+        Gate::PasswordOnly(notice) => {
+            state
+                .store
+                .sign_in(&fresh.id, &user.contract_number, &user.user_id)
+                .await?;
+            if let Some(notice) = notice {
+                state.store.set_flash(&fresh.id, &notice).await?;
+            }
+            "/dashboard".to_owned()
+        }
+        Gate::Push => {
+            let context = json!({
+                "ip": client.ip,
+                "user_agent": client.user_agent,
+                "contract_number": user.contract_number,
+                "user_name": user.name,
+            });
+            let context = onepush_protocol::Context::from_value(context)
+                .map_err(|e| AppError::Internal(e.into()))?;
+            let number_matching = state.settings.number_matching;
+            match flow::start(
+                &state,
+                &fresh.id,
+                &user,
+                ChallengeKind::Login,
+                context,
+                &Purpose::Login,
+                number_matching,
+            )
+            .await
+            {
+                Ok(approval) => format!("/approval/{}", approval.challenge_id),
+                Err(e @ (StartError::Relay(_) | StartError::NoActiveToken)) => {
+                    return refuse(meta, start_message(&e));
+                }
+                Err(StartError::Store(e)) => return Err(e.into()),
+            }
+        }
+    };
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(&target)).into_response())
+}
+
+/// R13, R14, R17: who may log in how, given the relay's binding.
+fn token_gate(user: &User, binding: Option<&UserBinding>, now: i64) -> Gate {
+    let needs_token = user.role().needs_token();
+    let Some(binding) = binding else {
+        return match user.password_only_until {
+            _ if !needs_token => Gate::PasswordOnly(None),
+            Some(until) if until > now => Gate::PasswordOnly(Some(format!(
+                "ワンプッシュ認証が未登録です。{}までに登録してください / please register one-push before {}",
+                fmt_date(until),
+                fmt_date(until)
+            ))),
+            _ => Gate::Refuse(r17_message()),
+        };
+    };
+    match binding.state {
+        BindingState::Active => Gate::Push,
+        BindingState::Locked => Gate::Refuse(format!(
+            "ワンプッシュ認証がロック（閉塞）されています。お取引店にご連絡ください / your token is locked ({})",
+            binding.lock_reason.as_deref().unwrap_or("locked")
+        )),
+        BindingState::Suspended | BindingState::Unregistered => {
+            let grace = binding
+                .grace_until
+                .map(time::OffsetDateTime::unix_timestamp);
+            match grace {
+                Some(until) if until > now => Gate::PasswordOnly(Some(format!(
+                    "ワンプッシュ認証は{}です。{}まではパスワードのみでご利用いただけます / password-only use until {}",
+                    if binding.state == BindingState::Suspended {
+                        "一時停止中"
+                    } else {
+                        "登録解除済み"
+                    },
+                    fmt_date(until),
+                    fmt_date(until)
+                ))),
+                _ if !needs_token => Gate::PasswordOnly(None),
+                _ => Gate::Refuse(r17_message()),
+            }
+        }
+    }
+}
+
+fn r17_message() -> String {
+    "承認権限のある利用者はワンプッシュ認証（またはOTP）の登録が必要です。所定の期間を過ぎたため、パスワードのみではログインできません。\
+     「ワンプッシュ認証利用開始登録」から登録してください / users with approval rights must use one-push: the password-only period has ended; please register first"
+        .to_owned()
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, AppError> {
+    check_csrf(&session, &form.csrf)?;
+    state.store.delete_session(&session.id).await?;
+    Ok(Redirect::to("/login"))
+}
+
+/// A form that carries only its token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+impl CsrfForm {
+    /// The token.
+    pub fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    meta: Meta,
+    user: User,
+    role: &'static str,
+    contract_name: String,
+    token: String,
+    transfers: Vec<Transfer>,
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, AppError> {
+    let user = require_user(&state, &session).await?;
+    let meta = Meta::new(&state, &session, "トップページ / Dashboard").await?;
+    let token = match state.relay.binding(&user.relay_user_id()).await {
+        Ok(Some(b)) => format!("{} ({})", binding_label(b.state), b.credential_id),
+        Ok(None) => "未登録 / not registered".to_owned(),
+        Err(_) => "確認できません / unavailable".to_owned(),
+    };
+    let mut transfers = state.store.transfers(&user.contract_number).await?;
+    transfers.truncate(5);
+    render(&Dashboard {
+        meta,
+        role: user.role().label(),
+        contract_name: state.store.contract_name(&user.contract_number).await?,
+        token,
+        transfers,
+        user,
+    })
+}
+
+/// Japanese label of a binding state.
+pub fn binding_label(state: BindingState) -> &'static str {
+    match state {
+        BindingState::Active => "利用中 / active",
+        BindingState::Suspended => "一時停止中 / suspended",
+        BindingState::Unregistered => "登録解除 / unregistered",
+        BindingState::Locked => "ロック（閉塞）/ locked",
+    }
+}

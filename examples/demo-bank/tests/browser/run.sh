@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Browser tests of the demo bank: builds the binaries, installs Debian's chromium
+# and playwright-core when missing (never a downloaded browser), runs node's test
+# runner. Screenshots: target/demo-bank-screenshots/.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../../.." && pwd)
+
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
+fi
+command -v node >/dev/null || { echo "error: node is needed for the browser tests" >&2; exit 1; }
+
+(cd "$root" && cargo build -q -p onepush-relay -p onepush-demo-bank -p onepush-device --bins)
+
+cd "$here"
+if [ ! -d node_modules/playwright-core ]; then
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi
+exec node --test --test-concurrency=1 demo-bank.test.mjs
