@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The run sequence behind the lifecycle table of BENCHMARKS.md: event stream at 16 and 32
+# loops, 4 tenants, Web Push, the open loop at half the best rate, PostgreSQL (when
+# reachable). Writes one JSON report per run to OUT (default ./bench-results) and prints
+# the load average around each. Usage: bench/figures.sh [OUT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-bench-results}
+mkdir -p "$out"
+cargo build --release -q -p onepush-bench -p onepush-relay
+B=target/release/onepush-bench
+PG=${ONEPUSH_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/onepush_bench}
+
+run() {
+  local name=$1; shift
+  echo "== $name: $* (load $(cut -d' ' -f1 /proc/loadavg))"
+  "$B" throughput "$@" --json >"$out/$name.json"
+  grep -E '"lifecycles_per_second"|"cpu_us_per_lifecycle"|"failed"' "$out/$name.json" | tr -s ' '
+}
+rate() { grep '"lifecycles_per_second"' "$out/$1.json" | tr -dc '0-9.\n' | cut -d. -f1; }
+
+run sse-c16 --spawn --devices 16 --concurrency 16 --duration 10s --warmup 2s
+run sse-c32 --spawn --devices 32 --concurrency 32 --duration 10s --warmup 2s
+run sse-t4 --spawn --tenants 4 --devices 32 --concurrency 32 --duration 10s --warmup 2s
+run push-c16 --spawn --push --devices 16 --concurrency 16 --duration 10s --warmup 2s
+best=$(printf '%s\n' "$(rate sse-c16)" "$(rate sse-c32)" "$(rate sse-t4)" | sort -n | tail -1)
+run open-half --spawn --devices 32 --concurrency 256 --rate $((best / 2)) --duration 10s --warmup 2s
+if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  run pg-c16 --spawn --database "$PG" --devices 16 --concurrency 16 --duration 10s --warmup 2s
+fi
+echo "reports in $out/ (load $(cut -d' ' -f1 /proc/loadavg))"

@@ -1,0 +1,113 @@
+//! `onepush-bench`: drives a OnePush relay with real HTTP (bank calls, emulated devices
+//! with signed proofs and decisions, event streams or Web Push) and reports throughput,
+//! latency per leg, relay CPU per lifecycle and memory. See BENCHMARKS.md.
+
+mod bank;
+mod cli;
+mod device;
+mod fleet;
+mod http;
+mod pending;
+mod procstat;
+mod push;
+mod stats;
+mod target;
+mod throughput;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command, SmokeArgs, TargetArgs, ThroughputArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Long-polls and event streams are one connection each: take every file descriptor
+    // the hard limit allows (a spawned relay inherits it).
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("warning: cannot raise the open-files limit: {e}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("onepush-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Throughput(args) => {
+            let report = throughput::run(&args).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                throughput::print(&report);
+            }
+            Ok(if report.failed == 0 && report.lifecycles > 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Pending(args) => {
+            let report = pending::run(&args).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                pending::print(&report);
+            }
+            Ok(if report.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Smoke(args) => smoke(&args).await,
+    }
+}
+
+/// Two short runs on a spawned relay, event stream then Web Push; fails on any failed
+/// lifecycle or none at all. Timings are printed, never asserted.
+async fn smoke(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
+    let mut ok = true;
+    for push in [false, true] {
+        let run = ThroughputArgs {
+            target: TargetArgs {
+                relay: None,
+                spawn: true,
+                database: None,
+                relay_bin: args.relay_bin.clone(),
+                api_keys: Vec::new(),
+                relay_pid: None,
+                tenants: 2,
+            },
+            devices: 4,
+            concurrency: 8,
+            duration: args.duration,
+            warmup: std::time::Duration::ZERO,
+            rate: None,
+            push,
+            json: false,
+        };
+        let report = throughput::run(&run).await?;
+        throughput::print(&report);
+        if report.failed > 0 || report.lifecycles == 0 {
+            eprintln!(
+                "smoke ({}): {} lifecycles failed, {} succeeded",
+                report.delivery, report.failed, report.lifecycles
+            );
+            ok = false;
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
