@@ -23,51 +23,50 @@ const DEVICE_ENV: [&str; 5] = [
 /// The path of the built `onepush-device` binary (building it on first use).
 pub fn device_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // This test runs as <target>/<profile>/deps/<name>: build next to it.
-        let exe = std::env::current_exe().expect("test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>")
-            .to_owned();
-        let target_dir = profile_dir.parent().expect("target folder");
-        let profile = profile_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("profile name");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = std::process::Command::new(cargo);
-        // With the relay selected too, shared crates get the features the test build gave
-        // them, so this build reuses its artifacts instead of recompiling them.
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "onepush-device",
-            "-p",
-            "onepush-relay",
-        ]);
-        build.args([
-            "--features",
-            "onepush-relay/testing",
-            "--bin",
-            "onepush-device",
-        ]);
-        if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-            build.arg("--locked");
-        }
-        if profile != "debug" {
-            build.args(["--profile", profile]);
-        }
-        let status = build
-            .env("CARGO_TARGET_DIR", target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building onepush-device failed");
-        profile_dir.join(format!("onepush-device{}", std::env::consts::EXE_SUFFIX))
-    })
+    BIN.get_or_init(|| build_bin("onepush-device"))
+}
+
+/// Builds binary `name` of the device or relay crate next to this test executable and
+/// answers its path.
+pub fn build_bin(name: &str) -> PathBuf {
+    // This test runs as <target>/<profile>/deps/<name>: build next to it.
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_owned();
+    let target_dir = profile_dir.parent().expect("target folder");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("profile name");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = std::process::Command::new(cargo);
+    // With the relay selected too, shared crates get the features the test build gave
+    // them, so this build reuses its artifacts instead of recompiling them.
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "onepush-device",
+        "-p",
+        "onepush-relay",
+    ]);
+    build.args(["--features", "onepush-relay/testing", "--bin", name]);
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        build.arg("--locked");
+    }
+    if profile != "debug" {
+        build.args(["--profile", profile]);
+    }
+    let status = build
+        .env("CARGO_TARGET_DIR", target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {name} failed");
+    profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// The binary for the phone in `home`, with a clean environment.

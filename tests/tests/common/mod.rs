@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod proxy;
+pub mod relay_process;
 
 use std::path::PathBuf;
 use std::time::Duration;
