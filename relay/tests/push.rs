@@ -1,6 +1,6 @@
 //! Web Push delivery end to end: a local push service receives the real request,
 //! checks VAPID and headers and the test decrypts it; gone subscriptions; event stream;
-//! webhooks.
+//! webhooks; a push service answering 429 with `Retry-After`, 5xx, or 404 (issue 9).
 
 mod common;
 
@@ -270,5 +270,193 @@ async fn decided_challenges_are_posted_to_the_webhook_signed() {
     assert_eq!(event.id, msg_id);
     assert_eq!(event.data.status, ChallengeStatus::Denied);
     assert!(event.binding_locked, "not_me locks the binding and says so");
+    relay.shutdown().await.unwrap();
+}
+
+/// A push service that answers each request from a script (then 201) and records when
+/// each came.
+#[derive(Clone, Default)]
+struct ScriptedPush {
+    url: String,
+    script: Arc<std::sync::Mutex<std::collections::VecDeque<(u16, Option<&'static str>)>>>,
+    received: Arc<std::sync::Mutex<Vec<(std::time::Instant, Vec<u8>)>>>,
+}
+
+impl ScriptedPush {
+    async fn start(script: &[(u16, Option<&'static str>)]) -> Self {
+        let mut push = Self::default();
+        push.script.lock().unwrap().extend(script.iter().copied());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        push.url = format!("http://{}", listener.local_addr().unwrap());
+        let state = push.clone();
+        let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+            let state = state.clone();
+            async move {
+                state
+                    .received
+                    .lock()
+                    .unwrap()
+                    .push((std::time::Instant::now(), body.to_vec()));
+                let (status, retry_after) = state
+                    .script
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .unwrap_or((201, None));
+                let mut response = axum::response::IntoResponse::into_response(
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                );
+                if let Some(after) = retry_after {
+                    response.headers_mut().insert(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from_static(after),
+                    );
+                }
+                response
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        push
+    }
+
+    /// Waits (10 s at most) for `n` requests.
+    async fn wait_for(&self, n: usize) -> Vec<(std::time::Instant, Vec<u8>)> {
+        for _ in 0..400 {
+            let got = self.received.lock().unwrap().clone();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "expected {n} push requests, got {}",
+            self.received.lock().unwrap().len()
+        );
+    }
+}
+
+/// Waits (5 s at most) until the relay has recorded that a channel reached the device.
+async fn reached(relay: &TestRelay, id: &onepush_protocol::ChallengeId) {
+    let store = relay.relay.service().store().clone();
+    for _ in 0..250 {
+        if store.challenge(id).await.unwrap().reached_device {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the relay never recorded that the push reached the device");
+}
+
+/// The challenge after its deadline has passed and the expiry task ran.
+async fn after_deadline(
+    relay: &TestRelay,
+    bank: &Bank,
+    clock: &ManualClock,
+    id: &onepush_protocol::ChallengeId,
+    ttl: i64,
+) -> ChallengeStatus {
+    clock.advance(ttl + 1);
+    relay.relay.expire_overdue().await.unwrap();
+    let outcome: BankChallenge = bank.get(&format!("/v1/challenges/{id}")).await.json(200);
+    outcome.status
+}
+
+#[tokio::test]
+async fn push_service_429_is_retried_after_its_retry_after_and_the_push_reaches_the_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let push = ScriptedPush::start(&[(429, Some("2"))]).await;
+    let (relay, bank, _device, keys) = setup(dir.path(), &clock, &push.url).await;
+    let created: ChallengeCreated = bank
+        .login("alice", json!({ "ttl_seconds": 60 }))
+        .await
+        .json(201);
+    let got = push.wait_for(2).await;
+    let waited = got[1].0 - got[0].0;
+    assert!(
+        waited >= Duration::from_secs(2),
+        "the relay waited {waited:?}, less than the push service's Retry-After of 2 s"
+    );
+    let payload: PushPayload = serde_json::from_slice(&keys.decrypt(&got[1].1).unwrap()).unwrap();
+    assert_eq!(payload, PushPayload::challenge(created.id));
+    reached(&relay, &created.id).await;
+    assert_eq!(
+        after_deadline(&relay, &bank, &clock, &created.id, 60).await,
+        ChallengeStatus::Expired,
+        "the retried push reached the phone"
+    );
+    assert_eq!(push.received.lock().unwrap().len(), 2);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn push_service_500_is_retried_with_backoff_and_the_push_reaches_the_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let push = ScriptedPush::start(&[(500, None), (503, None)]).await;
+    let (relay, bank, _device, keys) = setup(dir.path(), &clock, &push.url).await;
+    let created: ChallengeCreated = bank
+        .login("alice", json!({ "ttl_seconds": 60 }))
+        .await
+        .json(201);
+    let got = push.wait_for(3).await;
+    // Backoff: at least 0.5 s, then at least 1 s (the waits double).
+    assert!(
+        got[1].0 - got[0].0 >= Duration::from_millis(500),
+        "first wait"
+    );
+    assert!(got[2].0 - got[1].0 >= Duration::from_secs(1), "second wait");
+    for (_, body) in &got {
+        let payload: PushPayload = serde_json::from_slice(&keys.decrypt(body).unwrap()).unwrap();
+        assert_eq!(payload, PushPayload::challenge(created.id));
+    }
+    reached(&relay, &created.id).await;
+    assert_eq!(
+        after_deadline(&relay, &bank, &clock, &created.id, 60).await,
+        ChallengeStatus::Expired
+    );
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_subscription_is_cleared_and_the_pull_still_brings_the_challenge_to_the_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let push = ScriptedPush::start(&[(404, None)]).await;
+    let (relay, bank, device, _keys) = setup(dir.path(), &clock, &push.url).await;
+    let created: ChallengeCreated = bank
+        .login("alice", json!({ "ttl_seconds": 30 }))
+        .await
+        .json(201);
+    push.wait_for(1).await;
+    let store = relay.relay.service().store().clone();
+    let mut cleared = false;
+    for _ in 0..250 {
+        if store
+            .credential(&device.credential_id())
+            .await
+            .unwrap()
+            .push_subscription
+            .is_none()
+        {
+            cleared = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cleared, "a 404 clears the subscription");
+    // The phone opens the app: the pull lists the challenge.
+    let list: onepush_protocol::api::DeviceChallengeList = device
+        .send("GET", "/v1/device/challenges", None)
+        .await
+        .json(200);
+    assert_eq!(list.challenges.len(), 1);
+    assert_eq!(list.challenges[0].id, created.id);
+    // Nobody answers: a channel reached the phone, so `expired`, not `undeliverable`.
+    assert_eq!(
+        after_deadline(&relay, &bank, &clock, &created.id, 30).await,
+        ChallengeStatus::Expired
+    );
+    assert_eq!(push.received.lock().unwrap().len(), 1, "no retry after 404");
     relay.shutdown().await.unwrap();
 }
