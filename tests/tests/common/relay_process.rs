@@ -145,7 +145,9 @@ impl Delivery {
     }
 }
 
-/// The bank's webhook endpoint: answers 204 and records every delivery.
+/// The bank's webhook endpoint: records every delivery and answers 204, or, when
+/// `fail_first`, 503 to the first delivery of each `webhook-id` (so every message is
+/// delivered at least twice).
 #[derive(Clone)]
 pub struct WebhookReceiver {
     pub url: String,
@@ -153,17 +155,25 @@ pub struct WebhookReceiver {
 }
 
 impl WebhookReceiver {
-    pub async fn start() -> Self {
-        let received = Arc::new(Mutex::new(Vec::new()));
+    pub async fn start(fail_first: bool) -> Self {
+        let received = Arc::new(Mutex::new(Vec::<Delivery>::new()));
         let log = received.clone();
         let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
             let log = log.clone();
             async move {
-                log.lock().expect("lock").push(Delivery {
+                let delivery = Delivery {
                     headers,
                     body: body.to_vec(),
-                });
-                StatusCode::NO_CONTENT
+                };
+                let mut log = log.lock().expect("lock");
+                let id = delivery.header("webhook-id");
+                let seen = log.iter().any(|d| d.header("webhook-id") == id);
+                log.push(delivery);
+                if fail_first && !seen {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::NO_CONTENT
+                }
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
