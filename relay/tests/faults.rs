@@ -117,7 +117,7 @@ async fn a_locked_sqlite_database_answers_503_writes_nothing_half_and_recovers_w
     let ids: Vec<String> = list.challenges.iter().map(|c| c.id.to_string()).collect();
     assert_eq!(
         ids,
-        [id.clone()],
+        std::slice::from_ref(&id),
         "the refused create left no challenge behind"
     );
     let still: BankChallenge = bank.get(&format!("/v1/challenges/{id}")).await.json(200);

@@ -273,17 +273,22 @@ async fn decided_challenges_are_posted_to_the_webhook_signed() {
     relay.shutdown().await.unwrap();
 }
 
+/// A push service's answer: status and `Retry-After`.
+type Scripted = (u16, Option<&'static str>);
+/// A request the push service received: when, and its (encrypted) body.
+type Request = (std::time::Instant, Vec<u8>);
+
 /// A push service that answers each request from a script (then 201) and records when
 /// each came.
 #[derive(Clone, Default)]
 struct ScriptedPush {
     url: String,
-    script: Arc<std::sync::Mutex<std::collections::VecDeque<(u16, Option<&'static str>)>>>,
-    received: Arc<std::sync::Mutex<Vec<(std::time::Instant, Vec<u8>)>>>,
+    script: Arc<std::sync::Mutex<std::collections::VecDeque<Scripted>>>,
+    received: Arc<std::sync::Mutex<Vec<Request>>>,
 }
 
 impl ScriptedPush {
-    async fn start(script: &[(u16, Option<&'static str>)]) -> Self {
+    async fn start(script: &[Scripted]) -> Self {
         let mut push = Self::default();
         push.script.lock().unwrap().extend(script.iter().copied());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -320,7 +325,7 @@ impl ScriptedPush {
     }
 
     /// Waits (10 s at most) for `n` requests.
-    async fn wait_for(&self, n: usize) -> Vec<(std::time::Instant, Vec<u8>)> {
+    async fn wait_for(&self, n: usize) -> Vec<Request> {
         for _ in 0..400 {
             let got = self.received.lock().unwrap().clone();
             if got.len() >= n {

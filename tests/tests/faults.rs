@@ -220,21 +220,7 @@ async fn sigkill_under_load_keeps_every_told_decision_and_pending_deadline_and_e
             stop.clone(),
         )));
     }
-    let loaded = Instant::now();
-    loop {
-        let (created, accepted) = {
-            let t = told.lock().expect("lock");
-            (t.created.len(), t.accepted.len())
-        };
-        if created >= 40 && accepted >= 10 {
-            break;
-        }
-        assert!(
-            loaded.elapsed() < Duration::from_secs(60),
-            "no load: {created} challenges, {accepted} decisions in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_load(&told).await;
     // Mid-flight: the clients are still sending when the process dies.
     let addr = relay.addr;
     relay.kill().await;
@@ -258,6 +244,127 @@ async fn sigkill_under_load_keeps_every_told_decision_and_pending_deadline_and_e
 
     // The same data folder, the same address (the phones' relay URL).
     let relay = RelayProcess::serve(&data, Some(addr), &settings).await;
+    let still_pending = state_after_restart(&bank, &told).await;
+
+    // The pending ones can still be answered: each phone approves one of its own.
+    let mut told = told;
+    for phone in &mut phones {
+        let pending = phone.pending().await.expect("pending after the restart");
+        if let Some(challenge) = pending.iter().find(|c| still_pending.contains(&c.id)) {
+            let answered = phone
+                .approve(challenge, None, true, now())
+                .await
+                .expect("a challenge pending at the kill is decidable after the restart");
+            told.accepted.insert(challenge.id, answered.status);
+        }
+    }
+
+    // Every challenge ends (the unanswered ones at their deadline) ...
+    let mut ended = BTreeMap::new();
+    for (id, created) in &told.created {
+        let state = bank.outcome(*id, 60).await;
+        assert_ne!(state.status, ChallengeStatus::Pending, "{id} never ended");
+        if let Some(accepted) = told.accepted.get(id) {
+            assert_eq!(state.status, *accepted, "{id}");
+        } else if matches!(
+            state.status,
+            ChallengeStatus::Expired | ChallengeStatus::Undeliverable
+        ) {
+            assert!(
+                state.decided_at.expect("decided_at") >= created.expires_at,
+                "{id}"
+            );
+        }
+        ended.insert(format!("msg_{id}"), state.status);
+    }
+
+    // ... and reaches the bank's webhook.
+    every_webhook_arrives_under_a_stable_id(&hooks, &secret, &ended).await;
+    relay.kill().await;
+}
+
+/// Every challenge in `ended` (by webhook id: its final status) reached the webhook
+/// receiver, which refuses each id's first delivery.
+async fn every_webhook_arrives_under_a_stable_id(
+    hooks: &WebhookReceiver,
+    secret: &str,
+    ended: &BTreeMap<String, ChallengeStatus>,
+) {
+    // At least once, under one stable, signed id: the
+    // receiver refuses each id's first delivery, so every message is sent again (by the
+    // restarted relay for those refused before the kill). A delivery the kill cut while
+    // it was leased is retried when its lease runs out.
+    let waited = Instant::now();
+    let deliveries = loop {
+        let deliveries = hooks.deliveries();
+        let count = |id: &str| {
+            deliveries
+                .iter()
+                .filter(|d| d.header("webhook-id") == id)
+                .count()
+        };
+        if ended.keys().all(|id| count(id) >= 2) {
+            break deliveries;
+        }
+        let missing = ended.keys().filter(|id| count(id) < 2).count();
+        assert!(
+            waited.elapsed() < Duration::from_secs(180),
+            "{missing} challenges' webhooks never arrived twice"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut bodies: BTreeMap<&str, &[u8]> = BTreeMap::new();
+    let mut by_id: BTreeMap<String, Vec<ChallengeStatus>> = BTreeMap::new();
+    for delivery in &deliveries {
+        let id = delivery.header("webhook-id");
+        let timestamp: i64 = delivery
+            .header("webhook-timestamp")
+            .parse()
+            .expect("timestamp");
+        assert_eq!(
+            delivery.header("webhook-signature"),
+            onepush_relay::webhook::sign(secret, id, timestamp, &delivery.body),
+            "{id}"
+        );
+        let event: WebhookEvent = serde_json::from_slice(&delivery.body).expect("event");
+        assert_eq!(event.id, id);
+        assert_eq!(format!("msg_{}", event.data.id), id);
+        by_id
+            .entry(id.to_owned())
+            .or_default()
+            .push(event.data.status);
+        let first = *bodies.entry(id).or_insert(&delivery.body);
+        assert_eq!(
+            first,
+            &delivery.body[..],
+            "{id}: a retry sends the same message"
+        );
+    }
+    for (id, statuses) in &by_id {
+        if let Some(status) = ended.get(id) {
+            assert!(
+                statuses.iter().all(|s| s == status),
+                "{id}: the bank was told {statuses:?}, the outcome is {status:?}"
+            );
+        } else {
+            // A challenge whose creation the kill cut (the bank never got its 201).
+            assert!(
+                statuses.windows(2).all(|w| w[0] == w[1]),
+                "{id}: {statuses:?}"
+            );
+        }
+    }
+    eprintln!(
+        "{} webhook deliveries for {} challenges in {:?} after the restart",
+        deliveries.len(),
+        ended.len(),
+        waited.elapsed()
+    );
+}
+
+/// Reads every challenge the bank was told about just after the restart: told decisions
+/// kept, pending ones with their deadline (or ended after it). Answers the still pending.
+async fn state_after_restart(bank: &Bank, told: &Told) -> BTreeSet<ChallengeId> {
     let mut still_pending = BTreeSet::new();
     for (id, created) in &told.created {
         let state = bank.outcome(*id, 0).await;
@@ -301,102 +408,24 @@ async fn sigkill_under_load_keeps_every_told_decision_and_pending_deadline_and_e
         !still_pending.is_empty(),
         "some challenges were pending at the kill"
     );
+    still_pending
+}
 
-    // The pending ones can still be answered: each phone approves one of its own.
-    let mut told = told;
-    for phone in &mut phones {
-        let pending = phone.pending().await.expect("pending after the restart");
-        if let Some(challenge) = pending.iter().find(|c| still_pending.contains(&c.id)) {
-            let answered = phone
-                .approve(challenge, None, true, now())
-                .await
-                .expect("a challenge pending at the kill is decidable after the restart");
-            told.accepted.insert(challenge.id, answered.status);
-        }
-    }
-
-    // Every challenge ends (the unanswered ones at their deadline) ...
-    let mut ended = BTreeMap::new();
-    for (id, created) in &told.created {
-        let state = bank.outcome(*id, 60).await;
-        assert_ne!(state.status, ChallengeStatus::Pending, "{id} never ended");
-        if let Some(accepted) = told.accepted.get(id) {
-            assert_eq!(state.status, *accepted, "{id}");
-        } else if matches!(
-            state.status,
-            ChallengeStatus::Expired | ChallengeStatus::Undeliverable
-        ) {
-            assert!(
-                state.decided_at.expect("decided_at") >= created.expires_at,
-                "{id}"
-            );
-        }
-        ended.insert(format!("msg_{id}"), state.status);
-    }
-
-    // ... and reaches the bank's webhook at least once, under one stable, signed id: the
-    // receiver refuses each id's first delivery, so every message is sent again (by the
-    // restarted relay for those refused before the kill). A delivery the kill cut while
-    // it was leased is retried when its lease runs out.
-    let waited = Instant::now();
-    let deliveries = loop {
-        let deliveries = hooks.deliveries();
-        let count = |id: &str| {
-            deliveries
-                .iter()
-                .filter(|d| d.header("webhook-id") == id)
-                .count()
+/// Waits until the bank was told of 40 challenges and the phones of 10 decisions.
+async fn wait_for_load(told: &Mutex<Told>) {
+    let loaded = Instant::now();
+    loop {
+        let (created, accepted) = {
+            let t = told.lock().expect("lock");
+            (t.created.len(), t.accepted.len())
         };
-        if ended.keys().all(|id| count(id) >= 2) {
-            break deliveries;
+        if created >= 40 && accepted >= 10 {
+            break;
         }
-        let missing = ended.keys().filter(|id| count(id) < 2).count();
         assert!(
-            waited.elapsed() < Duration::from_secs(180),
-            "{missing} challenges' webhooks never arrived twice"
+            loaded.elapsed() < Duration::from_secs(60),
+            "no load: {created} challenges, {accepted} decisions in 60 s"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let mut bodies: BTreeMap<&str, &[u8]> = BTreeMap::new();
-    let mut by_id: BTreeMap<String, Vec<ChallengeStatus>> = BTreeMap::new();
-    for delivery in &deliveries {
-        let id = delivery.header("webhook-id");
-        let timestamp: i64 = delivery
-            .header("webhook-timestamp")
-            .parse()
-            .expect("timestamp");
-        assert_eq!(
-            delivery.header("webhook-signature"),
-            onepush_relay::webhook::sign(&secret, id, timestamp, &delivery.body),
-            "{id}"
-        );
-        let event: WebhookEvent = serde_json::from_slice(&delivery.body).expect("event");
-        assert_eq!(event.id, id);
-        assert_eq!(format!("msg_{}", event.data.id), id);
-        by_id
-            .entry(id.to_owned())
-            .or_default()
-            .push(event.data.status);
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for (id, statuses) in &by_id {
-        if let Some(status) = ended.get(id) {
-            assert!(
-                statuses.iter().all(|s| s == status),
-                "{id}: the bank was told {statuses:?}, the outcome is {status:?}"
-            );
-        } else {
-            // A challenge whose creation the kill cut (the bank never got its 201).
-            assert!(
-                statuses.windows(2).all(|w| w[0] == w[1]),
-                "{id}: {statuses:?}"
-            );
-        }
-    }
-    eprintln!(
-        "{} webhook deliveries for {} challenges in {:?} after the restart",
-        deliveries.len(),
-        ended.len(),
-        waited.elapsed()
-    );
-    relay.kill().await;
 }

@@ -86,7 +86,7 @@ impl RelayProcess {
                 .and_then(|l| l.local_addr())
                 .expect("free port")
         });
-        let log = (0..)
+        let log = (0..1000)
             .map(|n| data_dir.join(format!("relay-{n}.log")))
             .find(|p| !p.exists())
             .expect("a log name");
