@@ -44,6 +44,7 @@ impl ApiError {
             }
             Self::CodeInvalid { attempts_left } => problem.attempts_left = Some(*attempts_left),
             Self::BindingLocked => problem.attempts_left = Some(0),
+            Self::NumberMismatch { tries_left } => problem.attempts_left = Some(*tries_left),
             _ => {}
         }
         problem
@@ -70,6 +71,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             Self::Maintenance(s) => Some(u64::from(s)),
             Self::RateLimited(s) => Some(s),
+            Self::PushFatigueLockout { retry_after, .. } => Some(retry_after.max(1)),
             Self::DatabaseUnavailable(_) => Some(DATABASE_RETRY_AFTER_SECONDS),
             _ => None,
         };
