@@ -69,10 +69,10 @@ pub enum TenantCommand {
         #[arg(long, value_name = "URL")]
         webhook: Option<String>,
         /// Push fatigue: refuse new challenges for a user after this many ended denied or
-        /// unanswered within the window; 0 = off [default: setting push_fatigue_threshold].
+        /// unanswered within the window; 0 = off [default: the relay settings' default].
         #[arg(long, value_name = "N")]
         push_fatigue_threshold: Option<u32>,
-        /// Push fatigue window in seconds [default: setting push_fatigue_window_seconds].
+        /// Push fatigue window in seconds [default: the relay settings' default].
         #[arg(long, value_name = "SECONDS")]
         push_fatigue_window: Option<u32>,
         /// Print JSON.
