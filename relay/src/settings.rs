@@ -431,6 +431,59 @@ mod tests {
     }
 
     #[test]
+    fn push_fatigue_and_header_limits_come_from_the_environment_and_are_checked() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_PUSH_FATIGUE_THRESHOLD", "3"),
+                ("ONEPUSH_PUSH_FATIGUE_WINDOW_SECONDS", "600"),
+                ("ONEPUSH_HEADER_LIMIT_BYTES", "8192"),
+            ]),
+        )
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(
+            (
+                s.push_fatigue_threshold,
+                s.push_fatigue_window_seconds,
+                s.header_limit_bytes
+            ),
+            (3, 600, 8192)
+        );
+        for (bad, key) in [
+            (
+                Settings {
+                    push_fatigue_window_seconds: 59,
+                    ..Settings::default()
+                },
+                "push_fatigue_window_seconds",
+            ),
+            (
+                Settings {
+                    push_fatigue_threshold: 1001,
+                    ..Settings::default()
+                },
+                "push_fatigue_threshold",
+            ),
+            (
+                Settings {
+                    header_limit_bytes: 100,
+                    ..Settings::default()
+                },
+                "header_limit_bytes",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let off = Settings {
+            push_fatigue_threshold: 0,
+            ..Settings::default()
+        };
+        off.validate().unwrap();
+    }
+
+    #[test]
     fn secrets_are_hidden_from_debug() {
         let s = Settings {
             master_key: Some(Secret("c2VjcmV0".into())),
