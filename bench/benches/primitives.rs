@@ -173,6 +173,8 @@ async fn store_fixture() -> StoreFixture {
         webhook_url: None,
         webhook_secret: None,
         otp_lock_threshold: 5,
+        push_fatigue_threshold: 5,
+        push_fatigue_window_seconds: 900,
         created_at: 1_700_000_000,
     };
     store

@@ -23,6 +23,8 @@ async fn long_poll_future_size() {
         webhook_url: None,
         webhook_secret: None,
         otp_lock_threshold: 5,
+        push_fatigue_threshold: 5,
+        push_fatigue_window_seconds: 900,
         created_at: 0,
     };
     let id = onepush_protocol::ChallengeId::new();

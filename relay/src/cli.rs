@@ -1,4 +1,4 @@
-//! The command line: `serve`, `tenant add|list|rotate-key`.
+//! The command line: `serve`, `tenant add|list|rotate-key|set-push-fatigue`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,9 +68,27 @@ pub enum TenantCommand {
         /// URL to POST decided challenges to (Standard Webhooks signed).
         #[arg(long, value_name = "URL")]
         webhook: Option<String>,
+        /// Push fatigue: refuse new challenges for a user after this many ended denied or
+        /// unanswered within the window; 0 = off [default: the relay settings' default].
+        #[arg(long, value_name = "N")]
+        push_fatigue_threshold: Option<u32>,
+        /// Push fatigue window in seconds [default: the relay settings' default].
+        #[arg(long, value_name = "SECONDS")]
+        push_fatigue_window: Option<u32>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Change a tenant's push-fatigue limit (N denied or unanswered challenges per window).
+    SetPushFatigue {
+        /// The tenant's slug.
+        name: String,
+        /// Challenges ended denied or unanswered that lock new ones out; 0 = off.
+        #[arg(long, value_name = "N")]
+        threshold: u32,
+        /// The window, in seconds (60 to 604800).
+        #[arg(long, value_name = "SECONDS")]
+        window: u32,
     },
     /// List tenants.
     List {
@@ -114,10 +132,22 @@ pub async fn tenant(relay: &Relay, command: TenantCommand) -> anyhow::Result<()>
             name,
             display_name,
             webhook,
+            push_fatigue_threshold,
+            push_fatigue_window,
             json,
         } => {
             let display = display_name.unwrap_or_else(|| name.clone());
             let created = service.add_tenant(&name, &display, webhook).await?;
+            if push_fatigue_threshold.is_some() || push_fatigue_window.is_some() {
+                let settings = service.settings();
+                service
+                    .set_push_fatigue(
+                        &name,
+                        push_fatigue_threshold.unwrap_or(settings.push_fatigue_threshold),
+                        push_fatigue_window.unwrap_or(settings.push_fatigue_window_seconds),
+                    )
+                    .await?;
+            }
             if json {
                 let out = serde_json::json!({
                     "tenant_id": created.tenant_id,
@@ -136,12 +166,29 @@ pub async fn tenant(relay: &Relay, command: TenantCommand) -> anyhow::Result<()>
                 }
             }
         }
+        TenantCommand::SetPushFatigue {
+            name,
+            threshold,
+            window,
+        } => {
+            service
+                .set_push_fatigue(&name, threshold, window)
+                .await
+                .with_context(|| format!("cannot change the push-fatigue limit of {name}"))?;
+            if threshold == 0 {
+                println!("push-fatigue lockout for {name}: off");
+            } else {
+                println!(
+                    "push-fatigue lockout for {name}: after {threshold} denied or unanswered challenges within {window} s"
+                );
+            }
+        }
         TenantCommand::List { json } => {
             let tenants = service.list_tenants().await?;
             if json {
                 let list: Vec<_> = tenants
                     .iter()
-                    .map(|t| serde_json::json!({ "tenant_id": t.id, "display_name": t.display_name, "webhook_url": t.webhook_url }))
+                    .map(|t| serde_json::json!({ "tenant_id": t.id, "display_name": t.display_name, "webhook_url": t.webhook_url, "push_fatigue_threshold": t.push_fatigue_threshold, "push_fatigue_window_seconds": t.push_fatigue_window_seconds }))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {

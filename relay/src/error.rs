@@ -54,6 +54,25 @@ pub enum ApiError {
     /// Too many pending challenges for the user.
     #[error("user has {0} challenges waiting already; wait for them to end")]
     PushFatigue(u32),
+    /// Push fatigue by history: too many of the user's recent challenges ended denied or
+    /// unanswered; new ones are refused until `until`.
+    #[error(
+        "{refused} of this user's challenges were denied or went unanswered within the last {window_seconds} seconds with no approval since; new challenges are refused until {} (retry in {retry_after} seconds)",
+        rfc3339(*until)
+    )]
+    PushFatigueLockout {
+        /// Challenges ended denied or unanswered in the window.
+        refused: u32,
+        /// The tenant's window, in seconds.
+        window_seconds: u32,
+        /// When the lockout ends (Unix seconds).
+        until: i64,
+        /// Seconds until then (`Retry-After`).
+        retry_after: u64,
+    },
+    /// The request's headers are over the limit.
+    #[error("request headers are larger than {0} bytes in total")]
+    HeadersTooLarge(usize),
     /// The challenge already ended.
     #[error("challenge is already {0}")]
     ChallengeDecided(ChallengeStatus),
@@ -89,9 +108,12 @@ pub enum ApiError {
     /// The decision's claims differ from the challenge.
     #[error("{0}")]
     DecisionMismatch(String),
-    /// The typed number is wrong.
-    #[error("the number typed does not match the number shown on the bank's page")]
-    NumberMismatch,
+    /// The typed number is wrong; after the last try the challenge ended denied.
+    #[error("{}", number_mismatch_detail(*tries_left))]
+    NumberMismatch {
+        /// Wrong numbers still allowed before the challenge ends denied (0: it ended).
+        tries_left: u32,
+    },
     /// Too many requests from this address.
     #[error("too many requests from this address; retry in {0} seconds")]
     RateLimited(u64),
@@ -133,9 +155,12 @@ impl ApiError {
             | Self::CodeInvalid { .. }
             | Self::CodeReplayed
             | Self::DecisionMismatch(_)
-            | Self::NumberMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::NumberMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BindingLocked => StatusCode::LOCKED,
-            Self::PushFatigue(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::PushFatigue(_) | Self::PushFatigueLockout { .. } | Self::RateLimited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Maintenance(_) | Self::Unavailable | Self::DatabaseUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -158,6 +183,8 @@ impl ApiError {
             Self::AlreadyEnrolled(_) => "already-enrolled",
             Self::IdempotencyKeyReused => "idempotency-key-reused",
             Self::PushFatigue(_) => "push-fatigue",
+            Self::PushFatigueLockout { .. } => "push-fatigue-lockout",
+            Self::HeadersTooLarge(_) => "headers-too-large",
             Self::ChallengeDecided(_) => "challenge-decided",
             Self::ChallengeExpired(_) => "challenge-expired",
             Self::CodesInvalid(_) => "codes-invalid",
@@ -168,7 +195,7 @@ impl ApiError {
             Self::DecisionSignatureInvalid(_) => "decision-signature-invalid",
             Self::CredentialMismatch => "credential-mismatch",
             Self::DecisionMismatch(_) => "decision-mismatch",
-            Self::NumberMismatch => "number-mismatch",
+            Self::NumberMismatch { .. } => "number-mismatch",
             Self::RateLimited(_) => "rate-limited",
             Self::Maintenance(_) => "maintenance",
             Self::Unavailable => "unavailable",
@@ -199,6 +226,21 @@ impl ApiError {
             state,
             grace_until,
         }
+    }
+}
+
+fn rfc3339(unix: i64) -> String {
+    crate::clock::from_unix(unix)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn number_mismatch_detail(tries_left: u32) -> String {
+    const WRONG: &str = "the number typed does not match the number shown on the bank's page";
+    match tries_left {
+        0 => format!("{WRONG}; no tries left: the challenge ended denied"),
+        1 => format!("{WRONG}; 1 try left before the challenge ends denied"),
+        n => format!("{WRONG}; {n} tries left before the challenge ends denied"),
     }
 }
 

@@ -89,6 +89,9 @@ pub struct Settings {
     pub otp_lock_threshold: u32,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest total size of a request's headers (names, values and request line), in
+    /// bytes; larger requests get 431.
+    pub header_limit_bytes: usize,
     /// Maintenance mode (R18): new challenges get 503.
     pub maintenance: bool,
     /// `Retry-After` answered in maintenance mode, in seconds.
@@ -99,6 +102,12 @@ pub struct Settings {
     pub provision_per_minute: u32,
     /// Pending challenges allowed per user at once (push fatigue guard).
     pub max_pending_per_user: u32,
+    /// Push fatigue by history, default for new tenants: after this many challenges of a
+    /// user ended denied or expired unanswered within the window (no approval since), new
+    /// challenges are refused; 0 = off.
+    pub push_fatigue_threshold: u32,
+    /// Push fatigue window, in seconds (default for new tenants).
+    pub push_fatigue_window_seconds: u32,
     /// VAPID `sub` claim (a `mailto:` or `https:` contact).
     pub vapid_subject: String,
     /// The 32-byte master key for secrets at rest, base64url; when absent a
@@ -123,16 +132,34 @@ impl Default for Settings {
             resync_window_steps: 20,
             otp_lock_threshold: 5,
             body_limit_bytes: 64 * 1024,
+            header_limit_bytes: 16 * 1024,
             maintenance: false,
             maintenance_retry_after_seconds: 300,
             credential_prefix: "ONEP".to_owned(),
             provision_per_minute: 10,
             max_pending_per_user: 5,
+            push_fatigue_threshold: 5,
+            push_fatigue_window_seconds: 15 * 60,
             vapid_subject: "mailto:ops@onepush.invalid".to_owned(),
             master_key: None,
             log: "info".to_owned(),
         }
     }
+}
+
+/// Checks a push-fatigue setting: threshold 0 (off) to 1000, window 60 s to 7 days.
+pub fn check_push_fatigue(threshold: u32, window_seconds: u32) -> Result<(), String> {
+    if threshold > 1000 {
+        return Err(format!(
+            "threshold must be 0 (off) to 1000, got {threshold}"
+        ));
+    }
+    if !(60..=7 * 24 * 3600).contains(&window_seconds) {
+        return Err(format!(
+            "window must be 60 to 604800 seconds (7 days), got {window_seconds}"
+        ));
+    }
+    Ok(())
 }
 
 impl Settings {
@@ -203,6 +230,7 @@ impl Settings {
             "resync_window_steps" => self.resync_window_steps = num(value)?,
             "otp_lock_threshold" => self.otp_lock_threshold = num(value)?,
             "body_limit_bytes" => self.body_limit_bytes = num(value)?,
+            "header_limit_bytes" => self.header_limit_bytes = num(value)?,
             "maintenance" => self.maintenance = parse_bool(value)?,
             "maintenance_retry_after_seconds" => {
                 self.maintenance_retry_after_seconds = num(value)?;
@@ -210,6 +238,8 @@ impl Settings {
             "credential_prefix" => value.clone_into(&mut self.credential_prefix),
             "provision_per_minute" => self.provision_per_minute = num(value)?,
             "max_pending_per_user" => self.max_pending_per_user = num(value)?,
+            "push_fatigue_threshold" => self.push_fatigue_threshold = num(value)?,
+            "push_fatigue_window_seconds" => self.push_fatigue_window_seconds = num(value)?,
             "vapid_subject" => value.clone_into(&mut self.vapid_subject),
             "master_key" => self.master_key = Some(Secret(value.to_owned())),
             "log" => value.clone_into(&mut self.log),
@@ -256,8 +286,22 @@ impl Settings {
         if !(1024..=16 * 1024 * 1024).contains(&self.body_limit_bytes) {
             return invalid("body_limit_bytes", "must be 1024 to 16777216");
         }
+        if !(1024..=1024 * 1024).contains(&self.header_limit_bytes) {
+            return invalid("header_limit_bytes", "must be 1024 to 1048576");
+        }
         if self.max_pending_per_user == 0 {
             return invalid("max_pending_per_user", "must be at least 1");
+        }
+        if let Err(message) = check_push_fatigue(
+            self.push_fatigue_threshold,
+            self.push_fatigue_window_seconds,
+        ) {
+            let key = if message.starts_with("threshold") {
+                "push_fatigue_threshold"
+            } else {
+                "push_fatigue_window_seconds"
+            };
+            return invalid(key, &message);
         }
         if !(self.vapid_subject.starts_with("mailto:") || self.vapid_subject.starts_with("https:"))
         {
@@ -384,6 +428,59 @@ mod tests {
                 .to_string()
                 .contains("credential_prefix")
         );
+    }
+
+    #[test]
+    fn push_fatigue_and_header_limits_come_from_the_environment_and_are_checked() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_PUSH_FATIGUE_THRESHOLD", "3"),
+                ("ONEPUSH_PUSH_FATIGUE_WINDOW_SECONDS", "600"),
+                ("ONEPUSH_HEADER_LIMIT_BYTES", "8192"),
+            ]),
+        )
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(
+            (
+                s.push_fatigue_threshold,
+                s.push_fatigue_window_seconds,
+                s.header_limit_bytes
+            ),
+            (3, 600, 8192)
+        );
+        for (bad, key) in [
+            (
+                Settings {
+                    push_fatigue_window_seconds: 59,
+                    ..Settings::default()
+                },
+                "push_fatigue_window_seconds",
+            ),
+            (
+                Settings {
+                    push_fatigue_threshold: 1001,
+                    ..Settings::default()
+                },
+                "push_fatigue_threshold",
+            ),
+            (
+                Settings {
+                    header_limit_bytes: 100,
+                    ..Settings::default()
+                },
+                "header_limit_bytes",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let off = Settings {
+            push_fatigue_threshold: 0,
+            ..Settings::default()
+        };
+        off.validate().unwrap();
     }
 
     #[test]

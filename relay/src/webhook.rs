@@ -40,6 +40,42 @@ const SCHEDULE: [Duration; 8] = [
     Duration::from_secs(10 * 3600),
 ];
 
+/// The `user.push_fatigue_locked` webhook body: a user's challenges reached the
+/// tenant's push-fatigue limit, so new challenges for them are refused until
+/// `data.locked_until`. Sent once per lockout (`webhook-id` stays the same on retries).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PushFatigueEvent {
+    /// `msg_fatigue_<id of the challenge whose end reached the limit>`.
+    pub id: String,
+    /// `user.push_fatigue_locked`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the limit was reached.
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: time::OffsetDateTime,
+    /// Who is locked out and until when.
+    pub data: PushFatigueData,
+}
+
+/// The `data` of a [`PushFatigueEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PushFatigueData {
+    /// The bank's user.
+    pub user_id: String,
+    /// Challenges that ended denied or unanswered within the window (the threshold).
+    pub refused: u32,
+    /// The tenant's window, in seconds.
+    pub window_seconds: u32,
+    /// Until when new challenges are refused (unless one approved earlier clears it).
+    #[serde(with = "time::serde::rfc3339")]
+    pub locked_until: time::OffsetDateTime,
+    /// The challenge whose end reached the limit.
+    pub challenge_id: String,
+}
+
+/// The `type` of a [`PushFatigueEvent`].
+pub const PUSH_FATIGUE_EVENT: &str = "user.push_fatigue_locked";
+
 /// A new webhook secret: `whsec_` + standard base64 of 32 random bytes.
 pub fn new_secret() -> String {
     let mut key = [0u8; SECRET_BYTES];

@@ -204,6 +204,63 @@ async fn number_matching_needs_the_number_shown_to_the_bank() {
 }
 
 #[tokio::test]
+async fn three_wrong_numbers_end_the_challenge_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, bank, device) = enrolled(dir.path()).await;
+    let created: ChallengeCreated = bank
+        .login("alice", json!({ "number_matching": true }))
+        .await
+        .json(201);
+    let number = created.number.expect("number");
+    let id = created.id.to_string();
+    let wrong = if number == 99 { 98 } else { number + 1 };
+    for tries_left in [2, 1] {
+        let p = device
+            .answer(&id, DecisionVerdict::Approve, Some(wrong))
+            .await
+            .problem(422, "number-mismatch");
+        assert_eq!(p.attempts_left, Some(tries_left));
+        assert!(
+            p.detail.contains(&format!("{tries_left} tr")),
+            "{}",
+            p.detail
+        );
+        assert_eq!(
+            bank.get(&format!("/v1/challenges/{id}"))
+                .await
+                .json::<BankChallenge>(200)
+                .status,
+            ChallengeStatus::Pending
+        );
+    }
+    let p = device
+        .answer(&id, DecisionVerdict::Approve, None)
+        .await
+        .problem(422, "number-mismatch");
+    assert_eq!(p.attempts_left, Some(0));
+    assert_eq!(p.challenge_status, Some(ChallengeStatus::Denied));
+    assert!(p.detail.contains("ended denied"), "{}", p.detail);
+    let ended: BankChallenge = bank.get(&format!("/v1/challenges/{id}")).await.json(200);
+    assert_eq!(ended.status, ChallengeStatus::Denied);
+    assert!(ended.decision.is_none(), "the device never denied it");
+    // The right number comes too late.
+    device
+        .answer(&id, DecisionVerdict::Approve, Some(number))
+        .await
+        .problem(409, "challenge-decided");
+    let audit: Vec<onepush_protocol::api::AuditEvent> =
+        bank.get("/v1/audit?user_id=alice").await.json(200);
+    let misses: Vec<_> = audit
+        .iter()
+        .filter(|e| e.event == "challenge.number_mismatch")
+        .map(|e| e.detail["tries_left"].as_u64().unwrap())
+        .collect();
+    assert_eq!(misses, [2, 1, 0]);
+    assert!(audit.iter().any(|e| e.event == "challenge.denied"));
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn tampered_or_wrong_decisions_are_refused_and_the_challenge_stays_pending() {
     let dir = tempfile::tempdir().unwrap();
     let (relay, bank, device) = enrolled(dir.path()).await;

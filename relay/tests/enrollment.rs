@@ -112,7 +112,8 @@ async fn enrollment_codes_must_be_right_and_consecutive() {
     let p = bank.post("/v1/enrollments", &json!({ "user_id": "alice", "credential_id": "ONEP12345670", "codes": ["123456", "234567"] })).await.problem(400, "invalid-request");
     assert!(p.detail.contains("check digit"), "{}", p.detail);
     let unknown = onepush_protocol::CredentialId::generate("ONEP").unwrap();
-    bank.post("/v1/enrollments", &json!({ "user_id": "alice", "credential_id": unknown.as_str(), "codes": ["123456", "234567"] })).await.problem(404, "credential-not-found");
+    // An unknown ID is answered like wrong codes (SECURITY.md F1).
+    bank.post("/v1/enrollments", &json!({ "user_id": "alice", "credential_id": unknown.as_str(), "codes": ["123456", "234567"] })).await.problem(422, "codes-invalid");
     relay.shutdown().await.unwrap();
 }
 

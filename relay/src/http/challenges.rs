@@ -16,9 +16,19 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Bank};
 use crate::error::ApiError;
 
 /// Ask a user to approve a login, transaction or admin operation.
+///
+/// Push fatigue: 429 `push-fatigue` when the user has `max_pending_per_user` challenges
+/// pending; 429 `push-fatigue-lockout` (with `Retry-After`) when the tenant's limit of
+/// challenges ended denied or expired unanswered within its window is reached (no
+/// approval since). The bank is told of a lockout once, by the audit event and webhook
+/// `user.push_fatigue_locked`.
 #[utoipa::path(post, path = "/v1/challenges", tag = "bank", request_body = CreateChallenge,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body → same challenge")),
-    responses((status = 201, body = ChallengeCreated), (status = "4XX", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = ChallengeCreated),
+        (status = 429, description = "`push-fatigue` (too many pending) or `push-fatigue-lockout` (too many denied or unanswered within the tenant's window; the detail says how many and until when)",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "push-fatigue-lockout: seconds until new challenges are accepted"))),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     Bank(tenant): Bank,

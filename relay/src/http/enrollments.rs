@@ -10,8 +10,13 @@ use super::extract::{ApiJson, Bank};
 use crate::error::ApiError;
 
 /// Enroll a user with the credential ID and two consecutive codes from the app.
+///
+/// An unknown or revoked credential ID is answered exactly like wrong codes (422
+/// `codes-invalid`), so the answer does not tell which IDs exist.
 #[utoipa::path(post, path = "/v1/enrollments", tag = "bank", request_body = CreateEnrollment,
-    responses((status = 201, body = UserBinding), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = UserBinding),
+        (status = 422, description = "`codes-invalid`: wrong, not consecutive, replayed or outside the window, or an unknown or revoked credential ID (same detail)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     Bank(tenant): Bank,

@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use onepush_protocol::ChallengeStatus;
 use onepush_protocol::api::Problem;
 
 use crate::error::ApiError;
@@ -44,6 +45,12 @@ impl ApiError {
             }
             Self::CodeInvalid { attempts_left } => problem.attempts_left = Some(*attempts_left),
             Self::BindingLocked => problem.attempts_left = Some(0),
+            Self::NumberMismatch { tries_left } => {
+                problem.attempts_left = Some(*tries_left);
+                if *tries_left == 0 {
+                    problem.challenge_status = Some(ChallengeStatus::Denied);
+                }
+            }
             _ => {}
         }
         problem
@@ -70,6 +77,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             Self::Maintenance(s) => Some(u64::from(s)),
             Self::RateLimited(s) => Some(s),
+            Self::PushFatigueLockout { retry_after, .. } => Some(retry_after.max(1)),
             Self::DatabaseUnavailable(_) => Some(DATABASE_RETRY_AFTER_SECONDS),
             _ => None,
         };

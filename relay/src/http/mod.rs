@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
 use axum::http::Uri;
+use axum::middleware::Next;
+use axum::response::IntoResponse as _;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -49,7 +52,7 @@ impl std::fmt::Debug for AppState {
 /// The OpenAPI document's frame; the paths come from the routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "OnePush relay", description = "Bank API, device API and operations of the OnePush relay. See docs/api.md."),
+    info(title = "OnePush relay", description = "Bank API, device API and operations of the OnePush relay. See docs/api.md. Every route answers 413 `body-too-large` over the body limit and 431 `headers-too-large` when the request headers are over `header_limit_bytes` (16 KiB)."),
     tags(
         (name = "bank", description = "Bank API: Authorization: Bearer <tenant API key>"),
         (name = "device", description = "Device API: OnePush-Proof header"),
@@ -93,7 +96,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_router().into_openapi()
 }
 
-/// The application: routes, body limit, problem answers for unknown routes.
+/// The application: routes, body and header limits (413 and 431 problems), problem
+/// answers for unknown routes.
 pub fn router(service: &Service, shutdown: Shutdown) -> Router {
     let (routes, openapi) = api_router().split_for_parts();
     let state = AppState {
@@ -102,11 +106,28 @@ pub fn router(service: &Service, shutdown: Shutdown) -> Router {
         service: service.clone(),
         shutdown,
     };
+    let header_limit = service.settings().header_limit_bytes;
     routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(service.settings().body_limit_bytes))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                if header_bytes(&req) > header_limit {
+                    return ApiError::HeadersTooLarge(header_limit).into_response();
+                }
+                next.run(req).await
+            },
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The size of a request's head as HTTP/1.1 sends it: request line and header lines.
+fn header_bytes(req: &Request) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    req.headers().iter().fold(line, |total, (name, value)| {
+        total + name.as_str().len() + value.len() + 4
+    })
 }
 
 async fn not_found(uri: Uri) -> ApiError {

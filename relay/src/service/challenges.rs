@@ -7,14 +7,25 @@ use onepush_protocol::api::{
     MAX_TTL_SECONDS, MIN_TTL_SECONDS, PushPayload,
 };
 use onepush_protocol::challenge::ChallengeEvent;
-use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context};
+use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context, UserId};
 
 use super::{Service, random_b64, sha256, views};
 use crate::clock::from_unix;
 use crate::error::ApiError;
 use crate::notify::ChallengeChange;
 use crate::push::DeliveryOutcome;
-use crate::store::{ChallengeRecord, NewAudit, StoreError, TenantRecord};
+use crate::service::TenantError;
+use crate::store::{ChallengeRecord, NewAudit, OutboxMessage, StoreError, TenantRecord};
+use crate::webhook::{PUSH_FATIGUE_EVENT, PushFatigueData, PushFatigueEvent};
+
+/// A user locked out by push fatigue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lockout {
+    /// Refused challenges counted (the threshold).
+    refused: u32,
+    /// When the oldest of them leaves the window (Unix seconds).
+    until: i64,
+}
 
 /// Checks the context fields a kind requires (each a non-empty string).
 pub fn check_context(kind: ChallengeKind, context: &Context) -> Result<(), ApiError> {
@@ -91,6 +102,14 @@ impl Service {
             return Err(ApiError::not_active(binding.state, binding.grace_until));
         }
         let now = self.now();
+        if let Some(lockout) = self.push_fatigue(tenant, &req.user_id, now, 0).await? {
+            return Err(ApiError::PushFatigueLockout {
+                refused: lockout.refused,
+                window_seconds: tenant.push_fatigue_window_seconds,
+                until: lockout.until,
+                retry_after: u64::try_from(lockout.until - now).unwrap_or(0),
+            });
+        }
         let pending = self
             .store
             .pending_count_for_user(&tenant.id, &req.user_id, now)
@@ -294,5 +313,140 @@ impl Service {
             }
         }
         Ok(cancelled)
+    }
+}
+
+impl Service {
+    /// The user's push-fatigue lockout at `now`, if the tenant's limit is reached: the
+    /// newest `threshold` challenges that ended denied or expired unanswered within the
+    /// window, none approved after them. With `extra` > 0, also answers a lockout when
+    /// up to `extra` more are found (`refused` then says how many).
+    async fn push_fatigue(
+        &self,
+        tenant: &TenantRecord,
+        user: &UserId,
+        now: i64,
+        extra: u32,
+    ) -> Result<Option<Lockout>, ApiError> {
+        let threshold = tenant.push_fatigue_threshold;
+        if threshold == 0 {
+            return Ok(None);
+        }
+        let window = i64::from(tenant.push_fatigue_window_seconds);
+        let since = now - window + 1;
+        let ended = self
+            .store
+            .recent_refusals_for_user(&tenant.id, user, since, threshold.saturating_add(extra))
+            .await?;
+        let n = threshold as usize;
+        if ended.len() < n {
+            return Ok(None);
+        }
+        // The lockout ends when the threshold-th newest leaves the window.
+        Ok(Some(Lockout {
+            refused: u32::try_from(ended.len()).unwrap_or(u32::MAX),
+            until: ended[n - 1] + window,
+        }))
+    }
+
+    /// After a challenge ended: when it ended denied or expired unanswered and so brought
+    /// its user exactly to the tenant's push-fatigue limit, tells the bank once (audit
+    /// `user.push_fatigue_locked` and the webhook of the same name).
+    pub(crate) async fn after_refusal(&self, done: &ChallengeRecord) {
+        if !matches!(
+            done.status,
+            ChallengeStatus::Denied | ChallengeStatus::Expired
+        ) {
+            return;
+        }
+        if let Err(e) = self.announce_lockout(done).await {
+            tracing::error!(error = %e, "cannot check or announce a push-fatigue lockout");
+        }
+    }
+
+    async fn announce_lockout(&self, done: &ChallengeRecord) -> Result<(), ApiError> {
+        let tenant = self.store.tenant(&done.tenant_id).await?;
+        let at = done.decided_at.unwrap_or_else(|| self.now());
+        // One more than the limit: only the end that reaches it exactly starts a lockout
+        // (ends after it, of challenges created before it, do not announce it again).
+        let Some(lockout) = self.push_fatigue(&tenant, &done.user_id, at, 1).await? else {
+            return Ok(());
+        };
+        if lockout.refused != tenant.push_fatigue_threshold {
+            return Ok(());
+        }
+        tracing::warn!(
+            tenant = %tenant.id.as_str(),
+            user = %done.user_id.as_str(),
+            until = lockout.until,
+            "push-fatigue lockout: new challenges for the user are refused"
+        );
+        self.audit(NewAudit {
+            tenant_id: Some(tenant.id.clone()),
+            event: PUSH_FATIGUE_EVENT.into(),
+            user_id: Some(done.user_id.clone()),
+            credential_id: Some(done.credential_id.clone()),
+            challenge_id: Some(done.id),
+            detail: serde_json::json!({
+                "refused": lockout.refused,
+                "window_seconds": tenant.push_fatigue_window_seconds,
+                "locked_until": from_unix(lockout.until)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            }),
+        })
+        .await;
+        if tenant.webhook_url.is_none() {
+            return Ok(());
+        }
+        let event = PushFatigueEvent {
+            id: format!("msg_fatigue_{}", done.id),
+            kind: PUSH_FATIGUE_EVENT.to_owned(),
+            timestamp: from_unix(at),
+            data: PushFatigueData {
+                user_id: done.user_id.to_string(),
+                refused: lockout.refused,
+                window_seconds: tenant.push_fatigue_window_seconds,
+                locked_until: from_unix(lockout.until),
+                challenge_id: done.id.to_string(),
+            },
+        };
+        let message = OutboxMessage {
+            body: serde_json::to_vec(&event).expect("webhook events serialise"),
+            id: event.id,
+            tenant_id: tenant.id.clone(),
+            created_at: at,
+            attempts: 0,
+        };
+        match self.store.enqueue_webhook(&message, at).await {
+            // The same challenge's end announced by another relay already.
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.webhook_wake.notify_one();
+        Ok(())
+    }
+
+    /// Sets a tenant's push-fatigue limit: `threshold` challenges ended denied or
+    /// unanswered within `window_seconds` (0 = off).
+    pub async fn set_push_fatigue(
+        &self,
+        slug: &str,
+        threshold: u32,
+        window_seconds: u32,
+    ) -> Result<(), TenantError> {
+        crate::settings::check_push_fatigue(threshold, window_seconds)
+            .map_err(TenantError::Invalid)?;
+        let id: onepush_protocol::TenantId = slug
+            .parse()
+            .map_err(|_| TenantError::NotFound(slug.to_owned()))?;
+        match self
+            .store
+            .set_tenant_push_fatigue(&id, threshold, window_seconds)
+            .await
+        {
+            Err(StoreError::NotFound) => Err(TenantError::NotFound(slug.to_owned())),
+            other => other.map_err(TenantError::from),
+        }
     }
 }

@@ -11,6 +11,9 @@ use super::Service;
 use crate::error::ApiError;
 use crate::store::{ChallengeRecord, CredentialRecord, NewAudit, StoreError};
 
+/// Wrong numbers a challenge takes before it ends `denied` (F3).
+pub const MAX_NUMBER_TRIES: u32 = 3;
+
 fn claim_mismatch(ch: &ChallengeRecord, c: &DecisionClaims) -> Option<&'static str> {
     if c.chl != ch.id {
         return Some("challenge ID (chl)");
@@ -92,7 +95,7 @@ impl Service {
         let event = match claims.dec {
             DecisionVerdict::Approve => {
                 if ch.number.is_some() && claims.num != ch.number {
-                    return Err(ApiError::NumberMismatch);
+                    return Err(self.number_missed(&ch).await?);
                 }
                 ChallengeEvent::Approve
             }
@@ -116,6 +119,40 @@ impl Service {
             }
             s => Err(ApiError::ChallengeDecided(s)),
         }
+    }
+
+    /// Counts a wrong number (F3): the challenge ends `denied` at the
+    /// [`MAX_NUMBER_TRIES`]-th. Answers the error for the device, with the tries left.
+    async fn number_missed(&self, ch: &ChallengeRecord) -> Result<ApiError, ApiError> {
+        let misses = self.store.record_number_miss(&ch.id).await?;
+        if misses == 0 {
+            // Ended meanwhile (another answer, the deadline, a cancel).
+            let now = self.store.challenge(&ch.id).await?;
+            return Ok(match now.status {
+                s @ (ChallengeStatus::Expired | ChallengeStatus::Undeliverable) => {
+                    ApiError::ChallengeExpired(s)
+                }
+                s => ApiError::ChallengeDecided(s),
+            });
+        }
+        let tries_left = MAX_NUMBER_TRIES.saturating_sub(misses);
+        self.audit(NewAudit {
+            tenant_id: Some(ch.tenant_id.clone()),
+            event: "challenge.number_mismatch".into(),
+            user_id: Some(ch.user_id.clone()),
+            credential_id: Some(ch.credential_id.clone()),
+            challenge_id: Some(ch.id),
+            detail: serde_json::json!({ "misses": misses, "tries_left": tries_left }),
+        })
+        .await;
+        if tries_left == 0 {
+            tracing::warn!(challenge = %ch.id, "wrong number typed {misses} times: challenge denied");
+            let done = self.finish(ch, ChallengeEvent::Deny, None, false).await?;
+            if done.status != ChallengeStatus::Denied {
+                return Ok(ApiError::ChallengeDecided(done.status));
+            }
+        }
+        Ok(ApiError::NumberMismatch { tries_left })
     }
 
     /// "This wasn't me": lock the user's binding (fraud signal).

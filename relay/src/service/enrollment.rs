@@ -59,13 +59,22 @@ impl Service {
         }
     }
 
-    /// `POST /v1/enrollments`.
+    /// `POST /v1/enrollments`. An unknown or revoked credential ID is answered exactly
+    /// like wrong codes (422 `codes-invalid`, same detail), after the same work against
+    /// a throw-away secret, so a bank cannot learn which IDs exist (F1); the real cause
+    /// goes to the log and to a relay-wide audit event (`enrollment.refused`, no tenant,
+    /// so not in the bank's audit log).
     pub async fn enroll(
         &self,
         tenant: &TenantRecord,
         req: CreateEnrollment,
     ) -> Result<UserBinding, ApiError> {
-        let credential = self.live_credential(&req.credential_id).await?;
+        let credential = match self.store.credential(&req.credential_id).await {
+            Ok(c) if c.revoked_at.is_none() => Ok(c),
+            Ok(_) => Err("credential_revoked"),
+            Err(StoreError::NotFound) => Err("credential_not_found"),
+            Err(e) => return Err(e.into()),
+        };
         match self.store.binding(&tenant.id, &req.user_id).await {
             Ok(b) if b.state != BindingState::Unregistered => {
                 return Err(ApiError::AlreadyEnrolled(req.user_id.to_string()));
@@ -73,9 +82,42 @@ impl Service {
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
-        let secret = self.totp_secret(&credential)?;
         let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
         let window = u64::from(self.settings.enrollment_window_steps);
+        let credential = match credential {
+            Ok(c) => c,
+            Err(cause) => {
+                // The same work as for a known ID: one AEAD pass, then compute codes.
+                let secret = self.throwaway_secret(&req.credential_id)?;
+                let outcome = totp::verify_consecutive(&secret, codes, self.now(), 0, window, None);
+                tracing::info!(
+                    tenant = %tenant.id.as_str(),
+                    credential = %req.credential_id.as_str(),
+                    cause,
+                    "enrollment refused: answered as wrong codes"
+                );
+                // Written after the answer, so the database write does not show in its time.
+                let event = NewAudit {
+                    tenant_id: None,
+                    event: "enrollment.refused".into(),
+                    user_id: None,
+                    credential_id: Some(req.credential_id.clone()),
+                    challenge_id: None,
+                    detail: serde_json::json!({
+                        "tenant_id": tenant.id.as_str(),
+                        "user_id": req.user_id.as_str(),
+                        "cause": cause,
+                    }),
+                };
+                let service = self.clone();
+                tokio::spawn(async move { service.audit(event).await });
+                return Err(match outcome {
+                    Err(TotpError::Malformed) => codes_error(&TotpError::Malformed),
+                    _ => codes_error(&TotpError::Invalid),
+                });
+            }
+        };
+        let secret = self.totp_secret(&credential)?;
         let step = totp::verify_consecutive(
             &secret,
             codes,
@@ -105,6 +147,17 @@ impl Service {
         Ok(views::user_binding(&binding))
     }
 
+    /// A random TOTP secret, sealed with the master key on the way (one AEAD pass, as
+    /// opening a stored secret is), so refusing an unknown credential ID costs what a
+    /// known one does.
+    fn throwaway_secret(&self, id: &CredentialId) -> Result<TotpSecret, ApiError> {
+        let mut plain = [0u8; totp::SECRET_LEN];
+        onepush_protocol::keys::fill_random(&mut plain);
+        let sealed = self.keys.seal(&plain, id.as_str().as_bytes());
+        std::hint::black_box(sealed);
+        TotpSecret::from_bytes(&plain).map_err(|e| ApiError::Internal(format!("totp secret: {e}")))
+    }
+
     /// `POST /v1/users/{id}/otp/verify`.
     pub async fn verify_otp(
         &self,
@@ -130,7 +183,7 @@ impl Service {
         match result {
             Ok(step) => {
                 if !self.store.use_totp_step(&credential.id, step).await? {
-                    return Err(ApiError::CodeReplayed);
+                    return Err(self.code_replayed(&binding, Some(step)).await);
                 }
                 if binding.failures > 0 {
                     binding.failures = 0;
@@ -144,12 +197,23 @@ impl Service {
                 .await;
                 Ok(OtpVerified { valid: true, step })
             }
-            Err(TotpError::Replayed) => Err(ApiError::CodeReplayed),
+            Err(TotpError::Replayed) => Err(self.code_replayed(&binding, None).await),
             Err(TotpError::Malformed) => Err(ApiError::InvalidRequest(
                 "code must be exactly 6 digits".into(),
             )),
             Err(_) => self.count_failure(tenant, binding).await,
         }
+    }
+
+    /// A replayed OTP code (ASVS 2.8.5): audited `otp.replayed`; not counted as a
+    /// failure (the code was right once, so the user is likely just retrying).
+    async fn code_replayed(&self, binding: &BindingRecord, step: Option<u64>) -> ApiError {
+        let detail = match step {
+            Some(step) => serde_json::json!({ "step": step }),
+            None => serde_json::json!({}),
+        };
+        self.binding_audit(binding, "otp.replayed", detail).await;
+        ApiError::CodeReplayed
     }
 
     async fn count_failure(

@@ -177,6 +177,7 @@ impl Service {
             credential_id: done.credential_id.clone(),
             status: done.status,
         });
+        self.after_refusal(done).await;
     }
 
     /// Ends `ch` with the deadline event if it is pending and overdue; answers it as it stands.

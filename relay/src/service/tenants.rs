@@ -88,6 +88,8 @@ impl Service {
             webhook_url,
             webhook_secret: webhook_secret.clone(),
             otp_lock_threshold: self.settings.otp_lock_threshold,
+            push_fatigue_threshold: self.settings.push_fatigue_threshold,
+            push_fatigue_window_seconds: self.settings.push_fatigue_window_seconds,
             created_at: self.now(),
         };
         match self.store.insert_tenant(&record, &hash).await {

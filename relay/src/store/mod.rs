@@ -195,6 +195,14 @@ pub trait TenantStore: Send + Sync + 'static {
         &self,
         key_hash: &[u8; 32],
     ) -> Result<(TenantRecord, Vec<u8>), StoreError>;
+    /// Sets a tenant's push-fatigue threshold (0 = off) and window; `NotFound` if no such
+    /// tenant.
+    async fn set_tenant_push_fatigue(
+        &self,
+        id: &TenantId,
+        threshold: u32,
+        window_seconds: u32,
+    ) -> Result<(), StoreError>;
     /// Replaces a tenant's API key hash.
     async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError>;
 }
@@ -273,6 +281,19 @@ pub trait ChallengeStore: Send + Sync + 'static {
         user: &UserId,
         now: i64,
     ) -> Result<u32, StoreError>;
+    /// Push fatigue: when the user's challenges ended `denied` or `expired` (unanswered)
+    /// at or after `since` and after the user's latest approval, newest first, at most
+    /// `limit` of them (one indexed query).
+    async fn recent_refusals_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Counts a wrong number typed for a pending challenge; answers the wrong numbers so
+    /// far (0 if it is no longer pending).
+    async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError>;
     /// Pending challenges whose deadline is at or before `now`, oldest deadline first.
     async fn overdue_challenges(
         &self,

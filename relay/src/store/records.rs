@@ -19,6 +19,12 @@ pub struct TenantRecord {
     pub webhook_secret: Option<String>,
     /// OTP failures that lock a binding.
     pub otp_lock_threshold: u32,
+    /// Push fatigue: challenges of one user ended denied or expired unanswered within
+    /// [`push_fatigue_window_seconds`](Self::push_fatigue_window_seconds) (with no
+    /// approval since) after which new ones are refused; 0 = off.
+    pub push_fatigue_threshold: u32,
+    /// Push fatigue: the window, in seconds.
+    pub push_fatigue_window_seconds: u32,
     /// Unix seconds.
     pub created_at: i64,
 }

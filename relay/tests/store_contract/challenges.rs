@@ -250,3 +250,158 @@ pub async fn concurrent_claims_never_hand_out_one_webhook_twice(store: Arc<dyn S
     let expected: Vec<String> = (0..40).map(|i| format!("msg_{i:02}")).collect();
     assert_eq!(all, expected);
 }
+
+pub async fn push_fatigue_counts_denials_and_expiries_since_the_last_approval(
+    store: Arc<dyn Store>,
+) {
+    let cred = seeded(store.as_ref()).await;
+    let (bank, alice) = (tenant_id("bank"), user("alice"));
+    // (status, end time) of alice's challenges; one pending, one of bob's, one cancelled.
+    let ends = [
+        (ChallengeStatus::Denied, NOW + 1),
+        (ChallengeStatus::Approved, NOW + 2),
+        (ChallengeStatus::Denied, NOW + 3),
+        (ChallengeStatus::Undeliverable, NOW + 4),
+        (ChallengeStatus::Expired, NOW + 5),
+        (ChallengeStatus::Cancelled, NOW + 6),
+        (ChallengeStatus::Denied, NOW + 7),
+    ];
+    for (status, at) in ends {
+        let ch = challenge("bank", &cred.id, NOW + 60);
+        store.insert_challenge(&ch, None).await.unwrap();
+        store
+            .finish_challenge(&ch.id, status, at, None, None)
+            .await
+            .unwrap();
+    }
+    store
+        .insert_challenge(&challenge("bank", &cred.id, NOW + 60), None)
+        .await
+        .unwrap();
+    let mut bobs = challenge("bank", &cred.id, NOW + 60);
+    bobs.user_id = user("bob");
+    store.insert_challenge(&bobs, None).await.unwrap();
+    store
+        .finish_challenge(&bobs.id, ChallengeStatus::Denied, NOW + 8, None, None)
+        .await
+        .unwrap();
+    // Newest first; only denied and expired, only after the approval at NOW + 2.
+    assert_eq!(
+        store
+            .recent_refusals_for_user(&bank, &alice, NOW, 10)
+            .await
+            .unwrap(),
+        [NOW + 7, NOW + 5, NOW + 3]
+    );
+    assert_eq!(
+        store
+            .recent_refusals_for_user(&bank, &alice, NOW, 2)
+            .await
+            .unwrap(),
+        [NOW + 7, NOW + 5]
+    );
+    // The window's start: ends before `since` do not count.
+    assert_eq!(
+        store
+            .recent_refusals_for_user(&bank, &alice, NOW + 4, 10)
+            .await
+            .unwrap(),
+        [NOW + 7, NOW + 5]
+    );
+    // With the approval outside the window, the denial before it is outside too.
+    assert_eq!(
+        store
+            .recent_refusals_for_user(&bank, &alice, NOW + 3, 10)
+            .await
+            .unwrap(),
+        [NOW + 7, NOW + 5, NOW + 3]
+    );
+    assert_eq!(
+        store
+            .recent_refusals_for_user(&bank, &user("bob"), NOW, 10)
+            .await
+            .unwrap(),
+        [NOW + 8]
+    );
+    assert!(
+        store
+            .recent_refusals_for_user(&tenant_id("other"), &alice, NOW, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // An approval in the same second as a refusal clears it.
+    let ch = challenge("bank", &cred.id, NOW + 60);
+    store.insert_challenge(&ch, None).await.unwrap();
+    store
+        .finish_challenge(&ch.id, ChallengeStatus::Approved, NOW + 7, None, None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .recent_refusals_for_user(&bank, &alice, NOW, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn wrong_numbers_are_counted_only_while_pending(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let ch = challenge("bank", &cred.id, NOW + 60);
+    store.insert_challenge(&ch, None).await.unwrap();
+    assert_eq!(store.record_number_miss(&ch.id).await.unwrap(), 1);
+    assert_eq!(store.record_number_miss(&ch.id).await.unwrap(), 2);
+    store
+        .finish_challenge(&ch.id, ChallengeStatus::Denied, NOW + 1, None, None)
+        .await
+        .unwrap();
+    assert_eq!(store.record_number_miss(&ch.id).await.unwrap(), 0);
+    assert_eq!(
+        store.record_number_miss(&ChallengeId::new()).await.unwrap(),
+        0
+    );
+    // Concurrent misses each get their own count.
+    let ch = challenge("bank", &cred.id, NOW + 60);
+    store.insert_challenge(&ch, None).await.unwrap();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.record_number_miss(&ch.id).await.unwrap() })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2, 3, 4, 5, 6]);
+}
+
+pub async fn a_tenants_push_fatigue_setting_is_kept_and_changed(store: Arc<dyn Store>) {
+    seeded(store.as_ref()).await;
+    let bank = tenant_id("bank");
+    let stored = store.tenant(&bank).await.unwrap();
+    assert_eq!(
+        (
+            stored.push_fatigue_threshold,
+            stored.push_fatigue_window_seconds
+        ),
+        (3, 600)
+    );
+    store.set_tenant_push_fatigue(&bank, 0, 3600).await.unwrap();
+    let changed = store.tenant(&bank).await.unwrap();
+    assert_eq!(
+        (
+            changed.push_fatigue_threshold,
+            changed.push_fatigue_window_seconds
+        ),
+        (0, 3600)
+    );
+    assert!(matches!(
+        store
+            .set_tenant_push_fatigue(&tenant_id("nobody"), 1, 60)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}

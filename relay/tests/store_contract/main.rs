@@ -72,4 +72,7 @@ contract!(
     challenges::pending_and_overdue_challenges_are_listed_in_order,
     challenges::a_claimed_webhook_is_leased_until_its_attempt_is_recorded,
     challenges::concurrent_claims_never_hand_out_one_webhook_twice,
+    challenges::push_fatigue_counts_denials_and_expiries_since_the_last_approval,
+    challenges::wrong_numbers_are_counted_only_while_pending,
+    challenges::a_tenants_push_fatigue_setting_is_kept_and_changed,
 );

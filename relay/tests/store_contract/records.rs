@@ -27,6 +27,8 @@ pub fn tenant(slug: &str) -> TenantRecord {
         webhook_url: Some(format!("https://{slug}.example/hook")),
         webhook_secret: Some("whsec_c2VjcmV0".into()),
         otp_lock_threshold: 5,
+        push_fatigue_threshold: 3,
+        push_fatigue_window_seconds: 600,
         created_at: NOW,
     }
 }

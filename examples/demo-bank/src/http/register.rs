@@ -188,7 +188,7 @@ pub async fn enroll(
             page.error = Some(match problem.slug() {
                 "credential-not-found" => "クレデンシャルIDが見つかりません。アプリに表示されたIDを確認してください / credential ID not found".to_owned(),
                 "already-enrolled" => "この利用者は既にワンプッシュ認証を登録済みです（登録変更は登録解除の後に行ってください）/ already registered: unregister first".to_owned(),
-                "codes-invalid" => "セキュリティコードが正しくありません。アプリに表示される連続した2つのコードを入力してください / the codes are wrong, not consecutive or already used".to_owned(),
+                "codes-invalid" => "クレデンシャルIDまたはセキュリティコードが正しくありません。アプリに表示されたIDと連続した2つのコードを確認してください / the credential ID or the codes are wrong (codes not consecutive or already used)".to_owned(),
                 _ => format!("登録できませんでした / could not register: {}", problem.detail),
             });
             render_invalid(&page)

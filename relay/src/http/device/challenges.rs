@@ -42,7 +42,9 @@ pub async fn get(
 
 /// Post the signed decision.
 #[utoipa::path(post, path = "/v1/device/challenges/{id}/decision", tag = "device", params(("id" = String, Path)),
-    request_body = PostDecision, responses((status = 200, body = DecisionAccepted), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    request_body = PostDecision, responses((status = 200, body = DecisionAccepted),
+        (status = 422, description = "`decision-mismatch`, or `number-mismatch` with `attempts_left`: the third wrong number ends the challenge `denied` (`challenge_status`)", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn decide(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<ChallengeId>,

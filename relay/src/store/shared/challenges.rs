@@ -196,4 +196,48 @@ impl ChallengeStore for DbStore {
             .map_err(StoreError::from_sqlx)?;
         rows.iter().map(rows::challenge).collect()
     }
+
+    async fn recent_refusals_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        // Both parts read `challenges_by_user_decided` (tenant, user, status, decided_at).
+        // An approval in the same second as a refusal clears it (the approval wins ties).
+        let rows = sqlx::query(
+            "SELECT decided_at FROM challenges \
+             WHERE tenant_id = $1 AND user_id = $2 AND status IN ('denied', 'expired') \
+             AND decided_at >= $3 \
+             AND decided_at > COALESCE((SELECT MAX(decided_at) FROM challenges \
+                 WHERE tenant_id = $1 AND user_id = $2 AND status = 'approved' \
+                 AND decided_at >= $3), $3 - 1) \
+             ORDER BY decided_at DESC LIMIT $4",
+        )
+        .bind(tenant.as_str())
+        .bind(user.as_str())
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.iter().map(|r| get::<i64>(r, "decided_at")).collect()
+    }
+
+    async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {
+        // One statement: two relays counting misses at once each see their own total.
+        let row = sqlx::query(
+            "UPDATE challenges SET number_misses = number_misses + 1 \
+             WHERE id = $1 AND status = 'pending' RETURNING number_misses",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        match row {
+            Some(r) => Ok(u32::try_from(get::<i64>(&r, "number_misses")?).unwrap_or(u32::MAX)),
+            None => Ok(0),
+        }
+    }
 }

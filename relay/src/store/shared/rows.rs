@@ -52,6 +52,8 @@ pub(super) fn tenant(row: &DbRow) -> Result<TenantRecord, StoreError> {
         webhook_url: get(row, "webhook_url")?,
         webhook_secret: get(row, "webhook_secret")?,
         otp_lock_threshold: u32_col(row, "otp_lock_threshold")?,
+        push_fatigue_threshold: u32_col(row, "push_fatigue_threshold")?,
+        push_fatigue_window_seconds: u32_col(row, "push_fatigue_window_seconds")?,
         created_at: get(row, "created_at")?,
     })
 }

@@ -15,7 +15,8 @@ impl TenantStore for DbStore {
     async fn insert_tenant(&self, t: &TenantRecord, key_hash: &[u8; 32]) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret, \
-             otp_lock_threshold, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             otp_lock_threshold, created_at, push_fatigue_threshold, push_fatigue_window_seconds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(t.id.as_str())
         .bind(&t.display_name)
@@ -24,6 +25,8 @@ impl TenantStore for DbStore {
         .bind(&t.webhook_secret)
         .bind(i64::from(t.otp_lock_threshold))
         .bind(t.created_at)
+        .bind(i64::from(t.push_fatigue_threshold))
+        .bind(i64::from(t.push_fatigue_window_seconds))
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
@@ -57,6 +60,29 @@ impl TenantStore for DbStore {
             .await
             .map_err(StoreError::from_sqlx)?;
         Ok((rows::tenant(&row)?, get(&row, "api_key_hash")?))
+    }
+
+    async fn set_tenant_push_fatigue(
+        &self,
+        id: &TenantId,
+        threshold: u32,
+        window_seconds: u32,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE tenants SET push_fatigue_threshold = $1, push_fatigue_window_seconds = $2 \
+             WHERE id = $3",
+        )
+        .bind(i64::from(threshold))
+        .bind(i64::from(window_seconds))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError> {
