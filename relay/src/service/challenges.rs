@@ -116,7 +116,13 @@ impl Service {
             decision: None,
         };
         let idem = idempotency_key.as_deref().map(|k| (k, &hash));
-        match self.store.insert_challenge(&ch, idem).await {
+        // The `challenge.created` audit event is written in the same transaction.
+        let audit = created_audit(&ch);
+        match self
+            .store
+            .insert_challenge_audited(&ch, idem, Some(&audit))
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 // Another request with the same key won the race.
@@ -166,15 +172,6 @@ impl Service {
     /// Audits, publishes to event streams and starts the Web Push delivery of a new challenge.
     async fn announce(&self, ch: &ChallengeRecord) {
         crate::metrics::challenge_created(ch.kind);
-        self.audit(NewAudit {
-            tenant_id: Some(ch.tenant_id.clone()),
-            event: "challenge.created".into(),
-            user_id: Some(ch.user_id.clone()),
-            credential_id: Some(ch.credential_id.clone()),
-            challenge_id: Some(ch.id),
-            detail: serde_json::json!({ "kind": ch.kind, "number_matching": ch.number.is_some() }),
-        })
-        .await;
         self.notifier.publish(ChallengeChange {
             challenge_id: ch.id,
             credential_id: ch.credential_id.clone(),
@@ -294,5 +291,17 @@ impl Service {
             }
         }
         Ok(cancelled)
+    }
+}
+
+/// The `challenge.created` audit event, stored with the challenge.
+fn created_audit(ch: &ChallengeRecord) -> NewAudit {
+    NewAudit {
+        tenant_id: Some(ch.tenant_id.clone()),
+        event: "challenge.created".into(),
+        user_id: Some(ch.user_id.clone()),
+        credential_id: Some(ch.credential_id.clone()),
+        challenge_id: Some(ch.id),
+        detail: serde_json::json!({ "kind": ch.kind, "number_matching": ch.number.is_some() }),
     }
 }

@@ -227,8 +227,12 @@ pub trait CredentialStore: Send + Sync + 'static {
         id: &CredentialId,
     ) -> Result<Vec<(BindingRecord, String)>, StoreError>;
 
-    /// Records a proof `jti` until `expires_at`; false if it was seen before (by any relay).
+    /// Records a proof `jti` until `expires_at`; false if it was seen before (by any relay)
+    /// and is still kept (`expires_at` not before `now`). One statement: expired `jti`s are
+    /// not deleted here but by [`prune_jtis`](Self::prune_jtis) from the expiry task.
     async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError>;
+    /// Forgets the `jti`s that expired before `now`; returns how many.
+    async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 /// Challenges and the idempotency keys that created them.
@@ -239,6 +243,17 @@ pub trait ChallengeStore: Send + Sync + 'static {
         &self,
         challenge: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
+    ) -> Result<(), StoreError> {
+        self.insert_challenge_audited(challenge, idempotency, None)
+            .await
+    }
+    /// [`insert_challenge`](Self::insert_challenge) and, in the same transaction, appends
+    /// `audit` (at the challenge's `created_at`): one commit for the two writes.
+    async fn insert_challenge_audited(
+        &self,
+        challenge: &ChallengeRecord,
+        idempotency: Option<(&str, &[u8; 32])>,
+        audit: Option<&NewAudit>,
     ) -> Result<(), StoreError>;
     /// The challenge and request hash stored under an idempotency key.
     async fn idempotent_challenge(
@@ -258,6 +273,20 @@ pub trait ChallengeStore: Send + Sync + 'static {
         at: i64,
         decision: Option<&DecisionRecord>,
         webhook: Option<&OutboxMessage>,
+    ) -> Result<bool, StoreError> {
+        self.finish_challenge_audited(id, status, at, decision, webhook, None)
+            .await
+    }
+    /// [`finish_challenge`](Self::finish_challenge) that also appends `audit` (at `at`) in
+    /// the same transaction, only if this call ended the challenge.
+    async fn finish_challenge_audited(
+        &self,
+        id: &ChallengeId,
+        status: ChallengeStatus,
+        at: i64,
+        decision: Option<&DecisionRecord>,
+        webhook: Option<&OutboxMessage>,
+        audit: Option<&NewAudit>,
     ) -> Result<bool, StoreError>;
     /// Records that a channel reached the device.
     async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError>;
