@@ -23,6 +23,11 @@ pub async fn run(service: Service, shutdown: crate::shutdown::Shutdown) {
             () = shutdown.wait() => return,
             _ = tick.tick() => {}
         }
+        // Expired proof `jti`s are forgotten here, once a tick, rather than before every
+        // proof is recorded.
+        if let Err(e) = service.store().prune_jtis(service.now()).await {
+            tracing::debug!(error = %e, "cannot prune expired proof jtis");
+        }
         match service.expire_overdue().await {
             Ok(n) => {
                 if failing {

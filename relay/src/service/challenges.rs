@@ -135,7 +135,13 @@ impl Service {
             decision: None,
         };
         let idem = idempotency_key.as_deref().map(|k| (k, &hash));
-        match self.store.insert_challenge(&ch, idem).await {
+        // The `challenge.created` audit event is written in the same transaction.
+        let audit = created_audit(&ch);
+        match self
+            .store
+            .insert_challenge_audited(&ch, idem, Some(&audit))
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 // Another request with the same key won the race.
@@ -185,15 +191,6 @@ impl Service {
     /// Audits, publishes to event streams and starts the Web Push delivery of a new challenge.
     async fn announce(&self, ch: &ChallengeRecord) {
         crate::metrics::challenge_created(ch.kind);
-        self.audit(NewAudit {
-            tenant_id: Some(ch.tenant_id.clone()),
-            event: "challenge.created".into(),
-            user_id: Some(ch.user_id.clone()),
-            credential_id: Some(ch.credential_id.clone()),
-            challenge_id: Some(ch.id),
-            detail: serde_json::json!({ "kind": ch.kind, "number_matching": ch.number.is_some() }),
-        })
-        .await;
         self.notifier.publish(ChallengeChange {
             challenge_id: ch.id,
             credential_id: ch.credential_id.clone(),
@@ -448,5 +445,17 @@ impl Service {
             Err(StoreError::NotFound) => Err(TenantError::NotFound(slug.to_owned())),
             other => other.map_err(TenantError::from),
         }
+    }
+}
+
+/// The `challenge.created` audit event, stored with the challenge.
+fn created_audit(ch: &ChallengeRecord) -> NewAudit {
+    NewAudit {
+        tenant_id: Some(ch.tenant_id.clone()),
+        event: "challenge.created".into(),
+        user_id: Some(ch.user_id.clone()),
+        credential_id: Some(ch.credential_id.clone()),
+        challenge_id: Some(ch.id),
+        detail: serde_json::json!({ "kind": ch.kind, "number_matching": ch.number.is_some() }),
     }
 }

@@ -139,14 +139,24 @@ impl Service {
         done.decision = decision;
         // Queued in the same transaction as the end, so no relay can die between the two.
         let webhook = self.webhook_message(&done, binding_locked).await?;
+        // So is the `challenge.<status>` audit event (only the winner's).
+        let audit = NewAudit {
+            tenant_id: Some(done.tenant_id.clone()),
+            event: format!("challenge.{}", done.status),
+            user_id: Some(done.user_id.clone()),
+            credential_id: Some(done.credential_id.clone()),
+            challenge_id: Some(done.id),
+            detail: serde_json::json!({ "binding_locked": binding_locked }),
+        };
         if !self
             .store
-            .finish_challenge(
+            .finish_challenge_audited(
                 &ch.id,
                 status,
                 now,
                 done.decision.as_ref(),
                 webhook.as_ref(),
+                Some(&audit),
             )
             .await?
         {
@@ -156,22 +166,13 @@ impl Service {
         if webhook.is_some() {
             self.webhook_wake.notify_one();
         }
-        self.after_finish(&done, binding_locked).await;
+        self.after_finish(&done).await;
         Ok(done)
     }
 
-    async fn after_finish(&self, done: &ChallengeRecord, binding_locked: bool) {
+    async fn after_finish(&self, done: &ChallengeRecord) {
         let latency = (done.decided_at.unwrap_or(done.created_at) - done.created_at).max(0);
         crate::metrics::challenge_ended(done.kind, done.status, latency);
-        self.audit(NewAudit {
-            tenant_id: Some(done.tenant_id.clone()),
-            event: format!("challenge.{}", done.status),
-            user_id: Some(done.user_id.clone()),
-            credential_id: Some(done.credential_id.clone()),
-            challenge_id: Some(done.id),
-            detail: serde_json::json!({ "binding_locked": binding_locked }),
-        })
-        .await;
         self.notifier.publish(ChallengeChange {
             challenge_id: done.id,
             credential_id: done.credential_id.clone(),

@@ -3,12 +3,15 @@
 //! Two backends implement it, picked by the database URL's scheme ([`open`]):
 //! [`sqlite::SqliteStore`] (`sqlite://`, the default: one relay, one file) and
 //! [`postgres::PgStore`] (`postgres://`: several relays on one database). Each has its
-//! own migrations (`migrations/sqlite`, `migrations/postgres`). Where their SQL is the
-//! same, one set of code serves both: each file in `shared/` is compiled once inside each
-//! backend's module (`#[path]`), where `Db` names that backend's sqlx database and
-//! `DbStore` its store type; what differs is a SQL constant or two and the connection
-//! set-up. (Generic code over `sqlx::Database` would need a long list of `Encode`/`Decode`
-//! bounds on every function; this keeps the shared SQL plain.)
+//! own migrations (`migrations/sqlite`, `migrations/postgres`).
+//!
+//! PostgreSQL runs on sqlx; its queries are the files in `shared/`, compiled inside its
+//! module (`#[path]`, where `Db` names the sqlx database and `DbStore` the store type), so
+//! another sqlx backend could reuse them. SQLite runs on `rusqlite` on the calling thread
+//! (`sqlite/`: a sqlx SQLite call is a hand-off to a worker thread and back, which cost
+//! more than the statements); its SQL is the same but for `?N` parameters. A query added
+//! to one backend is added to the other, and the contract suite (`tests/store_contract`)
+//! runs against both.
 //!
 //! Several relays may share one PostgreSQL database, so every "do it once" rule is in
 //! SQL: a challenge ends through a conditional update (`WHERE status = 'pending'`, the
@@ -35,6 +38,9 @@ pub use records::{
     TenantRecord,
 };
 
+/// A driver's error (sqlx for PostgreSQL, rusqlite for SQLite).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,15 +54,16 @@ pub enum StoreError {
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
     /// The database cannot be reached now (connection refused or lost, pool exhausted,
-    /// server shutting down, statement timeout): worth retrying later.
+    /// server shutting down, statement timeout, SQLite busy or locked): worth retrying
+    /// later.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] BoxError),
     /// The database failed.
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] BoxError),
     /// Migrations failed.
     #[error("migration error: {0}")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
+    Migrate(#[source] BoxError),
     /// The database URL names no backend this relay has.
     #[error(
         "unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST[:PORT]/DATABASE"
@@ -70,8 +77,8 @@ impl StoreError {
         match e {
             sqlx::Error::RowNotFound => Self::NotFound,
             sqlx::Error::Database(ref d) if d.is_unique_violation() => Self::Conflict,
-            e if is_unavailable(&e) => Self::Unavailable(e),
-            other => Self::Database(other),
+            e if is_unavailable(&e) => Self::Unavailable(Box::new(e)),
+            other => Self::Database(Box::new(other)),
         }
     }
 }
@@ -235,8 +242,12 @@ pub trait CredentialStore: Send + Sync + 'static {
         id: &CredentialId,
     ) -> Result<Vec<(BindingRecord, String)>, StoreError>;
 
-    /// Records a proof `jti` until `expires_at`; false if it was seen before (by any relay).
+    /// Records a proof `jti` until `expires_at`; false if it was seen before (by any relay)
+    /// and is still kept (`expires_at` not before `now`). One statement: expired `jti`s are
+    /// not deleted here but by [`prune_jtis`](Self::prune_jtis) from the expiry task.
     async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError>;
+    /// Forgets the `jti`s that expired before `now`; returns how many.
+    async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 /// Challenges and the idempotency keys that created them.
@@ -247,6 +258,17 @@ pub trait ChallengeStore: Send + Sync + 'static {
         &self,
         challenge: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
+    ) -> Result<(), StoreError> {
+        self.insert_challenge_audited(challenge, idempotency, None)
+            .await
+    }
+    /// [`insert_challenge`](Self::insert_challenge) and, in the same transaction, appends
+    /// `audit` (at the challenge's `created_at`): one commit for the two writes.
+    async fn insert_challenge_audited(
+        &self,
+        challenge: &ChallengeRecord,
+        idempotency: Option<(&str, &[u8; 32])>,
+        audit: Option<&NewAudit>,
     ) -> Result<(), StoreError>;
     /// The challenge and request hash stored under an idempotency key.
     async fn idempotent_challenge(
@@ -266,6 +288,20 @@ pub trait ChallengeStore: Send + Sync + 'static {
         at: i64,
         decision: Option<&DecisionRecord>,
         webhook: Option<&OutboxMessage>,
+    ) -> Result<bool, StoreError> {
+        self.finish_challenge_audited(id, status, at, decision, webhook, None)
+            .await
+    }
+    /// [`finish_challenge`](Self::finish_challenge) that also appends `audit` (at `at`) in
+    /// the same transaction, only if this call ended the challenge.
+    async fn finish_challenge_audited(
+        &self,
+        id: &ChallengeId,
+        status: ChallengeStatus,
+        at: i64,
+        decision: Option<&DecisionRecord>,
+        webhook: Option<&OutboxMessage>,
+        audit: Option<&NewAudit>,
     ) -> Result<bool, StoreError>;
     /// Records that a channel reached the device.
     async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError>;

@@ -42,7 +42,8 @@ pub struct Tenant {
     pub webhook_secret: Option<String>,
 }
 
-/// `tenant add test-bank` through the CLI (creating the data folder and its keys).
+/// `tenant add test-bank` through the CLI (creating the data folder and its keys), with
+/// the push-fatigue lockout off: these tests deny on purpose and count every webhook.
 pub async fn add_tenant(data_dir: &Path, webhook: Option<&str>) -> Tenant {
     let mut add = command(data_dir, &[]);
     add.args([
@@ -51,6 +52,8 @@ pub async fn add_tenant(data_dir: &Path, webhook: Option<&str>) -> Tenant {
         "test-bank",
         "--display-name",
         "Test Bank",
+        "--push-fatigue-threshold",
+        "0",
         "--json",
     ]);
     if let Some(url) = webhook {

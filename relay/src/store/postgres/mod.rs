@@ -52,7 +52,7 @@ impl PgStore {
     /// together do not race).
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let mut connect = PgConnectOptions::from_str(url)
-            .map_err(StoreError::Database)?
+            .map_err(|e| StoreError::Database(Box::new(e)))?
             .application_name(APPLICATION_NAME);
         if let Some(timeout) = options.statement_timeout {
             connect = connect.options([("statement_timeout", timeout.as_millis())]);
@@ -66,7 +66,7 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
-            .map_err(StoreError::Migrate)?;
+            .map_err(|e| StoreError::Migrate(Box::new(e)))?;
         Ok(Self { pool })
     }
 

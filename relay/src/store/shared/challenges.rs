@@ -9,15 +9,17 @@ use sqlx::AssertSqlSafe;
 use super::DbStore;
 use super::outbox::insert_outbox;
 use super::rows::{self, CHALLENGE_SELECT, get};
+use super::tenants::insert_audit;
 use crate::store::codec::to_json;
-use crate::store::{ChallengeRecord, ChallengeStore, OutboxMessage, StoreError};
+use crate::store::{ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError};
 
 #[async_trait]
 impl ChallengeStore for DbStore {
-    async fn insert_challenge(
+    async fn insert_challenge_audited(
         &self,
         c: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
+        audit: Option<&NewAudit>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
         if let Some((key, hash)) = idempotency {
@@ -56,6 +58,12 @@ impl ChallengeStore for DbStore {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_sqlx)?;
+        if let Some(event) = audit {
+            insert_audit(event, c.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        }
         tx.commit().await.map_err(StoreError::from_sqlx)
     }
 
@@ -91,13 +99,14 @@ impl ChallengeStore for DbStore {
         rows::challenge(&row)
     }
 
-    async fn finish_challenge(
+    async fn finish_challenge_audited(
         &self,
         id: &ChallengeId,
         status: ChallengeStatus,
         at: i64,
         decision: Option<&DecisionRecord>,
         webhook: Option<&OutboxMessage>,
+        audit: Option<&NewAudit>,
     ) -> Result<bool, StoreError> {
         // Conditional: of two relays ending the challenge at once, the second updates no
         // row (PostgreSQL re-checks the condition after waiting for the first one's lock).
@@ -109,15 +118,15 @@ impl ChallengeStore for DbStore {
         .bind(at)
         .bind(decision.map(to_json))
         .bind(id.to_string());
-        let Some(message) = webhook else {
+        if webhook.is_none() && audit.is_none() {
             let done = update
                 .execute(&self.pool)
                 .await
                 .map_err(StoreError::from_sqlx)?;
             return Ok(done.rows_affected() == 1);
-        };
+        }
         // With the webhook in the same transaction, a relay killed right after the update
-        // cannot lose the bank's notification.
+        // cannot lose the bank's notification; the audit rides along in the same commit.
         let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
         let done = update
             .execute(&mut *tx)
@@ -126,10 +135,18 @@ impl ChallengeStore for DbStore {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        insert_outbox(message, at)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        if let Some(message) = webhook {
+            insert_outbox(message, at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        }
+        if let Some(event) = audit {
+            insert_audit(event, at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        }
         tx.commit().await.map_err(StoreError::from_sqlx)?;
         Ok(true)
     }

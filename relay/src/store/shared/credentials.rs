@@ -129,20 +129,28 @@ impl CredentialStore for DbStore {
     }
 
     async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
-        sqlx::query("DELETE FROM proof_jtis WHERE expires_at < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        // The primary key makes a `jti` seen by any relay a replay for every relay.
+        // The primary key makes a `jti` seen by any relay a replay for every relay; a row
+        // that expired but is not pruned yet is taken over (the conditional update lets one
+        // of two relays doing so at once win).
         let done = sqlx::query(
-            "INSERT INTO proof_jtis (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            "INSERT INTO proof_jtis (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) \
+             DO UPDATE SET expires_at = excluded.expires_at WHERE proof_jtis.expires_at < $3",
         )
         .bind(jti)
         .bind(expires_at)
+        .bind(now)
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM proof_jtis WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(done.rows_affected())
     }
 }

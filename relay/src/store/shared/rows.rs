@@ -22,7 +22,8 @@ pub(super) fn get<'r, T>(row: &'r DbRow, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
 {
-    row.try_get(col).map_err(StoreError::Database)
+    row.try_get(col)
+        .map_err(|e| StoreError::Database(Box::new(e)))
 }
 
 fn text<T: std::str::FromStr>(row: &DbRow, col: &str) -> Result<T, StoreError>

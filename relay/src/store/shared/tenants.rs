@@ -4,10 +4,12 @@
 
 use async_trait::async_trait;
 use onepush_protocol::api::AuditEvent;
-use onepush_protocol::{CredentialId, TenantId, UserId};
+use onepush_protocol::{TenantId, UserId};
 
-use super::DbStore;
+use sqlx::query::Query;
+
 use super::rows::{self, get};
+use super::{Db, DbStore};
 use crate::store::{AuditStore, NewAudit, StoreError, TenantRecord, TenantStore};
 
 #[async_trait]
@@ -100,23 +102,32 @@ impl TenantStore for DbStore {
     }
 }
 
+/// The insert of an audit event at `at`, answering its `seq` (also run inside the
+/// challenge writes that audit in the same transaction).
+pub(super) fn insert_audit(
+    e: &NewAudit,
+    at: i64,
+) -> Query<'static, Db, <Db as sqlx::Database>::Arguments> {
+    sqlx::query(
+        "INSERT INTO audit_events (tenant_id, at, event, user_id, credential_id, challenge_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+    )
+    .bind(e.tenant_id.as_ref().map(|t| t.as_str().to_owned()))
+    .bind(at)
+    .bind(e.event.clone())
+    .bind(e.user_id.as_ref().map(|u| u.as_str().to_owned()))
+    .bind(e.credential_id.as_ref().map(|c| c.as_str().to_owned()))
+    .bind(e.challenge_id.map(|c| c.to_string()))
+    .bind(e.detail.to_string())
+}
+
 #[async_trait]
 impl AuditStore for DbStore {
     async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO audit_events (tenant_id, at, event, user_id, credential_id, challenge_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-        )
-        .bind(e.tenant_id.as_ref().map(TenantId::as_str))
-        .bind(at)
-        .bind(&e.event)
-        .bind(e.user_id.as_ref().map(UserId::as_str))
-        .bind(e.credential_id.as_ref().map(CredentialId::as_str))
-        .bind(e.challenge_id.map(|c| c.to_string()))
-        .bind(e.detail.to_string())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+        let row = insert_audit(e, at)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         get(&row, "seq")
     }
 

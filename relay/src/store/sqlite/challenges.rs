@@ -1,0 +1,244 @@
+//! Challenges and idempotency keys.
+
+use async_trait::async_trait;
+use onepush_protocol::api::DecisionRecord;
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
+use rusqlite::{TransactionBehavior, params};
+
+use super::outbox::insert_outbox;
+use super::rows::{self, all, exec, get, one};
+use super::tenants::insert_audit;
+use super::{SqliteStore, db};
+use crate::store::codec::to_json;
+use crate::store::{ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError};
+
+#[async_trait]
+impl ChallengeStore for SqliteStore {
+    async fn insert_challenge_audited(
+        &self,
+        c: &ChallengeRecord,
+        idempotency: Option<(&str, &[u8; 32])>,
+        audit: Option<&NewAudit>,
+    ) -> Result<(), StoreError> {
+        self.write(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            if let Some((key, hash)) = idempotency {
+                // The primary key (tenant, key) makes a second insert fail: `Conflict`.
+                exec(
+                    &tx,
+                    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, challenge_id) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![c.tenant_id.as_str(), key, &hash[..], c.id.to_string()],
+                )?;
+            }
+            exec(
+                &tx,
+                "INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, context, number, \
+                 nonce, status, created_at, expires_at, decided_at, reached_device, decision) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    c.id.to_string(),
+                    c.tenant_id.as_str(),
+                    c.user_id.as_str(),
+                    c.credential_id.as_str(),
+                    c.kind.as_str(),
+                    c.context.canonical_json(),
+                    c.number.map(i64::from),
+                    c.nonce,
+                    c.status.as_str(),
+                    c.created_at,
+                    c.expires_at,
+                    c.decided_at,
+                    c.reached_device,
+                    c.decision.as_ref().map(to_json)
+                ],
+            )?;
+            if let Some(event) = audit {
+                insert_audit(&tx, event, c.created_at)?;
+            }
+            tx.commit().map_err(db)
+        })
+    }
+
+    async fn idempotent_challenge(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<(ChallengeId, Vec<u8>)>, StoreError> {
+        let found = self.read(|c| {
+            one(
+                c,
+                "SELECT challenge_id, request_hash FROM idempotency_keys \
+                 WHERE tenant_id = ?1 AND key = ?2",
+                [tenant.as_str(), key],
+                |r| {
+                    let id: String = get(r, "challenge_id")?;
+                    let id = id
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("challenge id {id:?}")))?;
+                    Ok((id, get(r, "request_hash")?))
+                },
+            )
+        });
+        match found {
+            Ok(found) => Ok(Some(found)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
+        self.read(|c| {
+            one(
+                c,
+                &format!("{} WHERE id = ?1", rows::CHALLENGE_SELECT),
+                [id.to_string()],
+                rows::challenge,
+            )
+        })
+    }
+
+    async fn finish_challenge_audited(
+        &self,
+        id: &ChallengeId,
+        status: ChallengeStatus,
+        at: i64,
+        decision: Option<&DecisionRecord>,
+        webhook: Option<&OutboxMessage>,
+        audit: Option<&NewAudit>,
+    ) -> Result<bool, StoreError> {
+        let decision = decision.map(to_json);
+        self.write(|conn| {
+            // Conditional: of two requests ending the challenge, the second updates no row.
+            // The webhook (so a crash cannot lose it) and the audit event share its commit.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let changed = exec(
+                &tx,
+                "UPDATE challenges SET status = ?1, decided_at = ?2, decision = ?3 \
+                 WHERE id = ?4 AND status = 'pending'",
+                params![status.as_str(), at, decision, id.to_string()],
+            )?;
+            if changed != 1 {
+                return Ok(false);
+            }
+            if let Some(message) = webhook {
+                insert_outbox(&tx, message, at)?;
+            }
+            if let Some(event) = audit {
+                insert_audit(&tx, event, at)?;
+            }
+            tx.commit().map_err(db)?;
+            Ok(true)
+        })
+    }
+
+    async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
+        self.write(|c| {
+            exec(
+                c,
+                "UPDATE challenges SET reached_device = TRUE WHERE id = ?1 AND NOT reached_device",
+                [id.to_string()],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn pending_for_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<ChallengeRecord>, StoreError> {
+        self.read(|c| {
+            all(
+                c,
+                &format!(
+                    "{} WHERE credential_id = ?1 AND status = 'pending' ORDER BY created_at, id",
+                    rows::CHALLENGE_SELECT
+                ),
+                [id.as_str()],
+                rows::challenge,
+            )
+        })
+    }
+
+    async fn pending_count_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let n: i64 = self.read(|c| {
+            one(
+                c,
+                "SELECT COUNT(*) AS n FROM challenges \
+                 WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'pending' AND expires_at > ?3",
+                params![tenant.as_str(), user.as_str(), now],
+                |r| get(r, "n"),
+            )
+        })?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn overdue_challenges(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<ChallengeRecord>, StoreError> {
+        self.read(|c| {
+            all(
+                c,
+                &format!(
+                    "{} WHERE status = 'pending' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+                    rows::CHALLENGE_SELECT
+                ),
+                params![now, i64::from(limit)],
+                rows::challenge,
+            )
+        })
+    }
+
+    async fn recent_refusals_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        // Both parts read `challenges_by_user_decided` (tenant, user, status, decided_at).
+        // An approval in the same second as a refusal clears it (the approval wins ties).
+        self.read(|c| {
+            all(
+                c,
+                "SELECT decided_at FROM challenges \
+                 WHERE tenant_id = ?1 AND user_id = ?2 AND status IN ('denied', 'expired') \
+                 AND decided_at >= ?3 \
+                 AND decided_at > COALESCE((SELECT MAX(decided_at) FROM challenges \
+                     WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'approved' \
+                     AND decided_at >= ?3), ?3 - 1) \
+                 ORDER BY decided_at DESC LIMIT ?4",
+                params![tenant.as_str(), user.as_str(), since, i64::from(limit)],
+                |r| get(r, "decided_at"),
+            )
+        })
+    }
+
+    async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {
+        // One statement: concurrent misses each see their own total.
+        let misses = self.write(|c| {
+            match one(
+                c,
+                "UPDATE challenges SET number_misses = number_misses + 1 \
+                 WHERE id = ?1 AND status = 'pending' RETURNING number_misses",
+                [id.to_string()],
+                |r| get::<i64>(r, "number_misses"),
+            ) {
+                Err(StoreError::NotFound) => Ok(0),
+                other => other,
+            }
+        })?;
+        Ok(u32::try_from(misses).unwrap_or(u32::MAX))
+    }
+}

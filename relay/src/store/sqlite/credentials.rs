@@ -1,0 +1,153 @@
+//! Credentials, bindings and device-proof `jti`s.
+
+use async_trait::async_trait;
+use onepush_protocol::{CredentialId, PushSubscription, TenantId, UserId};
+use rusqlite::params;
+
+use super::SqliteStore;
+use super::rows::{self, all, exec, get, one};
+use crate::store::codec::{binding_state_str, to_json};
+use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
+
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
+        self.write(|conn| {
+            exec(
+                conn,
+                "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
+                 revoked_at, created_at) VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5)",
+                params![
+                    c.id.as_str(),
+                    to_json(&c.jwk),
+                    c.totp_secret_sealed,
+                    c.push_subscription.as_ref().map(to_json),
+                    c.created_at
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
+        self.read(|c| {
+            one(
+                c,
+                "SELECT * FROM credentials WHERE id = ?1",
+                [id.as_str()],
+                rows::credential,
+            )
+        })
+    }
+
+    async fn set_push_subscription(
+        &self,
+        id: &CredentialId,
+        sub: Option<&PushSubscription>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            exec(
+                c,
+                "UPDATE credentials SET push_subscription = ?1 WHERE id = ?2",
+                params![sub.map(to_json), id.as_str()],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError> {
+        let step =
+            i64::try_from(step).map_err(|_| StoreError::Corrupt("step out of range".into()))?;
+        let changed = self.write(|c| {
+            exec(
+                c,
+                "UPDATE credentials SET last_used_step = ?1 \
+                 WHERE id = ?2 AND (last_used_step IS NULL OR last_used_step < ?1)",
+                params![step, id.as_str()],
+            )
+        })?;
+        Ok(changed == 1)
+    }
+
+    async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError> {
+        self.write(|c| {
+            exec(
+                c,
+                "UPDATE credentials SET revoked_at = ?1, push_subscription = NULL WHERE id = ?2",
+                params![now, id.as_str()],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
+        self.read(|c| {
+            one(
+                c,
+                "SELECT * FROM bindings WHERE tenant_id = ?1 AND user_id = ?2",
+                [tenant.as_str(), user.as_str()],
+                rows::binding,
+            )
+        })
+    }
+
+    async fn put_binding(&self, b: &BindingRecord) -> Result<(), StoreError> {
+        self.write(|c| {
+            exec(
+                c,
+                "INSERT INTO bindings (tenant_id, user_id, credential_id, state, lock_reason, grace_until, \
+                 failures, drift_steps, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET credential_id = excluded.credential_id, \
+                 state = excluded.state, lock_reason = excluded.lock_reason, grace_until = excluded.grace_until, \
+                 failures = excluded.failures, drift_steps = excluded.drift_steps, enrolled_at = excluded.enrolled_at",
+                params![
+                    b.tenant_id.as_str(),
+                    b.user_id.as_str(),
+                    b.credential_id.as_str(),
+                    binding_state_str(b.state),
+                    b.lock_reason,
+                    b.grace_until,
+                    i64::from(b.failures),
+                    b.drift_steps,
+                    b.enrolled_at
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn bindings_of_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<(BindingRecord, String)>, StoreError> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT b.*, t.display_name FROM bindings b JOIN tenants t ON t.id = b.tenant_id \
+                 WHERE b.credential_id = ?1 ORDER BY b.tenant_id, b.user_id",
+                [id.as_str()],
+                |r| Ok((rows::binding(r)?, get(r, "display_name")?)),
+            )
+        })
+    }
+
+    async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        // The primary key makes a seen `jti` a replay; an expired one not pruned yet is
+        // taken over. Pruning is `prune_jtis`, from the expiry task.
+        let changed = self.write(|c| {
+            exec(
+                c,
+                "INSERT INTO proof_jtis (jti, expires_at) VALUES (?1, ?2) ON CONFLICT (jti) \
+                 DO UPDATE SET expires_at = excluded.expires_at WHERE proof_jtis.expires_at < ?3",
+                params![jti, expires_at, now],
+            )
+        })?;
+        Ok(changed == 1)
+    }
+
+    async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError> {
+        let changed =
+            self.write(|c| exec(c, "DELETE FROM proof_jtis WHERE expires_at < ?1", [now]))?;
+        Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+    }
+}

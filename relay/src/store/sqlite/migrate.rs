@@ -1,0 +1,136 @@
+//! Schema migrations for the SQLite file, applied at open.
+//!
+//! The applied version is `PRAGMA user_version` (in the file's header, so no table and no
+//! extra dependency). A database migrated by earlier relays (sqlx's migrator) has its
+//! applied versions in `_sqlx_migrations` and `user_version` 0: that is read once and
+//! carried over, so such files open without re-running anything.
+//!
+//! Each migration runs in its own transaction together with the `user_version` bump: a
+//! failed one leaves the file at the previous version. Add a migration by adding its file
+//! to `relay/migrations/sqlite/` and a line to [`MIGRATIONS`] (numbered in order).
+
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior};
+
+use super::db;
+use crate::store::StoreError;
+
+/// (version, SQL), in order.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_push_fatigue.sql"),
+    ),
+];
+
+/// Brings the schema on `conn` up to the newest migration.
+pub(super) fn run(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(migrate)?;
+    let mut version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(migrate)?;
+    if version == 0 {
+        version = sqlx_applied(&tx)?;
+    }
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if version > newest {
+        return Err(StoreError::Migrate(
+            format!(
+                "the database is at schema version {version}, newer than this relay's {newest}"
+            )
+            .into(),
+        ));
+    }
+    let from = version;
+    for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > from) {
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Migrate(format!("migration {v}: {e}").into()))?;
+        version = *v;
+    }
+    tx.pragma_update(None, "user_version", version)
+        .map_err(migrate)?;
+    tx.commit().map_err(migrate)
+}
+
+/// The newest version sqlx's migrator recorded as applied (0 if it never ran here).
+fn sqlx_applied(conn: &Connection) -> Result<i64, StoreError> {
+    let has_table = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(migrate)?
+        .is_some();
+    if !has_table {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(migrate)
+}
+
+fn migrate(e: rusqlite::Error) -> StoreError {
+    match db(e) {
+        StoreError::Database(e) => StoreError::Migrate(e),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_record_the_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn).unwrap();
+        run(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.last().unwrap().0);
+    }
+
+    #[test]
+    fn a_file_migrated_by_sqlx_is_not_migrated_again() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, success BOOLEAN NOT NULL);
+             INSERT INTO _sqlx_migrations VALUES (1, TRUE);",
+        )
+        .unwrap();
+        // Re-running 0001 would fail on its existing tables; the later ones do run.
+        run(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.last().unwrap().0);
+        let misses: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('challenges') WHERE name = 'number_misses'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(misses, 1, "0002 ran after the sqlx-applied 0001");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = run(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("99"), "{err}");
+    }
+}

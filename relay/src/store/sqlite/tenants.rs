@@ -1,0 +1,151 @@
+//! Tenants and the audit log.
+
+use async_trait::async_trait;
+use onepush_protocol::api::AuditEvent;
+use onepush_protocol::{CredentialId, TenantId, UserId};
+use rusqlite::{Connection, params};
+
+use super::SqliteStore;
+use super::rows::{self, all, exec, get, one};
+use crate::store::{AuditStore, NewAudit, StoreError, TenantRecord, TenantStore};
+
+#[async_trait]
+impl TenantStore for SqliteStore {
+    async fn insert_tenant(&self, t: &TenantRecord, key_hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.write(|c| {
+            exec(
+                c,
+                "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret, \
+                 otp_lock_threshold, created_at, push_fatigue_threshold, \
+                 push_fatigue_window_seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    t.id.as_str(),
+                    t.display_name,
+                    &key_hash[..],
+                    t.webhook_url,
+                    t.webhook_secret,
+                    i64::from(t.otp_lock_threshold),
+                    t.created_at,
+                    i64::from(t.push_fatigue_threshold),
+                    i64::from(t.push_fatigue_window_seconds)
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        self.read(|c| all(c, "SELECT * FROM tenants ORDER BY id", [], rows::tenant))
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError> {
+        self.read(|c| {
+            one(
+                c,
+                "SELECT * FROM tenants WHERE id = ?1",
+                [id.as_str()],
+                rows::tenant,
+            )
+        })
+    }
+
+    async fn tenant_by_key_hash(
+        &self,
+        key_hash: &[u8; 32],
+    ) -> Result<(TenantRecord, Vec<u8>), StoreError> {
+        self.read(|c| {
+            one(
+                c,
+                "SELECT * FROM tenants WHERE api_key_hash = ?1",
+                [&key_hash[..]],
+                |r| Ok((rows::tenant(r)?, get(r, "api_key_hash")?)),
+            )
+        })
+    }
+
+    async fn set_tenant_push_fatigue(
+        &self,
+        id: &TenantId,
+        threshold: u32,
+        window_seconds: u32,
+    ) -> Result<(), StoreError> {
+        let changed = self.write(|c| {
+            exec(
+                c,
+                "UPDATE tenants SET push_fatigue_threshold = ?1, push_fatigue_window_seconds = ?2 \
+                 WHERE id = ?3",
+                params![i64::from(threshold), i64::from(window_seconds), id.as_str()],
+            )
+        })?;
+        if changed == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError> {
+        let changed = self.write(|c| {
+            exec(
+                c,
+                "UPDATE tenants SET api_key_hash = ?1 WHERE id = ?2",
+                params![&key_hash[..], id.as_str()],
+            )
+        })?;
+        if changed == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Appends an audit event at `at` on `conn` (also inside the challenge writes that audit
+/// in the same transaction); answers its `seq`.
+pub(super) fn insert_audit(conn: &Connection, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
+    one(
+        conn,
+        "INSERT INTO audit_events (tenant_id, at, event, user_id, credential_id, challenge_id, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+        params![
+            e.tenant_id.as_ref().map(TenantId::as_str),
+            at,
+            e.event,
+            e.user_id.as_ref().map(UserId::as_str),
+            e.credential_id.as_ref().map(CredentialId::as_str),
+            e.challenge_id.map(|c| c.to_string()),
+            e.detail.to_string()
+        ],
+        |r| get(r, "seq"),
+    )
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
+        self.write(|c| insert_audit(c, e, at))
+    }
+
+    async fn audit(
+        &self,
+        tenant: &TenantId,
+        user: Option<&UserId>,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT * FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR user_id = ?2) \
+                 AND seq > ?3 ORDER BY seq LIMIT ?4",
+                params![
+                    tenant.as_str(),
+                    user.map(UserId::as_str),
+                    since,
+                    i64::from(limit)
+                ],
+                rows::audit,
+            )
+        })
+    }
+}
