@@ -30,6 +30,9 @@ const PORTS_PER_SOURCE: usize = 25_000;
 /// Concurrent streams the relay allows per HTTP/2 connection (hyper's server default,
 /// which `axum::serve` keeps).
 const STREAMS_PER_CONNECTION: usize = 200;
+/// h2c long-polls started per second: all at once, they queue for the relay's store pool
+/// and fail with its time-out.
+const STREAMS_PER_SECOND: usize = 1500;
 
 /// What `pending` measured.
 #[derive(Debug, Serialize)]
@@ -87,6 +90,7 @@ struct Counters {
     connect_failed: AtomicU64,
     broken: AtomicU64,
     bad_status: AtomicU64,
+    statuses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 /// Reads one HTTP/1.1 answer (head + `Content-Length` body); answers its status.
@@ -243,8 +247,11 @@ async fn hold_stream(
                     Ok(status) if status == http::StatusCode::OK => {
                         counters.answered.fetch_add(1, Ordering::Relaxed);
                     }
-                    Ok(_) => {
+                    Ok(status) => {
                         counters.bad_status.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut statuses) = counters.statuses.lock() {
+                            *statuses.entry(status.as_u16()).or_insert(0) += 1;
+                        }
                         return;
                     }
                     Err(_) => {
@@ -419,6 +426,9 @@ async fn measure(
     if args.http2 {
         let connections = h2_connections(relay, connection_count, &mut drivers).await?;
         for (i, (tenant, id)) in ids.iter().take(polls).enumerate() {
+            if i % (STREAMS_PER_SECOND / 50) == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             let poll = StreamPoll {
                 uri: format!("http://{authority}/v1/challenges/{id}?wait=60").parse()?,
                 authorization: format!("Bearer {}", target.api_keys[*tenant]).parse()?,
@@ -463,7 +473,8 @@ async fn measure(
     // Sent is not yet taken: wait until the relay has worked through the requests (its CPU
     // use falls below a tenth of a core), so the memory read includes every waiting one.
     let mut cpu = procstat::cpu_seconds(pid)?;
-    while opening.elapsed() < Duration::from_secs(180) {
+    let settling = Instant::now();
+    while settling.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let now = procstat::cpu_seconds(pid)?;
         if now - cpu < 0.05 {
@@ -478,6 +489,11 @@ async fn measure(
 
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
+    if let Ok(statuses) = counters.statuses.lock() {
+        for (status, n) in statuses.iter() {
+            errors.insert(format!("longpoll-status-{status}"), *n);
+        }
+    }
     drivers.abort_all();
     while drivers.join_next().await.is_some() {}
     for (name, n) in [
