@@ -83,8 +83,24 @@ fn crypto(c: &mut Criterion) {
     c.bench_function("proof_verify (proof::verify_proof, ring)", |b| {
         b.iter(|| verify_proof(black_box(&proof), &jwk, &check, |_, _| true).expect("valid"));
     });
-    c.bench_function("decision_sign (device side, p256 crate)", |b| {
+    c.bench_function("decision_sign (device side, ring)", |b| {
         b.iter(|| sign_decision(&key, black_box(&claims(&cid))));
+    });
+    // The signature alone, over that JWS's signing input: ring (DeviceKey::sign) against
+    // the p256 crate the device signed with before.
+    let (signing_input, _) = jws.rsplit_once('.').expect("a compact JWS");
+    c.bench_function("es256_sign (DeviceKey::sign, ring)", |b| {
+        b.iter(|| key.sign(black_box(signing_input.as_bytes())));
+    });
+    let p256_key = p256::ecdsa::SigningKey::from_slice(key.to_bytes().as_ref()).expect("key");
+    c.bench_function("es256_sign_p256 (p256 crate, the former signer)", |b| {
+        b.iter(|| {
+            let signature: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(
+                &p256_key,
+                black_box(signing_input.as_bytes()),
+            );
+            signature
+        });
     });
 
     let ctx = context();

@@ -111,6 +111,14 @@ pub struct PendingArgs {
     /// each gives about 28,000 ephemeral ports [default: enough for the long-polls].
     #[arg(long)]
     pub source_addrs: Option<u8>,
+    /// Hold the long-polls as HTTP/2 streams without TLS (h2c, prior knowledge),
+    /// multiplexed over `--connections` connections, instead of one HTTP/1.1 connection each.
+    #[arg(long)]
+    pub http2: bool,
+    /// With `--http2`: connections the streams are spread over [default: enough for at
+    /// most 200 streams each, the relay's (hyper's) limit of concurrent streams per connection].
+    #[arg(long, requires = "http2")]
+    pub connections: Option<usize>,
     /// How long to hold the long-polls open before reading the relay's memory.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub hold: Duration,

@@ -1,6 +1,7 @@
-//! `pending`: N pending challenges (TTL 600 s), each with an open bank long-poll on its
-//! own HTTP/1.1 connection (raw sockets, re-issued when a poll returns), and the relay's
-//! memory before, after creating them and with the long-polls open.
+//! `pending`: N pending challenges (TTL 600 s), each with an open bank long-poll, and the
+//! relay's memory before, after creating them and with the long-polls open. A long-poll
+//! is either its own HTTP/1.1 connection (raw sockets) or, with `--http2`, one h2c stream
+//! of a few multiplexed connections; either way it is re-issued when the relay answers.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -26,6 +27,12 @@ const CONNECT_CONCURRENCY: usize = 256;
 const FD_MARGIN: u64 = 300;
 /// Ephemeral ports planned per source address (Linux default range 32768–60999).
 const PORTS_PER_SOURCE: usize = 25_000;
+/// Concurrent streams the relay allows per HTTP/2 connection (hyper's server default,
+/// which `axum::serve` keeps).
+const STREAMS_PER_CONNECTION: usize = 200;
+/// h2c long-polls started per second: all at once, they queue for the relay's store pool
+/// and fail with its time-out.
+const STREAMS_PER_SECOND: usize = 1500;
 
 /// What `pending` measured.
 #[derive(Debug, Serialize)]
@@ -38,6 +45,10 @@ pub struct PendingReport {
     pub long_polls_requested: usize,
     /// Long-polls open when memory was read.
     pub long_polls_open: u64,
+    /// `HTTP/1.1` (one connection per long-poll) or `h2c` (streams over `connections`).
+    pub protocol: String,
+    /// Connections the long-polls were held on.
+    pub connections: usize,
     /// Why fewer long-polls than asked for, if so.
     pub limited_by: Option<String>,
     /// Users the challenges are spread over.
@@ -54,6 +65,8 @@ pub struct PendingReport {
     pub bytes_per_challenge: f64,
     /// RSS growth per open long-poll, bytes.
     pub bytes_per_long_poll: f64,
+    /// RSS growth from the base per pending challenge with its long-poll open, bytes.
+    pub bytes_per_long_polled_challenge: f64,
     /// Base + 100,000 × (challenge + long-poll), MiB.
     pub extrapolated_100k_mib: f64,
     /// Relay open files with the long-polls open.
@@ -77,6 +90,7 @@ struct Counters {
     connect_failed: AtomicU64,
     broken: AtomicU64,
     bad_status: AtomicU64,
+    statuses: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 /// Reads one HTTP/1.1 answer (head + `Content-Length` body); answers its status.
@@ -176,6 +190,108 @@ async fn hold(
     }
 }
 
+/// One long-poll as an h2c stream.
+struct StreamPoll {
+    uri: http::Uri,
+    authorization: http::HeaderValue,
+}
+
+impl StreamPoll {
+    fn request(&self) -> http::Request<()> {
+        let mut request = http::Request::new(());
+        *request.uri_mut() = self.uri.clone();
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, self.authorization.clone());
+        request
+    }
+}
+
+/// The status of one h2 answer, its body read (and its flow-control window given back).
+async fn read_stream_answer(
+    response: h2::client::ResponseFuture,
+) -> Result<http::StatusCode, h2::Error> {
+    let response = response.await?;
+    let status = response.status();
+    let mut body = response.into_body();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk?;
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    Ok(status)
+}
+
+/// Keeps one long-poll open as a stream of `connection` until `stop`, asking again
+/// whenever the relay answers; a broken connection ends it.
+async fn hold_stream(
+    poll: StreamPoll,
+    connection: h2::client::SendRequest<bytes::Bytes>,
+    counters: Arc<Counters>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let sent = async {
+            let mut ready = connection.clone().ready().await?;
+            ready.send_request(poll.request(), true)
+        }
+        .await;
+        let Ok((response, _)) = sent else {
+            counters.broken.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        tokio::select! {
+            answer = read_stream_answer(response) => {
+                counters.open.fetch_sub(1, Ordering::Relaxed);
+                match answer {
+                    Ok(status) if status == http::StatusCode::OK => {
+                        counters.answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(status) => {
+                        counters.bad_status.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut statuses) = counters.statuses.lock() {
+                            *statuses.entry(status.as_u16()).or_insert(0) += 1;
+                        }
+                        return;
+                    }
+                    Err(_) => {
+                        counters.broken.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+            // Dropping the response resets the stream.
+            _ = stop.changed() => {
+                counters.open.fetch_sub(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+/// Opens `n` h2c connections (prior knowledge) to `relay`; each is driven by its own task.
+async fn h2_connections(
+    relay: SocketAddr,
+    n: usize,
+    drivers: &mut tokio::task::JoinSet<()>,
+) -> anyhow::Result<Vec<h2::client::SendRequest<bytes::Bytes>>> {
+    let mut connections = Vec::with_capacity(n);
+    for _ in 0..n {
+        let stream = tokio::net::TcpStream::connect(relay)
+            .await
+            .context("cannot connect to the relay")?;
+        stream.set_nodelay(true)?;
+        let (send, connection) = h2::client::handshake(stream)
+            .await
+            .context("h2c handshake with the relay (prior knowledge) failed")?;
+        drivers.spawn(async move {
+            let _ = connection.await;
+        });
+        connections.push(send);
+    }
+    Ok(connections)
+}
+
 fn own_fd_budget() -> u64 {
     let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap_or((1024, 1024));
     let used = u64::try_from(procstat::open_files(std::process::id())).unwrap_or(0);
@@ -266,16 +382,28 @@ async fn measure(
     let own_budget = own_fd_budget();
     let budget = usize::try_from(relay_budget.min(own_budget)).unwrap_or(usize::MAX);
     let mut limited_by = None;
-    let polls = if requested > budget {
+    let connections_wanted = if args.http2 {
+        args.connections
+            .unwrap_or(requested.div_ceil(STREAMS_PER_CONNECTION))
+            .max(1)
+    } else {
+        requested
+    };
+    let polls = if connections_wanted > budget {
         limited_by = Some(format!(
             "open files: the relay may open {} more, this bench {} more (RLIMIT_NOFILE; the hard limit here is {})",
             relay_budget,
             own_budget,
             rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(_, h)| h)
         ));
-        budget
+        if args.http2 { requested } else { budget }
     } else {
         requested
+    };
+    let connection_count = if args.http2 {
+        connections_wanted.min(budget).max(1)
+    } else {
+        polls
     };
     let sources = usize::from(args.source_addrs.unwrap_or(0))
         .max(polls.div_ceil(PORTS_PER_SOURCE))
@@ -294,7 +422,30 @@ async fn measure(
     let connect = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, (tenant, id)) in ids.iter().take(polls).enumerate() {
+    let mut drivers = tokio::task::JoinSet::new();
+    if args.http2 {
+        let connections = h2_connections(relay, connection_count, &mut drivers).await?;
+        for (i, (tenant, id)) in ids.iter().take(polls).enumerate() {
+            if i % (STREAMS_PER_SECOND / 50) == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let poll = StreamPoll {
+                uri: format!("http://{authority}/v1/challenges/{id}?wait=60").parse()?,
+                authorization: format!("Bearer {}", target.api_keys[*tenant]).parse()?,
+            };
+            tasks.spawn(hold_stream(
+                poll,
+                connections[i % connections.len()].clone(),
+                counters.clone(),
+                stop_rx.clone(),
+            ));
+        }
+    }
+    for (i, (tenant, id)) in ids
+        .iter()
+        .take(if args.http2 { 0 } else { polls })
+        .enumerate()
+    {
         let request = format!(
             "GET /v1/challenges/{id}?wait=60 HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {}\r\n\r\n",
             target.api_keys[*tenant]
@@ -319,6 +470,18 @@ async fn measure(
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Sent is not yet taken: wait until the relay has worked through the requests (its CPU
+    // use falls below a tenth of a core), so the memory read includes every waiting one.
+    let mut cpu = procstat::cpu_seconds(pid)?;
+    let settling = Instant::now();
+    while settling.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = procstat::cpu_seconds(pid)?;
+        if now - cpu < 0.05 {
+            break;
+        }
+        cpu = now;
+    }
     tokio::time::sleep(args.hold).await;
     let with_long_polls = procstat::memory(pid)?;
     let relay_open_files = procstat::open_files(pid);
@@ -326,6 +489,13 @@ async fn measure(
 
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
+    if let Ok(statuses) = counters.statuses.lock() {
+        for (status, n) in statuses.iter() {
+            errors.insert(format!("longpoll-status-{status}"), *n);
+        }
+    }
+    drivers.abort_all();
+    while drivers.join_next().await.is_some() {}
     for (name, n) in [
         ("longpoll-connect-failed", &counters.connect_failed),
         ("longpoll-bad-status", &counters.bad_status),
@@ -347,6 +517,7 @@ async fn measure(
     let n_created = ids.len() as u64;
     let per_challenge = per(after_create.rss_kib, base.rss_kib, n_created);
     let per_poll = per(with_long_polls.rss_kib, after_create.rss_kib, open);
+    let per_polled = per(with_long_polls.rss_kib, base.rss_kib, open);
     #[allow(clippy::cast_precision_loss)]
     let extrapolated =
         (base.rss_kib as f64 * 1024.0 + 100_000.0 * (per_challenge + per_poll)) / (1024.0 * 1024.0);
@@ -355,6 +526,8 @@ async fn measure(
         challenges: ids.len(),
         long_polls_requested: requested,
         long_polls_open: open,
+        protocol: if args.http2 { "h2c" } else { "HTTP/1.1" }.to_owned(),
+        connections: connection_count,
         limited_by,
         users,
         #[allow(clippy::cast_precision_loss)]
@@ -364,6 +537,7 @@ async fn measure(
         with_long_polls,
         bytes_per_challenge: per_challenge,
         bytes_per_long_poll: per_poll,
+        bytes_per_long_polled_challenge: per_polled,
         extrapolated_100k_mib: extrapolated,
         relay_open_files,
         errors,
@@ -383,6 +557,10 @@ pub fn print(r: &PendingReport) {
         r.long_polls_requested,
         r.load_average[0],
         r.load_average[1]
+    );
+    println!(
+        "long-polls held as {} on {} connection(s)",
+        r.protocol, r.connections
     );
     if let Some(why) = &r.limited_by {
         println!("long-polls limited by {why}");
@@ -406,6 +584,10 @@ pub fn print(r: &PendingReport) {
         r.bytes_per_long_poll,
         r.bytes_per_challenge + r.bytes_per_long_poll,
         r.extrapolated_100k_mib
+    );
+    println!(
+        "measured: (RSS with the long-polls − base) / long-polls open = {:.0} B per long-polled pending challenge",
+        r.bytes_per_long_polled_challenge
     );
     if r.errors.is_empty() {
         println!("errors: none");

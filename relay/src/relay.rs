@@ -129,9 +129,10 @@ impl Relay {
         Ok(self.service.expire_overdue().await?)
     }
 
-    /// Serves on `listener` with the background tasks (expiry, webhooks) until
-    /// `shutdown` resolves; then stops taking connections, ends event streams and
-    /// long-polls, and waits for requests in flight.
+    /// Serves HTTP/1.1 and HTTP/2 without TLS (h2c, prior knowledge; hyper's default of
+    /// 200 concurrent streams per connection) on `listener`, with the background tasks
+    /// (expiry, webhooks), until `shutdown` resolves; then stops taking connections, ends
+    /// event streams and long-polls, and waits for requests in flight.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,

@@ -1,12 +1,16 @@
 //! The device's P-256 signing key, its public JWK (RFC 7517/7518) and ES256 verification.
 //!
-//! Signing happens on the device with the `p256` crate; verification (relay and bank
-//! side) always goes through `ring`, which is several times faster for P-256.
+//! Signing (on the device) and verification (relay and bank side) both go through `ring`,
+//! several times faster for P-256 than the `p256` crate; `p256` only derives the public
+//! point from the stored secret scalar when a key is loaded.
 
 use std::fmt;
+use std::sync::Arc;
 
-use p256::ecdsa::signature::Signer as _;
-use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
+    UnparsedPublicKey,
+};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -147,10 +151,14 @@ impl Jwk {
 /// The device's P-256 ECDSA signing key. Only its public half ([`DeviceKey::public_jwk`])
 /// ever leaves the device.
 ///
-/// The secret scalar is zeroized when the key is dropped and never shown by `Debug`.
+/// The secret scalar is kept zeroized-on-drop for [`DeviceKey::to_bytes`] and never shown
+/// by `Debug`. Signing uses `ring`'s key pair built from it once; `ring` does not wipe
+/// its own copy of the scalar when the pair is dropped (it has no zeroizing types), so
+/// the pair is shared behind an `Arc` rather than copied by `clone`.
 #[derive(Clone)]
 pub struct DeviceKey {
-    signing: p256::ecdsa::SigningKey,
+    secret: Zeroizing<[u8; 32]>,
+    pair: Arc<EcdsaKeyPair>,
 }
 
 impl DeviceKey {
@@ -168,35 +176,51 @@ impl DeviceKey {
 
     /// The key with this 32-byte big-endian secret scalar (as [`DeviceKey::to_bytes`] gives).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        if bytes.len() != 32 {
-            return Err(KeyError::PrivateKey);
-        }
-        let signing =
-            p256::ecdsa::SigningKey::from_slice(bytes).map_err(|_| KeyError::PrivateKey)?;
-        Ok(Self { signing })
+        let secret: [u8; 32] = bytes.try_into().map_err(|_| KeyError::PrivateKey)?;
+        let secret = Zeroizing::new(secret);
+        // ring wants the public point next to the scalar (it checks they match); p256's
+        // key zeroizes itself when dropped here.
+        let public = p256::ecdsa::SigningKey::from_slice(secret.as_ref())
+            .map_err(|_| KeyError::PrivateKey)?
+            .verifying_key()
+            .to_sec1_point(false);
+        let pair = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            secret.as_ref(),
+            public.as_bytes(),
+            &ring::rand::SystemRandom::new(),
+        )
+        .map_err(|_| KeyError::PrivateKey)?;
+        Ok(Self {
+            secret,
+            pair: Arc::new(pair),
+        })
     }
 
     /// The 32-byte big-endian secret scalar, for the device's vault.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        let scalar = Zeroizing::new(self.signing.to_bytes());
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(scalar.as_slice());
-        out
+        self.secret.clone()
     }
 
     /// The public key as a JWK.
     pub fn public_jwk(&self) -> Jwk {
-        let point = self.signing.verifying_key().to_sec1_point(false);
-        Jwk::from_uncompressed_point(point.as_bytes())
+        Jwk::from_uncompressed_point(self.pair.public_key().as_ref())
             .expect("a signing key's public point is valid")
     }
 
-    /// An ES256 signature of `message` (SHA-256, then ECDSA with an RFC 6979 nonce), as the
-    /// fixed 64-byte `r || s` that JWS uses (RFC 7518 §3.4).
+    /// An ES256 signature of `message` (SHA-256, then ECDSA), as the fixed 64-byte
+    /// `r || s` that JWS uses (RFC 7518 §3.4). The nonce is `ring`'s: derived from the
+    /// key, the digest and fresh random bytes, so two signatures of one message differ.
+    ///
+    /// # Panics
+    /// When the operating system has no random source (as [`fill_random`]).
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        let signature: p256::ecdsa::Signature = self.signing.sign(message);
+        let signature = self
+            .pair
+            .sign(&ring::rand::SystemRandom::new(), message)
+            .expect("the operating system random generator failed");
         let mut out = [0u8; 64];
-        out.copy_from_slice(signature.to_bytes().as_slice());
+        out.copy_from_slice(signature.as_ref());
         out
     }
 }
