@@ -88,32 +88,40 @@ impl SqliteStore {
         lock(&self.db.readers).clear();
     }
 
-    /// Runs `f` with the writer connection.
+    /// Runs `f` with the writer connection: on this thread when the writer is free (the
+    /// usual case: a write is tens of µs, and handing it to another thread costs more
+    /// than the write), inside [`blocking`] when it must wait for another writer.
     fn write<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        blocking(|| f(&mut lock(&self.db.writer)))
+        match self.db.writer.try_lock() {
+            Ok(mut conn) => f(&mut conn),
+            Err(std::sync::TryLockError::Poisoned(p)) => f(&mut p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                blocking(|| f(&mut lock(&self.db.writer)))
+            }
+        }
     }
 
-    /// Runs `f` with a reader connection.
+    /// Runs `f` with a reader connection, on this thread: in WAL mode a reader never
+    /// waits for the writer, and an idle reader is taken without waiting (a new one is
+    /// opened, inside [`blocking`], only when none is idle).
     fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        blocking(|| {
-            let idle = lock(&self.db.readers).pop();
-            let conn = match idle {
-                Some(c) => c,
-                None => connect(&self.db.path, false)?,
-            };
-            let result = f(&conn);
-            let mut readers = lock(&self.db.readers);
-            if readers.len() < self.db.max_readers {
-                readers.push(conn);
-            }
-            result
-        })
+        let idle = lock(&self.db.readers).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => blocking(|| connect(&self.db.path, false))?,
+        };
+        let result = f(&conn);
+        let mut readers = lock(&self.db.readers);
+        if readers.len() < self.db.max_readers {
+            readers.push(conn);
+        }
+        result
     }
 }
 
