@@ -98,9 +98,7 @@ impl SqliteStore {
         match self.db.writer.try_lock() {
             Ok(mut conn) => f(&mut conn),
             Err(std::sync::TryLockError::Poisoned(p)) => f(&mut p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                blocking(|| f(&mut lock(&self.db.writer)))
-            }
+            Err(std::sync::TryLockError::WouldBlock) => blocking(|| f(&mut lock(&self.db.writer))),
         }
     }
 
