@@ -56,7 +56,8 @@ pub struct Problem {
     /// Challenge status, when the problem is about a decided challenge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge_status: Option<ChallengeStatus>,
-    /// OTP attempts left before the binding locks.
+    /// Tries left: OTP attempts before the binding locks (`codes-invalid`), or wrong match
+    /// numbers before the challenge ends denied (`number-mismatch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
 }
