@@ -451,3 +451,19 @@ async fn another_tenants_challenge_is_not_found() {
         .problem(404, "challenge-not-found");
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn each_challenge_carries_a_fresh_128_bit_nonce() {
+    // SP 800-63B 5.1.3.2: the out-of-band secret is ≥ 20 bits from an approved RBG; the
+    // nonce the phone signs is 16 random bytes, never repeated.
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, bank, device) = enrolled(dir.path()).await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let created: ChallengeCreated = bank.login("alice", json!({})).await.json(201);
+        let ch = device.challenge(&created.id.to_string()).await;
+        let bytes = onepush_protocol::b64::decode(&ch.nonce).expect("base64url nonce");
+        assert_eq!(bytes.len(), 16, "nonce {}", ch.nonce);
+        assert!(seen.insert(bytes), "a nonce came twice: {}", ch.nonce);
+    }
+}
