@@ -18,6 +18,10 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// The same allocator as the relay (its devices allocate per request on several threads).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::cli::{Cli, Command, SmokeArgs, TargetArgs, ThroughputArgs};
 
 fn main() -> ExitCode {

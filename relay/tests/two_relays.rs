@@ -126,10 +126,11 @@ async fn setup(url: &str, webhook: Option<&str>) -> Setup {
     let api_key = deployment.add_tenant(dirs[0].path(), webhook).await;
     let vapid = onepush_relay::keys::VAPID_FILE;
     std::fs::copy(dirs[0].path().join(vapid), dirs[1].path().join(vapid)).unwrap();
-    let (a, b) = tokio::join!(
-        deployment.serve(dirs[0].path()),
-        deployment.serve(dirs[1].path())
-    );
+    // One after the other: `serve` picks a free port and lets it go before the relay
+    // binds it, so two started at once could be handed the same port (and the second
+    // relay would exit while the first answered for both).
+    let a = deployment.serve(dirs[0].path()).await;
+    let b = deployment.serve(dirs[1].path()).await;
     let (bank_a, bank_b) = (Bank::new(&a.url, &api_key), Bank::new(&b.url, &api_key));
     let mut device = TestDevice::new(&b.url).behind(PUBLIC_URL);
     device.provision(None).await.json::<Value>(201);

@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use onepush_protocol::api::DecisionRecord;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 
+use super::SqliteStore;
 use super::outbox::insert_outbox;
 use super::rows::{self, all, exec, get, one};
 use super::tenants::insert_audit;
-use super::{SqliteStore, db};
 use crate::store::codec::to_json;
 use crate::store::{ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError};
 
@@ -20,21 +20,22 @@ impl ChallengeStore for SqliteStore {
         idempotency: Option<(&str, &[u8; 32])>,
         audit: Option<&NewAudit>,
     ) -> Result<(), StoreError> {
-        self.write(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+        // Owned: the write may run in another caller's batch (one transaction: see `writer`).
+        let c = c.clone();
+        let idempotency = idempotency.map(|(key, hash)| (key.to_owned(), *hash));
+        let audit = audit.cloned();
+        self.write(move |tx| {
             if let Some((key, hash)) = idempotency {
                 // The primary key (tenant, key) makes a second insert fail: `Conflict`.
                 exec(
-                    &tx,
+                    tx,
                     "INSERT INTO idempotency_keys (tenant_id, key, request_hash, challenge_id) \
                      VALUES (?1, ?2, ?3, ?4)",
                     params![c.tenant_id.as_str(), key, &hash[..], c.id.to_string()],
                 )?;
             }
             exec(
-                &tx,
+                tx,
                 "INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, context, number, \
                  nonce, status, created_at, expires_at, decided_at, reached_device, decision) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -56,10 +57,11 @@ impl ChallengeStore for SqliteStore {
                 ],
             )?;
             if let Some(event) = audit {
-                insert_audit(&tx, event, c.created_at)?;
+                insert_audit(tx, &event, c.created_at)?;
             }
-            tx.commit().map_err(db)
+            Ok(())
         })
+        .await
     }
 
     async fn idempotent_challenge(
@@ -110,14 +112,14 @@ impl ChallengeStore for SqliteStore {
         audit: Option<&NewAudit>,
     ) -> Result<bool, StoreError> {
         let decision = decision.map(to_json);
-        self.write(|conn| {
+        let id = *id;
+        let webhook = webhook.cloned();
+        let audit = audit.cloned();
+        self.write(move |tx| {
             // Conditional: of two requests ending the challenge, the second updates no row.
             // The webhook (so a crash cannot lose it) and the audit event share its commit.
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
             let changed = exec(
-                &tx,
+                tx,
                 "UPDATE challenges SET status = ?1, decided_at = ?2, decision = ?3 \
                  WHERE id = ?4 AND status = 'pending'",
                 params![status.as_str(), at, decision, id.to_string()],
@@ -126,25 +128,27 @@ impl ChallengeStore for SqliteStore {
                 return Ok(false);
             }
             if let Some(message) = webhook {
-                insert_outbox(&tx, message, at)?;
+                insert_outbox(tx, &message, at)?;
             }
             if let Some(event) = audit {
-                insert_audit(&tx, event, at)?;
+                insert_audit(tx, &event, at)?;
             }
-            tx.commit().map_err(db)?;
             Ok(true)
         })
+        .await
     }
 
     async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
-        self.write(|c| {
+        let id = id.to_string();
+        self.write(move |c| {
             exec(
                 c,
                 "UPDATE challenges SET reached_device = TRUE WHERE id = ?1 AND NOT reached_device",
-                [id.to_string()],
+                [id],
             )
             .map(drop)
         })
+        .await
     }
 
     async fn pending_for_credential(
@@ -227,18 +231,21 @@ impl ChallengeStore for SqliteStore {
 
     async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {
         // One statement: concurrent misses each see their own total.
-        let misses = self.write(|c| {
-            match one(
-                c,
-                "UPDATE challenges SET number_misses = number_misses + 1 \
+        let id = id.to_string();
+        let misses = self
+            .write(move |c| {
+                match one(
+                    c,
+                    "UPDATE challenges SET number_misses = number_misses + 1 \
                  WHERE id = ?1 AND status = 'pending' RETURNING number_misses",
-                [id.to_string()],
-                |r| get::<i64>(r, "number_misses"),
-            ) {
-                Err(StoreError::NotFound) => Ok(0),
-                other => other,
-            }
-        })?;
+                    [id],
+                    |r| get::<i64>(r, "number_misses"),
+                ) {
+                    Err(StoreError::NotFound) => Ok(0),
+                    other => other,
+                }
+            })
+            .await?;
         Ok(u32::try_from(misses).unwrap_or(u32::MAX))
     }
 }

@@ -12,7 +12,8 @@ use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError}
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
-        self.write(|conn| {
+        let c = c.clone();
+        self.write(move |conn| {
             exec(
                 conn,
                 "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
@@ -27,6 +28,7 @@ impl CredentialStore for SqliteStore {
             )
             .map(drop)
         })
+        .await
     }
 
     async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
@@ -45,32 +47,38 @@ impl CredentialStore for SqliteStore {
         id: &CredentialId,
         sub: Option<&PushSubscription>,
     ) -> Result<(), StoreError> {
-        self.write(|c| {
+        let (sub, id) = (sub.map(to_json), id.clone());
+        self.write(move |c| {
             exec(
                 c,
                 "UPDATE credentials SET push_subscription = ?1 WHERE id = ?2",
-                params![sub.map(to_json), id.as_str()],
+                params![sub, id.as_str()],
             )
             .map(drop)
         })
+        .await
     }
 
     async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError> {
         let step =
             i64::try_from(step).map_err(|_| StoreError::Corrupt("step out of range".into()))?;
-        let changed = self.write(|c| {
-            exec(
-                c,
-                "UPDATE credentials SET last_used_step = ?1 \
-                 WHERE id = ?2 AND (last_used_step IS NULL OR last_used_step < ?1)",
-                params![step, id.as_str()],
-            )
-        })?;
+        let id = id.clone();
+        let changed = self
+            .write(move |c| {
+                exec(
+                    c,
+                    "UPDATE credentials SET last_used_step = ?1 \
+                     WHERE id = ?2 AND (last_used_step IS NULL OR last_used_step < ?1)",
+                    params![step, id.as_str()],
+                )
+            })
+            .await?;
         Ok(changed == 1)
     }
 
     async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError> {
-        self.write(|c| {
+        let id = id.clone();
+        self.write(move |c| {
             exec(
                 c,
                 "UPDATE credentials SET revoked_at = ?1, push_subscription = NULL WHERE id = ?2",
@@ -78,6 +86,7 @@ impl CredentialStore for SqliteStore {
             )
             .map(drop)
         })
+        .await
     }
 
     async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
@@ -92,7 +101,8 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn put_binding(&self, b: &BindingRecord) -> Result<(), StoreError> {
-        self.write(|c| {
+        let b = b.clone();
+        self.write(move |c| {
             exec(
                 c,
                 "INSERT INTO bindings (tenant_id, user_id, credential_id, state, lock_reason, grace_until, \
@@ -114,6 +124,7 @@ impl CredentialStore for SqliteStore {
             )
             .map(drop)
         })
+        .await
     }
 
     async fn bindings_of_credential(
@@ -134,20 +145,24 @@ impl CredentialStore for SqliteStore {
     async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
         // The primary key makes a seen `jti` a replay; an expired one not pruned yet is
         // taken over. Pruning is `prune_jtis`, from the expiry task.
-        let changed = self.write(|c| {
-            exec(
-                c,
-                "INSERT INTO proof_jtis (jti, expires_at) VALUES (?1, ?2) ON CONFLICT (jti) \
-                 DO UPDATE SET expires_at = excluded.expires_at WHERE proof_jtis.expires_at < ?3",
-                params![jti, expires_at, now],
-            )
-        })?;
+        let jti = jti.to_owned();
+        let changed = self
+            .write(move |c| {
+                exec(
+                    c,
+                    "INSERT INTO proof_jtis (jti, expires_at) VALUES (?1, ?2) ON CONFLICT (jti) \
+                     DO UPDATE SET expires_at = excluded.expires_at WHERE proof_jtis.expires_at < ?3",
+                    params![jti, expires_at, now],
+                )
+            })
+            .await?;
         Ok(changed == 1)
     }
 
     async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError> {
-        let changed =
-            self.write(|c| exec(c, "DELETE FROM proof_jtis WHERE expires_at < ?1", [now]))?;
+        let changed = self
+            .write(move |c| exec(c, "DELETE FROM proof_jtis WHERE expires_at < ?1", [now]))
+            .await?;
         Ok(u64::try_from(changed).unwrap_or(u64::MAX))
     }
 }

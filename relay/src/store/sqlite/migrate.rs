@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/0002_push_fatigue.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_lighter_writes.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.

@@ -25,7 +25,8 @@ pub(super) fn insert_outbox(
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn enqueue_webhook(&self, m: &OutboxMessage, due_at: i64) -> Result<(), StoreError> {
-        self.write(|c| insert_outbox(c, m, due_at))
+        let m = m.clone();
+        self.write(move |c| insert_outbox(c, &m, due_at)).await
     }
 
     async fn claim_webhooks(
@@ -35,7 +36,7 @@ impl OutboxStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         // One writer at a time: a plain conditional update is already exclusive.
-        self.write(|c| {
+        self.write(move |c| {
             all(
                 c,
                 "UPDATE webhook_outbox SET next_attempt_at = ?1 \
@@ -46,6 +47,7 @@ impl OutboxStore for SqliteStore {
                 rows::outbox,
             )
         })
+        .await
     }
 
     async fn webhook_attempted(&self, id: &str, update: OutboxUpdate) -> Result<(), StoreError> {
@@ -54,7 +56,8 @@ impl OutboxStore for SqliteStore {
             OutboxUpdate::RetryAt(at) => ("pending", Some(at)),
             OutboxUpdate::Failed => ("failed", None),
         };
-        self.write(|c| {
+        let id = id.to_owned();
+        self.write(move |c| {
             exec(
                 c,
                 "UPDATE webhook_outbox SET state = ?1, attempts = attempts + 1, \
@@ -63,5 +66,6 @@ impl OutboxStore for SqliteStore {
             )
             .map(drop)
         })
+        .await
     }
 }

@@ -12,7 +12,8 @@ use crate::store::{AuditStore, NewAudit, StoreError, TenantRecord, TenantStore};
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn insert_tenant(&self, t: &TenantRecord, key_hash: &[u8; 32]) -> Result<(), StoreError> {
-        self.write(|c| {
+        let (t, key_hash) = (t.clone(), *key_hash);
+        self.write(move |c| {
             exec(
                 c,
                 "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret, \
@@ -32,6 +33,7 @@ impl TenantStore for SqliteStore {
             )
             .map(drop)
         })
+        .await
     }
 
     async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
@@ -69,14 +71,17 @@ impl TenantStore for SqliteStore {
         threshold: u32,
         window_seconds: u32,
     ) -> Result<(), StoreError> {
-        let changed = self.write(|c| {
-            exec(
-                c,
-                "UPDATE tenants SET push_fatigue_threshold = ?1, push_fatigue_window_seconds = ?2 \
-                 WHERE id = ?3",
-                params![i64::from(threshold), i64::from(window_seconds), id.as_str()],
-            )
-        })?;
+        let id = id.clone();
+        let changed = self
+            .write(move |c| {
+                exec(
+                    c,
+                    "UPDATE tenants SET push_fatigue_threshold = ?1, push_fatigue_window_seconds = ?2 \
+                     WHERE id = ?3",
+                    params![i64::from(threshold), i64::from(window_seconds), id.as_str()],
+                )
+            })
+            .await?;
         if changed == 0 {
             Err(StoreError::NotFound)
         } else {
@@ -85,13 +90,16 @@ impl TenantStore for SqliteStore {
     }
 
     async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError> {
-        let changed = self.write(|c| {
-            exec(
-                c,
-                "UPDATE tenants SET api_key_hash = ?1 WHERE id = ?2",
-                params![&key_hash[..], id.as_str()],
-            )
-        })?;
+        let (id, key_hash) = (id.clone(), *key_hash);
+        let changed = self
+            .write(move |c| {
+                exec(
+                    c,
+                    "UPDATE tenants SET api_key_hash = ?1 WHERE id = ?2",
+                    params![&key_hash[..], id.as_str()],
+                )
+            })
+            .await?;
         if changed == 0 {
             Err(StoreError::NotFound)
         } else {
@@ -123,7 +131,8 @@ pub(super) fn insert_audit(conn: &Connection, e: &NewAudit, at: i64) -> Result<i
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
-        self.write(|c| insert_audit(c, e, at))
+        let e = e.clone();
+        self.write(move |c| insert_audit(c, &e, at)).await
     }
 
     async fn audit(

@@ -1,0 +1,169 @@
+//! The writer: one connection, and group commit.
+//!
+//! Every write is a job. A caller queues its job and then tries to take the writer
+//! connection; whoever holds it (the *combiner*) runs everything queued so far in one
+//! `BEGIN IMMEDIATE … COMMIT`, each job inside its own savepoint, and only then hands
+//! each caller its answer. So:
+//! - an uncontended write runs at once, on the caller's thread (no hand-off to another
+//!   thread: that is what sqlx-sqlite did and what dominated the relay's CPU);
+//! - a write that finds the writer busy does not block a thread: it awaits its answer,
+//!   and its job rides along in the next commit;
+//! - under load, the WAL gets one commit for several writes: pages that several writes
+//!   touch (the newest index leaves, above all) are written once, not once per write.
+//!
+//! Each job is all-or-nothing (its savepoint is rolled back if it fails), and no job is
+//! answered before the commit that holds it: a failed commit fails every job in it.
+//! Busy waits for another process's lock (`BUSY_TIMEOUT`) happen in `BEGIN IMMEDIATE`,
+//! before any job runs, and fail the whole batch with `Unavailable`.
+//!
+//! The invariant that keeps a queued job from being stranded: whoever lets go of the
+//! writer looks at the queue afterwards (`SqliteStore::drain`), and a caller queues its
+//! job before it tries the writer.
+
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::{db, lock};
+use crate::store::StoreError;
+
+/// What a job hands back once its batch has committed (`Ok`) or failed (`Err`).
+type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+/// A queued write: runs on the writer (or learns why it could not), says whether it
+/// succeeded (a failed job's writes are undone) and answers once the batch is over.
+pub(super) type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (bool, Reply) + Send>;
+
+/// Rounds one caller runs as combiner before it hands the rest to a new task (so its
+/// own answer is not held up behind a steady stream of other writes).
+pub(super) const MAX_ROUNDS: usize = 8;
+
+/// The writer connection and the jobs waiting for it.
+pub(super) struct Writer {
+    pub(super) conn: Mutex<Connection>,
+    pub(super) queue: Mutex<Vec<Job>>,
+}
+
+impl Writer {
+    pub(super) fn new(conn: Connection) -> Self {
+        Self {
+            conn: Mutex::new(conn),
+            queue: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Queues `f` and answers a receiver for its result.
+    pub(super) fn enqueue<T, F>(&self, f: F) -> oneshot::Receiver<Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Ok(conn) => f(conn),
+                Err(e) => Err(copy(e)),
+            };
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |batch: Result<(), &StoreError>| {
+                // The caller may have gone (request cancelled): nobody to tell.
+                let _ = tx.send(match batch {
+                    Ok(()) => result,
+                    Err(e) => Err(copy(e)),
+                });
+            });
+            (ok, reply)
+        });
+        lock(&self.queue).push(job);
+        rx
+    }
+}
+
+/// Runs `jobs` in one transaction on `conn` and answers each.
+pub(super) fn run_batch(conn: &Connection, jobs: Vec<Job>) {
+    // A job that panicked mid-batch left its transaction open: end it first.
+    if !conn.is_autocommit() {
+        let _ = step(conn, "ROLLBACK");
+    }
+    if let Err(e) = step(conn, "BEGIN IMMEDIATE") {
+        for job in jobs {
+            job(Err(&e)).1(Err(&e));
+        }
+        return;
+    }
+    let mut replies = Vec::with_capacity(jobs.len());
+    let outcome = if jobs.len() == 1 {
+        // One job: the transaction is its savepoint.
+        let (ok, reply) = jobs.into_iter().next().expect("one job")(Ok(conn));
+        replies.push(reply);
+        if conn.is_autocommit() {
+            Err(rolled_back())
+        } else if ok {
+            step(conn, "COMMIT")
+        } else {
+            step(conn, "ROLLBACK")
+        }
+    } else {
+        run_jobs(conn, jobs, &mut replies).and_then(|()| step(conn, "COMMIT"))
+    };
+    if outcome.is_err() && !conn.is_autocommit() {
+        let _ = step(conn, "ROLLBACK");
+    }
+    let outcome = outcome.as_ref().copied();
+    for reply in replies {
+        reply(outcome);
+    }
+}
+
+/// Runs several jobs in the open transaction, each in a savepoint undone if it fails.
+fn run_jobs(conn: &Connection, jobs: Vec<Job>, replies: &mut Vec<Reply>) -> Result<(), StoreError> {
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        if let Err(e) = step(conn, "SAVEPOINT job") {
+            replies.push(job(Err(&e)).1);
+            replies.extend(jobs.map(|j| j(Err(&e)).1));
+            return Err(e);
+        }
+        let (ok, reply) = job(Ok(conn));
+        replies.push(reply);
+        if conn.is_autocommit() {
+            let e = rolled_back();
+            replies.extend(jobs.map(|j| j(Err(&e)).1));
+            return Err(e);
+        }
+        let undo = if ok {
+            Ok(())
+        } else {
+            step(conn, "ROLLBACK TO job")
+        };
+        if let Err(e) = undo.and_then(|()| step(conn, "RELEASE job")) {
+            replies.extend(jobs.map(|j| j(Err(&e)).1));
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// SQLite itself ended the transaction (disk full, I/O error…): nothing in it was kept.
+fn rolled_back() -> StoreError {
+    StoreError::Database("SQLite rolled the write transaction back".into())
+}
+
+/// Runs one cached statement without parameters.
+fn step(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(drop)
+        .map_err(db)
+}
+
+/// The error a batch's failure gives each of its jobs (`StoreError` is not `Clone`).
+fn copy(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Conflict => StoreError::Conflict,
+        StoreError::Unavailable(e) => StoreError::Unavailable(e.to_string().into()),
+        StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
+        other => StoreError::Database(other.to_string().into()),
+    }
+}
