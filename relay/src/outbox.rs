@@ -71,7 +71,7 @@ async fn attempt(
     client: &WebhookClient,
     message: &OutboxMessage,
 ) -> Result<OutboxUpdate, crate::store::StoreError> {
-    let tenant = service.store.tenant(&message.tenant_id).await?;
+    let tenant = service.tenant(&message.tenant_id).await?;
     let (Some(url), Some(secret)) = (tenant.webhook_url, tenant.webhook_secret) else {
         return Ok(OutboxUpdate::Failed);
     };

@@ -362,7 +362,7 @@ impl Service {
     }
 
     async fn announce_lockout(&self, done: &ChallengeRecord) -> Result<(), ApiError> {
-        let tenant = self.store.tenant(&done.tenant_id).await?;
+        let tenant = self.tenant(&done.tenant_id).await?;
         let at = done.decided_at.unwrap_or_else(|| self.now());
         // One more than the limit: only the end that reaches it exactly starts a lockout
         // (ends after it, of challenges created before it, do not announce it again).
@@ -437,11 +437,12 @@ impl Service {
         let id: onepush_protocol::TenantId = slug
             .parse()
             .map_err(|_| TenantError::NotFound(slug.to_owned()))?;
-        match self
+        let changed = self
             .store
             .set_tenant_push_fatigue(&id, threshold, window_seconds)
-            .await
-        {
+            .await;
+        self.tenants.clear();
+        match changed {
             Err(StoreError::NotFound) => Err(TenantError::NotFound(slug.to_owned())),
             other => other.map_err(TenantError::from),
         }

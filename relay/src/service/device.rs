@@ -71,7 +71,7 @@ impl Service {
     }
 
     async fn tenant_name(&self, ch: &ChallengeRecord) -> Result<String, ApiError> {
-        Ok(self.store.tenant(&ch.tenant_id).await?.display_name)
+        Ok(self.tenant(&ch.tenant_id).await?.display_name)
     }
 
     /// `GET /v1/device/challenges`: pending ones; fetching them counts as reaching the device.

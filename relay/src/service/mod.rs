@@ -6,6 +6,7 @@ mod decisions;
 mod device;
 mod enrollment;
 pub mod lifecycle;
+mod tenant_cache;
 pub mod tenants;
 mod views;
 
@@ -22,7 +23,7 @@ use crate::keys::RelayKeys;
 use crate::notify::{ChallengeChange, Notifier};
 use crate::push::PushSender;
 use crate::settings::Settings;
-use crate::store::{ChallengeRecord, NewAudit, Store, StoreError};
+use crate::store::{ChallengeRecord, NewAudit, Store, StoreError, TenantRecord};
 
 pub use lifecycle::Lifecycle;
 pub use tenants::{API_KEY_PREFIX, NewTenant, TenantError};
@@ -38,6 +39,7 @@ pub struct Service {
     pub(crate) settings: Arc<Settings>,
     pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
     maintenance: Arc<AtomicBool>,
+    tenants: Arc<tenant_cache::TenantCache>,
 }
 
 impl std::fmt::Debug for Service {
@@ -68,6 +70,7 @@ impl Service {
             settings,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             maintenance,
+            tenants: Arc::default(),
         }
     }
 
@@ -216,6 +219,16 @@ impl Service {
         }
     }
 
+    /// The tenant `id` (from the [`tenant_cache`] when read less than a second ago).
+    pub(crate) async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError> {
+        if let Some(tenant) = self.tenants.by_id(id) {
+            return Ok(tenant);
+        }
+        let tenant = self.store.tenant(id).await?;
+        self.tenants.keep(&tenant, None);
+        Ok(tenant)
+    }
+
     /// The "challenge decided" webhook message for the ended `ch`, if its tenant has a
     /// webhook.
     async fn webhook_message(
@@ -223,7 +236,7 @@ impl Service {
         ch: &ChallengeRecord,
         binding_locked: bool,
     ) -> Result<Option<crate::store::OutboxMessage>, StoreError> {
-        let tenant = self.store.tenant(&ch.tenant_id).await?;
+        let tenant = self.tenant(&ch.tenant_id).await?;
         if tenant.webhook_url.is_none() {
             return Ok(None);
         }

@@ -109,7 +109,9 @@ impl Service {
             .parse()
             .map_err(|_| TenantError::NotFound(slug.to_owned()))?;
         let (api_key, hash) = new_api_key();
-        match self.store.set_tenant_key(&id, &hash).await {
+        let changed = self.store.set_tenant_key(&id, &hash).await;
+        self.tenants.clear();
+        match changed {
             Err(StoreError::NotFound) => Err(TenantError::NotFound(slug.to_owned())),
             other => other.map(|()| api_key).map_err(TenantError::from),
         }
@@ -120,11 +122,18 @@ impl Service {
         Ok(self.store.list_tenants().await?)
     }
 
-    /// The tenant whose API key this is.
+    /// The tenant whose API key this is (from the [`tenant_cache`](super::tenant_cache)
+    /// when that key was checked against the store less than a second ago).
     pub async fn authenticate(&self, api_key: &str) -> Result<TenantRecord, ApiError> {
         let hash = sha256(api_key.as_bytes());
+        if let Some(tenant) = self.tenants.by_key(&hash) {
+            return Ok(tenant);
+        }
         match self.store.tenant_by_key_hash(&hash).await {
-            Ok((tenant, stored)) if bool::from(stored.as_slice().ct_eq(&hash)) => Ok(tenant),
+            Ok((tenant, stored)) if bool::from(stored.as_slice().ct_eq(&hash)) => {
+                self.tenants.keep(&tenant, Some(hash));
+                Ok(tenant)
+            }
             Ok(_) | Err(StoreError::NotFound) => {
                 Err(ApiError::Unauthorized("the API key is not valid"))
             }

@@ -69,21 +69,24 @@ impl ChallengeStore for SqliteStore {
         tenant: &TenantId,
         key: &str,
     ) -> Result<Option<(ChallengeId, Vec<u8>)>, StoreError> {
-        let found = self.read(|c| {
-            one(
-                c,
-                "SELECT challenge_id, request_hash FROM idempotency_keys \
+        let (tenant, key) = (tenant.clone(), key.to_owned());
+        let found = self
+            .read(move |c| {
+                one(
+                    c,
+                    "SELECT challenge_id, request_hash FROM idempotency_keys \
                  WHERE tenant_id = ?1 AND key = ?2",
-                [tenant.as_str(), key],
-                |r| {
-                    let id: String = get(r, "challenge_id")?;
-                    let id = id
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt(format!("challenge id {id:?}")))?;
-                    Ok((id, get(r, "request_hash")?))
-                },
-            )
-        });
+                    [tenant.as_str(), &key],
+                    |r| {
+                        let id: String = get(r, "challenge_id")?;
+                        let id = id
+                            .parse()
+                            .map_err(|_| StoreError::Corrupt(format!("challenge id {id:?}")))?;
+                        Ok((id, get(r, "request_hash")?))
+                    },
+                )
+            })
+            .await;
         match found {
             Ok(found) => Ok(Some(found)),
             Err(StoreError::NotFound) => Ok(None),
@@ -92,14 +95,16 @@ impl ChallengeStore for SqliteStore {
     }
 
     async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
-        self.read(|c| {
+        let id = id.to_string();
+        self.read(move |c| {
             one(
                 c,
                 &format!("{} WHERE id = ?1", rows::CHALLENGE_SELECT),
-                [id.to_string()],
+                [id],
                 rows::challenge,
             )
         })
+        .await
     }
 
     async fn finish_challenge_audited(
@@ -155,7 +160,8 @@ impl ChallengeStore for SqliteStore {
         &self,
         id: &CredentialId,
     ) -> Result<Vec<ChallengeRecord>, StoreError> {
-        self.read(|c| {
+        let id = id.clone();
+        self.read(move |c| {
             all(
                 c,
                 &format!(
@@ -166,6 +172,7 @@ impl ChallengeStore for SqliteStore {
                 rows::challenge,
             )
         })
+        .await
     }
 
     async fn pending_count_for_user(
@@ -174,15 +181,18 @@ impl ChallengeStore for SqliteStore {
         user: &UserId,
         now: i64,
     ) -> Result<u32, StoreError> {
-        let n: i64 = self.read(|c| {
-            one(
-                c,
-                "SELECT COUNT(*) AS n FROM challenges \
-                 WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'pending' AND expires_at > ?3",
-                params![tenant.as_str(), user.as_str(), now],
-                |r| get(r, "n"),
-            )
-        })?;
+        let (tenant, user) = (tenant.clone(), user.clone());
+        let n: i64 = self
+            .read(move |c| {
+                one(
+                    c,
+                    "SELECT COUNT(*) AS n FROM challenges \
+                     WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'pending' AND expires_at > ?3",
+                    params![tenant.as_str(), user.as_str(), now],
+                    |r| get(r, "n"),
+                )
+            })
+            .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -191,7 +201,7 @@ impl ChallengeStore for SqliteStore {
         now: i64,
         limit: u32,
     ) -> Result<Vec<ChallengeRecord>, StoreError> {
-        self.read(|c| {
+        self.read(move |c| {
             all(
                 c,
                 &format!(
@@ -202,6 +212,7 @@ impl ChallengeStore for SqliteStore {
                 rows::challenge,
             )
         })
+        .await
     }
 
     async fn recent_refusals_for_user(
@@ -213,7 +224,8 @@ impl ChallengeStore for SqliteStore {
     ) -> Result<Vec<i64>, StoreError> {
         // Both parts read `challenges_by_user_decided` (tenant, user, status, decided_at).
         // An approval in the same second as a refusal clears it (the approval wins ties).
-        self.read(|c| {
+        let (tenant, user) = (tenant.clone(), user.clone());
+        self.read(move |c| {
             all(
                 c,
                 "SELECT decided_at FROM challenges \
@@ -227,6 +239,7 @@ impl ChallengeStore for SqliteStore {
                 |r| get(r, "decided_at"),
             )
         })
+        .await
     }
 
     async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {

@@ -32,7 +32,8 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
-        self.read(|c| {
+        let id = id.clone();
+        self.read(move |c| {
             one(
                 c,
                 "SELECT * FROM credentials WHERE id = ?1",
@@ -40,6 +41,7 @@ impl CredentialStore for SqliteStore {
                 rows::credential,
             )
         })
+        .await
     }
 
     async fn set_push_subscription(
@@ -90,7 +92,8 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
-        self.read(|c| {
+        let (tenant, user) = (tenant.clone(), user.clone());
+        self.read(move |c| {
             one(
                 c,
                 "SELECT * FROM bindings WHERE tenant_id = ?1 AND user_id = ?2",
@@ -98,6 +101,7 @@ impl CredentialStore for SqliteStore {
                 rows::binding,
             )
         })
+        .await
     }
 
     async fn put_binding(&self, b: &BindingRecord) -> Result<(), StoreError> {
@@ -131,7 +135,8 @@ impl CredentialStore for SqliteStore {
         &self,
         id: &CredentialId,
     ) -> Result<Vec<(BindingRecord, String)>, StoreError> {
-        self.read(|c| {
+        let id = id.clone();
+        self.read(move |c| {
             all(
                 c,
                 "SELECT b.*, t.display_name FROM bindings b JOIN tenants t ON t.id = b.tenant_id \
@@ -140,6 +145,7 @@ impl CredentialStore for SqliteStore {
                 |r| Ok((rows::binding(r)?, get(r, "display_name")?)),
             )
         })
+        .await
     }
 
     async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {

@@ -5,20 +5,22 @@
 //! less than handing it to another thread and back (which is what a sqlx SQLite pool does
 //! for every call, and what dominated the relay's CPU).
 //!
-//! Connections: ONE writer (SQLite allows one writer at a time anyway) that commits the
-//! writes queued while it was busy together ([`writer`]: group commit, and no thread
-//! blocks waiting for it), and a small pool of readers (WAL lets them read while the
-//! writer writes). A read runs on the writer connection when that is free (its page cache
-//! is never invalidated by another connection's commit), else on an idle reader.
-//! Statements are prepared once per connection (`prepare_cached`). `SQLITE_BUSY` /
+//! ONE connection serves every read and write ([`writer`]): SQLite allows one writer at a
+//! time anyway; whoever holds the connection runs everything queued while it was busy,
+//! the writes in one commit (group commit), and no thread blocks waiting for it. Its page
+//! cache stays warm, where a second connection must drop its cache after every commit
+//! made by another (that was ~5 % of the relay's CPU with a reader pool). Statements are prepared once per connection (`prepare_cached`). `SQLITE_BUSY` /
 //! `SQLITE_LOCKED` (another process holding the file past [`BUSY_TIMEOUT`]) is
 //! [`StoreError::Unavailable`], which the API answers with 503.
+//!
+//! WAL checkpoints run on a thread of their own ([`checkpoint`]), not in the writer.
 //!
 //! The query planner stability guarantee is on: without it, `SQLITE_ENABLE_STAT4` (in
 //! the bundled build) re-prepares a statement whenever a bound value could match a
 //! partial index's condition, which cost the push-fatigue query a full compile per call.
 
 mod challenges;
+mod checkpoint;
 mod credentials;
 mod migrate;
 mod outbox;
@@ -42,9 +44,9 @@ use super::{Store, StoreError, StoreOptions};
 /// `SQLITE_BUSY` (→ 503). Short: the wait blocks a thread.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// WAL pages after which a commit checkpoints (SQLite's default is 1,000 = 4 MiB). Fewer,
-/// larger checkpoints copy a page that many writes touched once, and fsync less often.
-const WAL_AUTOCHECKPOINT: u32 = 4_000;
+/// WAL pages after which the writer checkpoints itself (SQLite's default is 1,000 =
+/// 4 MiB): the backstop behind the [`checkpoint`] thread, which bounds the WAL.
+const WAL_AUTOCHECKPOINT: u32 = 10_000;
 
 /// Bytes the WAL file is truncated back to after a checkpoint has reset it: it does not
 /// keep the size of its largest burst.
@@ -62,10 +64,7 @@ pub struct SqliteStore {
 struct Db {
     path: PathBuf,
     writer: Writer,
-    /// Idle reader connections; a read takes one (opening one if none is idle).
-    readers: Mutex<Vec<Connection>>,
-    /// Most idle readers kept.
-    max_readers: usize,
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for Db {
@@ -78,32 +77,30 @@ impl std::fmt::Debug for Db {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path`) and migrates it.
-    /// `statement_timeout` and `acquire_timeout` do not apply: a statement waits up to
-    /// `BUSY_TIMEOUT` (2 s) for another process's lock.
+    /// `StoreOptions` do not apply (one connection; a statement waits up to
+    /// `BUSY_TIMEOUT`, 2 s, for another process's lock).
     #[allow(clippy::unused_async, reason = "the same signature as PgStore::open")]
-    pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, _options: &StoreOptions) -> Result<Self, StoreError> {
         let path = path_of(url)?;
-        let max_readers = usize::try_from(options.max_connections.max(1)).unwrap_or(8);
         blocking(move || {
             let mut writer = connect(&path, true)?;
             migrate::run(&mut writer)?;
-            let reader = connect(&path, false)?;
+            let checkpointer =
+                checkpoint::Checkpointer::start(connect(&path, false)?, path.clone())
+                    .map_err(|e| StoreError::Database(Box::new(e)))?;
             Ok(Self {
                 db: Arc::new(Db {
                     path,
                     writer: Writer::new(writer),
-                    readers: Mutex::new(vec![reader]),
-                    max_readers,
+                    _checkpointer: checkpointer,
                 }),
             })
         })
     }
 
-    /// Drops the idle reader connections (the writer closes with the last clone).
+    /// Nothing to do: the connection closes with the last clone of the store.
     #[allow(clippy::unused_async, reason = "the same signature as PgStore::close")]
-    pub async fn close(&self) {
-        lock(&self.db.readers).clear();
-    }
+    pub async fn close(&self) {}
 
     /// Runs `f` in a write transaction (see [`writer`]): at once on this thread when the
     /// writer is free, else in the batch of whoever holds it. `f` owns what it writes: it
@@ -113,7 +110,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let answer = self.db.writer.enqueue(f);
+        let answer = self.db.writer.enqueue(true, f);
         self.drain();
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Database(
@@ -151,35 +148,20 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `f` with a connection for reading, on this thread: the writer when it is
-    /// free (a warm page cache), else an idle reader (WAL: a reader never waits for the
-    /// writer; a new one is opened, inside [`blocking`], only when none is idle).
-    fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let writer = match self.db.writer.conn.try_lock() {
-            Ok(conn) => Some(conn),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        };
-        if let Some(conn) = writer {
-            let result = f(&conn);
-            drop(conn);
-            self.drain();
-            return result;
-        }
-        let idle = lock(&self.db.readers).pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => blocking(|| connect(&self.db.path, false))?,
-        };
-        let result = f(&conn);
-        let mut readers = lock(&self.db.readers);
-        if readers.len() < self.db.max_readers {
-            readers.push(conn);
-        }
-        result
+    /// Runs the read `f` on the store's connection: like [`write`](Self::write), but a
+    /// batch of reads only runs without a transaction.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let answer = self.db.writer.enqueue(false, f);
+        self.drain();
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Database(
+                "the SQLite writer dropped this read (another call panicked)".into(),
+            ))
+        })
     }
 }
 
@@ -280,6 +262,7 @@ impl Store for SqliteStore {
                 .and_then(|mut s| s.query_row([], |_| Ok(())))
                 .map_err(db)
         })
+        .await
     }
 }
 
@@ -348,13 +331,14 @@ mod tests {
         (dir, store)
     }
 
-    fn jtis(store: &SqliteStore) -> Vec<String> {
+    async fn jtis(store: &SqliteStore) -> Vec<String> {
         store
             .read(|c| {
                 rows::all(c, "SELECT jti FROM proof_jtis ORDER BY jti", [], |r| {
                     rows::get(r, "jti")
                 })
             })
+            .await
             .unwrap()
     }
 
@@ -409,7 +393,7 @@ mod tests {
         assert!(matches!(dup.await.unwrap(), Err(StoreError::Conflict)));
         assert_eq!(c.await.unwrap().unwrap(), "c");
         // b's row went with its failure; the others committed in the one batch.
-        assert_eq!(jtis(&store), ["a", "c"]);
+        assert_eq!(jtis(&store).await, ["a", "c"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,7 +415,7 @@ mod tests {
             fresh += usize::from(t.await.unwrap());
         }
         assert_eq!(fresh, 200);
-        assert_eq!(jtis(&store).len(), 200);
+        assert_eq!(jtis(&store).await.len(), 200);
         assert!(lock(&store.db.writer.queue).is_empty());
     }
 

@@ -38,10 +38,12 @@ impl TenantStore for SqliteStore {
 
     async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
         self.read(|c| all(c, "SELECT * FROM tenants ORDER BY id", [], rows::tenant))
+            .await
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError> {
-        self.read(|c| {
+        let id = id.clone();
+        self.read(move |c| {
             one(
                 c,
                 "SELECT * FROM tenants WHERE id = ?1",
@@ -49,13 +51,15 @@ impl TenantStore for SqliteStore {
                 rows::tenant,
             )
         })
+        .await
     }
 
     async fn tenant_by_key_hash(
         &self,
         key_hash: &[u8; 32],
     ) -> Result<(TenantRecord, Vec<u8>), StoreError> {
-        self.read(|c| {
+        let key_hash = *key_hash;
+        self.read(move |c| {
             one(
                 c,
                 "SELECT * FROM tenants WHERE api_key_hash = ?1",
@@ -63,6 +67,7 @@ impl TenantStore for SqliteStore {
                 |r| Ok((rows::tenant(r)?, get(r, "api_key_hash")?)),
             )
         })
+        .await
     }
 
     async fn set_tenant_push_fatigue(
@@ -142,19 +147,21 @@ impl AuditStore for SqliteStore {
         since: i64,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.read(|c| {
+        let (tenant, user) = (tenant.clone(), user.cloned());
+        self.read(move |c| {
             all(
                 c,
                 "SELECT * FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR user_id = ?2) \
                  AND seq > ?3 ORDER BY seq LIMIT ?4",
                 params![
                     tenant.as_str(),
-                    user.map(UserId::as_str),
+                    user.as_ref().map(UserId::as_str),
                     since,
                     i64::from(limit)
                 ],
                 rows::audit,
             )
         })
+        .await
     }
 }

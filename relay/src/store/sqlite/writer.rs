@@ -16,6 +16,11 @@
 //! Busy waits for another process's lock (`BUSY_TIMEOUT`) happen in `BEGIN IMMEDIATE`,
 //! before any job runs, and fail the whole batch with `Unavailable`.
 //!
+//! Reads go through the same queue (a batch of reads only runs without a transaction):
+//! the writer's page cache is the only one that stays valid across commits, where a
+//! separate reader connection must drop its cache after every commit and read the pages
+//! again.
+//!
 //! The invariant that keeps a queued job from being stranded: whoever lets go of the
 //! writer looks at the queue afterwards (`SqliteStore::drain`), and a caller queues its
 //! job before it tries the writer.
@@ -30,9 +35,16 @@ use crate::store::StoreError;
 
 /// What a job hands back once its batch has committed (`Ok`) or failed (`Err`).
 type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-/// A queued write: runs on the writer (or learns why it could not), says whether it
-/// succeeded (a failed job's writes are undone) and answers once the batch is over.
-pub(super) type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (bool, Reply) + Send>;
+/// What a job runs: on the writer (or told why it could not); says whether it succeeded
+/// (a failed job's writes are undone) and answers once its batch is over.
+type Run = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (bool, Reply) + Send>;
+
+/// A queued read or write.
+pub(super) struct Job {
+    /// Whether it may write (a batch of reads only needs no transaction).
+    writes: bool,
+    run: Run,
+}
 
 /// Rounds one caller runs as combiner before it hands the rest to a new task (so its
 /// own answer is not held up behind a steady stream of other writes).
@@ -52,14 +64,18 @@ impl Writer {
         }
     }
 
-    /// Queues `f` and answers a receiver for its result.
-    pub(super) fn enqueue<T, F>(&self, f: F) -> oneshot::Receiver<Result<T, StoreError>>
+    /// Queues `f` (a write when `writes`) and answers a receiver for its result.
+    pub(super) fn enqueue<T, F>(
+        &self,
+        writes: bool,
+        f: F,
+    ) -> oneshot::Receiver<Result<T, StoreError>>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let run: Run = Box::new(move |conn| {
             let result = match conn {
                 Ok(conn) => f(conn),
                 Err(e) => Err(copy(e)),
@@ -74,7 +90,7 @@ impl Writer {
             });
             (ok, reply)
         });
-        lock(&self.queue).push(job);
+        lock(&self.queue).push(Job { writes, run });
         rx
     }
 }
@@ -85,16 +101,24 @@ pub(super) fn run_batch(conn: &Connection, jobs: Vec<Job>) {
     if !conn.is_autocommit() {
         let _ = step(conn, "ROLLBACK");
     }
+    if !jobs.iter().any(|j| j.writes) {
+        // Reads only: each on its own (autocommit); a read has nothing to undo.
+        for job in jobs {
+            (job.run)(Ok(conn)).1(Ok(()));
+        }
+        return;
+    }
     if let Err(e) = step(conn, "BEGIN IMMEDIATE") {
         for job in jobs {
-            job(Err(&e)).1(Err(&e));
+            (job.run)(Err(&e)).1(Err(&e));
         }
         return;
     }
     let mut replies = Vec::with_capacity(jobs.len());
     let outcome = if jobs.len() == 1 {
         // One job: the transaction is its savepoint.
-        let (ok, reply) = jobs.into_iter().next().expect("one job")(Ok(conn));
+        let job = jobs.into_iter().next().expect("one job");
+        let (ok, reply) = (job.run)(Ok(conn));
         replies.push(reply);
         if conn.is_autocommit() {
             Err(rolled_back())
@@ -120,15 +144,15 @@ fn run_jobs(conn: &Connection, jobs: Vec<Job>, replies: &mut Vec<Reply>) -> Resu
     let mut jobs = jobs.into_iter();
     while let Some(job) = jobs.next() {
         if let Err(e) = step(conn, "SAVEPOINT job") {
-            replies.push(job(Err(&e)).1);
-            replies.extend(jobs.map(|j| j(Err(&e)).1));
+            replies.push((job.run)(Err(&e)).1);
+            replies.extend(jobs.map(|j| (j.run)(Err(&e)).1));
             return Err(e);
         }
-        let (ok, reply) = job(Ok(conn));
+        let (ok, reply) = (job.run)(Ok(conn));
         replies.push(reply);
         if conn.is_autocommit() {
             let e = rolled_back();
-            replies.extend(jobs.map(|j| j(Err(&e)).1));
+            replies.extend(jobs.map(|j| (j.run)(Err(&e)).1));
             return Err(e);
         }
         let undo = if ok {
@@ -137,7 +161,7 @@ fn run_jobs(conn: &Connection, jobs: Vec<Job>, replies: &mut Vec<Reply>) -> Resu
             step(conn, "ROLLBACK TO job")
         };
         if let Err(e) = undo.and_then(|()| step(conn, "RELEASE job")) {
-            replies.extend(jobs.map(|j| j(Err(&e)).1));
+            replies.extend(jobs.map(|j| (j.run)(Err(&e)).1));
             return Err(e);
         }
     }
