@@ -68,7 +68,8 @@ pub struct Settings {
     /// Database URL: `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`;
     /// default `sqlite://<data_dir>/onepush.db`.
     pub database_url: Option<String>,
-    /// Most database connections this relay opens (its pool size).
+    /// Most database connections this relay opens (its PostgreSQL pool size; SQLite uses
+    /// one connection for everything, plus one for WAL checkpoints).
     pub database_max_connections: u32,
     /// Longest a database statement may run, in milliseconds (PostgreSQL
     /// `statement_timeout`; `0` = no limit; SQLite ignores it). A request whose statement

@@ -9,6 +9,9 @@ use super::rows::{self, all, exec, get, one};
 use crate::store::codec::{binding_state_str, to_json};
 use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
 
+/// Expired jtis deleted per write by `prune_jtis`.
+const PRUNE_SLICE: u16 = 200;
+
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
@@ -166,9 +169,24 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError> {
-        let changed = self
-            .write(move |c| exec(c, "DELETE FROM proof_jtis WHERE expires_at < ?1", [now]))
-            .await?;
-        Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+        // In slices, each its own write: other writes go between them instead of waiting
+        // behind one long delete (a second of jtis at load is thousands of rows).
+        let mut pruned = 0_u64;
+        loop {
+            let changed = self
+                .write(move |c| {
+                    exec(
+                        c,
+                        "DELETE FROM proof_jtis WHERE jti IN \
+                         (SELECT jti FROM proof_jtis WHERE expires_at < ?1 LIMIT ?2)",
+                        params![now, i64::from(PRUNE_SLICE)],
+                    )
+                })
+                .await?;
+            pruned += u64::try_from(changed).unwrap_or(u64::MAX);
+            if changed < usize::from(PRUNE_SLICE) {
+                return Ok(pruned);
+            }
+        }
     }
 }

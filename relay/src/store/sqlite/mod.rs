@@ -419,6 +419,21 @@ mod tests {
         assert!(lock(&store.db.writer.queue).is_empty());
     }
 
+    #[tokio::test]
+    async fn pruning_deletes_every_expired_jti_in_slices_and_keeps_the_live_ones() {
+        use crate::store::CredentialStore as _;
+        let (_dir, store) = open_temp().await;
+        for i in 0..450 {
+            assert!(store.record_jti(&format!("old{i}"), 100, 0).await.unwrap());
+        }
+        for i in 0..10 {
+            assert!(store.record_jti(&format!("live{i}"), 300, 0).await.unwrap());
+        }
+        assert_eq!(store.prune_jtis(200).await.unwrap(), 450);
+        assert_eq!(jtis(&store).await.len(), 10);
+        assert_eq!(store.prune_jtis(200).await.unwrap(), 0);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_writer_held_by_another_process_is_unavailable_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
