@@ -11,9 +11,13 @@ cargo build --release -q -p onepush-bench -p onepush-relay
 B=target/release/onepush-bench
 PG=${ONEPUSH_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/onepush_bench}
 
+# The machine's speed varies by up to a third over an hour (a shared VM): print a fixed
+# CPU-bound control next to each run (OpenSSL's P-256 verifications per second).
+control() { openssl speed -seconds 1 ecdsap256 2>/dev/null | awk '/nistp256/ {print $NF " verify/s"}'; }
+
 run() {
   local name=$1; shift
-  echo "== $name: $* (load $(cut -d' ' -f1 /proc/loadavg))"
+  echo "== $name: $* (load $(cut -d' ' -f1 /proc/loadavg); control $(control))"
   "$B" throughput "$@" --json >"$out/$name.json"
   grep -E '"lifecycles_per_second"|"cpu_us_per_lifecycle"|"failed"' "$out/$name.json" | tr -s ' '
 }
