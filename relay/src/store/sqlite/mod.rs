@@ -110,11 +110,30 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let answer = self.db.writer.enqueue(true, f);
+        self.call(true, f).await
+    }
+
+    /// Runs the read `f` on the store's connection: like [`write`](Self::write), but a
+    /// batch of reads only runs without a transaction.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.call(false, f).await
+    }
+
+    async fn call<T, F>(&self, writes: bool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let answer = self.db.writer.enqueue(writes, f);
         self.drain();
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Database(
-                "the SQLite writer dropped this write (another write panicked)".into(),
+                "the SQLite connection dropped this call (another call in its batch panicked)"
+                    .into(),
             ))
         })
     }
@@ -146,22 +165,6 @@ impl SqliteStore {
             Ok(runtime) => drop(runtime.spawn(async move { me.drain() })),
             Err(_) => me.drain(),
         }
-    }
-
-    /// Runs the read `f` on the store's connection: like [`write`](Self::write), but a
-    /// batch of reads only runs without a transaction.
-    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let answer = self.db.writer.enqueue(false, f);
-        self.drain();
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Database(
-                "the SQLite writer dropped this read (another call panicked)".into(),
-            ))
-        })
     }
 }
 
