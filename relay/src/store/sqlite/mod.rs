@@ -9,8 +9,9 @@
 //! time anyway; whoever holds the connection runs everything queued while it was busy,
 //! the writes in one commit (group commit), and no thread blocks waiting for it. Its page
 //! cache stays warm, where a second connection must drop its cache after every commit
-//! made by another (that was ~5 % of the relay's CPU with a reader pool). Statements are prepared once per connection (`prepare_cached`). `SQLITE_BUSY` /
-//! `SQLITE_LOCKED` (another process holding the file past [`BUSY_TIMEOUT`]) is
+//! made by another (that was ~5 % of the relay's CPU with a reader pool). Statements are
+//! prepared once per connection (`prepare_cached`). `SQLITE_BUSY` / `SQLITE_LOCKED`
+//! (another process holding the file past [`BUSY_TIMEOUT`]) is
 //! [`StoreError::Unavailable`], which the API answers with 503.
 //!
 //! WAL checkpoints run on a thread of their own ([`checkpoint`]), not in the writer.
@@ -63,7 +64,7 @@ pub struct SqliteStore {
 
 struct Db {
     path: PathBuf,
-    writer: Writer,
+    writer: Arc<Writer>,
     _checkpointer: checkpoint::Checkpointer,
 }
 
@@ -91,7 +92,7 @@ impl SqliteStore {
             Ok(Self {
                 db: Arc::new(Db {
                     path,
-                    writer: Writer::new(writer),
+                    writer: Arc::new(Writer::new(writer)),
                     _checkpointer: checkpointer,
                 }),
             })
@@ -110,7 +111,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.call(true, f).await
+        self.db.writer.call(true, f).await
     }
 
     /// Runs the read `f` on the store's connection: like [`write`](Self::write), but a
@@ -120,51 +121,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.call(false, f).await
-    }
-
-    async fn call<T, F>(&self, writes: bool, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let answer = self.db.writer.enqueue(writes, f);
-        self.drain();
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Database(
-                "the SQLite connection dropped this call (another call in its batch panicked)"
-                    .into(),
-            ))
-        })
-    }
-
-    /// Runs the queued writes if the writer is free, until none are left (see
-    /// [`writer`]). Checks the queue again after letting go of the writer, so a job queued
-    /// by a caller that found it busy is never stranded.
-    fn drain(&self) {
-        for _ in 0..writer::MAX_ROUNDS {
-            let conn = match self.db.writer.conn.try_lock() {
-                Ok(conn) => conn,
-                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-                // Its holder looks at the queue when it lets go.
-                Err(std::sync::TryLockError::WouldBlock) => return,
-            };
-            let jobs = std::mem::take(&mut *lock(&self.db.writer.queue));
-            if !jobs.is_empty() {
-                writer::run_batch(&conn, jobs);
-            }
-            drop(conn);
-            if lock(&self.db.writer.queue).is_empty() {
-                return;
-            }
-        }
-        // A steady stream of writes: let a new task combine them, so that this caller's
-        // own answer is not held up.
-        let me = self.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(async move { me.drain() })),
-            Err(_) => me.drain(),
-        }
+        self.db.writer.call(false, f).await
     }
 }
 
@@ -390,7 +347,7 @@ mod tests {
         let c = insert("c", false);
         queued(4).await;
         drop(held);
-        store.drain();
+        store.db.writer.drain();
         assert_eq!(a.await.unwrap().unwrap(), "a");
         assert!(matches!(b.await.unwrap(), Err(StoreError::Corrupt(_))));
         assert!(matches!(dup.await.unwrap(), Err(StoreError::Conflict)));

@@ -22,10 +22,10 @@
 //! again.
 //!
 //! The invariant that keeps a queued job from being stranded: whoever lets go of the
-//! writer looks at the queue afterwards (`SqliteStore::drain`), and a caller queues its
-//! job before it tries the writer.
+//! writer looks at the queue afterwards ([`Writer::drain`]), and a caller queues its job
+//! before it tries the writer.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, TryLockError};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -48,7 +48,7 @@ pub(super) struct Job {
 
 /// Rounds one caller runs as combiner before it hands the rest to a new task (so its
 /// own answer is not held up behind a steady stream of other writes).
-pub(super) const MAX_ROUNDS: usize = 8;
+const MAX_ROUNDS: usize = 8;
 
 /// The writer connection and the jobs waiting for it.
 pub(super) struct Writer {
@@ -64,12 +64,55 @@ impl Writer {
         }
     }
 
+    /// Runs `f` (a write when `writes`): at once on this thread when the connection is
+    /// free, else in the batch of whoever holds it. `f` owns what it uses: it may run on
+    /// another caller's thread.
+    pub(super) async fn call<T, F>(self: &Arc<Self>, writes: bool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let answer = self.enqueue(writes, f);
+        self.drain();
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Database(
+                "the SQLite connection dropped this call (another call in its batch panicked)"
+                    .into(),
+            ))
+        })
+    }
+
+    /// Runs the queued jobs if the connection is free, until none are left. Checks the
+    /// queue again after letting go of the connection, so a job queued by a caller that
+    /// found it busy is never stranded.
+    pub(super) fn drain(self: &Arc<Self>) {
+        for _ in 0..MAX_ROUNDS {
+            let conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                // Its holder looks at the queue when it lets go.
+                Err(TryLockError::WouldBlock) => return,
+            };
+            let jobs = std::mem::take(&mut *lock(&self.queue));
+            if !jobs.is_empty() {
+                run_batch(&conn, jobs);
+            }
+            drop(conn);
+            if lock(&self.queue).is_empty() {
+                return;
+            }
+        }
+        // A steady stream of calls: let a new task combine them, so that this caller's
+        // own answer is not held up.
+        let me = Arc::clone(self);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move { me.drain() })),
+            Err(_) => me.drain(),
+        }
+    }
+
     /// Queues `f` (a write when `writes`) and answers a receiver for its result.
-    pub(super) fn enqueue<T, F>(
-        &self,
-        writes: bool,
-        f: F,
-    ) -> oneshot::Receiver<Result<T, StoreError>>
+    fn enqueue<T, F>(&self, writes: bool, f: F) -> oneshot::Receiver<Result<T, StoreError>>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -96,7 +139,7 @@ impl Writer {
 }
 
 /// Runs `jobs` in one transaction on `conn` and answers each.
-pub(super) fn run_batch(conn: &Connection, jobs: Vec<Job>) {
+fn run_batch(conn: &Connection, jobs: Vec<Job>) {
     // A job that panicked mid-batch left its transaction open: end it first.
     if !conn.is_autocommit() {
         let _ = step(conn, "ROLLBACK");
