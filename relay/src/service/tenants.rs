@@ -103,7 +103,8 @@ impl Service {
         })
     }
 
-    /// Replaces a tenant's API key; the old one stops working at once.
+    /// Replaces a tenant's API key; the old one stops working at once on this relay (within
+    /// the tenant cache's second on others).
     pub async fn rotate_key(&self, slug: &str) -> Result<String, TenantError> {
         let id: TenantId = slug
             .parse()
