@@ -1,6 +1,7 @@
 //! An emulated device, as the app does it: a P-256 signing key, provisioning, the
 //! enrollment codes, a request proof on every call, the event stream it follows (or
-//! Web Push it receives), fetching a challenge and posting a signed decision.
+//! Web Push it receives), fetching a challenge the channel did not carry, and posting a
+//! signed decision.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,9 +22,19 @@ pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// How a device learned of a challenge.
+#[derive(Debug)]
+pub struct Arrival {
+    /// When.
+    pub at: Instant,
+    /// Its details, when the channel carried them (the event stream does; a content-free
+    /// Web Push does not, and the device fetches them).
+    pub challenge: Option<Box<DeviceChallenge>>,
+}
+
 enum Slot {
-    Waiting(oneshot::Sender<Instant>),
-    Arrived(Instant),
+    Waiting(oneshot::Sender<Arrival>),
+    Arrived(Arrival),
 }
 
 /// Challenges a device has learned of, by ID, with when; and lifecycles waiting for one.
@@ -47,28 +58,29 @@ impl Inbox {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The device learned of `id` at `at`.
-    pub fn deliver(&self, id: ChallengeId, at: Instant) {
+    /// The device learned of `id` at `at`, with its details or not.
+    pub fn deliver(&self, id: ChallengeId, at: Instant, challenge: Option<Box<DeviceChallenge>>) {
+        let arrival = Arrival { at, challenge };
         let mut slots = self.lock();
         match slots.remove(&id) {
             Some(Slot::Waiting(tx)) => {
-                let _ = tx.send(at);
+                let _ = tx.send(arrival);
             }
             Some(arrived @ Slot::Arrived(_)) => {
                 slots.insert(id, arrived); // a second channel: keep the first time
             }
             None => {
-                slots.insert(id, Slot::Arrived(at));
+                slots.insert(id, Slot::Arrived(arrival));
             }
         }
     }
 
-    /// Waits until the device has learned of `id`; answers when it did.
-    pub async fn wait(&self, id: ChallengeId, timeout: Duration) -> Result<Instant, Failure> {
+    /// Waits until the device has learned of `id`; answers when and how it did.
+    pub async fn wait(&self, id: ChallengeId, timeout: Duration) -> Result<Arrival, Failure> {
         let rx = {
             let mut slots = self.lock();
             match slots.remove(&id) {
-                Some(Slot::Arrived(at)) => return Ok(at),
+                Some(Slot::Arrived(arrival)) => return Ok(arrival),
                 Some(Slot::Waiting(_)) | None => {
                     let (tx, rx) = oneshot::channel();
                     slots.insert(id, Slot::Waiting(tx));
@@ -77,7 +89,7 @@ impl Inbox {
             }
         };
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(at)) => Ok(at),
+            Ok(Ok(arrival)) => Ok(arrival),
             Ok(Err(_)) => Err(Failure::new(
                 "delivery-lost",
                 "the inbox dropped the waiter",
@@ -235,10 +247,10 @@ impl Device {
                     let event: Vec<u8> = buffer.drain(..end + 2).collect();
                     for line in event.split(|b| *b == b'\n') {
                         if let Some(data) = line.strip_prefix(b"data:")
-                            && let Ok(DeviceEvent::Challenge { id }) =
+                            && let Ok(DeviceEvent::Challenge { id, challenge }) =
                                 serde_json::from_slice::<DeviceEvent>(data.trim_ascii())
                         {
-                            inbox.deliver(id, at);
+                            inbox.deliver(id, at, challenge);
                         }
                     }
                 }
@@ -299,9 +311,12 @@ mod tests {
         let inbox = Inbox::default();
         let early = ChallengeId::new();
         let at = Instant::now();
-        inbox.deliver(early, at);
-        inbox.deliver(early, at + Duration::from_secs(1)); // a second channel: first time kept
-        assert_eq!(inbox.wait(early, Duration::from_secs(1)).await.unwrap(), at);
+        inbox.deliver(early, at, None);
+        inbox.deliver(early, at + Duration::from_secs(1), None); // a second channel: first kept
+        assert_eq!(
+            inbox.wait(early, Duration::from_secs(1)).await.unwrap().at,
+            at
+        );
 
         let inbox = Arc::new(inbox);
         let late = ChallengeId::new();
@@ -309,10 +324,10 @@ mod tests {
         let sent = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let at = Instant::now();
-            feeder.deliver(late, at);
+            feeder.deliver(late, at, None);
             at
         });
-        let got = inbox.wait(late, Duration::from_secs(5)).await.unwrap();
+        let got = inbox.wait(late, Duration::from_secs(5)).await.unwrap().at;
         assert_eq!(got, sent.await.unwrap());
     }
 

@@ -100,7 +100,7 @@ async fn receive(
         .ok()
         .and_then(|plain| serde_json::from_slice::<PushPayload>(&plain).ok());
     if let Some(p) = payload {
-        inbox.deliver(p.id, at);
+        inbox.deliver(p.id, at, None);
         StatusCode::CREATED
     } else {
         registry.bad_messages.fetch_add(1, Ordering::Relaxed);

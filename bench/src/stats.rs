@@ -13,14 +13,15 @@ use crate::http::Failure;
 pub const LEGS: [&str; 6] = [
     "create",
     "delivery",
-    "fetch",
+    "details",
     "decision_post",
     "decision_to_bank",
     "lifecycle",
 ];
 
 /// One successful lifecycle's leg times, in the order of [`LEGS`]:
-/// create call; create sent → the device has the challenge; the device's fetch;
+/// create call; create sent → the device knows of the challenge; → the device has its
+/// details (≈ 0 when the event carried them; the signed fetch after a Web Push);
 /// the decision POST; decision POST sent → the bank's long-poll answered; the whole.
 #[derive(Debug, Clone, Copy)]
 pub struct Timings(pub [Duration; 6]);

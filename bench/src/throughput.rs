@@ -89,8 +89,9 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// One lifecycle: create → the device learns of it → fetch → signed approval → the
-/// bank's long-poll (started right after create) answers `approved`.
+/// One lifecycle: create → the device learns of it (and fetches it unless the event
+/// carried it) → signed approval → the bank's long-poll (started right after create)
+/// answers `approved`.
 async fn lifecycle(device: &Device, bank: &Bank) -> Result<Timings, Failure> {
     let t0 = Instant::now();
     let id = bank.create(&device.user_id, TTL_SECONDS).await?;
@@ -100,8 +101,12 @@ async fn lifecycle(device: &Device, bank: &Bank) -> Result<Timings, Failure> {
         let answer = poller.wait(id, LONG_POLL_SECONDS).await;
         (answer, Instant::now())
     }));
-    let delivered = device.inbox.wait(id, DELIVERY_TIMEOUT).await?;
-    let ch = device.fetch(id).await?;
+    let arrival = device.inbox.wait(id, DELIVERY_TIMEOUT).await?;
+    let delivered = arrival.at;
+    let ch = match arrival.challenge {
+        Some(ch) => *ch,
+        None => device.fetch(id).await?,
+    };
     let t2 = Instant::now();
     device.approve(&ch).await?;
     let t3 = Instant::now();

@@ -22,6 +22,8 @@ use futures::Stream;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::ChallengeRecord;
+
 /// Mutex shards per map: spreads contention between unrelated challenges.
 const SHARDS: u64 = 64;
 
@@ -30,7 +32,7 @@ const SHARDS: u64 = 64;
 pub const STREAM_BUFFER: usize = 64;
 
 /// A challenge was created (`status` pending) or reached a final status.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChallengeChange {
     /// The challenge.
     pub challenge_id: ChallengeId,
@@ -38,6 +40,10 @@ pub struct ChallengeChange {
     pub credential_id: CredentialId,
     /// Its status now; [`ChallengeStatus::Pending`] announces a new challenge.
     pub status: ChallengeStatus,
+    /// The challenge as stored by the change, when this relay made it (a change from
+    /// another relay comes without: read the store). Saves the long-poll and the event
+    /// stream a read.
+    pub record: Option<Arc<ChallengeRecord>>,
 }
 
 /// Publishes challenge changes to whoever waits in this process.
@@ -69,7 +75,7 @@ pub struct InProcessNotifier {
 
 #[derive(Default)]
 struct Hub {
-    waiters: Registry<ChallengeId, oneshot::Sender<ChallengeStatus>>,
+    waiters: Registry<ChallengeId, oneshot::Sender<ChallengeChange>>,
     subscribers: Registry<CredentialId, mpsc::Sender<ChallengeChange>>,
     next_id: AtomicU64,
 }
@@ -117,7 +123,7 @@ impl Notifier for InProcessNotifier {
         if change.status.is_terminal() {
             for waiter in self.hub.waiters.take(&change.challenge_id) {
                 // A waiter dropped meanwhile no longer listens: nothing to do.
-                let _ = waiter.send(change.status);
+                let _ = waiter.send(change.clone());
             }
         }
         self.hub.subscribers.retain(&change.credential_id, |subscriber| {
@@ -161,18 +167,18 @@ impl Notifier for InProcessNotifier {
     }
 }
 
-/// Resolves to the challenge's new status once it leaves pending, or to `None` when the
+/// Resolves to the change that took the challenge out of pending, or to `None` when the
 /// notifier can no longer tell (then read the store). See [`Notifier::wait_for`].
 #[must_use = "a waiter does nothing unless awaited"]
 pub struct ChallengeWaiter {
-    receiver: oneshot::Receiver<ChallengeStatus>,
+    receiver: oneshot::Receiver<ChallengeChange>,
     hub: Arc<Hub>,
     challenge: ChallengeId,
     id: u64,
 }
 
 impl Future for ChallengeWaiter {
-    type Output = Option<ChallengeStatus>;
+    type Output = Option<ChallengeChange>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.get_mut().receiver)

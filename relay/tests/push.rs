@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::receiver::Receiver;
 use common::{Bank, TestDevice};
 use onepush_protocol::api::{
-    BankChallenge, ChallengeCreated, PushPayload, UserBinding, WebhookEvent,
+    BankChallenge, ChallengeCreated, DeviceEvent, PushPayload, UserBinding, WebhookEvent,
 };
 use onepush_protocol::webpush::PushReceiverKeys;
 use onepush_protocol::{ChallengeStatus, DecisionVerdict, DenyReason, Jwk};
@@ -192,7 +192,14 @@ async fn the_event_stream_announces_challenges_without_any_push_service() {
         .unwrap();
     let text = String::from_utf8_lossy(&chunk);
     assert!(text.contains("event: challenge"), "{text}");
-    assert!(text.contains(&created.id.to_string()), "{text}");
+    // The event carries the details the signed fetch answers: nothing left to fetch.
+    assert_eq!(
+        event_data(&text),
+        DeviceEvent::Challenge {
+            id: created.id,
+            challenge: Some(Box::new(device.challenge(&created.id.to_string()).await)),
+        }
+    );
     bank.delete(&format!("/v1/challenges/{}", created.id))
         .await
         .json::<BankChallenge>(200);
@@ -218,6 +225,54 @@ async fn the_event_stream_announces_challenges_without_any_push_service() {
         .await
         .json(200);
     assert_eq!(outcome.status, ChallengeStatus::Expired);
+    drop(stream);
+    relay.shutdown().await.unwrap();
+}
+
+/// The `data` of the one event in `text`.
+fn event_data(text: &str) -> DeviceEvent {
+    let data = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .unwrap_or_else(|| panic!("no data line in {text}"));
+    serde_json::from_str(data.trim()).unwrap()
+}
+
+#[tokio::test]
+async fn an_event_stream_opened_later_sends_the_pending_challenges_with_their_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = onepush_relay::testing::spawn_relay(dir.path()).await;
+    let bank = Bank::new(&relay.url, &relay.api_key);
+    let mut device = TestDevice::new(&relay.url);
+    device.provision(None).await;
+    bank.enroll("alice", &device).await.json::<UserBinding>(201);
+    let created: ChallengeCreated = bank
+        .login("alice", json!({ "number_matching": true }))
+        .await
+        .json(201);
+    let path = "/v1/device/events";
+    let mut stream = device
+        .client
+        .get(format!("{}{path}", relay.url))
+        .header("OnePush-Proof", device.proof("GET", path, b""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let DeviceEvent::Challenge { id, challenge } = event_data(&String::from_utf8_lossy(&chunk))
+    else {
+        panic!("a challenge event first");
+    };
+    assert_eq!(id, created.id);
+    let challenge = challenge.expect("the details");
+    assert_eq!(*challenge, device.challenge(&id.to_string()).await);
+    assert!(challenge.number_matching);
+    assert_eq!(challenge.status, ChallengeStatus::Pending);
     drop(stream);
     relay.shutdown().await.unwrap();
 }

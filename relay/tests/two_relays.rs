@@ -217,6 +217,14 @@ async fn a_decision_posted_to_relay_b_wakes_the_long_poll_on_relay_a() {
             (event.as_str(), data["id"].as_str()),
             ("challenge", Some(id.as_str()))
         );
+        // Relay B read the details from the shared store (the change came by NOTIFY).
+        assert_eq!(data["challenge"]["id"].as_str(), Some(id.as_str()));
+        assert_eq!(data["challenge"]["status"], "pending");
+        assert!(
+            data["challenge"]["nonce"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty())
+        );
         eprintln!(
             "challenge created on A reached B's event stream in {:?}",
             created.elapsed()

@@ -509,11 +509,16 @@ pub struct DeviceAccounts {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeviceEvent {
-    /// A new challenge for this device: fetch its details.
+    /// A new challenge for this device. The event stream is signed and carries its
+    /// details (what `GET /v1/device/challenges/{id}` would answer), so a following app
+    /// shows it without a round trip; a client that finds none fetches it.
     Challenge {
         /// The challenge.
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
         id: ChallengeId,
+        /// Its details, as the device sees them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        challenge: Option<Box<DeviceChallenge>>,
     },
     /// A challenge of this device left `pending` (answered elsewhere, cancelled, expired).
     Status {

@@ -9,7 +9,7 @@ use common::proxy::Proxy;
 use common::{Bank, announces, code_pair, enroll, next_matching, now};
 use onepush_device::events::{self, Incoming, Source};
 use onepush_device::{Authenticator, UnencryptedFileKeyStore};
-use onepush_protocol::ChallengeStatus;
+use onepush_protocol::{ChallengeKind, ChallengeStatus};
 use onepush_relay::testing::test_settings;
 use onepush_relay::{Parts, Relay};
 use tokio::sync::mpsc;
@@ -75,13 +75,17 @@ async fn challenge_reaches_a_phone_without_push_by_the_event_stream_alone() {
 
     let created = world.bank.login("alice").await;
     let incoming = next_matching(&mut rx, 10, |i| announces(i, created.id)).await;
-    assert_eq!(
-        incoming,
-        Incoming::Challenge {
-            id: created.id,
-            source: Source::EventStream
-        }
-    );
+    let Incoming::Challenge {
+        id,
+        source: Source::EventStream,
+        challenge: Some(challenge),
+    } = incoming
+    else {
+        panic!("a challenge with its details from the event stream: {incoming:?}");
+    };
+    assert_eq!(id, created.id);
+    assert_eq!(challenge.kind, ChallengeKind::Login);
+    assert_eq!(challenge.status, ChallengeStatus::Pending);
 
     world
         .bank
@@ -147,13 +151,15 @@ async fn challenge_sent_while_the_phone_was_offline_is_pulled_after_it_reconnect
         )
     })
     .await;
-    assert_eq!(
-        pulled,
-        Incoming::Challenge {
-            id: created.id,
-            source: Source::Pull
-        }
-    );
+    let Incoming::Challenge {
+        id,
+        challenge: Some(details),
+        ..
+    } = pulled
+    else {
+        panic!("a pulled challenge comes with its details: {pulled:?}");
+    };
+    assert_eq!((id, details.status), (created.id, ChallengeStatus::Pending));
     next_matching(
         &mut rx,
         10,

@@ -58,14 +58,21 @@ async fn challenge_arrives_by_the_event_stream_and_is_approved(endpoint: &str) {
 
     let created = world.bank.login("alice").await;
     let incoming = next_matching(&mut rx, 10, |i| announces(i, created.id)).await;
+    // The event carries the details: the phone answers without fetching them.
+    let Incoming::Challenge {
+        id,
+        source: Source::EventStream,
+        challenge: Some(challenge),
+    } = incoming
+    else {
+        panic!("a challenge with its details from the event stream: {incoming:?}");
+    };
+    assert_eq!(id, created.id);
+    let fetched = phone.challenge(created.id).await.expect("details");
     assert_eq!(
-        incoming,
-        Incoming::Challenge {
-            id: created.id,
-            source: Source::EventStream
-        }
+        *challenge, fetched,
+        "the event carries what the signed fetch answers"
     );
-    let challenge = phone.challenge(created.id).await.expect("details");
     phone
         .approve(&challenge, None, true, now())
         .await

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use onepush_protocol::api::DeviceEvent;
+use onepush_protocol::api::{DeviceChallenge, DeviceEvent};
 use onepush_protocol::{ChallengeId, ChallengeStatus};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -51,6 +51,9 @@ pub enum Incoming {
         id: ChallengeId,
         /// How it arrived.
         source: Source,
+        /// Its details when the channel carried them (the event stream and a pull do, a
+        /// content-free Web Push does not): then there is nothing to fetch.
+        challenge: Option<Box<DeviceChallenge>>,
     },
     /// A challenge left `pending` (answered elsewhere, cancelled, expired).
     Status {
@@ -141,6 +144,7 @@ async fn pull(client: &RelayClient, tx: &mpsc::Sender<Incoming>) -> bool {
                 let incoming = Incoming::Challenge {
                     id: challenge.id,
                     source: Source::Pull,
+                    challenge: Some(Box::new(challenge)),
                 };
                 if tx.send(incoming).await.is_err() {
                     return false;
@@ -184,9 +188,10 @@ fn to_incoming(event: &SseEvent) -> Option<Incoming> {
         return None;
     }
     match serde_json::from_str::<DeviceEvent>(&event.data) {
-        Ok(DeviceEvent::Challenge { id }) => Some(Incoming::Challenge {
+        Ok(DeviceEvent::Challenge { id, challenge }) => Some(Incoming::Challenge {
             id,
             source: Source::EventStream,
+            challenge,
         }),
         Ok(DeviceEvent::Status { id, status }) => Some(Incoming::Status { id, status }),
         Err(e) => {
@@ -299,7 +304,8 @@ mod tests {
             to_incoming(&events[0]),
             Some(Incoming::Challenge {
                 id,
-                source: Source::EventStream
+                source: Source::EventStream,
+                challenge: None,
             })
         );
     }

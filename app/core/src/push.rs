@@ -219,6 +219,7 @@ async fn receive_message(
         .send(Incoming::Challenge {
             id,
             source: Source::WebPush,
+            challenge: None,
         })
         .await
         .is_err()

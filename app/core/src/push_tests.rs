@@ -86,7 +86,8 @@ async fn endpoint_answers_201_and_hands_the_challenge_on() {
         rx.recv().await,
         Some(Incoming::Challenge {
             id,
-            source: Source::WebPush
+            source: Source::WebPush,
+            challenge: None,
         })
     );
 }

@@ -62,7 +62,8 @@ impl Drop for Follower {
 async fn forward<R: Runtime>(app: AppHandle<R>, mut rx: mpsc::Receiver<Incoming>) {
     while let Some(incoming) = rx.recv().await {
         match incoming {
-            Incoming::Challenge { id, source } => {
+            // The window fetches the details itself when it shows the challenge.
+            Incoming::Challenge { id, source, .. } => {
                 tracing::info!(%id, source = source.as_str(), "challenge");
                 announce(&app, id, true);
             }

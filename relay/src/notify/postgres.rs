@@ -155,6 +155,7 @@ impl PgNotifier {
                 challenge_id: m.challenge,
                 credential_id: m.credential,
                 status: m.status,
+                record: None,
             }),
             Err(e) => tracing::warn!(error = %e, "ignoring a malformed change notification"),
         }

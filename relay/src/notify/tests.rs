@@ -16,6 +16,7 @@ fn change(
         challenge_id,
         credential_id: credential_id.clone(),
         status,
+        record: None,
     }
 }
 
@@ -25,7 +26,10 @@ async fn waiter_created_before_the_decision_wakes_with_it() {
     let (id, cid) = (ChallengeId::new(), credential());
     let waiter = notifier.wait_for(id);
     notifier.publish(change(id, &cid, ChallengeStatus::Approved));
-    assert_eq!(waiter.await, Some(ChallengeStatus::Approved));
+    assert_eq!(
+        waiter.await.map(|c| c.status),
+        Some(ChallengeStatus::Approved)
+    );
     assert_eq!(notifier.waiter_count(), 0);
 }
 
@@ -37,7 +41,10 @@ fn waiter_created_after_a_change_does_not_see_it() {
     let mut late = notifier.wait_for(id);
     assert_eq!((&mut late).now_or_never(), None);
     notifier.publish(change(id, &cid, ChallengeStatus::Expired));
-    assert_eq!(late.now_or_never(), Some(Some(ChallengeStatus::Expired)));
+    assert_eq!(
+        late.now_or_never().map(|c| c.map(|c| c.status)),
+        Some(Some(ChallengeStatus::Expired))
+    );
 }
 
 #[test]
@@ -58,7 +65,7 @@ fn every_waiter_of_a_challenge_wakes_and_others_keep_waiting() {
     notifier.publish(change(id, &cid, ChallengeStatus::Cancelled));
     for waiter in waiters {
         assert_eq!(
-            waiter.now_or_never(),
+            waiter.now_or_never().map(|c| c.map(|c| c.status)),
             Some(Some(ChallengeStatus::Cancelled))
         );
     }
@@ -177,7 +184,7 @@ fn a_hundred_thousand_long_polls_are_woken() {
     }
     let woken = waiters
         .into_iter()
-        .map(|(_, waiter)| waiter.now_or_never())
+        .map(|(_, waiter)| waiter.now_or_never().map(|c| c.map(|c| c.status)))
         .filter(|woke| *woke == Some(Some(ChallengeStatus::Approved)))
         .count();
     assert_eq!(woken, N);

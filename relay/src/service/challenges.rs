@@ -1,5 +1,6 @@
 //! Creating, reading, long-polling and cancelling challenges, and pushing them out.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use onepush_protocol::api::{
@@ -195,6 +196,7 @@ impl Service {
             challenge_id: ch.id,
             credential_id: ch.credential_id.clone(),
             status: ChallengeStatus::Pending,
+            record: Some(Arc::new(ch.clone())),
         });
         let subscription = match self.store.credential(&ch.credential_id).await {
             Ok(c) => c.push_subscription,
@@ -268,11 +270,18 @@ impl Service {
             let until_deadline = u64::try_from(expires_at - self.now()).unwrap_or(0);
             // Wake at the deadline too, so the read below can end the challenge.
             let limit = left.min(Duration::from_secs(until_deadline) + Duration::from_millis(200));
-            if let Ok(None) = tokio::time::timeout(limit, waiter).await {
-                continue; // released: re-read, then wait again
+            match tokio::time::timeout(limit, waiter).await {
+                // Released: re-read, then wait again.
+                Ok(None) => {}
+                // Ended by this relay: the change carries the record as stored.
+                Ok(Some(ChallengeChange {
+                    record: Some(ch), ..
+                })) if ch.tenant_id == tenant.id => return Ok(views::bank_challenge(&ch)),
+                Ok(Some(_)) | Err(_) => {
+                    let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
+                    return Ok(views::bank_challenge(&ch));
+                }
             }
-            let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
-            return Ok(views::bank_challenge(&ch));
         }
     }
 

@@ -11,6 +11,7 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushSubscript
 use super::{Service, views};
 use crate::clock::from_unix;
 use crate::error::ApiError;
+use crate::notify::ChallengeChange;
 use crate::store::{ChallengeRecord, CredentialRecord, NewAudit, StoreError};
 
 impl Service {
@@ -165,21 +166,43 @@ impl Service {
     }
 
     /// Marks every pending challenge of a device reached (it opened the event stream)
-    /// and answers their IDs, oldest first.
+    /// and answers them as the device sees them, oldest first.
     pub async fn device_connected(
         &self,
         device: &CredentialId,
-    ) -> Result<Vec<ChallengeId>, ApiError> {
-        let mut ids = Vec::new();
+    ) -> Result<Vec<DeviceChallenge>, ApiError> {
+        let mut pending = Vec::new();
         for ch in self.store.pending_for_credential(device).await? {
             if self.now() < ch.expires_at {
                 if !ch.reached_device {
                     self.store.mark_reached_device(&ch.id).await?;
                 }
-                ids.push(ch.id);
+                let name = self.tenant_name(&ch).await?;
+                pending.push(views::device_challenge(&ch, name));
             }
         }
-        Ok(ids)
+        Ok(pending)
+    }
+
+    /// A new challenge going out on an event stream: marks it reached (unless that is
+    /// already stored) and answers it as the device sees it. Uses the record the change
+    /// carries; a change from another relay is read from the store.
+    pub async fn streamed_challenge(
+        &self,
+        change: &ChallengeChange,
+    ) -> Result<DeviceChallenge, ApiError> {
+        let read;
+        let ch = if let Some(record) = &change.record {
+            record.as_ref()
+        } else {
+            read = self.store.challenge(&change.challenge_id).await?;
+            &read
+        };
+        if ch.status == ChallengeStatus::Pending && !ch.reached_device {
+            self.store.mark_reached_device(&ch.id).await?;
+        }
+        let name = self.tenant_name(ch).await?;
+        Ok(views::device_challenge(ch, name))
     }
 
     async fn device_audit(&self, id: &CredentialId, event: &str, challenge: Option<ChallengeId>) {

@@ -180,6 +180,7 @@ impl Service {
             challenge_id: done.id,
             credential_id: done.credential_id.clone(),
             status: done.status,
+            record: Some(Arc::new(done.clone())),
         });
         self.after_refusal(done).await;
     }

@@ -43,25 +43,28 @@ pub async fn events(
         .service
         .device_connected(&device.credential.id)
         .await?;
-    let first = stream::iter(
-        pending
-            .into_iter()
-            .map(|id| Ok(sse(&DeviceEvent::Challenge { id }))),
-    );
+    let first = stream::iter(pending.into_iter().map(|challenge| {
+        Ok(sse(&DeviceEvent::Challenge {
+            id: challenge.id,
+            challenge: Some(Box::new(challenge)),
+        }))
+    }));
     let service = state.service.clone();
     let live = changes.then(move |change| {
         let service = service.clone();
         async move {
             let event = if change.status == ChallengeStatus::Pending {
-                if let Err(e) = service
-                    .store
-                    .mark_reached_device(&change.challenge_id)
-                    .await
-                {
-                    tracing::warn!(error = %e, "cannot record event-stream delivery");
-                }
+                // Without its details (a store error), the app fetches the challenge.
+                let challenge = match service.streamed_challenge(&change).await {
+                    Ok(challenge) => Some(Box::new(challenge)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot record event-stream delivery");
+                        None
+                    }
+                };
                 DeviceEvent::Challenge {
                     id: change.challenge_id,
+                    challenge,
                 }
             } else {
                 DeviceEvent::Status {

@@ -139,11 +139,15 @@ impl Answerer {
     /// Handles one report; false to stop.
     async fn handle(&mut self, device: &mut Authenticator, incoming: Incoming) -> Result<bool> {
         match incoming {
-            Incoming::Challenge { id, source } => {
+            Incoming::Challenge {
+                id,
+                source,
+                challenge,
+            } => {
                 if !self.seen.insert(id) {
                     return Ok(true);
                 }
-                let report = self.answer(device, id, source).await;
+                let report = self.answer(device, id, source, challenge).await;
                 if report["status"].as_str().is_some_and(|s| s != "pending") {
                     self.answered.insert(id);
                 }
@@ -178,12 +182,22 @@ impl Answerer {
         }
     }
 
-    /// Fetches, shows and answers one challenge; the report is what gets printed.
-    async fn answer(&self, device: &mut Authenticator, id: ChallengeId, source: Source) -> Value {
+    /// Shows and answers one challenge (fetching it when the channel did not carry its
+    /// details); the report is what gets printed.
+    async fn answer(
+        &self,
+        device: &mut Authenticator,
+        id: ChallengeId,
+        source: Source,
+        carried: Option<Box<DeviceChallenge>>,
+    ) -> Value {
         let mut report = json!({ "type": "challenge", "id": id, "source": source });
-        let challenge = match device.challenge(id).await {
-            Ok(challenge) => challenge,
-            Err(e) => return with_error(report, &e.to_string()),
+        let challenge = match carried {
+            Some(challenge) => *challenge,
+            None => match device.challenge(id).await {
+                Ok(challenge) => challenge,
+                Err(e) => return with_error(report, &e.to_string()),
+            },
         };
         report = merge(report, challenge_view(&challenge));
         if challenge.status != ChallengeStatus::Pending {
