@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 
 use crate::clock::{Clock, SystemClock};
 use crate::keys::RelayKeys;
@@ -161,6 +162,13 @@ impl Relay {
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
         tracing::info!(addr = %listener.local_addr()?, "relay listening");
+        // Answers and event-stream events are small writes: without TCP_NODELAY a second
+        // one waits for the ACK of the first (Nagle), up to the peer's delayed-ACK time.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(signal)
             .await?;
