@@ -1,5 +1,5 @@
 //! The SQLite backend: one relay, one file (WAL, `synchronous=NORMAL`, foreign keys,
-//! migrations applied at open).
+//! temporary data in memory, migrations applied at open).
 //!
 //! It runs on `rusqlite`, on the calling thread: a statement takes tens of microseconds,
 //! less than handing it to another thread and back (which is what a sqlx SQLite pool does
@@ -188,6 +188,10 @@ fn connect(path: &Path, writer: bool) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(db)?;
+    // A batch's savepoints need a statement journal: in a temporary file by default
+    // (created, written and unlinked in /var/tmp several times a second under load).
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(db)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(db)?;
@@ -229,6 +233,19 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_keep_statement_journals_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pragmas.db");
+        for writer in [true, false] {
+            let conn = connect(&path, writer).unwrap();
+            let temp_store: i64 = conn
+                .query_row("PRAGMA temp_store", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(temp_store, 2, "MEMORY (writer: {writer})");
+        }
+    }
 
     #[test]
     fn busy_and_locked_mean_unavailable_and_duplicates_conflict() {
