@@ -16,8 +16,10 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-/// How often the checkpointer copies what the WAL has gathered.
-const INTERVAL: Duration = Duration::from_millis(100);
+/// How often the checkpointer copies what the WAL has gathered. Short, so the writer's
+/// backstop finds little left to copy (open loop at 1,200 lifecycles/s: p99 decision →
+/// bank 2.2–3.0 ms at 25 ms against 4.5 ms at 100 ms; 10 ms cost CPU and gained nothing).
+const INTERVAL: Duration = Duration::from_millis(25);
 
 /// Stops the checkpointer thread when dropped (with the store).
 #[derive(Debug)]
