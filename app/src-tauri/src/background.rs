@@ -7,6 +7,7 @@
 use onepush_device::RelayClient;
 use onepush_device::events::{self, Incoming};
 use onepush_protocol::ChallengeId;
+use onepush_protocol::api::DeviceChallenge;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
 use tokio::sync::mpsc;
 
@@ -62,10 +63,16 @@ impl Drop for Follower {
 async fn forward<R: Runtime>(app: AppHandle<R>, mut rx: mpsc::Receiver<Incoming>) {
     while let Some(incoming) = rx.recv().await {
         match incoming {
-            // The window fetches the details itself when it shows the challenge.
-            Incoming::Challenge { id, source, .. } => {
+            // The window fetches the details itself when it shows the challenge (and
+            // approving signs over the challenge as fetched then); the notification
+            // uses the ones the event stream carried.
+            Incoming::Challenge {
+                id,
+                source,
+                challenge,
+            } => {
                 tracing::info!(%id, source = source.as_str(), "challenge");
-                announce(&app, id, true);
+                announce(&app, id, challenge, true);
             }
             Incoming::Status { id, status } => {
                 tracing::info!(%id, %status, "challenge status");
@@ -92,8 +99,14 @@ async fn forward<R: Runtime>(app: AppHandle<R>, mut rx: mpsc::Receiver<Incoming>
 }
 
 /// Tells the UI about a challenge it has not been told about yet; with `alert`, also a
-/// native notification and the window brought forward.
-pub fn announce<R: Runtime>(app: &AppHandle<R>, id: ChallengeId, alert: bool) {
+/// native notification (worded from `details` when the channel carried them, else from
+/// a fetch) and the window brought forward.
+pub fn announce<R: Runtime>(
+    app: &AppHandle<R>,
+    id: ChallengeId,
+    details: Option<Box<DeviceChallenge>>,
+    alert: bool,
+) {
     if !app.state::<Backend>().first_sighting(id) {
         return;
     }
@@ -101,7 +114,7 @@ pub fn announce<R: Runtime>(app: &AppHandle<R>, id: ChallengeId, alert: bool) {
     if alert {
         bring_forward(app);
         let app = app.clone();
-        tauri::async_runtime::spawn(async move { notify::challenge(&app, id).await });
+        tauri::async_runtime::spawn(async move { notify::challenge(&app, id, details).await });
     }
 }
 
@@ -115,7 +128,7 @@ pub fn pull<R: Runtime>(app: &AppHandle<R>) {
         match client.pending().await {
             Ok(list) => {
                 for challenge in list {
-                    announce(&app, challenge.id, false);
+                    announce(&app, challenge.id, None, false);
                 }
             }
             Err(e) => tracing::debug!(error = %e, "pull on focus failed"),

@@ -2,6 +2,7 @@
 //! kind and the bank only (no amount or payee on a lock screen); failing to show it
 //! (no notification service, as under Xvfb) is logged and changes nothing else.
 
+use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, ChallengeKind};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tauri_plugin_notification::NotificationExt as _;
@@ -40,13 +41,21 @@ pub fn text(
     (title, body)
 }
 
-/// Shows the notification for challenge `id` (its kind and bank fetched when possible).
-pub async fn challenge<R: Runtime>(app: &AppHandle<R>, id: ChallengeId) {
+/// Shows the notification for challenge `id`: its kind and bank from `details`, or
+/// fetched when the channel carried none.
+pub async fn challenge<R: Runtime>(
+    app: &AppHandle<R>,
+    id: ChallengeId,
+    details: Option<Box<DeviceChallenge>>,
+) {
     let backend = app.state::<Backend>();
     let language = backend.prefs().await.prefs.language;
-    let details = match backend.client().await {
-        Ok(client) => client.challenge(id).await.ok(),
-        Err(_) => None,
+    let details = match details {
+        Some(details) => Some(*details),
+        None => match backend.client().await {
+            Ok(client) => client.challenge(id).await.ok(),
+            Err(_) => None,
+        },
     };
     let (title, body) = text(
         language,
