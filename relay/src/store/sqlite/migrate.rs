@@ -28,6 +28,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/0003_lighter_writes.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_audit_without_autoincrement.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.
@@ -128,6 +132,57 @@ mod tests {
             )
             .unwrap();
         assert_eq!(misses, 1, "0002 ran after the sqlx-applied 0001");
+    }
+
+    #[test]
+    fn audit_events_keep_their_seq_and_stay_append_only_without_autoincrement() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        let insert = "INSERT INTO audit_events (tenant_id, at, event, user_id, detail)
+                      VALUES ('t', 1, 'e', 'u', '{}')";
+        for _ in 0..3 {
+            conn.execute(insert, []).unwrap();
+        }
+        run(&mut conn).unwrap();
+        let seqs: Vec<i64> = conn
+            .prepare("SELECT seq FROM audit_events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(seqs, [1, 2, 3], "recorded events keep their seq");
+        conn.execute(insert, []).unwrap();
+        let newest: i64 = conn
+            .query_row("SELECT MAX(seq) FROM audit_events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(newest, 4, "the next seq follows the largest");
+        let sequence: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit_events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(sequence, 0, "no sqlite_sequence row to update per insert");
+        for refused in [
+            "DELETE FROM audit_events WHERE seq = 4",
+            "UPDATE audit_events SET event = 'x' WHERE seq = 1",
+        ] {
+            let err = conn.execute(refused, []).unwrap_err().to_string();
+            assert!(err.contains("append-only"), "{refused}: {err}");
+        }
+        let indexed: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_by_tenant_user'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 1);
     }
 
     #[test]
