@@ -111,14 +111,7 @@ async fn the_event_stream_works_over_h2c() {
     device.client = h2c_client();
     device.provision(None).await;
     bank.enroll("alice", &device).await.json::<UserBinding>(201);
-    let path = "/v1/device/events";
-    let mut stream = device
-        .client
-        .get(format!("{}{path}", relay.url))
-        .header("OnePush-Proof", device.proof("GET", path, b""))
-        .send()
-        .await
-        .unwrap();
+    let mut stream = device.open_events().await;
     assert_eq!(stream.status(), 200);
     assert_eq!(stream.version(), reqwest::Version::HTTP_2);
     assert_eq!(stream.headers()["content-type"], "text/event-stream");

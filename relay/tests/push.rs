@@ -170,14 +170,7 @@ async fn the_event_stream_announces_challenges_without_any_push_service() {
     let mut device = TestDevice::with_clock(&relay.url, Arc::new(move || c.now_unix()));
     device.provision(None).await;
     bank.enroll("alice", &device).await.json::<UserBinding>(201);
-    let path = "/v1/device/events";
-    let mut stream = device
-        .client
-        .get(format!("{}{path}", relay.url))
-        .header("OnePush-Proof", device.proof("GET", path, b""))
-        .send()
-        .await
-        .unwrap();
+    let mut stream = device.open_events().await;
     assert_eq!(stream.status(), 200);
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -250,14 +243,7 @@ async fn an_event_stream_opened_later_sends_the_pending_challenges_with_their_de
         .login("alice", json!({ "number_matching": true }))
         .await
         .json(201);
-    let path = "/v1/device/events";
-    let mut stream = device
-        .client
-        .get(format!("{}{path}", relay.url))
-        .header("OnePush-Proof", device.proof("GET", path, b""))
-        .send()
-        .await
-        .unwrap();
+    let mut stream = device.open_events().await;
     assert_eq!(stream.status(), 200);
     let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
         .await

@@ -156,14 +156,7 @@ struct EventStream {
 
 impl EventStream {
     async fn open(device: &TestDevice) -> Self {
-        let proof = device.proof("GET", "/v1/device/events", b"");
-        let response = device
-            .client
-            .get(format!("{}/v1/device/events", device.url))
-            .header("OnePush-Proof", proof)
-            .send()
-            .await
-            .unwrap();
+        let response = device.open_events().await;
         assert_eq!(response.status(), 200);
         Self {
             response,

@@ -6,7 +6,7 @@ mod common;
 
 use common::cli::{Running, device_bin};
 use common::proxy::Proxy;
-use common::{Bank, announces, code_pair, enroll, next_matching, now};
+use common::{Bank, announces, carried, code_pair, enroll, next_matching, now};
 use onepush_device::events::{self, Incoming, Source};
 use onepush_device::{Authenticator, UnencryptedFileKeyStore};
 use onepush_protocol::{ChallengeKind, ChallengeStatus};
@@ -75,15 +75,8 @@ async fn challenge_reaches_a_phone_without_push_by_the_event_stream_alone() {
 
     let created = world.bank.login("alice").await;
     let incoming = next_matching(&mut rx, 10, |i| announces(i, created.id)).await;
-    let Incoming::Challenge {
-        id,
-        source: Source::EventStream,
-        challenge: Some(challenge),
-    } = incoming
-    else {
-        panic!("a challenge with its details from the event stream: {incoming:?}");
-    };
-    assert_eq!(id, created.id);
+    let (id, source, challenge) = carried(incoming);
+    assert_eq!((id, source), (created.id, Source::EventStream));
     assert_eq!(challenge.kind, ChallengeKind::Login);
     assert_eq!(challenge.status, ChallengeStatus::Pending);
 
@@ -151,14 +144,7 @@ async fn challenge_sent_while_the_phone_was_offline_is_pulled_after_it_reconnect
         )
     })
     .await;
-    let Incoming::Challenge {
-        id,
-        challenge: Some(details),
-        ..
-    } = pulled
-    else {
-        panic!("a pulled challenge comes with its details: {pulled:?}");
-    };
+    let (id, _, details) = carried(pulled);
     assert_eq!((id, details.status), (created.id, ChallengeStatus::Pending));
     next_matching(
         &mut rx,

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::relay_process::{self, RelayProcess, WebhookReceiver};
-use common::{Bank, announces, next_matching, now};
+use common::{Bank, announces, carried, next_matching, now};
 use onepush_device::events::{self, Incoming, Source};
 use onepush_device::{Authenticator, UnencryptedFileKeyStore};
 use onepush_protocol::api::{ChallengeCreated, WebhookEvent};
@@ -59,18 +59,11 @@ async fn challenge_arrives_by_the_event_stream_and_is_approved(endpoint: &str) {
     let created = world.bank.login("alice").await;
     let incoming = next_matching(&mut rx, 10, |i| announces(i, created.id)).await;
     // The event carries the details: the phone answers without fetching them.
-    let Incoming::Challenge {
-        id,
-        source: Source::EventStream,
-        challenge: Some(challenge),
-    } = incoming
-    else {
-        panic!("a challenge with its details from the event stream: {incoming:?}");
-    };
-    assert_eq!(id, created.id);
+    let (id, source, challenge) = carried(incoming);
+    assert_eq!((id, source), (created.id, Source::EventStream));
     let fetched = phone.challenge(created.id).await.expect("details");
     assert_eq!(
-        *challenge, fetched,
+        challenge, fetched,
         "the event carries what the signed fetch answers"
     );
     phone

@@ -125,6 +125,17 @@ impl TestDevice {
         }
     }
 
+    /// Opens `GET /v1/device/events` (signed) and answers the streaming response.
+    pub async fn open_events(&self) -> reqwest::Response {
+        let path = "/v1/device/events";
+        self.client
+            .get(format!("{}{path}", self.url))
+            .header("OnePush-Proof", self.proof("GET", path, b""))
+            .send()
+            .await
+            .expect("event stream request")
+    }
+
     pub async fn send_with_proof(
         &self,
         method: &str,

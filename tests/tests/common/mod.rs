@@ -11,9 +11,9 @@ pub mod relay_process;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use onepush_device::events::Incoming;
+use onepush_device::events::{Incoming, Source};
 use onepush_device::{Authenticator, UnencryptedFileKeyStore};
-use onepush_protocol::api::{BankChallenge, ChallengeCreated, CredentialKey};
+use onepush_protocol::api::{BankChallenge, ChallengeCreated, CredentialKey, DeviceChallenge};
 use onepush_protocol::totp;
 use onepush_protocol::{ChallengeId, CredentialId};
 use onepush_relay::testing::{TestRelay, spawn_relay};
@@ -292,4 +292,17 @@ pub async fn next_matching(
 /// Whether `incoming` announces challenge `id`.
 pub fn announces(incoming: &Incoming, id: ChallengeId) -> bool {
     matches!(incoming, Incoming::Challenge { id: got, .. } if *got == id)
+}
+
+/// A challenge report with the details its channel carried (the event stream and a pull
+/// carry them); panics on anything else.
+pub fn carried(incoming: Incoming) -> (ChallengeId, Source, DeviceChallenge) {
+    match incoming {
+        Incoming::Challenge {
+            id,
+            source,
+            challenge: Some(challenge),
+        } => (id, source, *challenge),
+        other => panic!("a challenge with its details: {other:?}"),
+    }
 }
