@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The run sequence behind the lifecycle table of BENCHMARKS.md: event stream at 16 and 32
-# loops, 4 tenants, Web Push, the open loop at half the best rate, PostgreSQL (when
+# loops, 4 tenants, Web Push, the open loop at half the best rate (on disk and with the
+# data folder on tmpfs), PostgreSQL (when
 # reachable). Writes one JSON report per run to OUT (default ./bench-results) and prints
 # the load average around each. Usage: bench/figures.sh [OUT]
 set -euo pipefail
@@ -20,6 +21,9 @@ run() {
   echo "== $name: $* (load $(cut -d' ' -f1 /proc/loadavg); control $(control))"
   "$B" throughput "$@" --json >"$out/$name.json"
   grep -E '"lifecycles_per_second"|"cpu_us_per_lifecycle"|"failed"' "$out/$name.json" | tr -s ' '
+  python3 -c 'import json, sys
+leg = json.load(open(sys.argv[1]))["legs"]["decision_to_bank"]
+print(" decision_to_bank p50 %d us, p99 %d us" % (leg["p50_us"], leg["p99_us"]))' "$out/$name.json"
 }
 rate() { grep '"lifecycles_per_second"' "$out/$1.json" | tr -dc '0-9.\n' | cut -d. -f1; }
 
@@ -29,6 +33,10 @@ run sse-t4 --spawn --tenants 4 --devices 32 --concurrency 32 --duration 10s --wa
 run push-c16 --spawn --push --devices 16 --concurrency 16 --duration 10s --warmup 2s
 best=$(printf '%s\n' "$(rate sse-c16)" "$(rate sse-c32)" "$(rate sse-t4)" | sort -n | tail -1)
 run open-half --spawn --devices 32 --concurrency 256 --rate $((best / 2)) --duration 10s --warmup 2s
+# The same with the relay's data folder in memory: what the disk adds to the tail.
+if [ -d /dev/shm ]; then
+  TMPDIR=/dev/shm run open-half-tmpfs --spawn --devices 32 --concurrency 256 --rate $((best / 2)) --duration 10s --warmup 2s
+fi
 if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   run pg-c16 --spawn --database "$PG" --devices 16 --concurrency 16 --duration 10s --warmup 2s
 fi
