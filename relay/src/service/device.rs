@@ -71,8 +71,15 @@ impl Service {
         Ok(())
     }
 
-    async fn tenant_name(&self, ch: &ChallengeRecord) -> Result<String, ApiError> {
-        Ok(self.tenant(&ch.tenant_id).await?.display_name)
+    /// `ch` as its device sees it, recording that it reached the device. The write is
+    /// skipped when there is nothing to record (not pending, or already recorded: event
+    /// stream open at creation, push accepted, an earlier fetch).
+    async fn shown_to_device(&self, ch: &ChallengeRecord) -> Result<DeviceChallenge, ApiError> {
+        if ch.status == ChallengeStatus::Pending && !ch.reached_device {
+            self.store.mark_reached_device(&ch.id).await?;
+        }
+        let name = self.tenant(&ch.tenant_id).await?.display_name;
+        Ok(views::device_challenge(ch, name))
     }
 
     /// `GET /v1/device/challenges`: pending ones; fetching them counts as reaching the device.
@@ -83,14 +90,9 @@ impl Service {
         let mut challenges = Vec::new();
         for ch in self.store.pending_for_credential(&device.id).await? {
             let ch = self.end_if_overdue(ch).await?;
-            if ch.status != ChallengeStatus::Pending {
-                continue;
+            if ch.status == ChallengeStatus::Pending {
+                challenges.push(self.shown_to_device(&ch).await?);
             }
-            if !ch.reached_device {
-                self.store.mark_reached_device(&ch.id).await?;
-            }
-            let name = self.tenant_name(&ch).await?;
-            challenges.push(views::device_challenge(&ch, name));
         }
         Ok(DeviceChallengeList { challenges })
     }
@@ -107,13 +109,7 @@ impl Service {
             Err(e) => return Err(e.into()),
         };
         let ch = self.end_if_overdue(ch).await?;
-        // Already recorded (event stream open at creation, push accepted, an earlier
-        // fetch): the conditional update would change nothing, so skip the write.
-        if ch.status == ChallengeStatus::Pending && !ch.reached_device {
-            self.store.mark_reached_device(&ch.id).await?;
-        }
-        let name = self.tenant_name(&ch).await?;
-        Ok(views::device_challenge(&ch, name))
+        self.shown_to_device(&ch).await
     }
 
     /// `GET /v1/device/accounts`.
@@ -174,11 +170,7 @@ impl Service {
         let mut pending = Vec::new();
         for ch in self.store.pending_for_credential(device).await? {
             if self.now() < ch.expires_at {
-                if !ch.reached_device {
-                    self.store.mark_reached_device(&ch.id).await?;
-                }
-                let name = self.tenant_name(&ch).await?;
-                pending.push(views::device_challenge(&ch, name));
+                pending.push(self.shown_to_device(&ch).await?);
             }
         }
         Ok(pending)
@@ -191,18 +183,11 @@ impl Service {
         &self,
         change: &ChallengeChange,
     ) -> Result<DeviceChallenge, ApiError> {
-        let read;
-        let ch = if let Some(record) = &change.record {
-            record.as_ref()
-        } else {
-            read = self.store.challenge(&change.challenge_id).await?;
-            &read
-        };
-        if ch.status == ChallengeStatus::Pending && !ch.reached_device {
-            self.store.mark_reached_device(&ch.id).await?;
+        if let Some(record) = &change.record {
+            return self.shown_to_device(record).await;
         }
-        let name = self.tenant_name(ch).await?;
-        Ok(views::device_challenge(ch, name))
+        let read = self.store.challenge(&change.challenge_id).await?;
+        self.shown_to_device(&read).await
     }
 
     async fn device_audit(&self, id: &CredentialId, event: &str, challenge: Option<ChallengeId>) {

@@ -58,7 +58,7 @@ pub async fn events(
                 let challenge = match service.streamed_challenge(&change).await {
                     Ok(challenge) => Some(Box::new(challenge)),
                     Err(e) => {
-                        tracing::warn!(error = %e, "cannot record event-stream delivery");
+                        tracing::warn!(error = %e, "cannot prepare a challenge event");
                         None
                     }
                 };

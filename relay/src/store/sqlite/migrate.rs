@@ -98,14 +98,17 @@ fn migrate(e: rusqlite::Error) -> StoreError {
 mod tests {
     use super::*;
 
+    /// The one integer `sql` answers.
+    fn int(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     #[test]
     fn migrations_run_once_and_record_the_version() {
         let mut conn = Connection::open_in_memory().unwrap();
         run(&mut conn).unwrap();
         run(&mut conn).unwrap();
-        let v: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v = int(&conn, "PRAGMA user_version");
         assert_eq!(v, MIGRATIONS.last().unwrap().0);
     }
 
@@ -120,17 +123,12 @@ mod tests {
         .unwrap();
         // Re-running 0001 would fail on its existing tables; the later ones do run.
         run(&mut conn).unwrap();
-        let v: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v = int(&conn, "PRAGMA user_version");
         assert_eq!(v, MIGRATIONS.last().unwrap().0);
-        let misses: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('challenges') WHERE name = 'number_misses'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let misses = int(
+            &conn,
+            "SELECT COUNT(*) FROM pragma_table_info('challenges') WHERE name = 'number_misses'",
+        );
         assert_eq!(misses, 1, "0002 ran after the sqlx-applied 0001");
     }
 
@@ -156,17 +154,12 @@ mod tests {
             .unwrap();
         assert_eq!(seqs, [1, 2, 3], "recorded events keep their seq");
         conn.execute(insert, []).unwrap();
-        let newest: i64 = conn
-            .query_row("SELECT MAX(seq) FROM audit_events", [], |r| r.get(0))
-            .unwrap();
+        let newest = int(&conn, "SELECT MAX(seq) FROM audit_events");
         assert_eq!(newest, 4, "the next seq follows the largest");
-        let sequence: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit_events'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let sequence = int(
+            &conn,
+            "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit_events'",
+        );
         assert_eq!(sequence, 0, "no sqlite_sequence row to update per insert");
         for refused in [
             "DELETE FROM audit_events WHERE seq = 4",
@@ -175,13 +168,10 @@ mod tests {
             let err = conn.execute(refused, []).unwrap_err().to_string();
             assert!(err.contains("append-only"), "{refused}: {err}");
         }
-        let indexed: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_by_tenant_user'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let indexed = int(
+            &conn,
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_by_tenant_user'",
+        );
         assert_eq!(indexed, 1);
     }
 
