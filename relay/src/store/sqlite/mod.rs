@@ -14,7 +14,8 @@
 //! (another process holding the file past [`BUSY_TIMEOUT`]) is
 //! [`StoreError::Unavailable`], which the API answers with 503.
 //!
-//! WAL checkpoints run on a thread of their own ([`checkpoint`]), not in the writer.
+//! WAL checkpoints run on a thread of their own ([`checkpoint`]); the writer only
+//! finishes one now and then, so that the WAL can start over.
 //!
 //! The query planner stability guarantee is on: without it, `SQLITE_ENABLE_STAT4` (in
 //! the bundled build) re-prepares a statement whenever a bound value could match a
@@ -46,7 +47,8 @@ use super::{Store, StoreError, StoreOptions};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// WAL pages after which the writer checkpoints itself (SQLite's default is 1,000 =
-/// 4 MiB): the backstop behind the [`checkpoint`] thread, which bounds the WAL.
+/// 4 MiB): the backstop should the [`checkpoint`] thread, which asks the writer to
+/// finish a checkpoint at `checkpoint::FINISH_AT` pages, fall behind.
 const WAL_AUTOCHECKPOINT: u32 = 10_000;
 
 /// Bytes the WAL file is truncated back to after a checkpoint has reset it: it does not
@@ -86,13 +88,18 @@ impl SqliteStore {
         blocking(move || {
             let mut writer = connect(&path, true)?;
             migrate::run(&mut writer)?;
-            let checkpointer =
-                checkpoint::Checkpointer::start(connect(&path, false)?, path.clone())
-                    .map_err(|e| StoreError::Database(Box::new(e)))?;
+            let writer = Arc::new(Writer::new(writer));
+            let checkpointer = checkpoint::Checkpointer::start(
+                connect(&path, false)?,
+                path.clone(),
+                Arc::clone(&writer),
+                checkpoint::FINISH_AT,
+            )
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
             Ok(Self {
                 db: Arc::new(Db {
                     path,
-                    writer: Arc::new(Writer::new(writer)),
+                    writer,
                     _checkpointer: checkpointer,
                 }),
             })

@@ -21,10 +21,15 @@
 //! separate reader connection must drop its cache after every commit and read the pages
 //! again.
 //!
+//! The checkpointer thread may ask the writer to finish a WAL checkpoint
+//! ([`Writer::request_checkpoint`]): whoever holds the connection does so after its batch
+//! (its own callers are answered first), so that the WAL can start over.
+//!
 //! The invariant that keeps a queued job from being stranded: whoever lets go of the
 //! writer looks at the queue afterwards ([`Writer::drain`]), and a caller queues its job
 //! before it tries the writer.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 
 use rusqlite::Connection;
@@ -54,6 +59,9 @@ const MAX_ROUNDS: usize = 8;
 pub(super) struct Writer {
     pub(super) conn: Mutex<Connection>,
     pub(super) queue: Mutex<Vec<Job>>,
+    /// Set by the checkpointer: finish a checkpoint on this connection after the next
+    /// batch (see [`super::checkpoint`]).
+    checkpoint_due: AtomicBool,
 }
 
 impl Writer {
@@ -61,7 +69,19 @@ impl Writer {
         Self {
             conn: Mutex::new(conn),
             queue: Mutex::new(Vec::new()),
+            checkpoint_due: AtomicBool::new(false),
         }
+    }
+
+    /// Asks whoever next holds the connection to finish a checkpoint after its batch.
+    pub(super) fn request_checkpoint(&self) {
+        self.checkpoint_due.store(true, Ordering::Release);
+    }
+
+    /// Whether a checkpoint was asked for and not yet run.
+    #[cfg(test)]
+    pub(super) fn checkpoint_requested(&self) -> bool {
+        self.checkpoint_due.load(Ordering::Acquire)
     }
 
     /// Runs `f` (a write when `writes`): at once on this thread when the connection is
@@ -96,6 +116,9 @@ impl Writer {
             let jobs = std::mem::take(&mut *lock(&self.queue));
             if !jobs.is_empty() {
                 run_batch(&conn, jobs);
+            }
+            if self.checkpoint_due.swap(false, Ordering::AcqRel) {
+                finish_checkpoint(&conn);
             }
             drop(conn);
             if lock(&self.queue).is_empty() {
@@ -179,6 +202,18 @@ fn run_batch(conn: &Connection, jobs: Vec<Job>) {
     let outcome = outcome.as_ref().copied();
     for reply in replies {
         reply(outcome);
+    }
+}
+
+/// Copies what the WAL holds beyond the checkpointer's last pass into the database (no
+/// write can start meanwhile, so it catches up): the next commit starts the WAL over.
+fn finish_checkpoint(conn: &Connection) {
+    if !conn.is_autocommit() {
+        return;
+    }
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "finishing a WAL checkpoint failed");
     }
 }
 
