@@ -87,6 +87,11 @@ pub struct ThroughputArgs {
     /// decrypts, instead of the event stream.
     #[arg(long)]
     pub push: bool,
+    /// Also write every measured lifecycle's leg times to this CSV file (one row each:
+    /// when it started after the warm-up, then each leg in µs), to see when the slow ones
+    /// happened: spread out, or together in one stall.
+    #[arg(long, value_name = "FILE")]
+    pub samples: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

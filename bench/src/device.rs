@@ -268,8 +268,10 @@ impl Device {
         http::send("fetch", req).await?.json("fetch", 200)
     }
 
-    /// Signs an approval of `ch` and posts it.
-    pub async fn approve(&self, ch: &DeviceChallenge) -> Result<(), Failure> {
+    /// Signs an approval of `ch` and posts it. Answers when the signed POST was handed
+    /// to the HTTP client: where the decision legs start (signing is the phone's work,
+    /// not the relay's).
+    pub async fn approve(&self, ch: &DeviceChallenge) -> Result<Instant, Failure> {
         let claims = DecisionClaims {
             v: 1,
             chl: ch.id,
@@ -293,9 +295,10 @@ impl Device {
             &format!("/v1/device/challenges/{}/decision", ch.id),
             &body,
         );
+        let sent = Instant::now();
         let answer = http::send("decision", req).await?;
         if answer.status == 200 {
-            Ok(())
+            Ok(sent)
         } else {
             Err(answer.unexpected("decision"))
         }

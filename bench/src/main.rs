@@ -80,7 +80,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 /// lifecycle or none at all. Timings are printed, never asserted.
 async fn smoke(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
     let mut ok = true;
+    let folder = tempfile::tempdir()?;
     for push in [false, true] {
+        let samples = folder.path().join(format!("samples-{push}.csv"));
         let run = ThroughputArgs {
             target: TargetArgs {
                 relay: None,
@@ -97,6 +99,7 @@ async fn smoke(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
             warmup: std::time::Duration::ZERO,
             rate: None,
             push,
+            samples: Some(samples.clone()),
             json: false,
         };
         let report = throughput::run(&run).await?;
@@ -105,6 +108,18 @@ async fn smoke(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "smoke ({}): {} lifecycles failed, {} succeeded",
                 report.delivery, report.failed, report.lifecycles
+            );
+            ok = false;
+        }
+        // A header, then one row per measured lifecycle.
+        let rows = std::fs::read_to_string(&samples)?
+            .lines()
+            .count()
+            .saturating_sub(1);
+        if u64::try_from(rows).ok() != Some(report.lifecycles) {
+            eprintln!(
+                "smoke ({}): {rows} sample rows for {} lifecycles",
+                report.delivery, report.lifecycles
             );
             ok = false;
         }

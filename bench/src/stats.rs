@@ -2,7 +2,12 @@
 //! their summary for the report.
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use anyhow::Context as _;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -22,9 +27,57 @@ pub const LEGS: [&str; 6] = [
 /// One successful lifecycle's leg times, in the order of [`LEGS`]:
 /// create call; create sent → the device knows of the challenge; → the device has its
 /// details (≈ 0 when the event carried them; the signed fetch after a Web Push);
-/// the decision POST; decision POST sent → the bank's long-poll answered; the whole.
+/// the decision POST (from the moment the signed request is handed to the HTTP client:
+/// signing is the phone's work); decision POST sent → the bank's long-poll answered;
+/// the whole.
 #[derive(Debug, Clone, Copy)]
 pub struct Timings(pub [Duration; 6]);
+
+/// Every measured lifecycle's leg times as CSV (`--samples`).
+#[derive(Debug)]
+pub struct Samples {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl Samples {
+    /// Creates `path` and writes the header row.
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut samples = Self {
+            path: path.to_owned(),
+            out: BufWriter::new(file),
+        };
+        let header: Vec<String> = std::iter::once("started".to_owned())
+            .chain(LEGS.iter().map(|leg| (*leg).to_owned()))
+            .map(|name| format!("{name}_us"))
+            .collect();
+        samples.line(&header.join(","))?;
+        Ok(samples)
+    }
+
+    /// One lifecycle that started `started` after the warm-up.
+    pub fn write(&mut self, started: Duration, timings: &Timings) -> anyhow::Result<()> {
+        let row: Vec<String> = std::iter::once(started)
+            .chain(timings.0)
+            .map(|d| micros(d).to_string())
+            .collect();
+        self.line(&row.join(","))
+    }
+
+    /// Writes out what is buffered.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    fn line(&mut self, text: &str) -> anyhow::Result<()> {
+        writeln!(self.out, "{text}")
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
 
 /// Percentiles of one leg.
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +187,29 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_are_one_csv_row_per_lifecycle_under_a_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samples.csv");
+        let mut samples = Samples::create(&path).unwrap();
+        let timings = Timings([1, 2, 3, 4, 5, 15].map(Duration::from_micros));
+        samples.write(Duration::from_millis(7), &timings).unwrap();
+        samples.finish().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "started_us,create_us,delivery_us,details_us,decision_post_us,decision_to_bank_us,lifecycle_us\n7000,1,2,3,4,5,15\n"
+        );
+    }
+
+    #[test]
+    fn samples_to_a_missing_folder_fail_with_the_path() {
+        let e = Samples::create(Path::new("/nonexistent/dir/samples.csv")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("/nonexistent/dir/samples.csv"),
+            "{e:#}"
+        );
+    }
 
     #[test]
     fn percentiles_and_errors_are_counted() {

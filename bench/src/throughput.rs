@@ -17,7 +17,7 @@ use crate::fleet::Fleet;
 use crate::http::Failure;
 use crate::procstat::{self, Memory};
 use crate::push::PushEndpoint;
-use crate::stats::{ErrorCount, LegSummary, Stats, Timings};
+use crate::stats::{ErrorCount, LegSummary, Samples, Stats, Timings};
 use crate::target::{SpawnSettings, Target};
 
 /// How long a device may take to learn of a challenge before the lifecycle fails.
@@ -107,8 +107,8 @@ async fn lifecycle(device: &Device, bank: &Bank) -> Result<Timings, Failure> {
         Some(ch) => *ch,
         None => device.fetch(id).await?,
     };
-    let t2 = Instant::now();
-    device.approve(&ch).await?;
+    let known = Instant::now();
+    let t2 = device.approve(&ch).await?;
     let t3 = Instant::now();
     let mut poll = poll;
     let (answer, t4) = (&mut poll.0)
@@ -124,7 +124,7 @@ async fn lifecycle(device: &Device, bank: &Bank) -> Result<Timings, Failure> {
     Ok(Timings([
         t1 - t0,
         delivered.saturating_duration_since(t0),
-        t2.saturating_duration_since(delivered),
+        known.saturating_duration_since(delivered),
         t3 - t2,
         t4.saturating_duration_since(t2),
         t4 - t0,
@@ -157,6 +157,7 @@ async fn measure(
     target: &Target,
     load_before: f64,
 ) -> anyhow::Result<Report> {
+    let mut samples = args.samples.as_deref().map(Samples::create).transpose()?;
     let push = if args.push {
         Some(PushEndpoint::start().await?)
     } else {
@@ -187,11 +188,17 @@ async fn measure(
     let mut last_done = warm_end;
     while let Some(record) = rx.recv().await {
         if record.started >= warm_end {
+            if let (Some(samples), Ok(timings)) = (samples.as_mut(), record.outcome.as_ref()) {
+                samples.write(record.started - warm_end, timings)?;
+            }
             stats.record(record.outcome);
             last_done = Instant::now();
         }
     }
     driver.await?;
+    if let Some(samples) = samples {
+        samples.finish()?;
+    }
     let cpu_end = pid.and_then(|p| procstat::cpu_seconds(p).ok());
     let own_cpu_end = procstat::cpu_seconds(me).unwrap_or(0.0);
     let (cpu_start, own_cpu_start) = cpu_at_warm_end.await?;
