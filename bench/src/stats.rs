@@ -203,6 +203,38 @@ mod tests {
     }
 
     #[test]
+    fn stalls_py_finds_the_stall_in_a_samples_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samples.csv");
+        let mut samples = Samples::create(&path).unwrap();
+        // 200 decisions 5 ms apart answered in 1 ms, but three in a row in 9 ms.
+        for i in 0..200_u64 {
+            let wait = if (100..103).contains(&i) {
+                9_000
+            } else {
+                1_000
+            };
+            let legs = [100, 200, 0, 500, wait, 1_000 + wait].map(Duration::from_micros);
+            samples
+                .write(Duration::from_millis(5 * i), &Timings(legs))
+                .unwrap();
+        }
+        samples.finish().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stalls.py");
+        let out = std::process::Command::new("python3")
+            .arg(script)
+            .arg(&path)
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("p99 9000 us; of the slowest 1 % (3), 3 came in 1 stalls"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn samples_to_a_missing_folder_fail_with_the_path() {
         let e = Samples::create(Path::new("/nonexistent/dir/samples.csv")).unwrap_err();
         assert!(
