@@ -24,8 +24,8 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -54,9 +54,11 @@ impl Checkpointer {
     pub(super) fn start(
         conn: Connection,
         path: PathBuf,
-        writer: Arc<Writer>,
+        writer: &Arc<Writer>,
         finish_at: i64,
     ) -> std::io::Result<Self> {
+        // Weak: the writer connection closes with the store, not when this thread notices.
+        let writer: Weak<Writer> = Arc::downgrade(writer);
         let database = File::open(&path)?;
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
@@ -81,7 +83,10 @@ impl Checkpointer {
                                 // Only a head start: the writer's checkpoint syncs anyway.
                                 tracing::warn!(path = %path.display(), error = %e, "flushing before a WAL restart failed");
                             }
-                            writer.request_checkpoint();
+                            match writer.upgrade() {
+                                Some(writer) => writer.request_checkpoint(),
+                                None => break,
+                            }
                         }
                         Ok(_) => {}
                         Err(e) => {
@@ -171,13 +176,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("long.db");
         let writer = writer(&path);
-        let _checkpointer = Checkpointer::start(
-            connect(&path, false).unwrap(),
-            path.clone(),
-            Arc::clone(&writer),
-            50,
-        )
-        .unwrap();
+        let _checkpointer =
+            Checkpointer::start(connect(&path, false).unwrap(), path.clone(), &writer, 50).unwrap();
         insert(&writer, 10).await;
         std::thread::sleep(INTERVAL * 4);
         assert!(

@@ -92,7 +92,7 @@ impl SqliteStore {
             let checkpointer = checkpoint::Checkpointer::start(
                 connect(&path, false)?,
                 path.clone(),
-                Arc::clone(&writer),
+                &writer,
                 checkpoint::FINISH_AT,
             )
             .map_err(|e| StoreError::Database(Box::new(e)))?;
