@@ -23,7 +23,7 @@
 //! [`FINISH_AT`]), should this thread fall behind.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -60,8 +60,7 @@ impl Checkpointer {
         // Weak: the writer connection closes with the store, not when this thread notices.
         let writer: Weak<Writer> = Arc::downgrade(writer);
         let database = File::open(&path)?;
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
+        let wal = wal_path(&path);
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -70,10 +69,7 @@ impl Checkpointer {
                 // flushed and the writer not asked again until it has grown.
                 let mut asked_at = 0;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-                    let frames = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                        r.get::<_, i64>(1)
-                    });
-                    match frames {
+                    match passive(&conn) {
                         Ok(frames) if frames >= finish_at && frames != asked_at => {
                             asked_at = frames;
                             let flushed = database
@@ -99,9 +95,21 @@ impl Checkpointer {
     }
 }
 
+/// Runs a `PASSIVE` checkpoint on `conn` (it never waits for the writer) and answers
+/// the frames the WAL holds.
+pub(super) fn passive(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+}
+
+/// The WAL file next to the database at `path` (SQLite's naming).
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::time::Instant;
 
     use super::*;
@@ -129,9 +137,7 @@ mod tests {
     }
 
     fn wal_bytes(path: &Path) -> u64 {
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        std::fs::metadata(wal).unwrap().len()
+        std::fs::metadata(wal_path(path)).unwrap().len()
     }
 
     #[tokio::test]

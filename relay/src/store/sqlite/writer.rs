@@ -211,8 +211,7 @@ fn finish_checkpoint(conn: &Connection) {
     if !conn.is_autocommit() {
         return;
     }
-    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
-    if let Err(e) = done {
+    if let Err(e) = super::checkpoint::passive(conn) {
         tracing::warn!(error = %e, "finishing a WAL checkpoint failed");
     }
 }
