@@ -1,7 +1,7 @@
 //! Criterion micro-benchmarks of the primitives a lifecycle costs the relay: decision
 //! and proof verification (`ring`), Web Push encryption (the `web-push` crate's message
-//! builder, the relay's own `push::aes128gcm` on `ring`, and
-//! `onepush_protocol::webpush::encrypt`), VAPID JWT signing, TOTP verification,
+//! builder, and `onepush_protocol::webpush::encrypt`, which the relay sends with),
+//! VAPID JWT signing, TOTP verification,
 //! the context digest, and SQLite writes through the relay's own `Store`, through sqlx
 //! directly (one pool call; grouped in one transaction) and through `rusqlite` on the
 //! calling thread.
@@ -159,7 +159,7 @@ fn web_push(c: &mut Criterion) {
         },
     );
     c.bench_function(
-        "webpush_encrypt (onepush_protocol::webpush::encrypt)",
+        "webpush_encrypt (onepush_protocol::webpush::encrypt, the relay's)",
         |b| {
             b.iter(|| {
                 encrypt(black_box(&payload), &p256dh, receiver.auth_secret()).expect("encrypts")

@@ -2,7 +2,7 @@
 //! API `PushSubscription` JSON) and the device's keys that decrypt messages encrypted
 //! with `aes128gcm` (RFC 8291 on RFC 8188).
 //!
-//! The relay sends with the `web-push` crate; [`encrypt`] exists for tests and benchmarks.
+//! [`encrypt`] is the sending side: the relay encrypts every push message with it.
 
 use std::fmt;
 

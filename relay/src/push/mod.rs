@@ -6,7 +6,6 @@
 //! The shape follows rust-web-push: a pure request builder and response classifier around
 //! a client trait, so the protocol is testable without a network.
 
-pub mod aes128gcm;
 mod recording;
 mod retry;
 mod webpush;

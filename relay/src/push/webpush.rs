@@ -1,6 +1,6 @@
 //! The real [`PushSender`]: `web-push` signs the VAPID JWT (RFC 8292, cached per push
-//! service), [`super::aes128gcm`] encrypts the message (RFC 8291 on `ring`), one
-//! keep-alive `reqwest` client sends it.
+//! service), [`onepush_protocol::webpush::encrypt`] encrypts the message (RFC 8291,
+//! ephemeral ECDH on `ring`), one keep-alive `reqwest` client sends it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -184,7 +184,7 @@ impl WebPushSender {
             .ok_or("the subscription's p256dh is not 65 bytes of base64url")?;
         let auth: [u8; 16] = onepush_protocol::b64::decode_array(&subscription.keys.auth)
             .ok_or("the subscription's auth is not 16 bytes of base64url")?;
-        let body = super::aes128gcm::encrypt(payload, &p256dh, &auth)
+        let body = onepush_protocol::webpush::encrypt(payload, &p256dh, &auth)
             .map_err(|e| format!("cannot build the message: {e}"))?;
         let authorization = format!(
             "vapid t={}, k={}",
