@@ -20,6 +20,7 @@
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL) so exactly one relay sends each attempt.
 
 mod codec;
+mod decode;
 pub mod postgres;
 mod records;
 pub mod sqlite;

@@ -1,0 +1,182 @@
+//! Decoding rows into store records, once for both backends. Each backend's row type
+//! answers a column by name and SQL type ([`Columns`]); the columns have the same names
+//! on SQLite and PostgreSQL (as in the migrations), so the records are built here.
+
+use onepush_protocol::api::{AuditEvent, DecisionRecord};
+
+use super::codec::{binding_state, json, parse, to_u32};
+use super::{
+    BindingRecord, ChallengeRecord, CredentialRecord, OutboxMessage, StoreError, TenantRecord,
+};
+
+/// The challenge columns [`challenge`] reads.
+pub(super) const CHALLENGE_SELECT: &str = "SELECT id, tenant_id, user_id, credential_id, kind, context, number, nonce, \
+     status, created_at, expires_at, decided_at, reached_device, decision FROM challenges";
+
+/// One row of a backend, read by column name (`None` for SQL `NULL`).
+pub(super) trait Columns {
+    /// A text column.
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    /// A 64-bit integer column.
+    fn int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+    /// A byte-string column.
+    fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A boolean column (an integer 0 or 1 on SQLite).
+    fn flag(&self, col: &str) -> Result<Option<bool>, StoreError>;
+}
+
+/// Implements [`Columns`] for a backend's row type `$row` with the `get(row, col)` in
+/// scope where it is invoked (each backend has one, over its own decoding traits).
+macro_rules! columns_by_get {
+    ($row:ty) => {
+        impl $crate::store::decode::Columns for $row {
+            fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+                get(self, col)
+            }
+
+            fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+                get(self, col)
+            }
+
+            fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                get(self, col)
+            }
+
+            fn flag(&self, col: &str) -> Result<Option<bool>, StoreError> {
+                get(self, col)
+            }
+        }
+    };
+}
+pub(super) use columns_by_get;
+
+/// A column the schema declares `NOT NULL`.
+fn required<T>(value: Option<T>, col: &str) -> Result<T, StoreError> {
+    value.ok_or_else(|| StoreError::Corrupt(format!("{col} is NULL")))
+}
+
+fn string(row: &(impl Columns + ?Sized), col: &str) -> Result<String, StoreError> {
+    required(row.text(col)?, col)
+}
+
+fn int(row: &(impl Columns + ?Sized), col: &str) -> Result<i64, StoreError> {
+    required(row.int(col)?, col)
+}
+
+/// A text column parsed as `T`.
+fn parsed<T: std::str::FromStr>(row: &(impl Columns + ?Sized), col: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    parse(&string(row, col)?, col)
+}
+
+fn opt_parsed<T: std::str::FromStr>(
+    row: &(impl Columns + ?Sized),
+    col: &str,
+) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    row.text(col)?.map(|t| parse(&t, col)).transpose()
+}
+
+fn u32_col(row: &(impl Columns + ?Sized), col: &str) -> Result<u32, StoreError> {
+    to_u32(int(row, col)?, col)
+}
+
+pub(super) fn tenant(row: &(impl Columns + ?Sized)) -> Result<TenantRecord, StoreError> {
+    Ok(TenantRecord {
+        id: parsed(row, "id")?,
+        display_name: string(row, "display_name")?,
+        webhook_url: row.text("webhook_url")?,
+        webhook_secret: row.text("webhook_secret")?,
+        otp_lock_threshold: u32_col(row, "otp_lock_threshold")?,
+        push_fatigue_threshold: u32_col(row, "push_fatigue_threshold")?,
+        push_fatigue_window_seconds: u32_col(row, "push_fatigue_window_seconds")?,
+        created_at: int(row, "created_at")?,
+    })
+}
+
+pub(super) fn credential(row: &(impl Columns + ?Sized)) -> Result<CredentialRecord, StoreError> {
+    Ok(CredentialRecord {
+        id: parsed(row, "id")?,
+        jwk: json(&string(row, "jwk")?, "jwk")?,
+        totp_secret_sealed: required(row.bytes("totp_secret")?, "totp_secret")?,
+        push_subscription: row
+            .text("push_subscription")?
+            .map(|s| json(&s, "push subscription"))
+            .transpose()?,
+        last_used_step: row
+            .int("last_used_step")?
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        revoked_at: row.int("revoked_at")?,
+        created_at: int(row, "created_at")?,
+    })
+}
+
+pub(super) fn binding(row: &(impl Columns + ?Sized)) -> Result<BindingRecord, StoreError> {
+    Ok(BindingRecord {
+        tenant_id: parsed(row, "tenant_id")?,
+        user_id: parsed(row, "user_id")?,
+        credential_id: parsed(row, "credential_id")?,
+        state: binding_state(&string(row, "state")?)?,
+        lock_reason: row.text("lock_reason")?,
+        grace_until: row.int("grace_until")?,
+        failures: u32_col(row, "failures")?,
+        drift_steps: int(row, "drift_steps")?,
+        enrolled_at: int(row, "enrolled_at")?,
+    })
+}
+
+pub(super) fn challenge(row: &(impl Columns + ?Sized)) -> Result<ChallengeRecord, StoreError> {
+    let context: serde_json::Value = json(&string(row, "context")?, "context")?;
+    Ok(ChallengeRecord {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        user_id: parsed(row, "user_id")?,
+        credential_id: parsed(row, "credential_id")?,
+        kind: parsed(row, "kind")?,
+        context: onepush_protocol::Context::from_value(context)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        number: row
+            .int("number")?
+            .map(u8::try_from)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        nonce: string(row, "nonce")?,
+        status: parsed(row, "status")?,
+        created_at: int(row, "created_at")?,
+        expires_at: int(row, "expires_at")?,
+        decided_at: row.int("decided_at")?,
+        reached_device: required(row.flag("reached_device")?, "reached_device")?,
+        decision: row
+            .text("decision")?
+            .map(|d| json::<DecisionRecord>(&d, "decision"))
+            .transpose()?,
+    })
+}
+
+pub(super) fn audit(row: &(impl Columns + ?Sized)) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        seq: int(row, "seq")?,
+        at: crate::clock::from_unix(int(row, "at")?),
+        event: string(row, "event")?,
+        user_id: opt_parsed(row, "user_id")?,
+        credential_id: opt_parsed(row, "credential_id")?,
+        challenge_id: opt_parsed(row, "challenge_id")?,
+        detail: json(&string(row, "detail")?, "audit detail")?,
+    })
+}
+
+pub(super) fn outbox(row: &(impl Columns + ?Sized)) -> Result<OutboxMessage, StoreError> {
+    Ok(OutboxMessage {
+        id: string(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        body: required(row.bytes("body")?, "body")?,
+        created_at: int(row, "created_at")?,
+        attempts: u32_col(row, "attempts")?,
+    })
+}
