@@ -1,8 +1,7 @@
-//! Web Push on the receiving side: the subscription a device hands the relay (W3C Push
-//! API `PushSubscription` JSON) and the device's keys that decrypt messages encrypted
-//! with `aes128gcm` (RFC 8291 on RFC 8188).
-//!
-//! [`encrypt`] is the sending side: the relay encrypts every push message with it.
+//! Web Push payloads: the subscription a device hands the relay (W3C Push API
+//! `PushSubscription` JSON), the device's keys that decrypt messages encrypted with
+//! `aes128gcm` (RFC 8291 on RFC 8188), and [`encrypt`], the sending side: the relay
+//! encrypts every push message with it.
 
 use std::fmt;
 

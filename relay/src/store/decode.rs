@@ -26,23 +26,24 @@ pub(super) trait Columns {
 }
 
 /// Implements [`Columns`] for a backend's row type `$row` with the `get(row, col)` in
-/// scope where it is invoked (each backend has one, over its own decoding traits).
+/// scope where it is invoked (each backend has one, over its own driver's decoding
+/// traits).
 macro_rules! columns_by_get {
     ($row:ty) => {
         impl $crate::store::decode::Columns for $row {
-            fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+            fn text(&self, col: &str) -> Result<Option<String>, $crate::store::StoreError> {
                 get(self, col)
             }
 
-            fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+            fn int(&self, col: &str) -> Result<Option<i64>, $crate::store::StoreError> {
                 get(self, col)
             }
 
-            fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
                 get(self, col)
             }
 
-            fn flag(&self, col: &str) -> Result<Option<bool>, StoreError> {
+            fn flag(&self, col: &str) -> Result<Option<bool>, $crate::store::StoreError> {
                 get(self, col)
             }
         }
