@@ -12,11 +12,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
-use onepush_protocol::api::{BindingState, PushPayload};
+use onepush_protocol::api::{BindingState, DeviceChallenge, PushPayload};
 use onepush_protocol::jws::{DecisionClaims, sign_decision, verify_decision};
 use onepush_protocol::proof::{ProofCheck, ProofSigner, sign_proof, verify_proof};
 use onepush_protocol::totp::{self, TotpSecret};
-use onepush_protocol::webpush::{PushReceiverKeys, encrypt};
+use onepush_protocol::webpush::{PUSH_MESSAGE_LEN, Padding, PushReceiverKeys, encrypt};
 use onepush_protocol::{
     ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, DecisionVerdict, DeviceKey,
 };
@@ -121,6 +121,20 @@ fn web_push(c: &mut Criterion) {
     let sub = receiver.subscription("https://push.example.net/send/abc");
     let p256dh = receiver.public_key();
     let payload = serde_json::to_vec(&PushPayload::challenge(ChallengeId::new())).expect("json");
+    // What the relay sends: the challenge's details, padded to 2048 bytes.
+    let carrying = PushPayload::plaintext_for(DeviceChallenge {
+        id: ChallengeId::new(),
+        tenant_id: "bench-bank".parse().expect("tenant"),
+        tenant_name: "Bench Bank".into(),
+        user_id: "user-1".parse().expect("user"),
+        kind: ChallengeKind::Login,
+        context: context(),
+        number_matching: false,
+        nonce: "bm9uY2Vub25jZW5vbmNl".into(),
+        status: ChallengeStatus::Pending,
+        created_at: time::OffsetDateTime::now_utc(),
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::minutes(1),
+    });
 
     let mut vapid_key = [0u8; 32];
     onepush_protocol::keys::fill_random(&mut vapid_key);
@@ -159,10 +173,16 @@ fn web_push(c: &mut Criterion) {
         },
     );
     c.bench_function(
-        "webpush_encrypt (onepush_protocol::webpush::encrypt, the relay's)",
+        "webpush_encrypt (onepush_protocol::webpush::encrypt, the relay's: details carried, padded to 2048 bytes)",
         |b| {
             b.iter(|| {
-                encrypt(black_box(&payload), &p256dh, receiver.auth_secret()).expect("encrypts")
+                encrypt(
+                    black_box(&carrying),
+                    &p256dh,
+                    receiver.auth_secret(),
+                    Padding::ToLength(PUSH_MESSAGE_LEN),
+                )
+                .expect("encrypts")
             });
         },
     );

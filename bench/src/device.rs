@@ -27,8 +27,8 @@ pub fn unix_now() -> i64 {
 pub struct Arrival {
     /// When.
     pub at: Instant,
-    /// Its details, when the channel carried them (the event stream does; a content-free
-    /// Web Push does not, and the device fetches them).
+    /// Its details, when the channel carried them (the event stream does, and Web Push
+    /// when they fit one message; otherwise the device fetches them).
     pub challenge: Option<Box<DeviceChallenge>>,
 }
 

@@ -1,5 +1,6 @@
 //! A Web Push endpoint the bench serves: `POST /push/{device}` is decrypted with that
-//! device's receiver keys (RFC 8291) and the challenge ID in it goes to its inbox.
+//! device's receiver keys (RFC 8291) and the challenge it announces (with its details
+//! when the message carries them) goes to its inbox.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,9 +99,9 @@ async fn receive(
     let payload = keys
         .decrypt(&body)
         .ok()
-        .and_then(|plain| serde_json::from_slice::<PushPayload>(&plain).ok());
+        .and_then(|plain| PushPayload::from_plaintext(&plain).ok());
     if let Some(p) = payload {
-        inbox.deliver(p.id, at, None);
+        inbox.deliver(p.id, at, p.challenge);
         StatusCode::CREATED
     } else {
         registry.bad_messages.fetch_add(1, Ordering::Relaxed);

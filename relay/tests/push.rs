@@ -12,7 +12,7 @@ use common::{Bank, TestDevice};
 use onepush_protocol::api::{
     BankChallenge, ChallengeCreated, DeviceEvent, PushPayload, UserBinding, WebhookEvent,
 };
-use onepush_protocol::webpush::PushReceiverKeys;
+use onepush_protocol::webpush::{PUSH_MESSAGE_LEN, PushReceiverKeys};
 use onepush_protocol::{ChallengeStatus, DecisionVerdict, DenyReason, Jwk};
 use onepush_relay::Parts;
 use onepush_relay::clock::{Clock, ManualClock};
@@ -70,7 +70,7 @@ fn check_vapid(authorization: &str, push_origin: &str, vapid_public: &str) {
 }
 
 #[tokio::test]
-async fn a_challenge_is_pushed_content_free_with_vapid_and_the_push_reaching_the_phone_means_expired()
+async fn a_challenge_is_pushed_with_its_details_padded_with_vapid_and_the_push_reaching_the_phone_means_expired()
  {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::starting_now();
@@ -98,9 +98,15 @@ async fn a_challenge_is_pushed_content_free_with_vapid_and_the_push_reaching_the
         &push.url,
         &vapid,
     );
+    // Padded: the length says nothing about the details.
+    assert_eq!(request.body.len(), PUSH_MESSAGE_LEN);
     let plain = keys.decrypt(&request.body).expect("decrypts");
-    let payload: PushPayload = serde_json::from_slice(&plain).unwrap();
-    assert_eq!(payload, PushPayload::challenge(created.id));
+    let payload = PushPayload::from_plaintext(&plain).unwrap();
+    assert_eq!(payload.id, created.id);
+    // It carries exactly what the signed fetch answers.
+    let carried = payload.challenge.expect("the details fit one message");
+    assert_eq!(carried.context.str("location"), Some("Tokyo"));
+    assert_eq!(*carried, device.challenge(&created.id.to_string()).await);
     // Nobody answers: the push was accepted, so it ends `expired`, not `undeliverable`.
     tokio::time::sleep(Duration::from_millis(200)).await;
     clock.advance(46);
@@ -110,6 +116,29 @@ async fn a_challenge_is_pushed_content_free_with_vapid_and_the_push_reaching_the
         .await
         .json(200);
     assert_eq!(outcome.status, ChallengeStatus::Expired);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn details_too_large_for_one_message_are_left_for_the_signed_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let push = Receiver::start(201).await;
+    let (relay, bank, device, keys) = setup(dir.path(), &clock, &push.url).await;
+    let memo = "x".repeat(3000);
+    let created: ChallengeCreated = bank
+        .login(
+            "alice",
+            json!({ "context": { "ip": "203.0.113.7", "user_agent": "Firefox", "memo": memo } }),
+        )
+        .await
+        .json(201);
+    let got = push.wait_for(1).await;
+    assert_eq!(got[0].body.len(), PUSH_MESSAGE_LEN);
+    let payload = PushPayload::from_plaintext(&keys.decrypt(&got[0].body).unwrap()).unwrap();
+    assert_eq!(payload, PushPayload::challenge(created.id));
+    let fetched = device.challenge(&created.id.to_string()).await;
+    assert_eq!(fetched.context.str("memo").map(str::len), Some(3000));
     relay.shutdown().await.unwrap();
 }
 
@@ -423,8 +452,9 @@ async fn push_service_429_is_retried_after_its_retry_after_and_the_push_reaches_
         waited >= Duration::from_secs(2),
         "the relay waited {waited:?}, less than the push service's Retry-After of 2 s"
     );
-    let payload: PushPayload = serde_json::from_slice(&keys.decrypt(&got[1].1).unwrap()).unwrap();
-    assert_eq!(payload, PushPayload::challenge(created.id));
+    let payload = PushPayload::from_plaintext(&keys.decrypt(&got[1].1).unwrap()).unwrap();
+    assert_eq!(payload.id, created.id);
+    assert!(payload.challenge.is_some(), "the retry carries the details too");
     reached(&relay, &created.id).await;
     assert_eq!(
         after_deadline(&relay, &bank, &clock, &created.id, 60).await,
@@ -453,8 +483,9 @@ async fn push_service_500_is_retried_with_backoff_and_the_push_reaches_the_phone
     );
     assert!(got[2].0 - got[1].0 >= Duration::from_secs(1), "second wait");
     for (_, body) in &got {
-        let payload: PushPayload = serde_json::from_slice(&keys.decrypt(body).unwrap()).unwrap();
-        assert_eq!(payload, PushPayload::challenge(created.id));
+        let payload = PushPayload::from_plaintext(&keys.decrypt(body).unwrap()).unwrap();
+        assert_eq!(payload.id, created.id);
+        assert!(payload.challenge.is_some(), "every try carries the details");
     }
     reached(&relay, &created.id).await;
     assert_eq!(

@@ -530,7 +530,12 @@ pub enum DeviceEvent {
     },
 }
 
-/// The plaintext of a Web Push message: content-free, only what to fetch.
+/// The plaintext of a Web Push message: the challenge it announces and, when they fit
+/// one message, its details.
+///
+/// Every message is encrypted to the device's push keys (RFC 8291) and padded to
+/// [`crate::webpush::PUSH_MESSAGE_LEN`] bytes, so the push service sees neither the
+/// details nor their length.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushPayload {
@@ -539,18 +544,59 @@ pub struct PushPayload {
     /// `challenge`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The challenge to fetch over the signed channel.
+    /// The challenge.
     pub id: ChallengeId,
+    /// Its details, as `GET /v1/device/challenges/{id}` answers them; absent when they
+    /// do not fit one message (a large context): then the app fetches them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Box<DeviceChallenge>>,
 }
 
 impl PushPayload {
-    /// The payload announcing a challenge.
+    /// The payload announcing a challenge without its details: the app fetches them.
     pub fn challenge(id: ChallengeId) -> Self {
         Self {
             v: 1,
             kind: "challenge".to_owned(),
             id,
+            challenge: None,
         }
+    }
+
+    /// The plaintext of the message announcing `challenge`: with its details when they
+    /// fit one push message ([`crate::webpush::PUSH_PLAINTEXT_LEN`]), else without.
+    pub fn plaintext_for(challenge: DeviceChallenge) -> Vec<u8> {
+        let id = challenge.id;
+        let carrying = Self {
+            challenge: Some(Box::new(challenge)),
+            ..Self::challenge(id)
+        };
+        let plain = serde_json::to_vec(&carrying).expect("a push payload serialises");
+        if plain.len() <= crate::webpush::PUSH_PLAINTEXT_LEN {
+            return plain;
+        }
+        serde_json::to_vec(&Self::challenge(id)).expect("a push payload serialises")
+    }
+
+    /// Reads a decrypted message: version 1, type `challenge`, and carried details (if
+    /// any) for the announced challenge.
+    ///
+    /// # Errors
+    /// What is wrong with it, in words.
+    pub fn from_plaintext(plain: &[u8]) -> Result<Self, String> {
+        let payload: Self = serde_json::from_slice(plain).map_err(|e| e.to_string())?;
+        if payload.v != 1 || payload.kind != "challenge" {
+            return Err(format!("version {} type {:?}", payload.v, payload.kind));
+        }
+        if let Some(carried) = &payload.challenge
+            && carried.id != payload.id
+        {
+            return Err(format!(
+                "announces {} but carries the details of {}",
+                payload.id, carried.id
+            ));
+        }
+        Ok(payload)
     }
 }
 
@@ -586,10 +632,57 @@ mod tests {
     }
 
     #[test]
-    fn push_payload_is_content_free() {
+    fn push_payload_without_details_names_only_the_challenge() {
         let id = ChallengeId::new();
         let json = serde_json::to_string(&PushPayload::challenge(id)).unwrap();
         assert_eq!(json, format!(r#"{{"v":1,"type":"challenge","id":"{id}"}}"#));
+    }
+
+    fn device_challenge(context: serde_json::Value) -> DeviceChallenge {
+        DeviceChallenge {
+            id: ChallengeId::new(),
+            tenant_id: "demo-bank".parse().unwrap(),
+            tenant_name: "Demo Bank".into(),
+            user_id: "u1".parse().unwrap(),
+            kind: ChallengeKind::Transaction,
+            context: Context::from_value(context).unwrap(),
+            number_matching: false,
+            nonce: "bm9uY2U".into(),
+            status: ChallengeStatus::Pending,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH + time::Duration::minutes(2),
+        }
+    }
+
+    #[test]
+    fn push_payload_carries_the_details_when_they_fit() {
+        let challenge = device_challenge(serde_json::json!({"amount": "1000000", "to": "ACME"}));
+        let plain = PushPayload::plaintext_for(challenge.clone());
+        let read = PushPayload::from_plaintext(&plain).unwrap();
+        assert_eq!(read.id, challenge.id);
+        assert_eq!(read.challenge.as_deref(), Some(&challenge));
+    }
+
+    #[test]
+    fn push_payload_leaves_out_details_too_large_for_one_message() {
+        let big = "x".repeat(crate::webpush::PUSH_PLAINTEXT_LEN);
+        let challenge = device_challenge(serde_json::json!({"memo": big}));
+        let plain = PushPayload::plaintext_for(challenge.clone());
+        assert!(plain.len() <= crate::webpush::PUSH_PLAINTEXT_LEN);
+        let read = PushPayload::from_plaintext(&plain).unwrap();
+        assert_eq!(read, PushPayload::challenge(challenge.id));
+    }
+
+    #[test]
+    fn push_payload_refuses_other_versions_and_mismatched_details() {
+        let challenge = device_challenge(serde_json::json!({"amount": "1"}));
+        let mut payload = PushPayload::challenge(ChallengeId::new());
+        payload.challenge = Some(Box::new(challenge.clone()));
+        let err = PushPayload::from_plaintext(&serde_json::to_vec(&payload).unwrap()).unwrap_err();
+        assert!(err.contains("carries the details of"), "{err}");
+        let v2 = format!(r#"{{"v":2,"type":"challenge","id":"{}"}}"#, challenge.id);
+        assert!(PushPayload::from_plaintext(v2.as_bytes()).is_err());
+        assert!(PushPayload::from_plaintext(b"not json").is_err());
     }
 
     #[test]

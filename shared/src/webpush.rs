@@ -14,9 +14,19 @@ use crate::keys::fill_random;
 mod ece;
 
 pub use ece::{
-    AUTH_SECRET_LEN, ENCRYPT_RECORD_SIZE, HEADER_LEN, MAX_PLAINTEXT_LEN, MIN_RECORD_SIZE,
-    PushDecryptError, PushEncryptError, decrypt, encrypt,
+    AUTH_SECRET_LEN, ENCRYPT_RECORD_SIZE, HEADER_LEN, MAX_PLAINTEXT_LEN, MIN_RECORD_SIZE, Padding,
+    PushDecryptError, PushEncryptError, decrypt, encrypt, max_plaintext_len,
 };
+
+/// How long every OnePush push message is, whatever it carries ([`Padding::ToLength`]).
+///
+/// Half of what RFC 8030 push services must take, so that the message still fits the
+/// 4 KiB payload limits of APNs and FCM once a gateway has base64-encoded it
+/// (2,732 characters) into their JSON.
+pub const PUSH_MESSAGE_LEN: usize = 2048;
+
+/// The largest plaintext a [`PUSH_MESSAGE_LEN`] message holds.
+pub const PUSH_PLAINTEXT_LEN: usize = max_plaintext_len(PUSH_MESSAGE_LEN);
 
 /// Longest push endpoint URL accepted, in bytes.
 pub const MAX_ENDPOINT_LEN: usize = 2048;

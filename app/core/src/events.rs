@@ -52,7 +52,8 @@ pub enum Incoming {
         /// How it arrived.
         source: Source,
         /// Its details when the channel carried them (the event stream and a pull do, a
-        /// content-free Web Push does not): then there is nothing to fetch.
+        /// Web Push does unless they were too large for one message): then there is
+        /// nothing to fetch.
         challenge: Option<Box<DeviceChallenge>>,
     },
     /// A challenge left `pending` (answered elsewhere, cancelled, expired).

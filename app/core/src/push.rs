@@ -1,7 +1,7 @@
-//! Web Push receipt: decrypt a push message (RFC 8291) into the content-free
-//! [`PushPayload`], then fetch the challenge over the signed channel; and
-//! [`PushEndpoint`], a local RFC 8030 receiving endpoint so the real Web Push path
-//! runs end to end without a cloud push service.
+//! Web Push receipt: decrypt a push message (RFC 8291) into the [`PushPayload`] it
+//! carries (the challenge's details when they fit one message; otherwise they are
+//! fetched over the signed channel); and [`PushEndpoint`], a local RFC 8030 receiving
+//! endpoint so the real Web Push path runs end to end without a cloud push service.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +13,6 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use onepush_protocol::ChallengeId;
 use onepush_protocol::api::{DeviceChallenge, PushPayload};
 use onepush_protocol::webpush::{PushReceiverKeys, PushSubscription};
 use subtle::ConstantTimeEq as _;
@@ -41,30 +40,25 @@ pub enum PushError {
     Client(#[from] ClientError),
 }
 
-/// Decrypts a raw Web Push body (`Content-Encoding: aes128gcm`) into the challenge it
-/// announces.
-pub fn open_push(keys: &PushReceiverKeys, body: &[u8]) -> Result<ChallengeId, PushError> {
+/// Decrypts a raw Web Push body (`Content-Encoding: aes128gcm`) into the announcement
+/// it carries: the challenge, with its details when they fit the message.
+pub fn open_push(keys: &PushReceiverKeys, body: &[u8]) -> Result<PushPayload, PushError> {
     let plain = keys.decrypt(body).map_err(|_| PushError::Decrypt)?;
-    let payload: PushPayload =
-        serde_json::from_slice(&plain).map_err(|e| PushError::Payload(e.to_string()))?;
-    if payload.v != 1 || payload.kind != "challenge" {
-        return Err(PushError::Payload(format!(
-            "version {} type {:?}",
-            payload.v, payload.kind
-        )));
-    }
-    Ok(payload.id)
+    PushPayload::from_plaintext(&plain).map_err(PushError::Payload)
 }
 
-/// Push receipt: decrypts the body, then fetches the challenge's details over the
-/// signed channel (the push itself carries nothing to show).
+/// Push receipt: decrypts the body and answers the challenge's details, from the
+/// message when it carries them, else fetched over the signed channel.
 pub async fn receive(
     keys: &PushReceiverKeys,
     client: &RelayClient,
     body: &[u8],
 ) -> Result<DeviceChallenge, PushError> {
-    let id = open_push(keys, body)?;
-    Ok(client.challenge(id).await?)
+    let payload = open_push(keys, body)?;
+    match payload.challenge {
+        Some(challenge) => Ok(*challenge),
+        None => Ok(client.challenge(payload.id).await?),
+    }
 }
 
 /// What the endpoint's handler needs.
@@ -206,8 +200,8 @@ async fn receive_message(
                 .into_response();
         }
     }
-    let id = match open_push(&state.keys, &body) {
-        Ok(id) => id,
+    let payload = match open_push(&state.keys, &body) {
+        Ok(payload) => payload,
         Err(e) => {
             tracing::warn!(error = %e, "push refused");
             return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
@@ -217,9 +211,9 @@ async fn receive_message(
     if state
         .tx
         .send(Incoming::Challenge {
-            id,
+            id: payload.id,
             source: Source::WebPush,
-            challenge: None,
+            challenge: payload.challenge,
         })
         .await
         .is_err()

@@ -2,7 +2,10 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use onepush_protocol::webpush::encrypt;
+use onepush_protocol::api::DeviceChallenge;
+use onepush_protocol::webpush::{PUSH_MESSAGE_LEN, Padding, encrypt};
+use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context};
+use time::OffsetDateTime;
 use tower::ServiceExt as _;
 
 use super::*;
@@ -14,7 +17,46 @@ fn keys() -> Arc<PushReceiverKeys> {
 }
 
 fn message(keys: &PushReceiverKeys, payload: &[u8]) -> Vec<u8> {
-    encrypt(payload, &keys.public_key(), keys.auth_secret()).unwrap()
+    encrypt(
+        payload,
+        &keys.public_key(),
+        keys.auth_secret(),
+        Padding::ToLength(PUSH_MESSAGE_LEN),
+    )
+    .unwrap()
+}
+
+fn transfer() -> DeviceChallenge {
+    let context = serde_json::json!({"amount": "1250000", "currency": "JPY", "payee_name": "ACME"});
+    DeviceChallenge {
+        id: ChallengeId::new(),
+        tenant_id: "acme-bank".parse().unwrap(),
+        tenant_name: "Acme Bank".to_owned(),
+        user_id: "alice".parse().unwrap(),
+        kind: ChallengeKind::Transaction,
+        context: Context::from_value(context).unwrap(),
+        number_matching: false,
+        nonce: "n0nce".to_owned(),
+        status: ChallengeStatus::Pending,
+        created_at: OffsetDateTime::UNIX_EPOCH,
+        expires_at: OffsetDateTime::UNIX_EPOCH,
+    }
+}
+
+/// A message carrying `challenge`'s details, as the relay sends it.
+fn carrying(keys: &PushReceiverKeys, challenge: &DeviceChallenge) -> Vec<u8> {
+    message(keys, &PushPayload::plaintext_for(challenge.clone()))
+}
+
+/// A client of a relay that is not there: any fetch fails.
+fn unreachable_relay() -> RelayClient {
+    let key = Arc::new(onepush_protocol::keys::DeviceKey::generate());
+    RelayClient::new(
+        "http://127.0.0.1:9",
+        key,
+        Some("ONEP12345674".parse().unwrap()),
+    )
+    .unwrap()
 }
 
 fn announcement(keys: &PushReceiverKeys, id: ChallengeId) -> Vec<u8> {
@@ -50,7 +92,37 @@ fn push_request(path: &str, vapid_k: &str, body: Vec<u8>) -> Request<Body> {
 fn push_message_decrypts_to_the_announced_challenge() {
     let keys = keys();
     let id = ChallengeId::new();
-    assert_eq!(open_push(&keys, &announcement(&keys, id)).unwrap(), id);
+    assert_eq!(
+        open_push(&keys, &announcement(&keys, id)).unwrap(),
+        PushPayload::challenge(id)
+    );
+    let challenge = transfer();
+    let payload = open_push(&keys, &carrying(&keys, &challenge)).unwrap();
+    assert_eq!(payload.id, challenge.id);
+    assert_eq!(payload.challenge.as_deref(), Some(&challenge));
+}
+
+#[tokio::test]
+async fn receipt_shows_carried_details_without_asking_the_relay() {
+    let keys = keys();
+    let challenge = transfer();
+    let got = receive(&keys, &unreachable_relay(), &carrying(&keys, &challenge))
+        .await
+        .unwrap();
+    assert_eq!(got, challenge);
+}
+
+#[tokio::test]
+async fn receipt_fetches_details_the_message_does_not_carry() {
+    let keys = keys();
+    let err = receive(
+        &keys,
+        &unreachable_relay(),
+        &announcement(&keys, ChallengeId::new()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, PushError::Client(_)), "{err}");
 }
 
 #[test]
@@ -64,6 +136,15 @@ fn push_for_another_device_or_with_other_content_is_refused() {
     ));
     let odd = message(&keys, br#"{"v":1,"type":"challenge","id":"x"}"#);
     assert!(matches!(open_push(&keys, &odd), Err(PushError::Payload(_))));
+    let mut mismatched = PushPayload::challenge(id);
+    mismatched.challenge = Some(Box::new(transfer()));
+    assert!(matches!(
+        open_push(
+            &keys,
+            &message(&keys, &serde_json::to_vec(&mismatched).unwrap())
+        ),
+        Err(PushError::Payload(_))
+    ));
     let wrong_kind = format!(r#"{{"v":1,"type":"news","id":"{id}"}}"#);
     assert!(matches!(
         open_push(&keys, &message(&keys, wrong_kind.as_bytes())),
@@ -88,6 +169,30 @@ async fn endpoint_answers_201_and_hands_the_challenge_on() {
             id,
             source: Source::WebPush,
             challenge: None,
+        })
+    );
+}
+
+#[tokio::test]
+async fn endpoint_hands_carried_details_on() {
+    let keys = keys();
+    let (state, mut rx) = state(keys.clone());
+    let challenge = transfer();
+    let response = router(state)
+        .oneshot(push_request(
+            "/push/tok",
+            VAPID,
+            carrying(&keys, &challenge),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        rx.recv().await,
+        Some(Incoming::Challenge {
+            id: challenge.id,
+            source: Source::WebPush,
+            challenge: Some(Box::new(challenge)),
         })
     );
 }

@@ -1,6 +1,6 @@
 //! The real [`PushSender`]: `web-push` signs the VAPID JWT (RFC 8292, cached per push
 //! service), [`onepush_protocol::webpush::encrypt`] encrypts the message (RFC 8291,
-//! ephemeral ECDH on `ring`), one keep-alive `reqwest` client sends it.
+//! ephemeral ECDH on `ring`, padded to `PUSH_MESSAGE_LEN`), one keep-alive `reqwest` client sends it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::future::BoxFuture;
-use onepush_protocol::webpush::PushSubscription;
+use onepush_protocol::webpush::{self, PushSubscription};
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use web_push::{
     PartialVapidSignatureBuilder, SubscriptionInfo, VapidSignature, VapidSignatureBuilder,
@@ -184,8 +184,13 @@ impl WebPushSender {
             .ok_or("the subscription's p256dh is not 65 bytes of base64url")?;
         let auth: [u8; 16] = onepush_protocol::b64::decode_array(&subscription.keys.auth)
             .ok_or("the subscription's auth is not 16 bytes of base64url")?;
-        let body = onepush_protocol::webpush::encrypt(payload, &p256dh, &auth)
-            .map_err(|e| format!("cannot build the message: {e}"))?;
+        let body = webpush::encrypt(
+            payload,
+            &p256dh,
+            &auth,
+            webpush::Padding::ToLength(webpush::PUSH_MESSAGE_LEN),
+        )
+        .map_err(|e| format!("cannot build the message: {e}"))?;
         let authorization = format!(
             "vapid t={}, k={}",
             signature.auth_t,

@@ -217,8 +217,17 @@ impl Service {
         ch: &ChallengeRecord,
         subscription: &onepush_protocol::PushSubscription,
     ) {
-        let payload =
-            serde_json::to_vec(&PushPayload::challenge(ch.id)).expect("payload serialises");
+        // The message carries what the signed fetch would answer (when it fits), so
+        // the phone shows the prompt without a round trip to the relay.
+        let payload = match self.tenant(&ch.tenant_id).await {
+            Ok(tenant) => {
+                PushPayload::plaintext_for(views::device_challenge(ch, tenant.display_name))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the tenant: the push names only the challenge");
+                serde_json::to_vec(&PushPayload::challenge(ch.id)).expect("payload serialises")
+            }
+        };
         let clock = self.clock.clone();
         let outcome = crate::push::deliver_with_retries(
             self.push.as_ref(),

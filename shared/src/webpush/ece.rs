@@ -24,13 +24,31 @@ pub const MIN_RECORD_SIZE: u32 = 18;
 /// The record size [`encrypt`] writes.
 pub const ENCRYPT_RECORD_SIZE: u32 = 4096;
 /// The largest plaintext that fits a 4096-byte push message (RFC 8291 §4).
-pub const MAX_PLAINTEXT_LEN: usize = 4096 - HEADER_LEN - TAG_LEN - 1;
+pub const MAX_PLAINTEXT_LEN: usize = max_plaintext_len(4096);
 
 const SALT_LEN: usize = 16;
 const POINT_LEN: usize = 65;
 const TAG_LEN: usize = 16;
 /// Tag plus the padding delimiter: the smallest record.
 const MIN_RECORD_LEN: usize = TAG_LEN + 1;
+
+/// How much padding [`encrypt`] adds after the plaintext (RFC 8188 §2: the delimiter,
+/// then zeros; RFC 8291 §4 leaves the amount to the sender).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// None: the message is as long as its plaintext makes it.
+    None,
+    /// Every message exactly this many bytes long (header, record and tag: from 103,
+    /// an empty message, to 4096, the most RFC 8291 allows; values outside are taken
+    /// as the nearest), so that its length tells the push service (and anyone
+    /// watching the phone's traffic) nothing about what it carries.
+    ToLength(usize),
+}
+
+/// The largest plaintext a message of `message_len` bytes holds.
+pub const fn max_plaintext_len(message_len: usize) -> usize {
+    message_len.saturating_sub(HEADER_LEN + MIN_RECORD_LEN)
+}
 
 /// Why a push message could not be decrypted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,9 +95,14 @@ pub enum PushEncryptError {
     /// The auth secret is not 16 bytes.
     #[error("push auth secret must be 16 bytes")]
     Auth,
-    /// More plaintext than one 4096-byte message carries.
-    #[error("push payload is {0} bytes; at most {MAX_PLAINTEXT_LEN} fit in one message")]
-    TooLarge(usize),
+    /// More plaintext than the message carries.
+    #[error("push payload is {len} bytes; at most {room} fit in the message")]
+    TooLarge {
+        /// The plaintext's length.
+        len: usize,
+        /// The most the message holds.
+        room: usize,
+    },
 }
 
 /// Decrypts one `aes128gcm` push message `body` with the device's 32-byte ECDH private
@@ -93,7 +116,7 @@ pub fn decrypt(
 }
 
 /// Encrypts `plaintext` for a subscription's 65-byte `p256dh` key and 16-byte `auth`
-/// secret, with a fresh sender key and salt, record size 4096, no padding.
+/// secret, with a fresh sender key and salt, record size 4096, padded as `padding` says.
 ///
 /// The sender key is an ephemeral `ring` ECDH key (≈ 60 µs a message against ≈ 280 µs
 /// with the `p256` crate's arithmetic: BENCHMARKS.md). `ring` cannot take a given
@@ -103,8 +126,9 @@ pub fn encrypt(
     plaintext: &[u8],
     subscription_p256dh: &[u8],
     auth: &[u8],
+    padding: Padding,
 ) -> Result<Vec<u8>, PushEncryptError> {
-    let record = last_record(plaintext)?;
+    let record = last_record(plaintext, padding)?;
     let (ua_public, auth) = receiver(subscription_p256dh, auth)?;
     let mut salt = [0u8; SALT_LEN];
     fill_random(&mut salt);
@@ -134,17 +158,36 @@ pub(super) fn encrypt_with(
     sender: &p256::SecretKey,
     salt: [u8; SALT_LEN],
 ) -> Result<Vec<u8>, PushEncryptError> {
-    seal_record(last_record(plaintext)?, ua_public, auth, sender, salt)
+    seal_record(
+        last_record(plaintext, Padding::None)?,
+        ua_public,
+        auth,
+        sender,
+        salt,
+    )
 }
 
-/// The one record of a message: `plaintext`, then the last-record delimiter.
-fn last_record(plaintext: &[u8]) -> Result<Vec<u8>, PushEncryptError> {
-    if plaintext.len() > MAX_PLAINTEXT_LEN {
-        return Err(PushEncryptError::TooLarge(plaintext.len()));
+/// The one record of a message: `plaintext`, the last-record delimiter, then the
+/// padding's zeros.
+fn last_record(plaintext: &[u8], padding: Padding) -> Result<Vec<u8>, PushEncryptError> {
+    let room = match padding {
+        Padding::None => MAX_PLAINTEXT_LEN,
+        Padding::ToLength(len) => max_plaintext_len(len.min(4096)),
+    };
+    if plaintext.len() > room {
+        return Err(PushEncryptError::TooLarge {
+            len: plaintext.len(),
+            room,
+        });
     }
-    let mut record = Vec::with_capacity(plaintext.len() + MIN_RECORD_LEN);
+    let len = match padding {
+        Padding::None => plaintext.len() + 1,
+        Padding::ToLength(_) => room + 1,
+    };
+    let mut record = Vec::with_capacity(len + TAG_LEN);
     record.extend_from_slice(plaintext);
     record.push(0x02);
+    record.resize(len, 0);
     Ok(record)
 }
 

@@ -51,20 +51,74 @@ fn rfc8291_example_is_reproduced_exactly() {
 fn encrypt_then_decrypt_round_trips() {
     let keys = PushReceiverKeys::generate();
     let payload = br#"{"v":1,"type":"challenge","id":"01890a5d-ac96-774b-bcce-b302099a8057"}"#;
-    let body = encrypt(payload, &keys.public_key(), keys.auth_secret()).unwrap();
+    let body = encrypt(
+        payload,
+        &keys.public_key(),
+        keys.auth_secret(),
+        Padding::None,
+    )
+    .unwrap();
     assert_eq!(&body[16..20], &4096u32.to_be_bytes());
     assert_eq!(keys.decrypt(&body).unwrap(), payload);
     // Fresh salt and sender key every time.
     assert_ne!(
-        encrypt(payload, &keys.public_key(), keys.auth_secret()).unwrap(),
+        encrypt(
+            payload,
+            &keys.public_key(),
+            keys.auth_secret(),
+            Padding::None
+        )
+        .unwrap(),
         body
     );
     // Empty and maximal payloads.
     for len in [0, MAX_PLAINTEXT_LEN] {
-        let body = encrypt(&vec![0x61; len], &keys.public_key(), keys.auth_secret()).unwrap();
+        let body = encrypt(
+            &vec![0x61; len],
+            &keys.public_key(),
+            keys.auth_secret(),
+            Padding::None,
+        )
+        .unwrap();
         assert!(body.len() <= 4096);
         assert_eq!(keys.decrypt(&body).unwrap().len(), len);
     }
+}
+
+#[test]
+fn padding_makes_every_message_the_same_length() {
+    let keys = PushReceiverKeys::generate();
+    let pad = Padding::ToLength(PUSH_MESSAGE_LEN);
+    for len in [0, 1, 70, 1000, PUSH_PLAINTEXT_LEN] {
+        let payload = vec![0x61; len];
+        let body = encrypt(&payload, &keys.public_key(), keys.auth_secret(), pad).unwrap();
+        assert_eq!(body.len(), PUSH_MESSAGE_LEN, "plaintext of {len} bytes");
+        assert_eq!(keys.decrypt(&body).unwrap(), payload);
+    }
+    assert_eq!(
+        encrypt(
+            &[0; PUSH_PLAINTEXT_LEN + 1],
+            &keys.public_key(),
+            keys.auth_secret(),
+            pad
+        ),
+        Err(PushEncryptError::TooLarge {
+            len: PUSH_PLAINTEXT_LEN + 1,
+            room: PUSH_PLAINTEXT_LEN
+        })
+    );
+    // Padded to the most RFC 8291 allows.
+    let full = encrypt(
+        b"x",
+        &keys.public_key(),
+        keys.auth_secret(),
+        Padding::ToLength(4096),
+    );
+    assert_eq!(full.unwrap().len(), 4096);
+    // A plaintext that ends in zeros keeps them: only what follows the delimiter goes.
+    let payload = b"ab\0\0";
+    let body = encrypt(payload, &keys.public_key(), keys.auth_secret(), pad).unwrap();
+    assert_eq!(keys.decrypt(&body).unwrap(), payload);
 }
 
 #[test]
@@ -72,22 +126,30 @@ fn encrypt_refuses_bad_keys_and_large_payloads() {
     let keys = PushReceiverKeys::generate();
     let public = keys.public_key();
     assert_eq!(
-        encrypt(b"x", &public[..33], keys.auth_secret()),
+        encrypt(b"x", &public[..33], keys.auth_secret(), Padding::None),
         Err(PushEncryptError::P256dh)
     );
     let mut off_curve = public;
     off_curve[64] ^= 1;
     assert_eq!(
-        encrypt(b"x", &off_curve, keys.auth_secret()),
+        encrypt(b"x", &off_curve, keys.auth_secret(), Padding::None),
         Err(PushEncryptError::P256dh)
     );
     assert_eq!(
-        encrypt(b"x", &public, &[0; 15]),
+        encrypt(b"x", &public, &[0; 15], Padding::None),
         Err(PushEncryptError::Auth)
     );
     assert_eq!(
-        encrypt(&vec![0; MAX_PLAINTEXT_LEN + 1], &public, keys.auth_secret()),
-        Err(PushEncryptError::TooLarge(MAX_PLAINTEXT_LEN + 1))
+        encrypt(
+            &vec![0; MAX_PLAINTEXT_LEN + 1],
+            &public,
+            keys.auth_secret(),
+            Padding::None
+        ),
+        Err(PushEncryptError::TooLarge {
+            len: MAX_PLAINTEXT_LEN + 1,
+            room: MAX_PLAINTEXT_LEN
+        })
     );
 }
 
@@ -95,7 +157,13 @@ fn encrypt_refuses_bad_keys_and_large_payloads() {
 fn message_for_another_device_does_not_decrypt() {
     let mine = PushReceiverKeys::generate();
     let theirs = PushReceiverKeys::generate();
-    let body = encrypt(b"hello", &theirs.public_key(), theirs.auth_secret()).unwrap();
+    let body = encrypt(
+        b"hello",
+        &theirs.public_key(),
+        theirs.auth_secret(),
+        Padding::None,
+    )
+    .unwrap();
     assert_eq!(mine.decrypt(&body), Err(PushDecryptError::Decrypt));
     // Same ECDH key but another auth secret.
     let other_auth =
@@ -281,7 +349,7 @@ proptest! {
     #[test]
     fn arbitrary_payloads_round_trip(payload in proptest::collection::vec(any::<u8>(), 0..600)) {
         let v = rfc8291();
-        let body = encrypt(&payload, &v.ua_public, &v.auth).unwrap();
+        let body = encrypt(&payload, &v.ua_public, &v.auth, Padding::None).unwrap();
         prop_assert_eq!(decrypt(&body, &v.ua_private, &v.auth).unwrap(), payload);
     }
 
