@@ -454,7 +454,10 @@ async fn push_service_429_is_retried_after_its_retry_after_and_the_push_reaches_
     );
     let payload = PushPayload::from_plaintext(&keys.decrypt(&got[1].1).unwrap()).unwrap();
     assert_eq!(payload.id, created.id);
-    assert!(payload.challenge.is_some(), "the retry carries the details too");
+    assert!(
+        payload.challenge.is_some(),
+        "the retry carries the details too"
+    );
     reached(&relay, &created.id).await;
     assert_eq!(
         after_deadline(&relay, &bank, &clock, &created.id, 60).await,

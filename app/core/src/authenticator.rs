@@ -367,4 +367,4 @@ impl Authenticator {
 
 #[cfg(test)]
 #[path = "authenticator_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -17,7 +17,8 @@ fn device(home: &std::path::Path) -> Authenticator {
     Authenticator::open(Box::new(store)).unwrap()
 }
 
-fn transfer() -> DeviceChallenge {
+/// A pending transfer challenge (also the push tests' fixture).
+pub(crate) fn transfer() -> DeviceChallenge {
     let context = json!({
         "amount": "1250000", "currency": "JPY",
         "payee_name": "ヤマダ タロウ", "payee_account": "0001-123-4567890",

@@ -2,13 +2,13 @@
 
 use axum::body::Body;
 use axum::http::Request;
+use onepush_protocol::ChallengeId;
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::webpush::{PUSH_MESSAGE_LEN, Padding, encrypt};
-use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context};
-use time::OffsetDateTime;
 use tower::ServiceExt as _;
 
 use super::*;
+use crate::authenticator::tests::transfer;
 
 const VAPID: &str = "BAvapidkey";
 
@@ -24,23 +24,6 @@ fn message(keys: &PushReceiverKeys, payload: &[u8]) -> Vec<u8> {
         Padding::ToLength(PUSH_MESSAGE_LEN),
     )
     .unwrap()
-}
-
-fn transfer() -> DeviceChallenge {
-    let context = serde_json::json!({"amount": "1250000", "currency": "JPY", "payee_name": "ACME"});
-    DeviceChallenge {
-        id: ChallengeId::new(),
-        tenant_id: "acme-bank".parse().unwrap(),
-        tenant_name: "Acme Bank".to_owned(),
-        user_id: "alice".parse().unwrap(),
-        kind: ChallengeKind::Transaction,
-        context: Context::from_value(context).unwrap(),
-        number_matching: false,
-        nonce: "n0nce".to_owned(),
-        status: ChallengeStatus::Pending,
-        created_at: OffsetDateTime::UNIX_EPOCH,
-        expires_at: OffsetDateTime::UNIX_EPOCH,
-    }
 }
 
 /// A message carrying `challenge`'s details, as the relay sends it.
