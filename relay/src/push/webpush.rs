@@ -1,6 +1,7 @@
 //! The real [`PushSender`]: `web-push` signs the VAPID JWT (RFC 8292, cached per push
 //! service), [`onepush_protocol::webpush::encrypt`] encrypts the message (RFC 8291,
-//! ephemeral ECDH on `ring`, padded to `PUSH_MESSAGE_LEN`), one keep-alive `reqwest` client sends it.
+//! ephemeral ECDH on `ring`, padded to `PUSH_MESSAGE_LEN`), one keep-alive `reqwest`
+//! client sends it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
