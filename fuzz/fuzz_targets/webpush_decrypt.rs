@@ -4,7 +4,7 @@
 //! - `webpush::decrypt` never panics, and agrees with `PushReceiverKeys::decrypt`.
 //! - A body that decrypts has the 86-byte header with a 65-byte key id, a single record
 //!   no larger than its record size, and a plaintext shorter than that record by at
-//!   least the tag and the delimiter.
+//!   least the tag and the delimiter; reading it as a OnePush `PushPayload` never panics.
 //!
 //! The seed is the RFC 8291 Appendix A message.
 #![no_main]
@@ -12,6 +12,7 @@
 use libfuzzer_sys::fuzz_target;
 use onepush_fuzz::RFC8291;
 use onepush_protocol::PushReceiverKeys;
+use onepush_protocol::api::PushPayload;
 use onepush_protocol::webpush::{HEADER_LEN, decrypt};
 
 fuzz_target!(|body: &[u8]| {
@@ -26,6 +27,7 @@ fuzz_target!(|body: &[u8]| {
             let rs = u32::from_be_bytes([body[16], body[17], body[18], body[19]]);
             assert!(u32::try_from(record_len).is_ok_and(|len| len <= rs));
             assert!(plaintext.len() + 17 <= record_len);
+            let _ = PushPayload::from_plaintext(&plaintext);
         }
         Err(err) => assert!(!err.to_string().is_empty()),
     }

@@ -1,8 +1,9 @@
 //! Web Push round trip: arbitrary plaintext encrypted with `webpush::encrypt` for the
 //! fixed RFC 8291 receiver, then decrypted, and one byte of the message changed.
 //!
-//! - Plaintext up to `MAX_PLAINTEXT_LEN` encrypts into at most 4096 bytes, and decrypts
-//!   to exactly the plaintext; longer plaintext is refused with `TooLarge`.
+//! - Plaintext up to `MAX_PLAINTEXT_LEN` encrypts into at most 4096 bytes (padded: up to
+//!   `PUSH_PLAINTEXT_LEN` into exactly `PUSH_MESSAGE_LEN` bytes), and decrypts to
+//!   exactly the plaintext; longer plaintext is refused with `TooLarge`.
 //! - Any single changed byte outside the record-size field (bytes 16..20, which RFC 8188
 //!   does not authenticate) makes decryption fail; a change inside it either fails or
 //!   gives back the same plaintext.
@@ -12,27 +13,42 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use onepush_fuzz::RFC8291;
-use onepush_protocol::webpush::{MAX_PLAINTEXT_LEN, PushEncryptError, decrypt, encrypt};
+use onepush_protocol::webpush::{
+    MAX_PLAINTEXT_LEN, PUSH_MESSAGE_LEN, PUSH_PLAINTEXT_LEN, Padding, PushEncryptError, decrypt,
+    encrypt,
+};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
     plaintext: Vec<u8>,
+    padded: bool,
     at: usize,
     xor: u8,
     cut: u8,
 }
 
 fuzz_target!(|input: Input| {
-    let encrypted = encrypt(&input.plaintext, &RFC8291.public, &RFC8291.auth);
-    if input.plaintext.len() > MAX_PLAINTEXT_LEN {
+    let (padding, room) = if input.padded {
+        (Padding::ToLength(PUSH_MESSAGE_LEN), PUSH_PLAINTEXT_LEN)
+    } else {
+        (Padding::None, MAX_PLAINTEXT_LEN)
+    };
+    let encrypted = encrypt(&input.plaintext, &RFC8291.public, &RFC8291.auth, padding);
+    if input.plaintext.len() > room {
         assert_eq!(
             encrypted,
-            Err(PushEncryptError::TooLarge(input.plaintext.len()))
+            Err(PushEncryptError::TooLarge {
+                len: input.plaintext.len(),
+                room
+            })
         );
         return;
     }
     let body = encrypted.expect("plaintext that fits encrypts");
     assert!(body.len() <= 4096, "{} bytes", body.len());
+    if input.padded {
+        assert_eq!(body.len(), PUSH_MESSAGE_LEN);
+    }
     let decrypted = decrypt(&body, &RFC8291.private, &RFC8291.auth);
     assert_eq!(decrypted.as_deref(), Ok(input.plaintext.as_slice()));
 
