@@ -120,7 +120,7 @@ fn web_push(c: &mut Criterion) {
     let receiver = PushReceiverKeys::generate();
     let sub = receiver.subscription("https://push.example.net/send/abc");
     let p256dh = receiver.public_key();
-    let payload = serde_json::to_vec(&PushPayload::challenge(ChallengeId::new())).expect("json");
+    let payload = PushPayload::challenge(ChallengeId::new()).to_plaintext();
     // What the relay sends: the challenge's details, padded to 2048 bytes.
     let carrying = PushPayload::plaintext_for(DeviceChallenge {
         id: ChallengeId::new(),

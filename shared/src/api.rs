@@ -567,15 +567,20 @@ impl PushPayload {
     /// fit one push message ([`crate::webpush::PUSH_PLAINTEXT_LEN`]), else without.
     pub fn plaintext_for(challenge: DeviceChallenge) -> Vec<u8> {
         let id = challenge.id;
-        let carrying = Self {
+        let plain = Self {
             challenge: Some(Box::new(challenge)),
             ..Self::challenge(id)
-        };
-        let plain = serde_json::to_vec(&carrying).expect("a push payload serialises");
+        }
+        .to_plaintext();
         if plain.len() <= crate::webpush::PUSH_PLAINTEXT_LEN {
             return plain;
         }
-        serde_json::to_vec(&Self::challenge(id)).expect("a push payload serialises")
+        Self::challenge(id).to_plaintext()
+    }
+
+    /// This payload as the JSON a message carries.
+    pub fn to_plaintext(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a push payload serialises")
     }
 
     /// Reads a decrypted message: version 1, type `challenge`, and carried details (if

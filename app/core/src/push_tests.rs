@@ -43,10 +43,7 @@ fn unreachable_relay() -> RelayClient {
 }
 
 fn announcement(keys: &PushReceiverKeys, id: ChallengeId) -> Vec<u8> {
-    message(
-        keys,
-        &serde_json::to_vec(&PushPayload::challenge(id)).unwrap(),
-    )
+    message(keys, &PushPayload::challenge(id).to_plaintext())
 }
 
 fn state(keys: Arc<PushReceiverKeys>) -> (Arc<EndpointState>, mpsc::Receiver<Incoming>) {
@@ -122,10 +119,7 @@ fn push_for_another_device_or_with_other_content_is_refused() {
     let mut mismatched = PushPayload::challenge(id);
     mismatched.challenge = Some(Box::new(transfer()));
     assert!(matches!(
-        open_push(
-            &keys,
-            &message(&keys, &serde_json::to_vec(&mismatched).unwrap())
-        ),
+        open_push(&keys, &message(&keys, &mismatched.to_plaintext())),
         Err(PushError::Payload(_))
     ));
     let wrong_kind = format!(r#"{{"v":1,"type":"news","id":"{id}"}}"#);

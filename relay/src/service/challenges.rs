@@ -225,7 +225,7 @@ impl Service {
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the tenant: the push names only the challenge");
-                serde_json::to_vec(&PushPayload::challenge(ch.id)).expect("payload serialises")
+                PushPayload::challenge(ch.id).to_plaintext()
             }
         };
         let clock = self.clock.clone();
