@@ -172,6 +172,17 @@ fn web_push(c: &mut Criterion) {
             });
         },
     );
+    let message = encrypt(
+        &carrying,
+        &p256dh,
+        receiver.auth_secret(),
+        Padding::ToLength(PUSH_MESSAGE_LEN),
+    )
+    .expect("encrypts");
+    c.bench_function(
+        "webpush_decrypt (PushReceiverKeys::decrypt, the phone's: p256 ECDH with its push key)",
+        |b| b.iter(|| receiver.decrypt(black_box(&message)).expect("decrypts")),
+    );
     c.bench_function(
         "webpush_encrypt (onepush_protocol::webpush::encrypt, the relay's: details carried, padded to 2048 bytes)",
         |b| {

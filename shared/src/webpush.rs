@@ -120,10 +120,13 @@ impl PushKeys {
 
 /// The device's Web Push keys: a P-256 ECDH private key and a 16-byte auth secret.
 ///
-/// Both are zeroized on drop and never shown by `Debug`.
+/// Both are zeroized on drop and never shown by `Debug`. The public key is computed once
+/// (every message's key derivation needs it, and a P-256 base-point multiplication costs
+/// more than the AES-GCM of a whole message).
 #[derive(Clone)]
 pub struct PushReceiverKeys {
     private: p256::SecretKey,
+    public: [u8; ece::POINT_LEN],
     auth: Zeroizing<[u8; AUTH_SECRET_LEN]>,
 }
 
@@ -155,6 +158,7 @@ impl PushReceiverKeys {
             .try_into()
             .map_err(|_| PushDecryptError::ReceiverKey("auth secret must be 16 bytes"))?;
         Ok(Self {
+            public: ece::uncompressed(&private.public_key()),
             private,
             auth: Zeroizing::new(auth),
         })
@@ -175,7 +179,7 @@ impl PushReceiverKeys {
 
     /// The public key, a 65-byte uncompressed point (the subscription's `p256dh`).
     pub fn public_key(&self) -> [u8; 65] {
-        ece::uncompressed(&self.private.public_key())
+        self.public
     }
 
     /// The subscription to hand the relay for a push service `endpoint`.
@@ -191,7 +195,7 @@ impl PushReceiverKeys {
 
     /// Decrypts one `aes128gcm` push message body (see [`decrypt`]).
     pub fn decrypt(&self, body: &[u8]) -> Result<Vec<u8>, PushDecryptError> {
-        ece::decrypt_with(body, &self.private, &self.auth)
+        ece::decrypt_with(body, &self.private, &self.public, &self.auth)
     }
 }
 

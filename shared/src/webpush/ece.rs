@@ -27,7 +27,7 @@ pub const ENCRYPT_RECORD_SIZE: u32 = 4096;
 pub const MAX_PLAINTEXT_LEN: usize = max_plaintext_len(4096);
 
 const SALT_LEN: usize = 16;
-const POINT_LEN: usize = 65;
+pub(super) const POINT_LEN: usize = 65;
 const TAG_LEN: usize = 16;
 /// Tag plus the padding delimiter: the smallest record.
 const MIN_RECORD_LEN: usize = TAG_LEN + 1;
@@ -253,6 +253,7 @@ fn seal(
 pub(super) fn decrypt_with(
     body: &[u8],
     private: &p256::SecretKey,
+    ua_public: &[u8; POINT_LEN],
     auth: &[u8; AUTH_SECRET_LEN],
 ) -> Result<Vec<u8>, PushDecryptError> {
     if body.len() < SALT_LEN + 5 {
@@ -280,12 +281,11 @@ pub(super) fn decrypt_with(
     }
     let sender =
         p256::PublicKey::from_sec1_bytes(as_public).map_err(|_| PushDecryptError::SenderKey)?;
-    let ua_public = uncompressed(&private.public_key());
     let shared = private.diffie_hellman(&sender);
     let (key, nonce) = derive(
         shared.raw_secret_bytes().as_slice(),
         auth,
-        &ua_public,
+        ua_public,
         as_public,
         salt,
     );
