@@ -1,7 +1,7 @@
 //! An emulated device, as the app does it: a P-256 signing key, provisioning, the
-//! enrollment codes, a request proof on every call, the event stream it follows (or
-//! Web Push it receives), fetching a challenge the channel did not carry, and posting a
-//! signed decision.
+//! enrollment codes, a request proof on every call but the decision (which its own
+//! signature authenticates), the event stream it follows (or Web Push it receives),
+//! fetching a challenge the channel did not carry, and posting a signed decision.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -290,11 +290,15 @@ impl Device {
         let jws = sign_decision(&self.key, &claims);
         let body =
             serde_json::to_vec(&serde_json::json!({ "jws": jws })).expect("decision serialises");
-        let req = self.request(
-            reqwest::Method::POST,
-            &format!("/v1/device/challenges/{}/decision", ch.id),
-            &body,
-        );
+        // As the app: the signed decision authenticates the request, no proof with it.
+        let req = self
+            .client
+            .post(format!(
+                "{}/v1/device/challenges/{}/decision",
+                self.base, ch.id
+            ))
+            .header("content-type", "application/json")
+            .body(body);
         let sent = Instant::now();
         let answer = http::send("decision", req).await?;
         if answer.status == 200 {

@@ -467,3 +467,132 @@ async fn each_challenge_carries_a_fresh_128_bit_nonce() {
         assert!(seen.insert(bytes), "a nonce came twice: {}", ch.nonce);
     }
 }
+
+#[tokio::test]
+async fn a_decision_authenticates_itself_and_counts_only_for_the_challenge_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, bank, device) = enrolled(dir.path()).await;
+    let login = |bank: Bank| async move {
+        bank.login("alice", json!({}))
+            .await
+            .json::<ChallengeCreated>(201)
+            .id
+            .to_string()
+    };
+    let (a, b) = (login(bank.clone()).await, login(bank.clone()).await);
+    let ch_a = device.challenge(&a).await;
+    // The app posts no request proof with a decision (`post_jws`): its signature is
+    // the authentication. Posted to another challenge's URL, it is refused there and
+    // neither challenge moves.
+    let approve_a = sign_decision(&device.key, &device.claims(&ch_a, DecisionVerdict::Approve));
+    let p = device
+        .post_jws(&b, &approve_a)
+        .await
+        .problem(422, "decision-mismatch");
+    assert!(p.detail.contains("challenge ID (chl)"), "{}", p.detail);
+    for id in [&a, &b] {
+        let ch: BankChallenge = bank.get(&format!("/v1/challenges/{id}")).await.json(200);
+        assert_eq!(ch.status, ChallengeStatus::Pending);
+    }
+    // A decision dated before its challenge existed (made for an earlier one, or by a
+    // phone whose clock is off) is not an answer.
+    let mut stale = device.claims(&ch_a, DecisionVerdict::Approve);
+    stale.iat -= 3600;
+    let p = device
+        .post_decision(&a, &stale)
+        .await
+        .problem(422, "decision-mismatch");
+    assert!(p.detail.contains("3600 seconds behind"), "{}", p.detail);
+    // Clients that still send a proof with it are served as before.
+    let accepted: DecisionAccepted = device.post_jws_with_proof(&a, &approve_a).await.json(200);
+    assert_eq!(accepted.status, ChallengeStatus::Approved);
+    let accepted: DecisionAccepted = device
+        .answer(&b, DecisionVerdict::Deny, None)
+        .await
+        .json(200);
+    assert_eq!(accepted.status, ChallengeStatus::Denied);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_replayed_wrong_number_decision_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, bank, device) = enrolled(dir.path()).await;
+    let created: ChallengeCreated = bank
+        .login("alice", json!({ "number_matching": true }))
+        .await
+        .json(201);
+    let number = created.number.expect("number");
+    let id = created.id.to_string();
+    let ch = device.challenge(&id).await;
+    let mut claims = device.claims(&ch, DecisionVerdict::Approve);
+    claims.num = Some(if number == 99 { 98 } else { number + 1 });
+    let wrong = sign_decision(&device.key, &claims);
+    let p = device
+        .post_jws(&id, &wrong)
+        .await
+        .problem(422, "number-mismatch");
+    assert_eq!(p.attempts_left, Some(2));
+    // The same decision again (someone who saw it on the wire replays it, or with its
+    // signature's other valid form s' = n - s): not a second miss.
+    for replay in [wrong.clone(), other_signature_form(&wrong)] {
+        let p = device
+            .post_jws(&id, &replay)
+            .await
+            .problem(422, "decision-mismatch");
+        assert!(p.detail.contains("already counted"), "{}", p.detail);
+    }
+    let accepted: DecisionAccepted = device
+        .answer(&id, DecisionVerdict::Approve, Some(number))
+        .await
+        .json(200);
+    assert_eq!(accepted.status, ChallengeStatus::Approved);
+    relay.shutdown().await.unwrap();
+}
+
+/// The same ES256 signature in its other valid form: (r, n - s).
+fn other_signature_form(jws: &str) -> String {
+    let (input, sig) = jws.rsplit_once('.').unwrap();
+    let raw = onepush_protocol::b64::decode(sig).unwrap();
+    let (r, s) = p256::ecdsa::Signature::from_slice(&raw)
+        .unwrap()
+        .split_scalars();
+    let other = p256::ecdsa::Signature::from_scalars(r, -s).unwrap();
+    format!(
+        "{input}.{}",
+        onepush_protocol::b64::encode(other.to_bytes())
+    )
+}
+
+#[tokio::test]
+async fn a_decision_from_a_revoked_or_unknown_credential_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, bank, device) = enrolled(dir.path()).await;
+    let id = bank
+        .login("alice", json!({}))
+        .await
+        .json::<ChallengeCreated>(201)
+        .id
+        .to_string();
+    let ch = device.challenge(&id).await;
+    let approve = sign_decision(&device.key, &device.claims(&ch, DecisionVerdict::Approve));
+    // A key that was never provisioned, naming a made-up credential.
+    let mut claims = device.claims(&ch, DecisionVerdict::Approve);
+    claims.cid = onepush_protocol::CredentialId::generate("ONEP").unwrap();
+    let stranger = onepush_protocol::DeviceKey::generate();
+    let p = device
+        .post_jws(&id, &sign_decision(&stranger, &claims))
+        .await
+        .problem(401, "decision-signature-invalid");
+    assert!(p.detail.contains("unknown credential"), "{}", p.detail);
+    let gone = device
+        .send("DELETE", "/v1/device/credentials/self", None)
+        .await;
+    assert_eq!(gone.status, 204);
+    let p = device
+        .post_jws(&id, &approve)
+        .await
+        .problem(401, "decision-signature-invalid");
+    assert!(p.detail.contains("revoked"), "{}", p.detail);
+    relay.shutdown().await.unwrap();
+}

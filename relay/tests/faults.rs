@@ -161,7 +161,7 @@ async fn a_decision_from_a_phone_whose_clock_is_off_is_refused_naming_the_clock_
         let answer = device
             .post_decision(&id, &device.claims(&shown, DecisionVerdict::Approve))
             .await;
-        let problem = answer.problem(401, "proof-invalid");
+        let problem = answer.problem(422, "decision-mismatch");
         assert!(
             problem.detail.contains(side) && problem.detail.contains("clock"),
             "{problem:?}"

@@ -96,6 +96,15 @@ enum Repeat {
     OnlyUnsent,
 }
 
+/// How a request shows it comes from this credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    /// An `OnePush-Proof` header signed for this request (every request but one).
+    Header,
+    /// The body is itself signed by the credential (a decision): no header.
+    InBody,
+}
+
 /// A signed client of the relay's device API for one credential.
 #[derive(Clone)]
 pub struct RelayClient {
@@ -201,8 +210,15 @@ impl RelayClient {
         let body = to_json(&PostDecision {
             jws: jws.to_owned(),
         });
+        // The decision's own signature authenticates the request: no proof with it.
         let response = self
-            .send(Method::POST, &path, Some(body), Repeat::OnlyUnsent)
+            .send_as(
+                Method::POST,
+                &path,
+                Some(body),
+                Repeat::OnlyUnsent,
+                Proof::InBody,
+            )
             .await?;
         read_json(response, &format!("POST {path}")).await
     }
@@ -261,18 +277,31 @@ impl RelayClient {
         body: Option<Vec<u8>>,
         repeat: Repeat,
     ) -> Result<Response, ClientError> {
+        self.send_as(method, path, body, repeat, Proof::Header)
+            .await
+    }
+
+    async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        repeat: Repeat,
+        proof: Proof,
+    ) -> Result<Response, ClientError> {
         let url = format!("{}{path}", self.base_url);
         let what = format!("{method} {path}");
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
         loop {
-            let bytes = body.as_deref().unwrap_or_default();
-            let proof = self.proof(method.as_str(), &url, bytes);
             let mut request = self
                 .http
                 .request(method.clone(), &url)
-                .timeout(REQUEST_TIMEOUT)
-                .header(PROOF_HEADER, proof);
+                .timeout(REQUEST_TIMEOUT);
+            if proof == Proof::Header {
+                let bytes = body.as_deref().unwrap_or_default();
+                request = request.header(PROOF_HEADER, self.proof(method.as_str(), &url, bytes));
+            }
             if let Some(body) = &body {
                 request = request
                     .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -1,12 +1,14 @@
 //! Extractors whose rejections are our [`ApiError`]: JSON bodies, path and query
-//! parameters, the bank's API key and the device's request proof.
+//! parameters, the bank's API key, the device's request proof, and a decision post
+//! (which its own signature authenticates).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
-use onepush_protocol::api::PROOF_HEADER;
+use onepush_protocol::api::{PROOF_HEADER, PostDecision};
+use onepush_protocol::jws;
 use onepush_protocol::proof::{self, ProofCheck};
 use onepush_protocol::{CredentialId, Jwk};
 use serde::de::DeserializeOwned;
@@ -228,6 +230,66 @@ impl FromRequest<AppState> for Device {
             ));
         }
         Ok(Self { credential, body })
+    }
+}
+
+/// `POST /v1/device/challenges/{id}/decision`: the signed decision and the credential
+/// that signed it.
+///
+/// The decision is a JWS by the credential's key over the challenge's ID and nonce, the
+/// context digest and its time: it authenticates the request by itself, so the device
+/// sends no `OnePush-Proof` with it (one ES256 verification and one replay-guard write
+/// less on the path the bank waits on). Here the credential its `kid` names is looked up
+/// (unknown or revoked: 401); [`crate::service::Service::decide`] verifies the signature
+/// and every claim against the challenge. A request that does carry a proof (clients
+/// before this change) has it verified as any device request's, and the decision must
+/// then be signed by the same credential.
+#[derive(Debug)]
+pub struct DecisionPost {
+    /// The credential that signed the request's proof, or else the decision.
+    pub credential: CredentialRecord,
+    /// The decision JWS.
+    pub jws: String,
+}
+
+impl FromRequest<AppState> for DecisionPost {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if req.headers().contains_key(PROOF_HEADER) {
+            let device = Device::from_request(req, state).await?;
+            let post: PostDecision = parse_json(&device.body)?;
+            return Ok(Self {
+                credential: device.credential,
+                jws: post.jws,
+            });
+        }
+        let json = req.headers().get(header::CONTENT_TYPE).is_some();
+        let (_, body) = read_body(req, state).await?;
+        if !json {
+            return Err(ApiError::InvalidRequest(
+                "Content-Type must be application/json".into(),
+            ));
+        }
+        let post: PostDecision = parse_json(&body)?;
+        let (header, _) = jws::peek_decision(&post.jws)
+            .map_err(|e| ApiError::DecisionMalformed(e.to_string()))?;
+        let kid: CredentialId = header.kid.parse().map_err(|e: onepush_protocol::IdError| {
+            ApiError::DecisionMalformed(format!("decision kid: {e}"))
+        })?;
+        let credential = state
+            .service
+            .device_credential(&kid)
+            .await
+            .map_err(|e| match e {
+                // Unknown or revoked: said as what it is here, a decision's signer.
+                ApiError::ProofInvalid(why) => ApiError::DecisionSignatureInvalid(why),
+                other => other,
+            })?;
+        Ok(Self {
+            credential,
+            jws: post.jws,
+        })
     }
 }
 

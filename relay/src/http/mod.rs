@@ -69,7 +69,7 @@ impl std::fmt::Debug for Shared {
     info(title = "OnePush relay", description = "Bank API, device API and operations of the OnePush relay. See docs/api.md. Every route answers 413 `body-too-large` over the body limit and 431 `headers-too-large` when the request headers are over `header_limit_bytes` (16 KiB)."),
     tags(
         (name = "bank", description = "Bank API: Authorization: Bearer <tenant API key>"),
-        (name = "device", description = "Device API: OnePush-Proof header"),
+        (name = "device", description = "Device API: every request carries an OnePush-Proof header, except a decision post, which its signed decision authenticates"),
         (name = "ops", description = "Operations")
     )
 )]

@@ -38,6 +38,45 @@ fn claim_mismatch(ch: &ChallengeRecord, c: &DecisionClaims) -> Option<&'static s
     None
 }
 
+/// What identifies one signed decision however it is re-sent: the digest of its signing
+/// input and its signature in low-`s` form. An ECDSA signature `(r, s)` has a second
+/// valid form `(r, n - s)`, so a replay could differ from the original there alone; a
+/// device that signs the same claims again makes a new `r` (a fresh random nonce), so
+/// that is a new decision.
+fn replay_key(jws_text: &str) -> String {
+    let (input, signature) = jws_text.rsplit_once('.').unwrap_or((jws_text, ""));
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    hash.update(input.as_bytes());
+    hash.update(b".");
+    // Verified before this runs, so it decodes; anything else is hashed as it came.
+    match onepush_protocol::b64::decode(signature)
+        .ok()
+        .and_then(|raw| p256::ecdsa::Signature::from_slice(&raw).ok())
+    {
+        Some(sig) => hash.update(&sig.normalize_s().to_bytes()),
+        None => hash.update(signature.as_bytes()),
+    }
+    onepush_protocol::b64::encode(hash.finish())
+}
+
+/// Why a decision signed at `iat` cannot answer a challenge created at `created`, `now`
+/// on the relay's clock: it predates the challenge, or comes from the future (beyond
+/// `skew` seconds either way; a device clock that is off is the likely cause).
+fn off_time(iat: i64, created: i64, now: i64, skew: u32) -> Option<String> {
+    let skew = i64::from(skew);
+    let (by, side) = if iat > now + skew {
+        (iat - now, "ahead of the relay's clock")
+    } else if iat < created - skew {
+        (created - iat, "behind the time the challenge was created")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the decision's time (iat) is {by} seconds {side}: is the device clock off? Check the \
+         device's date and time settings (or the decision was made for an earlier challenge)"
+    ))
+}
+
 impl Service {
     /// `POST /v1/device/challenges/{id}/decision` from the device holding `device`.
     pub async fn decide(
@@ -74,6 +113,22 @@ impl Service {
             }
             s => return Err(ApiError::ChallengeDecided(s)),
         }
+        // Checked before anything ends the challenge: without a request proof, a decision
+        // counts only for the challenge it names, and only at a time that challenge was
+        // open (it cannot predate it, or come from the future).
+        if claims.chl != ch.id {
+            return Err(ApiError::DecisionMismatch(
+                "the decision's challenge ID (chl) does not match the challenge".into(),
+            ));
+        }
+        if let Some(why) = off_time(
+            claims.iat,
+            ch.created_at,
+            self.now(),
+            self.settings.proof_skew_seconds,
+        ) {
+            return Err(ApiError::DecisionMismatch(why));
+        }
         let record = DecisionRecord {
             jws: jws_text.to_owned(),
             credential_id: kid.clone(),
@@ -95,7 +150,7 @@ impl Service {
         let event = match claims.dec {
             DecisionVerdict::Approve => {
                 if ch.number.is_some() && claims.num != ch.number {
-                    return Err(self.number_missed(&ch).await?);
+                    return Err(self.number_missed(&ch, jws_text).await?);
                 }
                 ChallengeEvent::Approve
             }
@@ -123,7 +178,25 @@ impl Service {
 
     /// Counts a wrong number (F3): the challenge ends `denied` at the
     /// [`MAX_NUMBER_TRIES`]-th. Answers the error for the device, with the tries left.
-    async fn number_missed(&self, ch: &ChallengeRecord) -> Result<ApiError, ApiError> {
+    ///
+    /// The only decision that leaves its challenge pending, so the only one a replay could
+    /// count twice: each wrong-number decision is remembered (its digest, in the proof
+    /// replay guard, until the challenge's deadline) and counted once.
+    async fn number_missed(
+        &self,
+        ch: &ChallengeRecord,
+        jws_text: &str,
+    ) -> Result<ApiError, ApiError> {
+        let seen = format!("decision:{}", replay_key(jws_text));
+        if !self
+            .store
+            .record_jti(&seen, ch.expires_at + 1, self.now())
+            .await?
+        {
+            return Err(ApiError::DecisionMismatch(
+                "this wrong-number decision was already counted (a replay)".into(),
+            ));
+        }
         let misses = self.store.record_number_miss(&ch.id).await?;
         if misses == 0 {
             // Ended meanwhile (another answer, the deadline, a cancel).
@@ -175,5 +248,55 @@ impl Service {
         })
         .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{off_time, replay_key};
+
+    #[test]
+    fn a_decision_counts_from_its_challenge_s_creation_to_now_give_or_take_the_skew() {
+        let (created, now, skew) = (1_000, 1_100, 60);
+        for iat in [940, 1_000, 1_100, 1_160] {
+            assert_eq!(off_time(iat, created, now, skew), None, "iat {iat}");
+        }
+        let early = off_time(939, created, now, skew).unwrap();
+        assert!(
+            early.contains("61 seconds behind the time the challenge was created"),
+            "{early}"
+        );
+        let late = off_time(1_161, created, now, skew).unwrap();
+        assert!(
+            late.contains("61 seconds ahead of the relay's clock"),
+            "{late}"
+        );
+        assert!(late.contains("date and time"), "{late}");
+    }
+
+    #[test]
+    fn a_decision_and_its_other_signature_form_are_one_replay_key_and_a_new_signature_is_another() {
+        use onepush_protocol::jws::{DecisionClaims, sign_decision};
+        let key = onepush_protocol::DeviceKey::generate();
+        let claims: DecisionClaims = serde_json::from_value(serde_json::json!({
+            "v": 1, "chl": onepush_protocol::ChallengeId::new(), "tnt": "bank", "sub": "alice",
+            "cid": "ONEP12345674", "knd": "login", "ctx": "x", "num": 42, "dec": "approve",
+            "rsn": null, "uv": true, "iat": 1_000, "nonce": "n"
+        }))
+        .unwrap();
+        let jws = sign_decision(&key, &claims);
+        let (input, sig) = jws.rsplit_once('.').unwrap();
+        let raw = onepush_protocol::b64::decode(sig).unwrap();
+        let signature = p256::ecdsa::Signature::from_slice(&raw).unwrap();
+        let (r, s) = signature.split_scalars();
+        let other = p256::ecdsa::Signature::from_scalars(r, -s).unwrap();
+        assert_ne!(other.to_bytes(), signature.to_bytes());
+        let malleated = format!(
+            "{input}.{}",
+            onepush_protocol::b64::encode(other.to_bytes())
+        );
+        assert_eq!(replay_key(&jws), replay_key(&malleated));
+        // The same claims signed again: a fresh random nonce, a new decision.
+        assert_ne!(replay_key(&jws), replay_key(&sign_decision(&key, &claims)));
     }
 }

@@ -204,7 +204,21 @@ impl TestDevice {
         self.post_jws(id, &jws).await
     }
 
+    /// Posts a decision as the app does: the signed decision authenticates the request,
+    /// no `OnePush-Proof` with it.
     pub async fn post_jws(&self, id: &str, jws: &str) -> Answer {
+        let body = serde_json::json!({ "jws": jws }).to_string();
+        let req = self
+            .client
+            .post(format!("{}/v1/device/challenges/{id}/decision", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        Answer::read(req.send().await.expect("request")).await
+    }
+
+    /// Posts a decision with a request proof as well (as clients did before decisions
+    /// authenticated themselves): the proof is verified like any device request's.
+    pub async fn post_jws_with_proof(&self, id: &str, jws: &str) -> Answer {
         let body = serde_json::json!({ "jws": jws });
         self.send(
             "POST",

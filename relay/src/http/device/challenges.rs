@@ -9,7 +9,7 @@ use onepush_protocol::api::{
 
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::http::extract::{ApiPath, Device, parse_json};
+use crate::http::extract::{ApiPath, DecisionPost, Device};
 
 /// Pending challenges of every binding of this credential.
 #[utoipa::path(get, path = "/v1/device/challenges", tag = "device",
@@ -40,7 +40,8 @@ pub async fn get(
         .map(Json)
 }
 
-/// Post the signed decision.
+/// Post the signed decision. The decision JWS authenticates the request: no `OnePush-Proof`
+/// is needed (one sent is verified, and must be by the decision's credential).
 #[utoipa::path(post, path = "/v1/device/challenges/{id}/decision", tag = "device", params(("id" = String, Path)),
     request_body = PostDecision, responses((status = 200, body = DecisionAccepted),
         (status = 422, description = "`decision-mismatch`, or `number-mismatch` with `attempts_left`: the third wrong number ends the challenge `denied` (`challenge_status`)", body = Problem, content_type = "application/problem+json"),
@@ -48,12 +49,11 @@ pub async fn get(
 pub async fn decide(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<ChallengeId>,
-    device: Device,
+    post: DecisionPost,
 ) -> Result<Json<DecisionAccepted>, ApiError> {
-    let req: PostDecision = parse_json(&device.body)?;
     state
         .service
-        .decide(&device.credential, &id, &req.jws)
+        .decide(&post.credential, &id, &post.jws)
         .await
         .map(Json)
 }
