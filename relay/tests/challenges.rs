@@ -17,6 +17,17 @@ async fn enrolled(dir: &std::path::Path) -> (TestRelay, Bank, TestDevice) {
     (relay, bank, device)
 }
 
+/// A login with number matching: its ID, the number the bank shows, and a wrong one.
+async fn number_matching_login(bank: &Bank) -> (String, u8, u8) {
+    let created: ChallengeCreated = bank
+        .login("alice", json!({ "number_matching": true }))
+        .await
+        .json(201);
+    let number = created.number.expect("number");
+    let wrong = if number == 99 { 98 } else { number + 1 };
+    (created.id.to_string(), number, wrong)
+}
+
 #[tokio::test]
 async fn approve_lets_the_login_through_and_wakes_the_long_poll() {
     let dir = tempfile::tempdir().unwrap();
@@ -179,14 +190,8 @@ async fn answer_signed_by_another_credential_is_credential_mismatch() {
 async fn number_matching_needs_the_number_shown_to_the_bank() {
     let dir = tempfile::tempdir().unwrap();
     let (relay, bank, device) = enrolled(dir.path()).await;
-    let created: ChallengeCreated = bank
-        .login("alice", json!({ "number_matching": true }))
-        .await
-        .json(201);
-    let number = created.number.expect("number");
+    let (id, number, wrong) = number_matching_login(&bank).await;
     assert!((10..=99).contains(&number));
-    let id = created.id.to_string();
-    let wrong = if number == 99 { 98 } else { number + 1 };
     device
         .answer(&id, DecisionVerdict::Approve, Some(wrong))
         .await
@@ -207,13 +212,7 @@ async fn number_matching_needs_the_number_shown_to_the_bank() {
 async fn three_wrong_numbers_end_the_challenge_denied() {
     let dir = tempfile::tempdir().unwrap();
     let (relay, bank, device) = enrolled(dir.path()).await;
-    let created: ChallengeCreated = bank
-        .login("alice", json!({ "number_matching": true }))
-        .await
-        .json(201);
-    let number = created.number.expect("number");
-    let id = created.id.to_string();
-    let wrong = if number == 99 { 98 } else { number + 1 };
+    let (id, number, wrong) = number_matching_login(&bank).await;
     for tries_left in [2, 1] {
         let p = device
             .answer(&id, DecisionVerdict::Approve, Some(wrong))
@@ -518,15 +517,10 @@ async fn a_decision_authenticates_itself_and_counts_only_for_the_challenge_it_na
 async fn a_replayed_wrong_number_decision_is_counted_once() {
     let dir = tempfile::tempdir().unwrap();
     let (relay, bank, device) = enrolled(dir.path()).await;
-    let created: ChallengeCreated = bank
-        .login("alice", json!({ "number_matching": true }))
-        .await
-        .json(201);
-    let number = created.number.expect("number");
-    let id = created.id.to_string();
+    let (id, number, wrong) = number_matching_login(&bank).await;
     let ch = device.challenge(&id).await;
     let mut claims = device.claims(&ch, DecisionVerdict::Approve);
-    claims.num = Some(if number == 99 { 98 } else { number + 1 });
+    claims.num = Some(wrong);
     let wrong = sign_decision(&device.key, &claims);
     let p = device
         .post_jws(&id, &wrong)

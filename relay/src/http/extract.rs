@@ -8,7 +8,6 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use onepush_protocol::api::{PROOF_HEADER, PostDecision};
-use onepush_protocol::jws;
 use onepush_protocol::proof::{self, ProofCheck};
 use onepush_protocol::{CredentialId, Jwk};
 use serde::de::DeserializeOwned;
@@ -272,11 +271,7 @@ impl FromRequest<AppState> for DecisionPost {
             ));
         }
         let post: PostDecision = parse_json(&body)?;
-        let (header, _) = jws::peek_decision(&post.jws)
-            .map_err(|e| ApiError::DecisionMalformed(e.to_string()))?;
-        let kid: CredentialId = header.kid.parse().map_err(|e: onepush_protocol::IdError| {
-            ApiError::DecisionMalformed(format!("decision kid: {e}"))
-        })?;
+        let kid = crate::service::decision_signer(&post.jws)?;
         let credential = state
             .service
             .device_credential(&kid)

@@ -38,6 +38,16 @@ fn claim_mismatch(ch: &ChallengeRecord, c: &DecisionClaims) -> Option<&'static s
     None
 }
 
+/// The credential a decision JWS names as its signer (`kid`), read before any
+/// verification (400 `decision-malformed` when it cannot be).
+pub fn decision_signer(jws_text: &str) -> Result<CredentialId, ApiError> {
+    let (header, _) =
+        jws::peek_decision(jws_text).map_err(|e| ApiError::DecisionMalformed(e.to_string()))?;
+    header.kid.parse().map_err(|e: onepush_protocol::IdError| {
+        ApiError::DecisionMalformed(format!("decision kid: {e}"))
+    })
+}
+
 /// What identifies one signed decision however it is re-sent: the digest of its signing
 /// input and its signature in low-`s` form. An ECDSA signature `(r, s)` has a second
 /// valid form `(r, n - s)`, so a replay could differ from the original there alone; a
@@ -85,11 +95,7 @@ impl Service {
         id: &ChallengeId,
         jws_text: &str,
     ) -> Result<DecisionAccepted, ApiError> {
-        let (header, _) =
-            jws::peek_decision(jws_text).map_err(|e| ApiError::DecisionMalformed(e.to_string()))?;
-        let kid: CredentialId = header.kid.parse().map_err(|e: onepush_protocol::IdError| {
-            ApiError::DecisionMalformed(format!("decision kid: {e}"))
-        })?;
+        let kid = decision_signer(jws_text)?;
         if kid != device.id {
             return Err(ApiError::DecisionMismatch(
                 "the decision is signed by a credential other than the one making the request"

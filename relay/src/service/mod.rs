@@ -25,6 +25,7 @@ use crate::push::PushSender;
 use crate::settings::Settings;
 use crate::store::{ChallengeRecord, NewAudit, Store, StoreError, TenantRecord};
 
+pub use decisions::decision_signer;
 pub use lifecycle::Lifecycle;
 pub use tenants::{API_KEY_PREFIX, NewTenant, TenantError};
 
