@@ -92,9 +92,21 @@ pub struct ThroughputArgs {
     /// happened: spread out, or together in one stall.
     #[arg(long, value_name = "FILE")]
     pub samples: Option<PathBuf>,
+    /// Also send `GET /healthz` this many times a second over the measured window and
+    /// report its round trip: the floor any request to the relay meets on this machine
+    /// under the same load (see `probe.rs`).
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_probe_rate)]
+    pub probe_rate: Option<f64>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_probe_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate <= 10_000.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate from 0 to 10000 per second")),
+    }
 }
 
 /// `pending`.

@@ -8,6 +8,7 @@ mod device;
 mod fleet;
 mod http;
 mod pending;
+mod probe;
 mod procstat;
 mod push;
 mod stats;
@@ -53,7 +54,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 throughput::print(&report);
             }
-            Ok(if report.failed == 0 && report.lifecycles > 0 {
+            let probe_ok = report.probe.as_ref().is_none_or(|p| p.failed == 0);
+            Ok(if report.failed == 0 && report.lifecycles > 0 && probe_ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -100,10 +102,20 @@ async fn smoke(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
             rate: None,
             push,
             samples: Some(samples.clone()),
+            probe_rate: Some(50.0),
             json: false,
         };
         let report = throughput::run(&run).await?;
         throughput::print(&report);
+        if let Some(probe) = &report.probe
+            && (probe.failed > 0 || probe.round_trip.count == 0)
+        {
+            eprintln!(
+                "smoke ({}): {} probes failed, {} answered",
+                report.delivery, probe.failed, probe.round_trip.count
+            );
+            ok = false;
+        }
         if report.failed > 0 || report.lifecycles == 0 {
             eprintln!(
                 "smoke ({}): {} lifecycles failed, {} succeeded",

@@ -118,19 +118,33 @@ pub struct Stats {
 impl Default for Stats {
     fn default() -> Self {
         Self {
-            legs: LEGS
-                .iter()
-                // 1 µs to 1 hour at 3 significant figures.
-                .map(|_| Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"))
-                .collect(),
+            legs: LEGS.iter().map(|_| histogram()).collect(),
             ok: 0,
             errors: BTreeMap::new(),
         }
     }
 }
 
-fn micros(d: Duration) -> u64 {
+/// An empty latency histogram: 1 µs to 1 hour at 3 significant figures.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
+}
+
+/// `d` in whole microseconds.
+pub fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The percentiles of one histogram.
+pub fn summary_of(h: &Histogram<u64>) -> LegSummary {
+    LegSummary {
+        count: h.len(),
+        mean_us: (h.mean() * 10.0).round() / 10.0,
+        p50_us: h.value_at_quantile(0.50),
+        p90_us: h.value_at_quantile(0.90),
+        p99_us: h.value_at_quantile(0.99),
+        max_us: h.max(),
+    }
 }
 
 impl Stats {
@@ -167,19 +181,7 @@ impl Stats {
     pub fn summary(&self) -> BTreeMap<&'static str, LegSummary> {
         LEGS.iter()
             .zip(&self.legs)
-            .map(|(name, h)| {
-                (
-                    *name,
-                    LegSummary {
-                        count: h.len(),
-                        mean_us: (h.mean() * 10.0).round() / 10.0,
-                        p50_us: h.value_at_quantile(0.50),
-                        p90_us: h.value_at_quantile(0.90),
-                        p99_us: h.value_at_quantile(0.99),
-                        max_us: h.max(),
-                    },
-                )
-            })
+            .map(|(name, h)| (*name, summary_of(h)))
             .collect()
     }
 }

@@ -15,6 +15,7 @@ use crate::cli::ThroughputArgs;
 use crate::device::Device;
 use crate::fleet::Fleet;
 use crate::http::Failure;
+use crate::probe::{self, ProbeReport};
 use crate::procstat::{self, Memory};
 use crate::push::PushEndpoint;
 use crate::stats::{ErrorCount, LegSummary, Samples, Stats, Timings};
@@ -60,6 +61,8 @@ pub struct Report {
     pub bench_cpu_us_per_lifecycle: f64,
     /// Failures by kind.
     pub errors: BTreeMap<String, ErrorCount>,
+    /// `GET /healthz` round trips over the window (`--probe-rate`).
+    pub probe: Option<ProbeReport>,
     /// 1-minute load average before and after.
     pub load_average: [f64; 2],
 }
@@ -184,6 +187,15 @@ async fn measure(
     });
 
     let driver = tokio::spawn(drive(args.clone(), fleet.clone(), tx, end));
+    let probe = args.probe_rate.map(|rate| {
+        tokio::spawn(probe::run(
+            crate::http::client(),
+            target.url.clone(),
+            rate,
+            warm_end,
+            end,
+        ))
+    });
     let mut stats = Stats::default();
     let mut last_done = warm_end;
     while let Some(record) = rx.recv().await {
@@ -196,32 +208,17 @@ async fn measure(
         }
     }
     driver.await?;
+    let probe = match probe {
+        Some(task) => Some(task.await?),
+        None => None,
+    };
     if let Some(samples) = samples {
         samples.finish()?;
     }
     let cpu_end = pid.and_then(|p| procstat::cpu_seconds(p).ok());
     let own_cpu_end = procstat::cpu_seconds(me).unwrap_or(0.0);
     let (cpu_start, own_cpu_start) = cpu_at_warm_end.await?;
-    if let Some(p) = &push {
-        let bad = p
-            .registry
-            .bad_messages
-            .load(std::sync::atomic::Ordering::Relaxed);
-        for _ in 0..bad {
-            stats.error(Failure::new(
-                "push-bad-message",
-                "undecryptable or unknown device",
-            ));
-        }
-    }
-    for s in &fleet.streams {
-        if s.is_finished() {
-            stats.error(Failure::new(
-                "events-ended",
-                "an event stream ended during the run",
-            ));
-        }
-    }
+    count_delivery_failures(&mut stats, push.as_ref(), &fleet);
     let window = last_done.saturating_duration_since(warm_end).as_secs_f64();
     #[allow(clippy::cast_precision_loss)]
     let ok = stats.ok as f64;
@@ -257,8 +254,34 @@ async fn measure(
             0.0
         },
         errors: stats.errors.clone(),
+        probe,
         load_average: [load_before, procstat::load_average()],
     })
+}
+
+/// Adds what went wrong with delivery outside any one lifecycle: push messages the
+/// endpoint could not decrypt or place, event streams that ended during the run.
+fn count_delivery_failures(stats: &mut Stats, push: Option<&PushEndpoint>, fleet: &Fleet) {
+    if let Some(p) = push {
+        let bad = p
+            .registry
+            .bad_messages
+            .load(std::sync::atomic::Ordering::Relaxed);
+        for _ in 0..bad {
+            stats.error(Failure::new(
+                "push-bad-message",
+                "undecryptable or unknown device",
+            ));
+        }
+    }
+    for s in &fleet.streams {
+        if s.is_finished() {
+            stats.error(Failure::new(
+                "events-ended",
+                "an event stream ended during the run",
+            ));
+        }
+    }
 }
 
 /// Starts lifecycles until `end`: `concurrency` loops, or at `rate` per second.
@@ -356,6 +379,13 @@ pub fn print(report: &Report) {
         println!(
             "{:<18} {:>9.0} {:>9} {:>9} {:>9} {:>9}",
             leg, s.mean_us, s.p50_us, s.p90_us, s.p99_us, s.max_us
+        );
+    }
+    if let Some(p) = &report.probe {
+        let s = &p.round_trip;
+        println!(
+            "{:<18} {:>9.0} {:>9} {:>9} {:>9} {:>9}   ({} /s, {} failed: the machine's floor)",
+            "probe /healthz", s.mean_us, s.p50_us, s.p90_us, s.p99_us, s.max_us, p.rate, p.failed
         );
     }
     match &report.relay_process {
