@@ -245,8 +245,9 @@ impl FromRequest<AppState> for Device {
 /// then be signed by the same credential.
 #[derive(Debug)]
 pub struct DecisionPost {
-    /// The credential that signed the request's proof, or else the decision.
-    pub credential: CredentialRecord,
+    /// The credential that signed the request's proof, when the post carried one (else
+    /// the decision's own `kid` names its signer, read with the challenge).
+    pub proven: Option<CredentialRecord>,
     /// The decision JWS.
     pub jws: String,
 }
@@ -259,7 +260,7 @@ impl FromRequest<AppState> for DecisionPost {
             let device = Device::from_request(req, state).await?;
             let post: PostDecision = parse_json(&device.body)?;
             return Ok(Self {
-                credential: device.credential,
+                proven: Some(device.credential),
                 jws: post.jws,
             });
         }
@@ -271,18 +272,8 @@ impl FromRequest<AppState> for DecisionPost {
             ));
         }
         let post: PostDecision = parse_json(&body)?;
-        let kid = crate::service::decision_signer(&post.jws)?;
-        let credential = state
-            .service
-            .device_credential(&kid)
-            .await
-            .map_err(|e| match e {
-                // Unknown or revoked: said as what it is here, a decision's signer.
-                ApiError::ProofInvalid(why) => ApiError::DecisionSignatureInvalid(why),
-                other => other,
-            })?;
         Ok(Self {
-            credential,
+            proven: None,
             jws: post.jws,
         })
     }

@@ -8,8 +8,9 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, DecisionVerdi
 use subtle::ConstantTimeEq as _;
 
 use super::Service;
+use super::device::usable_credential;
 use crate::error::ApiError;
-use crate::store::{ChallengeRecord, CredentialRecord, NewAudit, StoreError};
+use crate::store::{ChallengeRecord, CredentialRecord, NewAudit, found};
 
 /// Wrong numbers a challenge takes before it ends `denied` (F3).
 pub const MAX_NUMBER_TRIES: u32 = 3;
@@ -88,14 +89,27 @@ fn off_time(iat: i64, created: i64, now: i64, skew: u32) -> Option<String> {
 }
 
 impl Service {
-    /// `POST /v1/device/challenges/{id}/decision` from the device holding `device`.
+    /// `POST /v1/device/challenges/{id}/decision`: signed by the credential its `kid`
+    /// names, or by `proven`, the credential whose request proof the post carried.
     pub async fn decide(
         &self,
-        device: &CredentialRecord,
+        proven: Option<CredentialRecord>,
         id: &ChallengeId,
         jws_text: &str,
     ) -> Result<DecisionAccepted, ApiError> {
         let kid = decision_signer(jws_text)?;
+        let (device, ch) = if let Some(device) = proven {
+            (device, found(self.store.challenge(id).await)?)
+        } else {
+            // The signer and the challenge in one read (one wait for the database).
+            let (device, ch) = self.store.credential_and_challenge(&kid, id).await?;
+            let device = usable_credential(&kid, device).map_err(|e| match e {
+                // Unknown or revoked: said as what it is here, a decision's signer.
+                ApiError::ProofInvalid(why) => ApiError::DecisionSignatureInvalid(why),
+                other => other,
+            })?;
+            (device, ch)
+        };
         if kid != device.id {
             return Err(ApiError::DecisionMismatch(
                 "the decision is signed by a credential other than the one making the request"
@@ -106,12 +120,9 @@ impl Service {
             JwsError::BadSignature => ApiError::DecisionSignatureInvalid(e.to_string()),
             other => ApiError::DecisionMalformed(other.to_string()),
         })?;
-        let ch = match self.store.challenge(id).await {
-            Ok(ch) => ch,
-            Err(StoreError::NotFound) => return Err(ApiError::ChallengeNotFound),
-            Err(e) => return Err(e.into()),
-        };
-        let ch = self.end_if_overdue(ch).await?;
+        let ch = self
+            .end_if_overdue(ch.ok_or(ApiError::ChallengeNotFound)?)
+            .await?;
         match ch.status {
             ChallengeStatus::Pending => {}
             s @ (ChallengeStatus::Expired | ChallengeStatus::Undeliverable) => {

@@ -183,6 +183,30 @@ pub trait Store:
 {
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The credential `credential` and the challenge `challenge` (each `None` when there
+    /// is no such row): what a decision post needs, read in one trip to the database where
+    /// the backend can (SQLite: one job on its one connection, so the decision waits for
+    /// the connection once, not twice).
+    async fn credential_and_challenge(
+        &self,
+        credential: &CredentialId,
+        challenge: &ChallengeId,
+    ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError> {
+        Ok((
+            found(self.credential(credential).await)?,
+            found(self.challenge(challenge).await)?,
+        ))
+    }
+}
+
+/// `NotFound` as `None`.
+pub(crate) fn found<T>(read: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    match read {
+        Ok(row) => Ok(Some(row)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Banks and their API keys.

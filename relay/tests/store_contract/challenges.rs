@@ -27,6 +27,30 @@ pub async fn a_challenge_keeps_every_field(store: Arc<dyn Store>) {
     ));
 }
 
+pub async fn a_decision_reads_its_signer_and_its_challenge_together(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let ch = challenge("bank", &cred.id, NOW + 60);
+    store.insert_challenge(&ch, None).await.unwrap();
+    let (signer, read) = store
+        .credential_and_challenge(&cred.id, &ch.id)
+        .await
+        .unwrap();
+    assert_eq!(signer, Some(cred.clone()));
+    assert_eq!(read, Some(ch.clone()));
+    // Either missing is `None`, the other still read.
+    let stranger = onepush_protocol::CredentialId::generate("ONEP").unwrap();
+    let (signer, read) = store
+        .credential_and_challenge(&stranger, &ch.id)
+        .await
+        .unwrap();
+    assert_eq!((signer, read), (None, Some(ch)));
+    let (signer, read) = store
+        .credential_and_challenge(&cred.id, &ChallengeId::new())
+        .await
+        .unwrap();
+    assert_eq!((signer, read), (Some(cred), None));
+}
+
 pub async fn an_idempotency_key_keeps_pointing_at_the_first_challenge(store: Arc<dyn Store>) {
     let cred = seeded(store.as_ref()).await;
     let first = challenge("bank", &cred.id, NOW + 60);

@@ -53,7 +53,7 @@ pub async fn decide(
 ) -> Result<Json<DecisionAccepted>, ApiError> {
     state
         .service
-        .decide(&post.credential, &id, &post.jws)
+        .decide(post.proven, &id, &post.jws)
         .await
         .map(Json)
 }

@@ -12,6 +12,19 @@ use super::tenants::insert_audit;
 use crate::store::codec::to_json;
 use crate::store::{ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError};
 
+/// One challenge, on `conn`.
+pub(super) fn read_challenge(
+    conn: &rusqlite::Connection,
+    id: &ChallengeId,
+) -> Result<ChallengeRecord, StoreError> {
+    one(
+        conn,
+        &format!("{} WHERE id = ?1", rows::CHALLENGE_SELECT),
+        [id.to_string()],
+        rows::challenge,
+    )
+}
+
 #[async_trait]
 impl ChallengeStore for SqliteStore {
     async fn insert_challenge_audited(
@@ -95,16 +108,8 @@ impl ChallengeStore for SqliteStore {
     }
 
     async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
-        let id = id.to_string();
-        self.read(move |c| {
-            one(
-                c,
-                &format!("{} WHERE id = ?1", rows::CHALLENGE_SELECT),
-                [id],
-                rows::challenge,
-            )
-        })
-        .await
+        let id = *id;
+        self.read(move |c| read_challenge(c, &id)).await
     }
 
     async fn finish_challenge_audited(

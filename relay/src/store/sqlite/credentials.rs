@@ -12,6 +12,19 @@ use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError}
 /// Expired jtis deleted per write by `prune_jtis`.
 const PRUNE_SLICE: u16 = 200;
 
+/// One credential, on `conn`.
+pub(super) fn read_credential(
+    conn: &rusqlite::Connection,
+    id: &CredentialId,
+) -> Result<CredentialRecord, StoreError> {
+    one(
+        conn,
+        "SELECT * FROM credentials WHERE id = ?1",
+        [id.as_str()],
+        rows::credential,
+    )
+}
+
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
@@ -36,15 +49,7 @@ impl CredentialStore for SqliteStore {
 
     async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
         let id = id.clone();
-        self.read(move |c| {
-            one(
-                c,
-                "SELECT * FROM credentials WHERE id = ?1",
-                [id.as_str()],
-                rows::credential,
-            )
-        })
-        .await
+        self.read(move |c| read_credential(c, &id)).await
     }
 
     async fn set_push_subscription(

@@ -40,7 +40,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use writer::Writer;
 
-use super::{Store, StoreError, StoreOptions};
+use super::{Store, StoreError, StoreOptions, found};
 
 /// How long a statement waits for another process's write lock before it fails with
 /// `SQLITE_BUSY` (→ 503). Short: the wait blocks a thread.
@@ -232,6 +232,27 @@ impl Store for SqliteStore {
             c.prepare_cached("SELECT 1")
                 .and_then(|mut s| s.query_row([], |_| Ok(())))
                 .map_err(db)
+        })
+        .await
+    }
+
+    async fn credential_and_challenge(
+        &self,
+        credential: &onepush_protocol::CredentialId,
+        challenge: &onepush_protocol::ChallengeId,
+    ) -> Result<
+        (
+            Option<crate::store::CredentialRecord>,
+            Option<crate::store::ChallengeRecord>,
+        ),
+        StoreError,
+    > {
+        let (credential, challenge) = (credential.clone(), *challenge);
+        self.read(move |c| {
+            Ok((
+                found(credentials::read_credential(c, &credential))?,
+                found(challenges::read_challenge(c, &challenge))?,
+            ))
         })
         .await
     }
