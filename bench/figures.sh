@@ -74,6 +74,12 @@ print("%s: decision_to_bank p99 median %d us of %s; GET /healthz p99 median %d u
 median_p99 "$out"/open-half-[0-9]*.json
 [ -d /dev/shm ] && median_p99 "$out"/open-half-tmpfs-[0-9]*.json
 if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  # The default database is the bench's own: made afresh for each run, so runs compare
+  # (ONEPUSH_BENCH_POSTGRES names another one, which is used as it is).
+  if [ -z "${ONEPUSH_BENCH_POSTGRES:-}" ]; then
+    psql -h 127.0.0.1 -U postgres -d postgres -q -c 'DROP DATABASE IF EXISTS onepush_bench' \
+      -c 'CREATE DATABASE onepush_bench'
+  fi
   run pg-c16 --spawn --database "$PG" --devices 16 --concurrency 16 --duration 10s --warmup 2s
 fi
 echo "reports in $out/ (load $(cut -d' ' -f1 /proc/loadavg))"
