@@ -92,18 +92,25 @@ impl Service {
         {
             return Ok(existing);
         }
-        let binding = match self.store.binding(&tenant.id, &req.user_id).await {
-            Ok(b) => b,
-            Err(StoreError::NotFound) => {
-                return Err(ApiError::UserNotEnrolled(req.user_id.to_string()));
-            }
-            Err(e) => return Err(e.into()),
+        let now = self.now();
+        // The binding, the push-fatigue count, the pending count and where to push: one read.
+        let Some(gate) = self
+            .store
+            .challenge_gate(
+                &tenant.id,
+                &req.user_id,
+                refusals_query(tenant, now, 0),
+                now,
+            )
+            .await?
+        else {
+            return Err(ApiError::UserNotEnrolled(req.user_id.to_string()));
         };
+        let binding = gate.binding;
         if binding.state != BindingState::Active {
             return Err(ApiError::not_active(binding.state, binding.grace_until));
         }
-        let now = self.now();
-        if let Some(lockout) = self.push_fatigue(tenant, &req.user_id, now, 0).await? {
+        if let Some(lockout) = lockout(tenant, &gate.refusals) {
             return Err(ApiError::PushFatigueLockout {
                 refused: lockout.refused,
                 window_seconds: tenant.push_fatigue_window_seconds,
@@ -111,12 +118,8 @@ impl Service {
                 retry_after: u64::try_from(lockout.until - now).unwrap_or(0),
             });
         }
-        let pending = self
-            .store
-            .pending_count_for_user(&tenant.id, &req.user_id, now)
-            .await?;
-        if pending >= self.settings.max_pending_per_user {
-            return Err(ApiError::PushFatigue(pending));
+        if gate.pending >= self.settings.max_pending_per_user {
+            return Err(ApiError::PushFatigue(gate.pending));
         }
         let connected = self.notifier.is_connected(&binding.credential_id);
         let ch = ChallengeRecord {
@@ -154,7 +157,7 @@ impl Service {
             }
             Err(e) => return Err(e.into()),
         }
-        self.announce(&ch).await;
+        self.announce(&ch, gate.push_subscription);
         Ok(ChallengeCreated {
             id: ch.id,
             status: ch.status,
@@ -189,8 +192,13 @@ impl Service {
         }))
     }
 
-    /// Audits, publishes to event streams and starts the Web Push delivery of a new challenge.
-    async fn announce(&self, ch: &ChallengeRecord) {
+    /// Publishes a new challenge to event streams and starts its Web Push delivery to
+    /// `subscription`.
+    fn announce(
+        &self,
+        ch: &ChallengeRecord,
+        subscription: Option<onepush_protocol::PushSubscription>,
+    ) {
         crate::metrics::challenge_created(ch.kind);
         self.notifier.publish(ChallengeChange {
             challenge_id: ch.id,
@@ -198,13 +206,6 @@ impl Service {
             status: ChallengeStatus::Pending,
             record: Some(Arc::new(ch.clone())),
         });
-        let subscription = match self.store.credential(&ch.credential_id).await {
-            Ok(c) => c.push_subscription,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot load credential for push");
-                None
-            }
-        };
         if let Some(subscription) = subscription {
             let service = self.clone();
             let ch = ch.clone();
@@ -343,25 +344,14 @@ impl Service {
         now: i64,
         extra: u32,
     ) -> Result<Option<Lockout>, ApiError> {
-        let threshold = tenant.push_fatigue_threshold;
-        if threshold == 0 {
+        let Some((since, limit)) = refusals_query(tenant, now, extra) else {
             return Ok(None);
-        }
-        let window = i64::from(tenant.push_fatigue_window_seconds);
-        let since = now - window + 1;
+        };
         let ended = self
             .store
-            .recent_refusals_for_user(&tenant.id, user, since, threshold.saturating_add(extra))
+            .recent_refusals_for_user(&tenant.id, user, since, limit)
             .await?;
-        let n = threshold as usize;
-        if ended.len() < n {
-            return Ok(None);
-        }
-        // The lockout ends when the threshold-th newest leaves the window.
-        Ok(Some(Lockout {
-            refused: u32::try_from(ended.len()).unwrap_or(u32::MAX),
-            until: ended[n - 1] + window,
-        }))
+        Ok(lockout(tenant, &ended))
     }
 
     /// After a challenge ended: when it ended denied or expired unanswered and so brought
@@ -465,6 +455,30 @@ impl Service {
             other => other.map_err(TenantError::from),
         }
     }
+}
+
+/// The `(since, limit)` of the refusals that decide a push-fatigue lockout at `now` (up
+/// to `extra` beyond the threshold); `None` when the tenant has push fatigue off.
+fn refusals_query(tenant: &TenantRecord, now: i64, extra: u32) -> Option<(i64, u32)> {
+    let threshold = tenant.push_fatigue_threshold;
+    (threshold > 0).then(|| {
+        let window = i64::from(tenant.push_fatigue_window_seconds);
+        (now - window + 1, threshold.saturating_add(extra))
+    })
+}
+
+/// The lockout that the refusals `ended` (newest first, from [`refusals_query`]) make, if
+/// they reach the tenant's threshold.
+fn lockout(tenant: &TenantRecord, ended: &[i64]) -> Option<Lockout> {
+    let n = tenant.push_fatigue_threshold as usize;
+    if n == 0 || ended.len() < n {
+        return None;
+    }
+    // The lockout ends when the threshold-th newest leaves the window.
+    Some(Lockout {
+        refused: u32::try_from(ended.len()).unwrap_or(u32::MAX),
+        until: ended[n - 1] + i64::from(tenant.push_fatigue_window_seconds),
+    })
 }
 
 /// The `challenge.created` audit event, stored with the challenge.

@@ -35,8 +35,8 @@ use onepush_protocol::{
 };
 
 pub use records::{
-    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, OutboxUpdate,
-    TenantRecord,
+    BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage,
+    OutboxUpdate, TenantRecord,
 };
 
 /// A driver's error (sqlx for PostgreSQL, rusqlite for SQLite).
@@ -197,6 +197,39 @@ pub trait Store:
             found(self.credential(credential).await)?,
             found(self.challenge(challenge).await)?,
         ))
+    }
+
+    /// What creating a challenge for `user` checks first: the binding (`None`: the user
+    /// is not enrolled, and nothing else is read), the push-fatigue refusals when
+    /// `refusals` gives their `(since, limit)`, the pending count at `now`, and the bound
+    /// credential's push subscription. One trip to the database where the backend can
+    /// (SQLite: one job on its one connection, where four separate reads waited four times).
+    async fn challenge_gate(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        refusals: Option<(i64, u32)>,
+        now: i64,
+    ) -> Result<Option<ChallengeGate>, StoreError> {
+        let Some(binding) = found(self.binding(tenant, user).await)? else {
+            return Ok(None);
+        };
+        let refusals = match refusals {
+            Some((since, limit)) => {
+                self.recent_refusals_for_user(tenant, user, since, limit)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        let pending = self.pending_count_for_user(tenant, user, now).await?;
+        let push_subscription =
+            found(self.credential(&binding.credential_id).await)?.and_then(|c| c.push_subscription);
+        Ok(Some(ChallengeGate {
+            binding,
+            refusals,
+            pending,
+            push_subscription,
+        }))
     }
 }
 

@@ -146,3 +146,19 @@ pub enum OutboxUpdate {
     /// Give up.
     Failed,
 }
+
+/// What creating a challenge checks first, read together (see
+/// [`Store::challenge_gate`](super::Store::challenge_gate)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeGate {
+    /// The user's binding.
+    pub binding: BindingRecord,
+    /// The user's recent refusals, newest first, as
+    /// [`recent_refusals_for_user`](super::ChallengeStore::recent_refusals_for_user)
+    /// answers them (empty when they were not asked for).
+    pub refusals: Vec<i64>,
+    /// The user's pending challenges not yet overdue.
+    pub pending: u32,
+    /// The bound credential's push subscription, if it has one.
+    pub push_subscription: Option<PushSubscription>,
+}

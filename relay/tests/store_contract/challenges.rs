@@ -51,6 +51,57 @@ pub async fn a_decision_reads_its_signer_and_its_challenge_together(store: Arc<d
     assert_eq!((signer, read), (Some(cred), None));
 }
 
+pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let (bank, alice) = (tenant_id("bank"), user("alice"));
+    // Two of alice's challenges denied, one pending, one pending but overdue.
+    for (status, at) in [
+        (ChallengeStatus::Denied, NOW + 1),
+        (ChallengeStatus::Denied, NOW + 2),
+    ] {
+        let ch = challenge("bank", &cred.id, NOW + 60);
+        store.insert_challenge(&ch, None).await.unwrap();
+        store
+            .finish_challenge(&ch.id, status, at, None, None)
+            .await
+            .unwrap();
+    }
+    store
+        .insert_challenge(&challenge("bank", &cred.id, NOW + 60), None)
+        .await
+        .unwrap();
+    store
+        .insert_challenge(&challenge("bank", &cred.id, NOW + 5), None)
+        .await
+        .unwrap();
+    let gate = store
+        .challenge_gate(&bank, &alice, Some((NOW, 10)), NOW + 10)
+        .await
+        .unwrap()
+        .expect("alice is enrolled");
+    assert_eq!(gate.binding, store.binding(&bank, &alice).await.unwrap());
+    assert_eq!(gate.refusals, [NOW + 2, NOW + 1]);
+    assert_eq!(gate.pending, 1, "the overdue one does not count");
+    assert_eq!(gate.push_subscription, cred.push_subscription);
+    // Refusals only when asked for; no push subscription when the credential has none.
+    store.set_push_subscription(&cred.id, None).await.unwrap();
+    let gate = store
+        .challenge_gate(&bank, &alice, None, NOW + 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(gate.refusals.is_empty());
+    assert_eq!(gate.push_subscription, None);
+    // Not enrolled: nothing.
+    assert_eq!(
+        store
+            .challenge_gate(&bank, &user("nobody"), Some((NOW, 10)), NOW)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 pub async fn an_idempotency_key_keeps_pointing_at_the_first_challenge(store: Arc<dyn Store>) {
     let cred = seeded(store.as_ref()).await;
     let first = challenge("bank", &cred.id, NOW + 60);

@@ -25,6 +25,47 @@ pub(super) fn read_challenge(
     )
 }
 
+/// How many of a user's challenges are pending and not overdue at `now`, on `conn`.
+pub(super) fn pending_count(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    user: &UserId,
+    now: i64,
+) -> Result<u32, StoreError> {
+    let n: i64 = one(
+        conn,
+        "SELECT COUNT(*) AS n FROM challenges \
+         WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'pending' AND expires_at > ?3",
+        params![tenant.as_str(), user.as_str(), now],
+        |r| get(r, "n"),
+    )?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// A user's recent refusals (see `recent_refusals_for_user`), on `conn`.
+pub(super) fn recent_refusals(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    user: &UserId,
+    since: i64,
+    limit: u32,
+) -> Result<Vec<i64>, StoreError> {
+    // Both parts read `challenges_by_user_decided` (tenant, user, status, decided_at).
+    // An approval in the same second as a refusal clears it (the approval wins ties).
+    all(
+        conn,
+        "SELECT decided_at FROM challenges \
+         WHERE tenant_id = ?1 AND user_id = ?2 AND status IN ('denied', 'expired') \
+         AND decided_at >= ?3 \
+         AND decided_at > COALESCE((SELECT MAX(decided_at) FROM challenges \
+             WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'approved' \
+             AND decided_at >= ?3), ?3 - 1) \
+         ORDER BY decided_at DESC LIMIT ?4",
+        params![tenant.as_str(), user.as_str(), since, i64::from(limit)],
+        |r| get(r, "decided_at"),
+    )
+}
+
 #[async_trait]
 impl ChallengeStore for SqliteStore {
     async fn insert_challenge_audited(
@@ -187,18 +228,8 @@ impl ChallengeStore for SqliteStore {
         now: i64,
     ) -> Result<u32, StoreError> {
         let (tenant, user) = (tenant.clone(), user.clone());
-        let n: i64 = self
-            .read(move |c| {
-                one(
-                    c,
-                    "SELECT COUNT(*) AS n FROM challenges \
-                     WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'pending' AND expires_at > ?3",
-                    params![tenant.as_str(), user.as_str(), now],
-                    |r| get(r, "n"),
-                )
-            })
-            .await?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        self.read(move |c| pending_count(c, &tenant, &user, now))
+            .await
     }
 
     async fn overdue_challenges(
@@ -227,24 +258,9 @@ impl ChallengeStore for SqliteStore {
         since: i64,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        // Both parts read `challenges_by_user_decided` (tenant, user, status, decided_at).
-        // An approval in the same second as a refusal clears it (the approval wins ties).
         let (tenant, user) = (tenant.clone(), user.clone());
-        self.read(move |c| {
-            all(
-                c,
-                "SELECT decided_at FROM challenges \
-                 WHERE tenant_id = ?1 AND user_id = ?2 AND status IN ('denied', 'expired') \
-                 AND decided_at >= ?3 \
-                 AND decided_at > COALESCE((SELECT MAX(decided_at) FROM challenges \
-                     WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'approved' \
-                     AND decided_at >= ?3), ?3 - 1) \
-                 ORDER BY decided_at DESC LIMIT ?4",
-                params![tenant.as_str(), user.as_str(), since, i64::from(limit)],
-                |r| get(r, "decided_at"),
-            )
-        })
-        .await
+        self.read(move |c| recent_refusals(c, &tenant, &user, since, limit))
+            .await
     }
 
     async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {

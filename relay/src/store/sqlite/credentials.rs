@@ -25,6 +25,20 @@ pub(super) fn read_credential(
     )
 }
 
+/// One binding, on `conn`.
+pub(super) fn read_binding(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    user: &UserId,
+) -> Result<BindingRecord, StoreError> {
+    one(
+        conn,
+        "SELECT * FROM bindings WHERE tenant_id = ?1 AND user_id = ?2",
+        [tenant.as_str(), user.as_str()],
+        rows::binding,
+    )
+}
+
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
@@ -101,15 +115,7 @@ impl CredentialStore for SqliteStore {
 
     async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
         let (tenant, user) = (tenant.clone(), user.clone());
-        self.read(move |c| {
-            one(
-                c,
-                "SELECT * FROM bindings WHERE tenant_id = ?1 AND user_id = ?2",
-                [tenant.as_str(), user.as_str()],
-                rows::binding,
-            )
-        })
-        .await
+        self.read(move |c| read_binding(c, &tenant, &user)).await
     }
 
     async fn put_binding(&self, b: &BindingRecord) -> Result<(), StoreError> {

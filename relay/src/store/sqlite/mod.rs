@@ -256,6 +256,37 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn challenge_gate(
+        &self,
+        tenant: &onepush_protocol::TenantId,
+        user: &onepush_protocol::UserId,
+        refusals: Option<(i64, u32)>,
+        now: i64,
+    ) -> Result<Option<crate::store::ChallengeGate>, StoreError> {
+        let (tenant, user) = (tenant.clone(), user.clone());
+        self.read(move |c| {
+            let Some(binding) = found(credentials::read_binding(c, &tenant, &user))? else {
+                return Ok(None);
+            };
+            let refusals = match refusals {
+                Some((since, limit)) => {
+                    challenges::recent_refusals(c, &tenant, &user, since, limit)?
+                }
+                None => Vec::new(),
+            };
+            let pending = challenges::pending_count(c, &tenant, &user, now)?;
+            let push_subscription = found(credentials::read_credential(c, &binding.credential_id))?
+                .and_then(|cred| cred.push_subscription);
+            Ok(Some(crate::store::ChallengeGate {
+                binding,
+                refusals,
+                pending,
+                push_subscription,
+            }))
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
