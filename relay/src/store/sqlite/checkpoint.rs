@@ -50,8 +50,8 @@ pub(super) const FINISH_AT: i64 = 8_000;
 /// in the page cache (≈ 45 ms of writes at 1,000 lifecycles/s).
 const READ_AHEAD: u64 = 4 << 20;
 
-/// Bytes of a WAL frame: a 24-byte header and a 4 KiB page.
-const FRAME_BYTES: u64 = 24 + 4096;
+/// Bytes of a WAL frame's header (its page follows).
+const FRAME_HEADER_BYTES: u64 = 24;
 
 /// Bytes of the WAL header before the first frame.
 const WAL_HEADER_BYTES: u64 = 32;
@@ -73,6 +73,10 @@ impl Checkpointer {
     ) -> std::io::Result<Self> {
         // Weak: the writer connection closes with the store, not when this thread notices.
         let writer: Weak<Writer> = Arc::downgrade(writer);
+        let page_size: u32 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(std::io::Error::other)?;
+        let frame_bytes = FRAME_HEADER_BYTES + u64::from(page_size);
         let database = File::open(&path)?;
         let wal = wal_path(&path);
         let (stop, stopped) = mpsc::channel::<()>();
@@ -89,7 +93,8 @@ impl Checkpointer {
                     if let Ok(frames) = checkpointed {
                         // After a restart the writer goes on from the WAL's start.
                         let next = if frames >= finish_at { 0 } else { frames };
-                        read_ahead(&mut wal_file, &wal, next);
+                        let next = u64::try_from(next).unwrap_or(0);
+                        read_ahead(&mut wal_file, &wal, next * frame_bytes);
                     }
                     match checkpointed {
                         Ok(frames) if frames >= finish_at && frames != asked_at => {
@@ -123,17 +128,18 @@ pub(super) fn passive(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
 }
 
-/// Asks the kernel to bring the WAL's next [`READ_AHEAD`] bytes from frame `frame` on
-/// into the page cache, without waiting. The writer overwrites the WAL from its start
-/// after each restart, and a 4,120-byte frame covers two 4 KiB blocks in part: a block
-/// that has left the page cache must be read before it can be written, with the writer
-/// held (BENCHMARKS.md, session 7). Best effort: nothing to do without a WAL yet.
-fn read_ahead(file: &mut Option<File>, wal: &Path, frame: i64) {
+/// Asks the kernel to bring the WAL's next [`READ_AHEAD`] bytes from `frames_bytes`
+/// past its header (where the writer's next frame goes) into the page cache, without
+/// waiting. The writer overwrites the WAL from its start after each restart, and a
+/// frame (a 24-byte header and a page) covers 4 KiB blocks in part: a block that has
+/// left the page cache must be read before it can be written, with the writer held
+/// (BENCHMARKS.md, session 7). Best effort: nothing to do without a WAL yet.
+fn read_ahead(file: &mut Option<File>, wal: &Path, frames_bytes: u64) {
     if file.is_none() {
         *file = File::open(wal).ok();
     }
     let Some(f) = file else { return };
-    let offset = WAL_HEADER_BYTES + u64::try_from(frame).unwrap_or(0) * FRAME_BYTES;
+    let offset = WAL_HEADER_BYTES + frames_bytes;
     let len = std::num::NonZeroU64::new(READ_AHEAD);
     if let Err(e) = rustix::fs::fadvise(&*f, offset, len, rustix::fs::Advice::WillNeed) {
         tracing::debug!(error = %e, "WAL read-ahead failed");

@@ -55,6 +55,16 @@ const WAL_AUTOCHECKPOINT: u32 = 10_000;
 /// keep the size of its largest burst.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
+/// Page size of a new database file: 2 KiB instead of SQLite's 4 KiB. A commit writes
+/// every page it touched to the WAL whole (and a checkpoint copies it again), and a
+/// lifecycle touches about 13 pages for about 1.5 KB of data: with 2 KiB pages the relay
+/// writes 44 KB to the disk per lifecycle instead of 72 KB (BENCHMARKS.md, session 9).
+/// A decided challenge with a usual context and its decision JWS (≈ 1.3 KB) still fits
+/// one page (1 KiB pages cut the writes to 30 KB but put every decided challenge partly
+/// on an overflow page; a context near its 8 KiB limit overflows either way). A database created with other pages keeps them (changing needs
+/// a `VACUUM` outside WAL mode): it works the same, with heavier writes.
+const PAGE_SIZE: u32 = 2048;
+
 /// Prepared statements kept per connection (the relay has about forty distinct ones).
 const STATEMENT_CACHE: usize = 64;
 
@@ -175,6 +185,9 @@ fn connect(path: &Path, writer: bool) -> Result<Connection, StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if writer {
+        // Only takes effect on a new, empty file, before WAL mode is set.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(db)?;
         // Persistent in the file; set by the writer, which opens first.
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -304,6 +317,27 @@ mod tests {
                 .unwrap();
             assert_eq!(temp_store, 2, "MEMORY (writer: {writer})");
         }
+    }
+
+    #[test]
+    fn a_new_file_gets_small_pages_and_an_old_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |conn: &Connection| -> u32 {
+            conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let new = dir.path().join("new.db");
+        assert_eq!(page_size(&connect(&new, true).unwrap()), PAGE_SIZE);
+        // A file made before, with SQLite's 4 KiB pages and a table in it.
+        let old = dir.path().join("old.db");
+        let made = Connection::open(&old).unwrap();
+        made.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+            .unwrap();
+        drop(made);
+        let conn = connect(&old, true).unwrap();
+        assert_eq!(page_size(&conn), 4096);
+        let x: i64 = conn.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(x, 1);
     }
 
     #[test]
