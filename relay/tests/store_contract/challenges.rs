@@ -5,7 +5,9 @@ use std::sync::Arc;
 use onepush_protocol::{ChallengeId, ChallengeStatus};
 use onepush_relay::store::{ChallengeRecord, OutboxMessage, OutboxUpdate, Store, StoreError};
 
-use crate::records::{NOW, challenge, decision, seeded, tenant_id, user, webhook};
+use crate::records::{
+    NOW, challenge, decision, ended_challenges, seeded, tenant_id, user, webhook,
+};
 
 pub async fn a_challenge_keeps_every_field(store: Arc<dyn Store>) {
     let cred = seeded(store.as_ref()).await;
@@ -55,17 +57,15 @@ pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<dyn Store>) {
     let cred = seeded(store.as_ref()).await;
     let (bank, alice) = (tenant_id("bank"), user("alice"));
     // Two of alice's challenges denied, one pending, one pending but overdue.
-    for (status, at) in [
-        (ChallengeStatus::Denied, NOW + 1),
-        (ChallengeStatus::Denied, NOW + 2),
-    ] {
-        let ch = challenge("bank", &cred.id, NOW + 60);
-        store.insert_challenge(&ch, None).await.unwrap();
-        store
-            .finish_challenge(&ch.id, status, at, None, None)
-            .await
-            .unwrap();
-    }
+    ended_challenges(
+        store.as_ref(),
+        &cred.id,
+        &[
+            (ChallengeStatus::Denied, NOW + 1),
+            (ChallengeStatus::Denied, NOW + 2),
+        ],
+    )
+    .await;
     store
         .insert_challenge(&challenge("bank", &cred.id, NOW + 60), None)
         .await
@@ -341,14 +341,7 @@ pub async fn push_fatigue_counts_denials_and_expiries_since_the_last_approval(
         (ChallengeStatus::Cancelled, NOW + 6),
         (ChallengeStatus::Denied, NOW + 7),
     ];
-    for (status, at) in ends {
-        let ch = challenge("bank", &cred.id, NOW + 60);
-        store.insert_challenge(&ch, None).await.unwrap();
-        store
-            .finish_challenge(&ch.id, status, at, None, None)
-            .await
-            .unwrap();
-    }
+    ended_challenges(store.as_ref(), &cred.id, &ends).await;
     store
         .insert_challenge(&challenge("bank", &cred.id, NOW + 60), None)
         .await

@@ -125,3 +125,20 @@ pub async fn seeded(store: &dyn Store) -> CredentialRecord {
         .unwrap();
     cred
 }
+
+/// Inserts one of alice's challenges (at `bank`, to `cred`) per `(status, at)` and ends
+/// it with that status at that time.
+pub async fn ended_challenges(
+    store: &dyn Store,
+    cred: &CredentialId,
+    ends: &[(ChallengeStatus, i64)],
+) {
+    for &(status, at) in ends {
+        let ch = challenge("bank", cred, NOW + 60);
+        store.insert_challenge(&ch, None).await.unwrap();
+        store
+            .finish_challenge(&ch.id, status, at, None, None)
+            .await
+            .unwrap();
+    }
+}
