@@ -105,7 +105,9 @@ pub struct ThroughputArgs {
 fn parse_probe_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(rate) if rate > 0.0 && rate <= 10_000.0 => Ok(rate),
-        _ => Err(format!("{text:?} is not a rate from 0 to 10000 per second")),
+        _ => Err(format!(
+            "{text:?} is not a rate above 0 and up to 10000 per second"
+        )),
     }
 }
 
