@@ -425,6 +425,19 @@ async fn too_many_pending_challenges_are_push_fatigue() {
     relay.shutdown().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_at_the_same_moment_cannot_pass_the_pending_limit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, bank, _device) = enrolled(dir.path()).await;
+    let answers = futures::future::join_all((0..12).map(|_| bank.login("alice", json!({})))).await;
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    assert_eq!(created, 5, "the limit is 5 pending");
+    for refused in answers.into_iter().filter(|a| a.status != 201) {
+        refused.problem(429, "push-fatigue");
+    }
+    relay.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn another_tenants_challenge_is_not_found() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::notify::ChallengeChange;
 use crate::push::DeliveryOutcome;
 use crate::service::TenantError;
-use crate::store::{ChallengeRecord, NewAudit, OutboxMessage, StoreError, TenantRecord};
+use crate::store::{Admission, ChallengeRecord, NewAudit, OutboxMessage, StoreError, TenantRecord};
 use crate::webhook::{PUSH_FATIGUE_EVENT, PushFatigueData, PushFatigueEvent};
 
 /// A user locked out by push fatigue.
@@ -93,15 +93,10 @@ impl Service {
             return Ok(existing);
         }
         let now = self.now();
-        // The binding, the push-fatigue count, the pending count and where to push: one read.
+        // The binding, the push-fatigue count and where to push: one read.
         let Some(gate) = self
             .store
-            .challenge_gate(
-                &tenant.id,
-                &req.user_id,
-                refusals_query(tenant, now, 0),
-                now,
-            )
+            .challenge_gate(&tenant.id, &req.user_id, refusals_query(tenant, now, 0))
             .await?
         else {
             return Err(ApiError::UserNotEnrolled(req.user_id.to_string()));
@@ -117,9 +112,6 @@ impl Service {
                 until: lockout.until,
                 retry_after: u64::try_from(lockout.until - now).unwrap_or(0),
             });
-        }
-        if gate.pending >= self.settings.max_pending_per_user {
-            return Err(ApiError::PushFatigue(gate.pending));
         }
         let connected = self.notifier.is_connected(&binding.credential_id);
         let ch = ChallengeRecord {
@@ -139,14 +131,17 @@ impl Service {
             decision: None,
         };
         let idem = idempotency_key.as_deref().map(|k| (k, &hash));
-        // The `challenge.created` audit event is written in the same transaction.
+        // The `challenge.created` audit event is written in the same transaction, and the
+        // pending limit checked in it (so two creates at once cannot both pass it).
         let audit = created_audit(&ch);
+        let limit = Some(self.settings.max_pending_per_user);
         match self
             .store
-            .insert_challenge_audited(&ch, idem, Some(&audit))
+            .insert_challenge_audited(&ch, idem, Some(&audit), limit)
             .await
         {
-            Ok(()) => {}
+            Ok(Admission::Admitted) => {}
+            Ok(Admission::TooManyPending(pending)) => return Err(ApiError::PushFatigue(pending)),
             Err(StoreError::Conflict) => {
                 // Another request with the same key won the race.
                 let key = idempotency_key.as_deref().unwrap_or_default();

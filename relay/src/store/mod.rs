@@ -35,8 +35,8 @@ use onepush_protocol::{
 };
 
 pub use records::{
-    BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage,
-    OutboxUpdate, TenantRecord,
+    Admission, BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit,
+    OutboxMessage, OutboxUpdate, TenantRecord,
 };
 
 /// A driver's error (sqlx for PostgreSQL, rusqlite for SQLite).
@@ -201,15 +201,17 @@ pub trait Store:
 
     /// What creating a challenge for `user` checks first: the binding (`None`: the user
     /// is not enrolled, and nothing else is read), the push-fatigue refusals when
-    /// `refusals` gives their `(since, limit)`, the pending count at `now`, and the bound
-    /// credential's push subscription. One trip to the database where the backend can
-    /// (SQLite: one job on its one connection, where four separate reads waited four times).
+    /// `refusals` gives their `(since, limit)`, and the bound credential's push
+    /// subscription. One trip to the database where the backend can (SQLite: one job on
+    /// its one connection, where three separate reads waited three times). The pending
+    /// limit is not read here but checked by the insert itself
+    /// ([`insert_challenge_audited`](ChallengeStore::insert_challenge_audited)), so that
+    /// concurrent creates cannot both pass it.
     async fn challenge_gate(
         &self,
         tenant: &TenantId,
         user: &UserId,
         refusals: Option<(i64, u32)>,
-        now: i64,
     ) -> Result<Option<ChallengeGate>, StoreError> {
         let Some(binding) = found(self.binding(tenant, user).await)? else {
             return Ok(None);
@@ -221,13 +223,11 @@ pub trait Store:
             }
             None => Vec::new(),
         };
-        let pending = self.pending_count_for_user(tenant, user, now).await?;
         let push_subscription =
             found(self.credential(&binding.credential_id).await)?.and_then(|c| c.push_subscription);
         Ok(Some(ChallengeGate {
             binding,
             refusals,
-            pending,
             push_subscription,
         }))
     }
@@ -317,17 +317,24 @@ pub trait ChallengeStore: Send + Sync + 'static {
         challenge: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
     ) -> Result<(), StoreError> {
-        self.insert_challenge_audited(challenge, idempotency, None)
+        self.insert_challenge_audited(challenge, idempotency, None, None)
             .await
+            .map(drop)
     }
     /// [`insert_challenge`](Self::insert_challenge) and, in the same transaction, appends
-    /// `audit` (at the challenge's `created_at`): one commit for the two writes.
+    /// `audit` (at the challenge's `created_at`): one commit for the two writes. With
+    /// `max_pending`, first counts the user's challenges pending and not overdue at the
+    /// challenge's `created_at`, and writes nothing when there are that many already
+    /// ([`Admission::TooManyPending`]). The count and the insert are one step: of two
+    /// concurrent inserts for one user (through one relay or several), the second counts
+    /// the first.
     async fn insert_challenge_audited(
         &self,
         challenge: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
         audit: Option<&NewAudit>,
-    ) -> Result<(), StoreError>;
+        max_pending: Option<u32>,
+    ) -> Result<Admission, StoreError>;
     /// The challenge and request hash stored under an idempotency key.
     async fn idempotent_challenge(
         &self,

@@ -147,6 +147,17 @@ pub enum OutboxUpdate {
     Failed,
 }
 
+/// Whether [`ChallengeStore::insert_challenge_audited`](super::ChallengeStore::insert_challenge_audited)
+/// inserted the challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Inserted, with its idempotency key and audit event.
+    Admitted,
+    /// Nothing written: the user already has this many challenges pending and not
+    /// overdue (the limit, or more).
+    TooManyPending(u32),
+}
+
 /// What creating a challenge checks first, read together (see
 /// [`Store::challenge_gate`](super::Store::challenge_gate)).
 #[derive(Debug, Clone, PartialEq)]
@@ -157,8 +168,6 @@ pub struct ChallengeGate {
     /// [`recent_refusals_for_user`](super::ChallengeStore::recent_refusals_for_user)
     /// answers them (empty when they were not asked for).
     pub refusals: Vec<i64>,
-    /// The user's pending challenges not yet overdue.
-    pub pending: u32,
     /// The bound credential's push subscription, if it has one.
     pub push_subscription: Option<PushSubscription>,
 }

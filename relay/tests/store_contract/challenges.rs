@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use onepush_protocol::{ChallengeId, ChallengeStatus};
-use onepush_relay::store::{ChallengeRecord, OutboxMessage, OutboxUpdate, Store, StoreError};
+use onepush_relay::store::{
+    Admission, ChallengeRecord, NewAudit, OutboxMessage, OutboxUpdate, Store, StoreError,
+};
 
 use crate::records::{
     NOW, challenge, decision, ended_challenges, seeded, tenant_id, user, webhook,
@@ -66,27 +68,18 @@ pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<dyn Store>) {
         ],
     )
     .await;
-    store
-        .insert_challenge(&challenge("bank", &cred.id, NOW + 60), None)
-        .await
-        .unwrap();
-    store
-        .insert_challenge(&challenge("bank", &cred.id, NOW + 5), None)
-        .await
-        .unwrap();
     let gate = store
-        .challenge_gate(&bank, &alice, Some((NOW, 10)), NOW + 10)
+        .challenge_gate(&bank, &alice, Some((NOW, 10)))
         .await
         .unwrap()
         .expect("alice is enrolled");
     assert_eq!(gate.binding, store.binding(&bank, &alice).await.unwrap());
     assert_eq!(gate.refusals, [NOW + 2, NOW + 1]);
-    assert_eq!(gate.pending, 1, "the overdue one does not count");
     assert_eq!(gate.push_subscription, cred.push_subscription);
     // Refusals only when asked for; no push subscription when the credential has none.
     store.set_push_subscription(&cred.id, None).await.unwrap();
     let gate = store
-        .challenge_gate(&bank, &alice, None, NOW + 10)
+        .challenge_gate(&bank, &alice, None)
         .await
         .unwrap()
         .unwrap();
@@ -95,10 +88,114 @@ pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<dyn Store>) {
     // Not enrolled: nothing.
     assert_eq!(
         store
-            .challenge_gate(&bank, &user("nobody"), Some((NOW, 10)), NOW)
+            .challenge_gate(&bank, &user("nobody"), Some((NOW, 10)))
             .await
             .unwrap(),
         None
+    );
+}
+
+pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let (bank, alice) = (tenant_id("bank"), user("alice"));
+    // Created at NOW + 10: one pending, one overdue by then, one ended.
+    let later = |expires_at| ChallengeRecord {
+        created_at: NOW + 10,
+        ..challenge("bank", &cred.id, expires_at)
+    };
+    store
+        .insert_challenge(&challenge("bank", &cred.id, NOW + 60), None)
+        .await
+        .unwrap();
+    store
+        .insert_challenge(&challenge("bank", &cred.id, NOW + 5), None)
+        .await
+        .unwrap();
+    ended_challenges(
+        store.as_ref(),
+        &cred.id,
+        &[(ChallengeStatus::Denied, NOW + 1)],
+    )
+    .await;
+    let audit = |ch: &ChallengeRecord| NewAudit {
+        tenant_id: Some(bank.clone()),
+        event: "challenge.created".into(),
+        user_id: Some(alice.clone()),
+        credential_id: Some(cred.id.clone()),
+        challenge_id: Some(ch.id),
+        detail: serde_json::json!({}),
+    };
+    // At the limit (1 pending): nothing written, neither the key nor the audit event.
+    let refused = later(NOW + 60);
+    assert_eq!(
+        store
+            .insert_challenge_audited(
+                &refused,
+                Some(("k-1", &[1; 32])),
+                Some(&audit(&refused)),
+                Some(1)
+            )
+            .await
+            .unwrap(),
+        Admission::TooManyPending(1)
+    );
+    assert!(matches!(
+        store.challenge(&refused.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.idempotent_challenge(&bank, "k-1").await.unwrap(),
+        None
+    );
+    let events = store.audit(&bank, Some(&alice), 0, 100).await.unwrap();
+    assert!(events.iter().all(|e| e.challenge_id != Some(refused.id)));
+    // Under it, written; without a limit, never counted.
+    assert_eq!(
+        store
+            .insert_challenge_audited(&refused, Some(("k-1", &[1; 32])), None, Some(2))
+            .await
+            .unwrap(),
+        Admission::Admitted
+    );
+    assert_eq!(
+        store.idempotent_challenge(&bank, "k-1").await.unwrap(),
+        Some((refused.id, vec![1; 32]))
+    );
+    store
+        .insert_challenge(&later(NOW + 60), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .pending_count_for_user(&bank, &alice, NOW + 10)
+            .await
+            .unwrap(),
+        3
+    );
+    // Creates at the same moment for one user (as through several relays): the limit
+    // holds, exactly.
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, ch) = (store.clone(), later(NOW + 60));
+            tokio::spawn(async move {
+                store
+                    .insert_challenge_audited(&ch, None, None, Some(6))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut admitted = 0;
+    for racer in racers {
+        admitted += usize::from(racer.await.unwrap() == Admission::Admitted);
+    }
+    assert_eq!(admitted, 3);
+    assert_eq!(
+        store
+            .pending_count_for_user(&bank, &alice, NOW + 10)
+            .await
+            .unwrap(),
+        6
     );
 }
 

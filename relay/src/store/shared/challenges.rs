@@ -11,7 +11,32 @@ use super::outbox::insert_outbox;
 use super::rows::{self, CHALLENGE_SELECT, get};
 use super::tenants::insert_audit;
 use crate::store::codec::to_json;
-use crate::store::{ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError};
+use crate::store::{
+    Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
+};
+
+/// How many of a user's challenges are pending and not overdue at `now`.
+async fn pending_count<'c, E>(
+    executor: E,
+    tenant: &TenantId,
+    user: &UserId,
+    now: i64,
+) -> Result<u32, StoreError>
+where
+    E: sqlx::Executor<'c, Database = super::Db>,
+{
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM challenges \
+         WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
+    )
+    .bind(tenant.as_str())
+    .bind(user.as_str())
+    .bind(now)
+    .fetch_one(executor)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(u32::try_from(get::<i64>(&row, "n")?).unwrap_or(u32::MAX))
+}
 
 #[async_trait]
 impl ChallengeStore for DbStore {
@@ -20,8 +45,23 @@ impl ChallengeStore for DbStore {
         c: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
         audit: Option<&NewAudit>,
-    ) -> Result<(), StoreError> {
+        max_pending: Option<u32>,
+    ) -> Result<Admission, StoreError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        if let Some(limit) = max_pending {
+            // The user's binding row, locked to the commit: a concurrent insert for the
+            // same user (on any relay) waits here, then counts this one.
+            sqlx::query("SELECT 1 FROM bindings WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE")
+                .bind(c.tenant_id.as_str())
+                .bind(c.user_id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            let pending = pending_count(&mut *tx, &c.tenant_id, &c.user_id, c.created_at).await?;
+            if pending >= limit {
+                return Ok(Admission::TooManyPending(pending));
+            }
+        }
         if let Some((key, hash)) = idempotency {
             // The primary key (tenant, key) makes a second relay's insert fail: `Conflict`.
             sqlx::query(
@@ -64,7 +104,8 @@ impl ChallengeStore for DbStore {
                 .await
                 .map_err(StoreError::from_sqlx)?;
         }
-        tx.commit().await.map_err(StoreError::from_sqlx)
+        tx.commit().await.map_err(StoreError::from_sqlx)?;
+        Ok(Admission::Admitted)
     }
 
     async fn idempotent_challenge(
@@ -183,17 +224,7 @@ impl ChallengeStore for DbStore {
         user: &UserId,
         now: i64,
     ) -> Result<u32, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM challenges \
-             WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
-        )
-        .bind(tenant.as_str())
-        .bind(user.as_str())
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        Ok(u32::try_from(get::<i64>(&row, "n")?).unwrap_or(u32::MAX))
+        pending_count(&self.pool, tenant, user, now).await
     }
 
     async fn overdue_challenges(

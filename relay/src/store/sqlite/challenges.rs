@@ -10,7 +10,9 @@ use super::outbox::insert_outbox;
 use super::rows::{self, all, exec, get, one};
 use super::tenants::insert_audit;
 use crate::store::codec::to_json;
-use crate::store::{ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError};
+use crate::store::{
+    Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
+};
 
 /// One challenge, on `conn`.
 pub(super) fn read_challenge(
@@ -26,7 +28,7 @@ pub(super) fn read_challenge(
 }
 
 /// How many of a user's challenges are pending and not overdue at `now`, on `conn`.
-pub(super) fn pending_count(
+fn pending_count(
     conn: &rusqlite::Connection,
     tenant: &TenantId,
     user: &UserId,
@@ -73,12 +75,20 @@ impl ChallengeStore for SqliteStore {
         c: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
         audit: Option<&NewAudit>,
-    ) -> Result<(), StoreError> {
+        max_pending: Option<u32>,
+    ) -> Result<Admission, StoreError> {
         // Owned: the write may run in another caller's batch (one transaction: see `writer`).
         let c = c.clone();
         let idempotency = idempotency.map(|(key, hash)| (key.to_owned(), *hash));
         let audit = audit.cloned();
         self.write(move |tx| {
+            // On the one writer connection: no other insert runs between count and insert.
+            if let Some(limit) = max_pending {
+                let pending = pending_count(tx, &c.tenant_id, &c.user_id, c.created_at)?;
+                if pending >= limit {
+                    return Ok(Admission::TooManyPending(pending));
+                }
+            }
             if let Some((key, hash)) = idempotency {
                 // The primary key (tenant, key) makes a second insert fail: `Conflict`.
                 exec(
@@ -113,7 +123,7 @@ impl ChallengeStore for SqliteStore {
             if let Some(event) = audit {
                 insert_audit(tx, &event, c.created_at)?;
             }
-            Ok(())
+            Ok(Admission::Admitted)
         })
         .await
     }

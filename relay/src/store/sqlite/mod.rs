@@ -275,7 +275,6 @@ impl Store for SqliteStore {
         tenant: &onepush_protocol::TenantId,
         user: &onepush_protocol::UserId,
         refusals: Option<(i64, u32)>,
-        now: i64,
     ) -> Result<Option<crate::store::ChallengeGate>, StoreError> {
         let (tenant, user) = (tenant.clone(), user.clone());
         self.read(move |c| {
@@ -288,13 +287,11 @@ impl Store for SqliteStore {
                 }
                 None => Vec::new(),
             };
-            let pending = challenges::pending_count(c, &tenant, &user, now)?;
             let push_subscription = found(credentials::read_credential(c, &binding.credential_id))?
                 .and_then(|cred| cred.push_subscription);
             Ok(Some(crate::store::ChallengeGate {
                 binding,
                 refusals,
-                pending,
                 push_subscription,
             }))
         })
