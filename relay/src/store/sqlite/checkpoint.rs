@@ -11,7 +11,7 @@
 //! never *finishes*: frames keep arriving while it copies, so it never fsyncs the
 //! database file, and only a finished checkpoint lets the WAL start over. Someone has to
 //! finish with no write in between, and that can only be the writer (which then holds
-//! every queued write). So once the WAL holds [`FINISH_AT`] frames, this thread first
+//! every queued write). So once the WAL holds [`FINISH_AT_BYTES`], this thread first
 //! flushes what it copied and the WAL written so far (on its own file handles: an
 //! fsync from any handle flushes the file), then asks the writer to finish after its
 //! next batch ([`Writer::request_checkpoint`]): the writer's checkpoint then has only the
@@ -20,7 +20,7 @@
 //! ≈ 5 ms per WAL restart when it finished everything itself, ≈ 2 ms now.
 //!
 //! The writer's own auto-checkpoint stays as the backstop (at more frames than
-//! [`FINISH_AT`]), should this thread fall behind.
+//! [`FINISH_AT_BYTES`]), should this thread fall behind.
 //!
 //! On each tick the thread also asks the kernel to read the WAL just past the writer's
 //! position into the page cache ([`read_ahead`]), so that the writer, which overwrites
@@ -41,10 +41,15 @@ use super::writer::Writer;
 /// 2.2–3.0 ms at 25 ms against 4.5 ms at 100 ms; 10 ms cost CPU and gained nothing).
 const INTERVAL: Duration = Duration::from_millis(25);
 
-/// WAL frames (pages) after which the writer is asked to finish a checkpoint and so let
-/// the WAL start over: ≈ 0.35 s of writes at 1,300 lifecycles/s, a 32 MiB WAL with 4 KiB
-/// pages. Below the writer's backstop (`WAL_AUTOCHECKPOINT`).
-pub(super) const FINISH_AT: i64 = 8_000;
+/// WAL bytes after which the writer is asked to finish a checkpoint and so let the WAL
+/// start over: ≈ 0.55 s of writes at 2,300 lifecycles/s (44 KB each with 2 KiB pages).
+/// Each finish holds the writer 1–3 ms on this disk (it syncs the WAL and the database),
+/// and every write queued meanwhile waits: at 16 MiB the writer finished five times a
+/// second at that rate and the decisions caught behind it were about 1 % of all, the
+/// p99 (BENCHMARKS.md, session 10). Below `WAL_SIZE_LIMIT` (the WAL keeps its size
+/// between restarts, not growing into new blocks) and the writer's backstop
+/// (`WAL_AUTOCHECKPOINT`).
+pub(super) const FINISH_AT_BYTES: u64 = 56 << 20;
 
 /// Bytes of WAL just past the writer's position that each tick asks the kernel to have
 /// in the page cache (≈ 45 ms of writes at 1,000 lifecycles/s).
@@ -64,12 +69,13 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts the thread on `conn` (a connection of its own to the store's file at
-    /// `path`); `writer` finishes what the thread cannot.
+    /// `path`); `writer` finishes what the thread cannot, once the WAL holds
+    /// `finish_at_bytes`.
     pub(super) fn start(
         conn: Connection,
         path: PathBuf,
         writer: &Arc<Writer>,
-        finish_at: i64,
+        finish_at_bytes: u64,
     ) -> std::io::Result<Self> {
         // Weak: the writer connection closes with the store, not when this thread notices.
         let writer: Weak<Writer> = Arc::downgrade(writer);
@@ -77,6 +83,9 @@ impl Checkpointer {
             .query_row("PRAGMA page_size", [], |r| r.get(0))
             .map_err(std::io::Error::other)?;
         let frame_bytes = FRAME_HEADER_BYTES + u64::from(page_size);
+        let finish_at = i64::try_from(finish_at_bytes / frame_bytes)
+            .unwrap_or(i64::MAX)
+            .max(1);
         let database = File::open(&path)?;
         let wal = wal_path(&path);
         let (stop, stopped) = mpsc::channel::<()>();
@@ -158,7 +167,10 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::store::sqlite::{connect, db};
+    use crate::store::sqlite::{PAGE_SIZE, connect, db};
+
+    /// Bytes of one WAL frame of a new database.
+    const FRAME: u64 = FRAME_HEADER_BYTES + PAGE_SIZE as u64;
 
     /// A writer on a fresh database at `path` with one table of 3 KB rows.
     fn writer(path: &Path) -> Arc<Writer> {
@@ -242,8 +254,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("long.db");
         let writer = writer(&path);
-        let _checkpointer =
-            Checkpointer::start(connect(&path, false).unwrap(), path.clone(), &writer, 50).unwrap();
+        let _checkpointer = Checkpointer::start(
+            connect(&path, false).unwrap(),
+            path.clone(),
+            &writer,
+            50 * FRAME,
+        )
+        .unwrap();
         insert(&writer, 10).await;
         std::thread::sleep(INTERVAL * 4);
         assert!(

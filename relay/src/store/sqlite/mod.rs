@@ -46,10 +46,11 @@ use super::{Store, StoreError, StoreOptions, found};
 /// `SQLITE_BUSY` (→ 503). Short: the wait blocks a thread.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// WAL pages after which the writer checkpoints itself (SQLite's default is 1,000 =
-/// 4 MiB): the backstop should the [`checkpoint`] thread, which asks the writer to
-/// finish a checkpoint at `checkpoint::FINISH_AT` pages, fall behind.
-const WAL_AUTOCHECKPOINT: u32 = 10_000;
+/// WAL pages after which the writer checkpoints itself (SQLite's default is 1,000): the
+/// backstop should the [`checkpoint`] thread, which asks the writer to finish a
+/// checkpoint at `checkpoint::FINISH_AT_BYTES` (≈ 28,000 pages of 2 KiB, 14,000 of
+/// 4 KiB), fall behind.
+const WAL_AUTOCHECKPOINT: u32 = 40_000;
 
 /// Bytes the WAL file is truncated back to after a checkpoint has reset it: it does not
 /// keep the size of its largest burst.
@@ -103,7 +104,7 @@ impl SqliteStore {
                 connect(&path, false)?,
                 path.clone(),
                 &writer,
-                checkpoint::FINISH_AT,
+                checkpoint::FINISH_AT_BYTES,
             )
             .map_err(|e| StoreError::Database(Box::new(e)))?;
             Ok(Self {
