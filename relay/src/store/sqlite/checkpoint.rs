@@ -42,14 +42,15 @@ use super::writer::Writer;
 const INTERVAL: Duration = Duration::from_millis(25);
 
 /// WAL bytes after which the writer is asked to finish a checkpoint and so let the WAL
-/// start over: ≈ 0.55 s of writes at 2,300 lifecycles/s (44 KB each with 2 KiB pages).
-/// Each finish holds the writer 1–3 ms on this disk (it syncs the WAL and the database),
-/// and every write queued meanwhile waits: at 16 MiB the writer finished five times a
-/// second at that rate and the decisions caught behind it were about 1 % of all, the
-/// p99 (BENCHMARKS.md, session 10). Below `WAL_SIZE_LIMIT` (the WAL keeps its size
-/// between restarts, not growing into new blocks) and the writer's backstop
-/// (`WAL_AUTOCHECKPOINT`).
-pub(super) const FINISH_AT_BYTES: u64 = 56 << 20;
+/// start over: ≈ 1.1 s of writes at 2,300 lifecycles/s (44 KB each with 2 KiB pages).
+/// Each finish holds the writer 1–3 ms on this disk, now and then tens of ms (it syncs
+/// the WAL and the database), and every write queued meanwhile waits: at 16 MiB the
+/// writer finished five times a second at that rate and the decisions caught behind it
+/// were about 1 % of all, the p99 (BENCHMARKS.md, session 10). A longer WAL costs reads
+/// nothing (they search only the frames not yet copied back, a few ms' worth) and
+/// disk space only. Below `WAL_SIZE_LIMIT` (the WAL keeps its blocks between restarts,
+/// not growing into new ones) and the writer's backstop (`WAL_AUTOCHECKPOINT`).
+pub(super) const FINISH_AT_BYTES: u64 = 112 << 20;
 
 /// Bytes of WAL just past the writer's position that each tick asks the kernel to have
 /// in the page cache (≈ 45 ms of writes at 1,000 lifecycles/s).

@@ -48,13 +48,19 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// WAL pages after which the writer checkpoints itself (SQLite's default is 1,000): the
 /// backstop should the [`checkpoint`] thread, which asks the writer to finish a
-/// checkpoint at `checkpoint::FINISH_AT_BYTES` (≈ 28,000 pages of 2 KiB, 14,000 of
+/// checkpoint at `checkpoint::FINISH_AT_BYTES` (≈ 56,700 pages of 2 KiB, 28,400 of
 /// 4 KiB), fall behind.
-const WAL_AUTOCHECKPOINT: u32 = 40_000;
+const WAL_AUTOCHECKPOINT: u32 = 80_000;
 
 /// Bytes the WAL file is truncated back to after a checkpoint has reset it: it does not
-/// keep the size of its largest burst.
-const WAL_SIZE_LIMIT: i64 = 64 << 20;
+/// keep the size of its largest burst. Above `checkpoint::FINISH_AT_BYTES`.
+const WAL_SIZE_LIMIT: i64 = 128 << 20;
+
+// The checkpointer has the WAL start over before it outgrows its kept size, and before
+// the writer's backstop checkpoints it (for this page size and larger ones).
+const _: () = assert!(checkpoint::FINISH_AT_BYTES < WAL_SIZE_LIMIT as u64);
+const _: () =
+    assert!(WAL_AUTOCHECKPOINT as u64 * (PAGE_SIZE as u64 + 24) > checkpoint::FINISH_AT_BYTES);
 
 /// Page size of a new database file: 2 KiB instead of SQLite's 4 KiB. A commit writes
 /// every page it touched to the WAL whole (and a checkpoint copies it again), and a
