@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The run sequence behind the lifecycle table of BENCHMARKS.md: event stream at 16 and 32
 # loops, 4 tenants, Web Push, the open loop at half the best rate (HALF_RUNS times, default
-# 3, on disk and with the data folder on tmpfs, each with every lifecycle's legs in a CSV
+# 5, on disk and with the data folder on tmpfs, each with every lifecycle's legs in a CSV
 # file and how much of its tail came in stalls: bench/stalls.py, and a GET /healthz probe
 # at 200/s, the machine's floor under that load; then the median p99 of each), PostgreSQL
 # (when reachable). Writes one report per run to OUT (default
@@ -53,7 +53,7 @@ best=$(printf '%s\n' "$(rate sse-c16)" "$(rate sse-c32)" "$(rate sse-t4)" | sort
 # The half-rate tail moves by a factor of several from one 10 s run to the next on a
 # shared VM: HALF_RUNS runs each on disk and with the relay's data folder in memory
 # (what the disk adds), interleaved, and their median p99.
-half_runs=${HALF_RUNS:-3}
+half_runs=${HALF_RUNS:-5}
 for i in $(seq "$half_runs"); do
   run "open-half-$i" --spawn --devices 32 --concurrency 256 --rate $((best / 2)) --duration 10s --warmup 2s --probe-rate 200 --samples "$out/open-half-$i.csv"
   bench/stalls.py "$out/open-half-$i.csv"
