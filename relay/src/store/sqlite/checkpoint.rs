@@ -57,7 +57,7 @@ pub(super) const FINISH_AT_BYTES: u64 = 112 << 20;
 const READ_AHEAD: u64 = 4 << 20;
 
 /// Bytes of a WAL frame's header (its page follows).
-const FRAME_HEADER_BYTES: u64 = 24;
+pub(super) const FRAME_HEADER_BYTES: u64 = 24;
 
 /// Bytes of the WAL header before the first frame.
 const WAL_HEADER_BYTES: u64 = 32;

@@ -59,8 +59,10 @@ const WAL_SIZE_LIMIT: i64 = 128 << 20;
 // The checkpointer has the WAL start over before it outgrows its kept size, and before
 // the writer's backstop checkpoints it (for this page size and larger ones).
 const _: () = assert!(checkpoint::FINISH_AT_BYTES < WAL_SIZE_LIMIT as u64);
-const _: () =
-    assert!(WAL_AUTOCHECKPOINT as u64 * (PAGE_SIZE as u64 + 24) > checkpoint::FINISH_AT_BYTES);
+const _: () = assert!(
+    WAL_AUTOCHECKPOINT as u64 * (PAGE_SIZE as u64 + checkpoint::FRAME_HEADER_BYTES)
+        > checkpoint::FINISH_AT_BYTES
+);
 
 /// Page size of a new database file: 2 KiB instead of SQLite's 4 KiB. A commit writes
 /// every page it touched to the WAL whole (and a checkpoint copies it again), and a
@@ -68,8 +70,9 @@ const _: () =
 /// writes 44 KB to the disk per lifecycle instead of 72 KB (BENCHMARKS.md, session 9).
 /// A decided challenge with a usual context and its decision JWS (≈ 1.3 KB) still fits
 /// one page (1 KiB pages cut the writes to 30 KB but put every decided challenge partly
-/// on an overflow page; a context near its 8 KiB limit overflows either way). A database created with other pages keeps them (changing needs
-/// a `VACUUM` outside WAL mode): it works the same, with heavier writes.
+/// on an overflow page; a context near its 8 KiB limit overflows either way). A database
+/// created with other pages keeps them (changing needs a `VACUUM` outside WAL mode): it
+/// works the same, with heavier writes.
 const PAGE_SIZE: u32 = 2048;
 
 /// Prepared statements kept per connection (the relay has about forty distinct ones).
