@@ -27,6 +27,7 @@ pub mod jws;
 pub mod keys;
 pub mod proof;
 pub mod totp;
+pub mod webhook;
 pub mod webpush;
 
 pub use challenge::{ChallengeEvent, ChallengeKind, ChallengeStatus, TransitionError};
