@@ -21,7 +21,7 @@ use onepush_protocol::{
     ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, DecisionVerdict, DeviceKey,
 };
 use onepush_relay::store::{
-    BindingRecord, ChallengeRecord, CredentialRecord, Store, StoreOptions, TenantRecord,
+    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, Store, StoreOptions, TenantRecord,
 };
 use web_push::{
     ContentEncoding, SubscriptionInfo, Urgency, VapidSignatureBuilder, WebPushMessageBuilder,
@@ -242,17 +242,27 @@ async fn store_fixture() -> StoreFixture {
         .await
         .expect("credential");
     store
-        .put_binding(&BindingRecord {
-            tenant_id: tenant.id.clone(),
-            user_id: "user-1".parse().expect("user"),
-            credential_id: credential.clone(),
-            state: BindingState::Active,
-            lock_reason: None,
-            grace_until: None,
-            failures: 0,
-            drift_steps: 0,
-            enrolled_at: 1_700_000_000,
-        })
+        .insert_binding(
+            &BindingRecord {
+                tenant_id: tenant.id.clone(),
+                user_id: "user-1".parse().expect("user"),
+                credential_id: credential.clone(),
+                state: BindingState::Active,
+                lock_reason: None,
+                grace_until: None,
+                failures: 0,
+                drift_steps: 0,
+                enrolled_at: 1_700_000_000,
+            },
+            &NewAudit {
+                tenant_id: Some(tenant.id.clone()),
+                event: "binding.enrolled".into(),
+                user_id: None,
+                credential_id: Some(credential.clone()),
+                challenge_id: None,
+                detail: serde_json::json!({}),
+            },
+        )
         .await
         .expect("binding");
     StoreFixture {

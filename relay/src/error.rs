@@ -108,6 +108,13 @@ pub enum ApiError {
     /// The decision's claims differ from the challenge.
     #[error("{0}")]
     DecisionMismatch(String),
+    /// A validly signed answer from another credential that does not carry the
+    /// challenge's nonce (it was never sent the challenge): refused, the challenge stays
+    /// pending.
+    #[error(
+        "the decision is signed by a credential other than the one registered for this user and does not carry the challenge's nonce; it is refused and the challenge stays pending"
+    )]
+    ForeignDecision,
     /// The typed number is wrong; after the last try the challenge ended denied.
     #[error("{}", number_mismatch_detail(*tries_left))]
     NumberMismatch {
@@ -140,7 +147,7 @@ impl ApiError {
             Self::Unauthorized(_) | Self::ProofInvalid(_) | Self::DecisionSignatureInvalid(_) => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::CredentialMismatch => StatusCode::FORBIDDEN,
+            Self::CredentialMismatch | Self::ForeignDecision => StatusCode::FORBIDDEN,
             Self::RouteNotFound(_)
             | Self::ChallengeNotFound
             | Self::UserNotEnrolled(_)
@@ -194,6 +201,7 @@ impl ApiError {
             Self::DecisionMalformed(_) => "decision-malformed",
             Self::DecisionSignatureInvalid(_) => "decision-signature-invalid",
             Self::CredentialMismatch => "credential-mismatch",
+            Self::ForeignDecision => "foreign-decision",
             Self::DecisionMismatch(_) => "decision-mismatch",
             Self::NumberMismatch { .. } => "number-mismatch",
             Self::RateLimited(_) => "rate-limited",

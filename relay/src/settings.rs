@@ -88,6 +88,12 @@ pub struct Settings {
     pub resync_window_steps: u32,
     /// Consecutive OTP failures that lock a binding (per tenant default).
     pub otp_lock_threshold: u32,
+    /// Enrollment attempts with one credential ID after which it cannot be enrolled for
+    /// [`enrollment_lock_seconds`](Self::enrollment_lock_seconds) (counted per credential,
+    /// cleared by a successful enrollment).
+    pub enrollment_lock_threshold: u32,
+    /// How long a credential stays locked for enrollment, in seconds.
+    pub enrollment_lock_seconds: u32,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
     /// Largest total size of a request's headers (names, values and request line), in
@@ -132,6 +138,8 @@ impl Default for Settings {
             otp_window_steps: 1,
             resync_window_steps: 20,
             otp_lock_threshold: 5,
+            enrollment_lock_threshold: 5,
+            enrollment_lock_seconds: 900,
             body_limit_bytes: 64 * 1024,
             header_limit_bytes: 16 * 1024,
             maintenance: false,
@@ -230,6 +238,8 @@ impl Settings {
             "otp_window_steps" => self.otp_window_steps = num(value)?,
             "resync_window_steps" => self.resync_window_steps = num(value)?,
             "otp_lock_threshold" => self.otp_lock_threshold = num(value)?,
+            "enrollment_lock_threshold" => self.enrollment_lock_threshold = num(value)?,
+            "enrollment_lock_seconds" => self.enrollment_lock_seconds = num(value)?,
             "body_limit_bytes" => self.body_limit_bytes = num(value)?,
             "header_limit_bytes" => self.header_limit_bytes = num(value)?,
             "maintenance" => self.maintenance = parse_bool(value)?,
@@ -283,6 +293,12 @@ impl Settings {
         }
         if !(1..=100).contains(&self.otp_lock_threshold) {
             return invalid("otp_lock_threshold", "must be 1 to 100");
+        }
+        if !(1..=100).contains(&self.enrollment_lock_threshold) {
+            return invalid("enrollment_lock_threshold", "must be 1 to 100");
+        }
+        if !(1..=86_400).contains(&self.enrollment_lock_seconds) {
+            return invalid("enrollment_lock_seconds", "must be 1 to 86400");
         }
         if !(1024..=16 * 1024 * 1024).contains(&self.body_limit_bytes) {
             return invalid("body_limit_bytes", "must be 1024 to 16777216");

@@ -151,7 +151,9 @@ pub struct BankChallenge {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub decided_at: Option<OffsetDateTime>,
-    /// The signed answer, for `approved`, `denied` and `credential_mismatch`.
+    /// The signed answer, for `approved` and `denied` (never for `credential_mismatch`:
+    /// another credential's answer is not the challenge's decision; its signer is in the
+    /// audit event `challenge.credential_mismatch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionRecord>,
 }
@@ -354,9 +356,16 @@ pub struct WebhookEvent {
     pub timestamp: OffsetDateTime,
     /// The decided challenge.
     pub data: BankChallenge,
-    /// Set when the answer was "this wasn't me" and the binding is now locked.
+    /// Set when the binding is now locked: the answer was "this wasn't me", or the
+    /// challenge was cancelled because the binding locked (too many wrong codes, the
+    /// phone reported lost).
     #[serde(default)]
     pub binding_locked: bool,
+    /// Why a challenge was `cancelled` other than by the bank: `not_me` (another prompt
+    /// of the user was answered "this wasn't me"), `otp_failures`, `suspended`,
+    /// `unregistered`, `reported_lost`, `credential_revoked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 // ---------------------------------------------------------------------------

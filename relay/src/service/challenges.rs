@@ -142,6 +142,11 @@ impl Service {
         {
             Ok(Admission::Admitted) => {}
             Ok(Admission::TooManyPending(pending)) => return Err(ApiError::PushFatigue(pending)),
+            Ok(Admission::BindingNotActive) => {
+                // The binding changed since the gate read it (suspended, locked...).
+                let now = self.user_binding(tenant, &ch.user_id).await?;
+                return Err(ApiError::not_active(now.state, now.grace_until));
+            }
             Err(StoreError::Conflict) => {
                 // Another request with the same key won the race.
                 let key = idempotency_key.as_deref().unwrap_or_default();
@@ -306,10 +311,12 @@ impl Service {
         Ok(views::bank_challenge(&done))
     }
 
-    /// Cancels every pending challenge of a credential (optionally only one tenant's or user's).
+    /// Cancels every pending challenge of a credential (optionally only one tenant's or
+    /// user's), for `reason` (in the audit event and the webhook).
     pub(crate) async fn cancel_pending(
         &self,
         credential: &onepush_protocol::CredentialId,
+        reason: &'static str,
         only: impl Fn(&ChallengeRecord) -> bool,
     ) -> Result<u32, ApiError> {
         let mut cancelled = 0;
@@ -317,7 +324,9 @@ impl Service {
             if !only(&ch) {
                 continue;
             }
-            if let Ok(done) = self.finish(&ch, ChallengeEvent::Cancel, None, false).await
+            if let Ok(done) = self
+                .finish_because(&ch, ChallengeEvent::Cancel, None, false, Some(reason))
+                .await
                 && done.status == ChallengeStatus::Cancelled
             {
                 cancelled += 1;

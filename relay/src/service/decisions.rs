@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq as _;
 use super::Service;
 use super::device::usable_credential;
 use crate::error::ApiError;
-use crate::store::{ChallengeRecord, CredentialRecord, NewAudit, found};
+use crate::store::{BindingChange, ChallengeRecord, CredentialRecord, NewAudit, found};
 
 /// Wrong numbers a challenge takes before it ends `denied` (F3).
 pub const MAX_NUMBER_TRIES: u32 = 3;
@@ -154,10 +154,7 @@ impl Service {
             user_verified: claims.uv,
         };
         if kid != ch.credential_id {
-            // A validly signed answer from another credential: R4 (4).
-            self.finish(&ch, ChallengeEvent::Mismatch, Some(record), false)
-                .await?;
-            return Err(ApiError::CredentialMismatch);
+            return Err(self.foreign_decision(&ch, &claims, record).await?);
         }
         if let Some(what) = claim_mismatch(&ch, &claims) {
             return Err(ApiError::DecisionMismatch(format!(
@@ -175,9 +172,17 @@ impl Service {
         };
         let not_me = claims.dec == DecisionVerdict::Deny && claims.rsn == Some(DenyReason::NotMe);
         if not_me {
+            // First: the lock ends the user's other prompts in its transaction, so none
+            // of them can be approved after this answer.
             self.lock_for_not_me(&ch).await?;
         }
         let done = self.finish(&ch, event, Some(record), not_me).await?;
+        if done.status == ChallengeStatus::Pending {
+            // The approval was refused in its statement: the binding is no longer active
+            // (or no longer bound to this credential).
+            let binding = self.store.binding(&ch.tenant_id, &ch.user_id).await?;
+            return Err(ApiError::not_active(binding.state, binding.grace_until));
+        }
         // A decision posted at the same moment (maybe through another relay) may have won
         // the conditional update: then this one was not taken.
         let taken = done.decision.as_ref().is_some_and(|d| d.jws == jws_text);
@@ -191,6 +196,38 @@ impl Service {
             }
             s => Err(ApiError::ChallengeDecided(s)),
         }
+    }
+
+    /// A validly signed answer from another credential: R4 (4), but only from one that
+    /// was sent the challenge (its nonce is only in what the relay sends to the
+    /// registered device). Without it, anyone holding a credential could end any
+    /// challenge whose ID it learnt: refused (403 `foreign-decision`, audited
+    /// `decision.refused`), the challenge stays pending. With it, the challenge ends
+    /// `credential_mismatch` (403 `credential-mismatch`).
+    async fn foreign_decision(
+        &self,
+        ch: &ChallengeRecord,
+        claims: &DecisionClaims,
+        record: DecisionRecord,
+    ) -> Result<ApiError, ApiError> {
+        if !bool::from(claims.nonce.as_bytes().ct_eq(ch.nonce.as_bytes())) {
+            self.audit(NewAudit {
+                tenant_id: Some(ch.tenant_id.clone()),
+                event: "decision.refused".into(),
+                user_id: Some(ch.user_id.clone()),
+                credential_id: Some(ch.credential_id.clone()),
+                challenge_id: Some(ch.id),
+                detail: serde_json::json!({
+                    "signed_by": record.credential_id.as_str(),
+                    "cause": "foreign_without_nonce",
+                }),
+            })
+            .await;
+            return Ok(ApiError::ForeignDecision);
+        }
+        self.finish(ch, ChallengeEvent::Mismatch, Some(record), false)
+            .await?;
+        Ok(ApiError::CredentialMismatch)
     }
 
     /// Counts a wrong number (F3): the challenge ends `denied` at the
@@ -245,25 +282,37 @@ impl Service {
         Ok(ApiError::NumberMismatch { tries_left })
     }
 
-    /// "This wasn't me": lock the user's binding (fraud signal).
+    /// "This wasn't me": lock the user's binding (fraud signal) if it is active and bound
+    /// to the credential that answered, and end the user's other pending prompts in the
+    /// same transaction (`not_me`).
     async fn lock_for_not_me(&self, ch: &ChallengeRecord) -> Result<(), ApiError> {
-        let mut binding = self.store.binding(&ch.tenant_id, &ch.user_id).await?;
-        if binding.credential_id != ch.credential_id || binding.state == BindingState::Unregistered
-        {
-            return Ok(());
-        }
-        binding.state = BindingState::Locked;
-        binding.lock_reason = Some("not_me".into());
-        self.store.put_binding(&binding).await?;
-        self.audit(NewAudit {
-            tenant_id: Some(ch.tenant_id.clone()),
-            event: "binding.locked".into(),
-            user_id: Some(ch.user_id.clone()),
+        let change = BindingChange {
+            tenant_id: ch.tenant_id.clone(),
+            user_id: ch.user_id.clone(),
             credential_id: Some(ch.credential_id.clone()),
-            challenge_id: Some(ch.id),
-            detail: serde_json::json!({ "reason": "not_me" }),
-        })
-        .await;
+            from: vec![BindingState::Active],
+            to: BindingState::Locked,
+            lock_reason: Some("not_me".into()),
+            grace_until: None,
+            audit: NewAudit {
+                tenant_id: Some(ch.tenant_id.clone()),
+                event: "binding.locked".into(),
+                user_id: Some(ch.user_id.clone()),
+                credential_id: Some(ch.credential_id.clone()),
+                challenge_id: Some(ch.id),
+                detail: serde_json::json!({ "reason": "not_me" }),
+            },
+        };
+        let prompts = self
+            .end_prompts(&ch.tenant_id, "not_me", true, Some(ch.id))
+            .await?;
+        if let Some(done) = self
+            .store
+            .change_binding(&change, self.now(), &prompts)
+            .await?
+        {
+            self.prompts_ended(&done.ended).await;
+        }
         Ok(())
     }
 }

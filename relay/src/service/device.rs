@@ -141,21 +141,7 @@ impl Service {
     /// pending challenges and refuses the key from then on.
     pub async fn revoke_self(&self, device: &CredentialRecord) -> Result<(), ApiError> {
         self.store.revoke_credential(&device.id, self.now()).await?;
-        for (mut binding, _) in self.store.bindings_of_credential(&device.id).await? {
-            if binding.state == BindingState::Unregistered {
-                continue;
-            }
-            binding.state = BindingState::Unregistered;
-            binding.grace_until = None;
-            self.store.put_binding(&binding).await?;
-            self.binding_audit(
-                &binding,
-                "binding.unregistered",
-                serde_json::json!({ "by": "device" }),
-            )
-            .await;
-        }
-        self.cancel_pending(&device.id, |_| true).await?;
+        self.unregister_everywhere(&device.id).await?;
         self.device_audit(&device.id, "credential.revoked", None)
             .await;
         Ok(())

@@ -1,17 +1,43 @@
-//! Enrollment by credential ID and two consecutive codes (R8), OTP verification with
-//! lock-out (R7, R15) and resync (R12).
+//! Enrollment by credential ID and two consecutive codes (R8), its attempts counted per
+//! credential (issue 22). OTP verification and resync: [`super::otp`].
 
-use onepush_protocol::api::{
-    BindingState, CreateEnrollment, OtpResynced, OtpVerified, UserBinding,
-};
+use onepush_protocol::api::{BindingState, CreateEnrollment, UserBinding};
 use onepush_protocol::totp::{self, TotpError, TotpSecret};
 use onepush_protocol::{CredentialId, UserId};
 
+use super::lifecycle::binding_event;
 use super::{Service, views};
 use crate::error::ApiError;
 use crate::store::{BindingRecord, CredentialRecord, NewAudit, StoreError, TenantRecord};
 
-fn codes_error(e: &TotpError) -> ApiError {
+/// A relay-wide audit event (no tenant: not in the bank's log, which must not tell known
+/// credential IDs from unknown ones) about an enrollment with `req`.
+fn enrollment_event(
+    tenant: &TenantRecord,
+    req: &CreateEnrollment,
+    event: &str,
+    cause: &str,
+) -> NewAudit {
+    NewAudit {
+        tenant_id: None,
+        event: event.to_owned(),
+        user_id: None,
+        credential_id: Some(req.credential_id.clone()),
+        challenge_id: None,
+        detail: serde_json::json!({
+            "tenant_id": tenant.id.as_str(),
+            "user_id": req.user_id.as_str(),
+            "cause": cause,
+        }),
+    }
+}
+
+/// Whether `code` has the form of a TOTP code (6 ASCII digits).
+fn is_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub(super) fn codes_error(e: &TotpError) -> ApiError {
     ApiError::CodesInvalid(
         match e {
             TotpError::Malformed => "each code must be exactly 6 digits",
@@ -39,7 +65,7 @@ impl Service {
         }
     }
 
-    fn totp_secret(&self, c: &CredentialRecord) -> Result<TotpSecret, ApiError> {
+    pub(super) fn totp_secret(&self, c: &CredentialRecord) -> Result<TotpSecret, ApiError> {
         let plain = self
             .keys
             .open(&c.totp_secret_sealed, c.id.as_str().as_bytes())
@@ -64,6 +90,15 @@ impl Service {
     /// a throw-away secret, so a bank cannot learn which IDs exist (F1); the real cause
     /// goes to the log and to a relay-wide audit event (`enrollment.refused`, no tenant,
     /// so not in the bank's audit log).
+    ///
+    /// Attempts count per credential (issue 22): each attempt with a live credential's ID
+    /// is counted before its codes are checked, and the
+    /// [`enrollment_lock_threshold`](crate::Settings::enrollment_lock_threshold)-th since
+    /// the last lock or successful enrollment locks the credential for enrollment for
+    /// [`enrollment_lock_seconds`](crate::Settings::enrollment_lock_seconds). A locked
+    /// credential is answered like wrong codes too (even with the right ones), so the
+    /// count reveals nothing either; its failures are audited relay-wide
+    /// (`enrollment.failed`, `enrollment.refused` with cause `credential_locked`).
     pub async fn enroll(
         &self,
         tenant: &TenantRecord,
@@ -83,68 +118,125 @@ impl Service {
             Err(e) => return Err(e.into()),
         }
         let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
-        let window = u64::from(self.settings.enrollment_window_steps);
-        let credential = match credential {
-            Ok(c) => c,
-            Err(cause) => {
-                // The same work as for a known ID: one AEAD pass, then compute codes.
-                let secret = self.throwaway_secret(&req.credential_id)?;
-                let outcome = totp::verify_consecutive(&secret, codes, self.now(), 0, window, None);
-                tracing::info!(
-                    tenant = %tenant.id.as_str(),
-                    credential = %req.credential_id.as_str(),
-                    cause,
-                    "enrollment refused: answered as wrong codes"
-                );
-                // Written after the answer, so the database write does not show in its time.
-                let event = NewAudit {
-                    tenant_id: None,
-                    event: "enrollment.refused".into(),
-                    user_id: None,
-                    credential_id: Some(req.credential_id.clone()),
-                    challenge_id: None,
-                    detail: serde_json::json!({
-                        "tenant_id": tenant.id.as_str(),
-                        "user_id": req.user_id.as_str(),
-                        "cause": cause,
-                    }),
-                };
-                let service = self.clone();
-                tokio::spawn(async move { service.audit(event).await });
-                return Err(match outcome {
-                    Err(TotpError::Malformed) => codes_error(&TotpError::Malformed),
-                    _ => codes_error(&TotpError::Invalid),
-                });
-            }
-        };
-        let secret = self.totp_secret(&credential)?;
-        let step = totp::verify_consecutive(
-            &secret,
-            codes,
-            self.now(),
-            0,
-            window,
-            credential.last_used_step,
-        )
-        .map_err(|e| codes_error(&e))?;
-        if !self.store.use_totp_step(&credential.id, step).await? {
-            return Err(codes_error(&TotpError::Replayed));
+        if !codes.iter().all(|c| is_code(c)) {
+            // Not an attempt: answered alike for every ID, nothing counted.
+            return Err(codes_error(&TotpError::Malformed));
         }
+        let now = self.now();
+        match credential {
+            Ok(credential) => self.enrollment_step(tenant, &req, &credential, now).await?,
+            Err(cause) => return Err(self.refuse_unknown(tenant, &req, cause).await),
+        }
+        let credential_id = req.credential_id;
         let binding = BindingRecord {
             tenant_id: tenant.id.clone(),
             user_id: req.user_id,
-            credential_id: credential.id,
+            credential_id,
             state: BindingState::Active,
             lock_reason: None,
             grace_until: None,
             failures: 0,
             drift_steps: 0,
-            enrolled_at: self.now(),
+            enrolled_at: now,
         };
-        self.store.put_binding(&binding).await?;
-        self.binding_audit(&binding, "binding.enrolled", serde_json::json!({}))
+        let audit = binding_event(&binding, "binding.enrolled", serde_json::json!({}));
+        match self.store.insert_binding(&binding, &audit).await {
+            Ok(()) => Ok(views::user_binding(&binding)),
+            // Another enrollment of the user won.
+            Err(StoreError::Conflict) => {
+                Err(ApiError::AlreadyEnrolled(binding.user_id.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The answer to an enrollment with an unknown or revoked credential ID (`cause`):
+    /// the same work as for a known ID (one AEAD pass, then compute codes, and one write:
+    /// this audit event, where a known ID's attempt is counted), then wrong codes.
+    async fn refuse_unknown(
+        &self,
+        tenant: &TenantRecord,
+        req: &CreateEnrollment,
+        cause: &'static str,
+    ) -> ApiError {
+        let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
+        let window = u64::from(self.settings.enrollment_window_steps);
+        match self.throwaway_secret(&req.credential_id) {
+            Ok(secret) => {
+                let outcome = totp::verify_consecutive(&secret, codes, self.now(), 0, window, None);
+                std::hint::black_box(outcome.is_ok());
+            }
+            Err(e) => return e,
+        }
+        tracing::info!(
+            tenant = %tenant.id.as_str(),
+            credential = %req.credential_id.as_str(),
+            cause,
+            "enrollment refused: answered as wrong codes"
+        );
+        self.audit(enrollment_event(tenant, req, "enrollment.refused", cause))
             .await;
-        Ok(views::user_binding(&binding))
+        codes_error(&TotpError::Invalid)
+    }
+
+    /// Counts the attempt against `credential`, then checks the codes and uses up the
+    /// step they prove. A credential locked for enrollment is answered
+    /// like wrong codes, whatever the codes.
+    async fn enrollment_step(
+        &self,
+        tenant: &TenantRecord,
+        req: &CreateEnrollment,
+        credential: &CredentialRecord,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
+        let window = u64::from(self.settings.enrollment_window_steps);
+        let admitted = self
+            .store
+            .take_enrollment_attempt(
+                &credential.id,
+                self.settings.enrollment_lock_threshold,
+                self.settings.enrollment_lock_seconds,
+                now,
+            )
+            .await?;
+        let secret = self.totp_secret(credential)?;
+        let outcome =
+            totp::verify_consecutive(&secret, codes, now, 0, window, credential.last_used_step);
+        // Audited after the answer: the attempt's count was this path's write.
+        let later = |event: NewAudit| {
+            let service = self.clone();
+            tokio::spawn(async move { service.audit(event).await });
+        };
+        if !admitted {
+            let mut event =
+                enrollment_event(tenant, req, "enrollment.refused", "credential_locked");
+            event.detail["codes"] = outcome
+                .as_ref()
+                .map_or_else(ToString::to_string, |_| "right".into())
+                .into();
+            tracing::info!(credential = %credential.id.as_str(), "enrollment refused: credential locked for enrollment");
+            later(event);
+            return Err(codes_error(&TotpError::Invalid));
+        }
+        let step = match outcome {
+            Ok(step) => step,
+            Err(e) => {
+                later(enrollment_event(
+                    tenant,
+                    req,
+                    "enrollment.failed",
+                    &e.to_string(),
+                ));
+                return Err(codes_error(&e));
+            }
+        };
+        if !self.store.use_totp_step(&credential.id, step).await? {
+            let cause = TotpError::Replayed.to_string();
+            later(enrollment_event(tenant, req, "enrollment.failed", &cause));
+            return Err(codes_error(&TotpError::Replayed));
+        }
+        Ok(())
     }
 
     /// A random TOTP secret, sealed with the master key on the way (one AEAD pass, as
@@ -158,143 +250,12 @@ impl Service {
         TotpSecret::from_bytes(&plain).map_err(|e| ApiError::Internal(format!("totp secret: {e}")))
     }
 
-    /// `POST /v1/users/{id}/otp/verify`.
-    pub async fn verify_otp(
-        &self,
-        tenant: &TenantRecord,
-        user: &UserId,
-        code: &str,
-    ) -> Result<OtpVerified, ApiError> {
-        let mut binding = self.user_binding(tenant, user).await?;
-        if binding.state != BindingState::Active {
-            return Err(ApiError::not_active(binding.state, binding.grace_until));
-        }
-        let credential = self.live_credential(&binding.credential_id).await?;
-        let secret = self.totp_secret(&credential)?;
-        let window = u64::from(self.settings.otp_window_steps);
-        let result = totp::verify(
-            &secret,
-            code,
-            self.now(),
-            binding.drift_steps,
-            window,
-            credential.last_used_step,
-        );
-        match result {
-            Ok(step) => {
-                if !self.store.use_totp_step(&credential.id, step).await? {
-                    return Err(self.code_replayed(&binding, Some(step)).await);
-                }
-                if binding.failures > 0 {
-                    binding.failures = 0;
-                    self.store.put_binding(&binding).await?;
-                }
-                self.binding_audit(
-                    &binding,
-                    "otp.verified",
-                    serde_json::json!({ "step": step }),
-                )
-                .await;
-                Ok(OtpVerified { valid: true, step })
-            }
-            Err(TotpError::Replayed) => Err(self.code_replayed(&binding, None).await),
-            Err(TotpError::Malformed) => Err(ApiError::InvalidRequest(
-                "code must be exactly 6 digits".into(),
-            )),
-            Err(_) => self.count_failure(tenant, binding).await,
-        }
-    }
-
-    /// A replayed OTP code (ASVS 2.8.5): audited `otp.replayed`; not counted as a
-    /// failure (the code was right once, so the user is likely just retrying).
-    async fn code_replayed(&self, binding: &BindingRecord, step: Option<u64>) -> ApiError {
-        let detail = match step {
-            Some(step) => serde_json::json!({ "step": step }),
-            None => serde_json::json!({}),
-        };
-        self.binding_audit(binding, "otp.replayed", detail).await;
-        ApiError::CodeReplayed
-    }
-
-    async fn count_failure(
-        &self,
-        tenant: &TenantRecord,
-        mut binding: BindingRecord,
-    ) -> Result<OtpVerified, ApiError> {
-        binding.failures += 1;
-        let threshold = tenant.otp_lock_threshold.max(1);
-        let locked = binding.failures >= threshold;
-        if locked {
-            binding.state = BindingState::Locked;
-            binding.lock_reason = Some("otp_failures".into());
-        }
-        self.store.put_binding(&binding).await?;
-        let detail = serde_json::json!({ "failures": binding.failures });
-        self.binding_audit(&binding, "otp.failed", detail.clone())
-            .await;
-        if locked {
-            self.binding_audit(
-                &binding,
-                "binding.locked",
-                serde_json::json!({ "reason": "otp_failures" }),
-            )
-            .await;
-            return Err(ApiError::BindingLocked);
-        }
-        Err(ApiError::CodeInvalid {
-            attempts_left: threshold - binding.failures,
-        })
-    }
-
-    /// `POST /v1/users/{id}/otp/resync` (R12).
-    pub async fn resync_otp(
-        &self,
-        tenant: &TenantRecord,
-        user: &UserId,
-        codes: &[String; 2],
-    ) -> Result<OtpResynced, ApiError> {
-        let mut binding = self.user_binding(tenant, user).await?;
-        if binding.state == BindingState::Unregistered {
-            return Err(ApiError::not_active(binding.state, binding.grace_until));
-        }
-        let credential = self.live_credential(&binding.credential_id).await?;
-        let secret = self.totp_secret(&credential)?;
-        let window = u64::from(self.settings.resync_window_steps);
-        let found = totp::resync(
-            &secret,
-            [&codes[0], &codes[1]],
-            self.now(),
-            window,
-            credential.last_used_step,
-        )
-        .map_err(|e| codes_error(&e))?;
-        if !self.store.use_totp_step(&credential.id, found.step).await? {
-            return Err(codes_error(&TotpError::Replayed));
-        }
-        binding.drift_steps = found.drift_steps;
-        binding.failures = 0;
-        self.store.put_binding(&binding).await?;
-        let detail = serde_json::json!({ "drift_steps": found.drift_steps });
-        self.binding_audit(&binding, "otp.resynced", detail).await;
-        Ok(OtpResynced {
-            drift_steps: found.drift_steps,
-        })
-    }
-
     pub(crate) async fn binding_audit(
         &self,
         b: &BindingRecord,
         event: &str,
         detail: serde_json::Value,
     ) {
-        self.audit(NewAudit {
-            tenant_id: Some(b.tenant_id.clone()),
-            event: event.to_owned(),
-            user_id: Some(b.user_id.clone()),
-            credential_id: Some(b.credential_id.clone()),
-            challenge_id: None,
-            detail,
-        })
-        .await;
+        self.audit(binding_event(b, event, detail)).await;
     }
 }

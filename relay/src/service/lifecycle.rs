@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::{Service, views};
 use crate::error::ApiError;
-use crate::store::{BindingRecord, TenantRecord};
+use crate::store::{BindingChange, BindingRecord, NewAudit, TenantRecord};
 
 /// A lifecycle operation on one binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,19 @@ impl Lifecycle {
             _ => None,
         }
     }
+
+    /// Why the user's pending challenges end (the binding leaves `active`).
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspended",
+            Self::Unregister => "unregistered",
+            Self::Resume | Self::Unlock => "",
+        }
+    }
 }
+
+/// Tries of a compare-and-set whose expected state another request changed meanwhile.
+const CAS_TRIES: usize = 3;
 
 impl Service {
     /// `GET /v1/users/{id}`.
@@ -54,7 +66,10 @@ impl Service {
         Ok(views::user_binding(&self.user_binding(tenant, user).await?))
     }
 
-    /// Suspend, resume, unlock or unregister a user's binding.
+    /// Suspend, resume, unlock or unregister a user's binding: one compare-and-set on
+    /// the state it was read in (read again and retried if another request changed it
+    /// meanwhile). Leaving `active` ends the user's pending challenges in the same
+    /// transaction.
     pub async fn change_binding(
         &self,
         tenant: &TenantRecord,
@@ -62,37 +77,95 @@ impl Service {
         op: Lifecycle,
         grace_until: Option<OffsetDateTime>,
     ) -> Result<UserBinding, ApiError> {
-        let mut binding = self.user_binding(tenant, user).await?;
-        let Some(next) = op.apply(binding.state) else {
-            return Err(ApiError::not_active(binding.state, binding.grace_until));
-        };
-        binding.state = next;
-        binding.grace_until = match op {
+        let grace = match op {
             Lifecycle::Suspend | Lifecycle::Unregister => {
                 grace_until.map(OffsetDateTime::unix_timestamp)
             }
             Lifecycle::Resume | Lifecycle::Unlock => None,
         };
-        if next == BindingState::Active {
-            binding.lock_reason = None;
-            binding.failures = 0;
+        for _ in 0..CAS_TRIES {
+            let binding = self.user_binding(tenant, user).await?;
+            let Some(next) = op.apply(binding.state) else {
+                return Err(ApiError::not_active(binding.state, binding.grace_until));
+            };
+            let lock_reason = match next {
+                BindingState::Active => None,
+                _ => binding.lock_reason.clone(),
+            };
+            let change = BindingChange {
+                tenant_id: tenant.id.clone(),
+                user_id: user.clone(),
+                credential_id: Some(binding.credential_id.clone()),
+                from: vec![binding.state],
+                to: next,
+                lock_reason,
+                grace_until: grace,
+                audit: binding_event(
+                    &binding,
+                    op.event(),
+                    serde_json::json!({ "grace_until": grace }),
+                ),
+            };
+            let prompts = self
+                .end_prompts(&tenant.id, op.reason(), false, None)
+                .await?;
+            if let Some(done) = self
+                .store
+                .change_binding(&change, self.now(), &prompts)
+                .await?
+            {
+                self.prompts_ended(&done.ended).await;
+                return Ok(views::user_binding(&done.binding));
+            }
         }
-        self.store.put_binding(&binding).await?;
-        let grace = binding.grace_until;
-        self.binding_audit(
-            &binding,
-            op.event(),
-            serde_json::json!({ "grace_until": grace }),
-        )
-        .await;
-        if op == Lifecycle::Unregister {
-            let (t, u) = (binding.tenant_id.clone(), binding.user_id.clone());
-            self.cancel_pending(&binding.credential_id, |ch| {
-                ch.tenant_id == t && ch.user_id == u
-            })
+        Err(ApiError::DatabaseUnavailable(format!(
+            "the binding of {user} kept changing under {CAS_TRIES} tries"
+        )))
+    }
+
+    /// Unregisters every binding of `credential` (the app was reset): each a
+    /// compare-and-set ending the user's pending challenges (`credential_revoked`).
+    pub(crate) async fn unregister_everywhere(
+        &self,
+        credential: &CredentialId,
+    ) -> Result<(), ApiError> {
+        for (binding, _) in self.store.bindings_of_credential(credential).await? {
+            if binding.state == BindingState::Unregistered {
+                continue;
+            }
+            let change = BindingChange {
+                tenant_id: binding.tenant_id.clone(),
+                user_id: binding.user_id.clone(),
+                credential_id: Some(credential.clone()),
+                from: vec![
+                    BindingState::Active,
+                    BindingState::Suspended,
+                    BindingState::Locked,
+                ],
+                to: BindingState::Unregistered,
+                lock_reason: None,
+                grace_until: None,
+                audit: binding_event(
+                    &binding,
+                    "binding.unregistered",
+                    serde_json::json!({ "by": "device" }),
+                ),
+            };
+            let prompts = self
+                .end_prompts(&binding.tenant_id, "credential_revoked", false, None)
+                .await?;
+            if let Some(done) = self
+                .store
+                .change_binding(&change, self.now(), &prompts)
+                .await?
+            {
+                self.prompts_ended(&done.ended).await;
+            }
+        }
+        // Any left (a user unregistered before, a challenge created meanwhile).
+        self.cancel_pending(credential, "credential_revoked", |_| true)
             .await?;
-        }
-        Ok(views::user_binding(&binding))
+        Ok(())
     }
 
     /// Bindings of `credential` in this tenant; "not found" when there are none.
@@ -122,24 +195,47 @@ impl Service {
         credential: &CredentialId,
     ) -> Result<ReportedLost, ApiError> {
         let mut locked_bindings = 0;
-        for mut binding in self.tenant_bindings(tenant, credential).await? {
+        let mut cancelled_challenges = 0;
+        for binding in self.tenant_bindings(tenant, credential).await? {
             if matches!(binding.state, BindingState::Unregistered) {
                 continue;
             }
-            binding.state = BindingState::Locked;
-            binding.lock_reason = Some("reported_lost".into());
-            self.store.put_binding(&binding).await?;
-            self.binding_audit(
-                &binding,
-                "binding.locked",
-                serde_json::json!({ "reason": "reported_lost" }),
-            )
-            .await;
-            locked_bindings += 1;
+            // Locked from whatever state it is in but unregistered, in one statement.
+            let change = BindingChange {
+                tenant_id: binding.tenant_id.clone(),
+                user_id: binding.user_id.clone(),
+                credential_id: Some(credential.clone()),
+                from: vec![
+                    BindingState::Active,
+                    BindingState::Suspended,
+                    BindingState::Locked,
+                ],
+                to: BindingState::Locked,
+                lock_reason: Some("reported_lost".into()),
+                grace_until: binding.grace_until,
+                audit: binding_event(
+                    &binding,
+                    "binding.locked",
+                    serde_json::json!({ "reason": "reported_lost" }),
+                ),
+            };
+            let prompts = self
+                .end_prompts(&tenant.id, "reported_lost", true, None)
+                .await?;
+            if let Some(done) = self
+                .store
+                .change_binding(&change, self.now(), &prompts)
+                .await?
+            {
+                locked_bindings += 1;
+                cancelled_challenges += u32::try_from(done.ended.len()).unwrap_or(u32::MAX);
+                self.prompts_ended(&done.ended).await;
+            }
         }
+        // Any left to this credential in this tenant (a user unregistered meanwhile).
         let t = tenant.id.clone();
-        let cancelled_challenges = self
-            .cancel_pending(credential, |ch| ch.tenant_id == t)
+        cancelled_challenges += self
+            .cancel_pending(credential, "reported_lost", |ch| ch.tenant_id == t)
             .await?;
         Ok(ReportedLost {
             locked_bindings,
@@ -169,5 +265,17 @@ impl Service {
         since: i64,
     ) -> Result<Vec<AuditEvent>, ApiError> {
         Ok(self.store.audit(&tenant.id, user, since, 1000).await?)
+    }
+}
+
+/// An audit event about `b` (its tenant, user and credential).
+pub(crate) fn binding_event(b: &BindingRecord, event: &str, detail: serde_json::Value) -> NewAudit {
+    NewAudit {
+        tenant_id: Some(b.tenant_id.clone()),
+        event: event.to_owned(),
+        user_id: Some(b.user_id.clone()),
+        credential_id: Some(b.credential_id.clone()),
+        challenge_id: None,
+        detail,
     }
 }

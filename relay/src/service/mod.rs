@@ -6,6 +6,7 @@ mod decisions;
 mod device;
 mod enrollment;
 pub mod lifecycle;
+mod otp;
 mod tenant_cache;
 pub mod tenants;
 mod views;
@@ -116,8 +117,25 @@ impl Service {
         decision: Option<DecisionRecord>,
         binding_locked: bool,
     ) -> Result<ChallengeRecord, ApiError> {
+        self.finish_because(ch, event, decision, binding_locked, None)
+            .await
+    }
+
+    /// [`finish`](Self::finish) with the `reason` the audit event and the webhook give
+    /// (a cancel's cause: `reported_lost`, `credential_revoked`...).
+    pub(crate) async fn finish_because(
+        &self,
+        ch: &ChallengeRecord,
+        event: ChallengeEvent,
+        decision: Option<DecisionRecord>,
+        binding_locked: bool,
+        reason: Option<&'static str>,
+    ) -> Result<ChallengeRecord, ApiError> {
         match challenge::apply(ch.status, ch.expires_at, event, self.now()) {
-            Ok(status) => self.save_end(ch, status, decision, binding_locked).await,
+            Ok(status) => {
+                self.save_end(ch, status, decision, binding_locked, reason)
+                    .await
+            }
             Err(challenge::TransitionError::AlreadyDecided(s)) => {
                 Err(ApiError::ChallengeDecided(s))
             }
@@ -135,6 +153,7 @@ impl Service {
         status: ChallengeStatus,
         decision: Option<DecisionRecord>,
         binding_locked: bool,
+        reason: Option<&'static str>,
     ) -> Result<ChallengeRecord, ApiError> {
         let now = self.now();
         let mut done = ch.clone();
@@ -142,16 +161,10 @@ impl Service {
         done.decided_at = Some(now);
         done.decision = decision;
         // Queued in the same transaction as the end, so no relay can die between the two.
-        let webhook = self.webhook_message(&done, binding_locked).await?;
+        let tenant = self.tenant(&done.tenant_id).await?;
+        let webhook = webhook_for(&tenant, &done, binding_locked, reason);
         // So is the `challenge.<status>` audit event (only the winner's).
-        let audit = NewAudit {
-            tenant_id: Some(done.tenant_id.clone()),
-            event: format!("challenge.{}", done.status),
-            user_id: Some(done.user_id.clone()),
-            credential_id: Some(done.credential_id.clone()),
-            challenge_id: Some(done.id),
-            detail: serde_json::json!({ "binding_locked": binding_locked }),
-        };
+        let audit = end_audit(&done, binding_locked, reason);
         if !self
             .store
             .finish_challenge_audited(
@@ -201,7 +214,7 @@ impl Service {
             reached_device: fresh.reached_device,
         };
         match challenge::apply(fresh.status, fresh.expires_at, event, now) {
-            Ok(status) => self.save_end(&fresh, status, None, false).await,
+            Ok(status) => self.save_end(&fresh, status, None, false, None).await,
             Err(_) => Ok(fresh),
         }
     }
@@ -231,32 +244,36 @@ impl Service {
         Ok(tenant)
     }
 
-    /// The "challenge decided" webhook message for the ended `ch`, if its tenant has a
-    /// webhook.
-    async fn webhook_message(
-        &self,
-        ch: &ChallengeRecord,
-        binding_locked: bool,
-    ) -> Result<Option<crate::store::OutboxMessage>, StoreError> {
-        let tenant = self.tenant(&ch.tenant_id).await?;
-        if tenant.webhook_url.is_none() {
-            return Ok(None);
+    /// Tells everyone about challenges a binding change ended in the store (the webhooks
+    /// and audit events were written with the change): metrics, event streams and
+    /// long-polls, and the webhook sender.
+    pub(crate) async fn prompts_ended(&self, ended: &[ChallengeRecord]) {
+        for done in ended {
+            self.after_finish(done).await;
         }
-        let event = onepush_protocol::api::WebhookEvent {
-            id: format!("msg_{}", ch.id),
-            kind: "challenge.decided".to_owned(),
-            timestamp: crate::clock::from_unix(ch.decided_at.unwrap_or_else(|| self.now())),
-            data: views::bank_challenge(ch),
-            binding_locked,
-        };
-        let body = serde_json::to_vec(&event).expect("webhook events serialise");
-        Ok(Some(crate::store::OutboxMessage {
-            id: event.id,
-            tenant_id: ch.tenant_id.clone(),
-            body,
-            created_at: event.timestamp.unix_timestamp(),
-            attempts: 0,
-        }))
+        if !ended.is_empty() {
+            self.webhook_wake.notify_one();
+        }
+    }
+
+    /// How a binding change about to be made in `tenant` ends the user's pending
+    /// challenges: each `cancelled` for `reason`, with its webhook and its
+    /// `challenge.cancelled` audit event (both naming the reason), `spare` left pending.
+    pub(crate) async fn end_prompts(
+        &self,
+        tenant: &TenantId,
+        reason: &'static str,
+        binding_locked: bool,
+        spare: Option<onepush_protocol::ChallengeId>,
+    ) -> Result<crate::store::EndPrompts, ApiError> {
+        let tenant = self.tenant(tenant).await?;
+        let notice: crate::store::PromptNotice = Arc::new(move |ch: &ChallengeRecord| {
+            (
+                webhook_for(&tenant, ch, binding_locked, Some(reason)),
+                end_audit(ch, binding_locked, Some(reason)),
+            )
+        });
+        Ok(crate::store::EndPrompts { spare, notice })
     }
 
     /// Loads a tenant's challenge, ending it if overdue; another tenant's is "not found".
@@ -287,4 +304,52 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out
+}
+
+/// The `challenge.<status>` audit event of the ended `ch`; a `credential_mismatch` names
+/// the credential that signed the foreign answer.
+fn end_audit(ch: &ChallengeRecord, binding_locked: bool, reason: Option<&str>) -> NewAudit {
+    let mut detail = serde_json::json!({ "binding_locked": binding_locked });
+    if let Some(reason) = reason {
+        detail["reason"] = reason.into();
+    }
+    if ch.status == ChallengeStatus::CredentialMismatch
+        && let Some(d) = &ch.decision
+    {
+        detail["signed_by"] = d.credential_id.as_str().into();
+    }
+    NewAudit {
+        tenant_id: Some(ch.tenant_id.clone()),
+        event: format!("challenge.{}", ch.status),
+        user_id: Some(ch.user_id.clone()),
+        credential_id: Some(ch.credential_id.clone()),
+        challenge_id: Some(ch.id),
+        detail,
+    }
+}
+
+/// The "challenge decided" webhook message for the ended `ch`, if `tenant` has a webhook.
+fn webhook_for(
+    tenant: &TenantRecord,
+    ch: &ChallengeRecord,
+    binding_locked: bool,
+    reason: Option<&str>,
+) -> Option<crate::store::OutboxMessage> {
+    tenant.webhook_url.as_ref()?;
+    let event = onepush_protocol::api::WebhookEvent {
+        id: format!("msg_{}", ch.id),
+        kind: "challenge.decided".to_owned(),
+        timestamp: crate::clock::from_unix(ch.decided_at.unwrap_or(ch.created_at)),
+        data: views::bank_challenge(ch),
+        binding_locked,
+        reason: reason.map(str::to_owned),
+    };
+    let body = serde_json::to_vec(&event).expect("webhook events serialise");
+    Some(crate::store::OutboxMessage {
+        id: event.id,
+        tenant_id: ch.tenant_id.clone(),
+        body,
+        created_at: event.timestamp.unix_timestamp(),
+        attempts: 0,
+    })
 }

@@ -1,5 +1,6 @@
 //! Store records as the API bodies of `onepush_protocol::api`.
 
+use onepush_protocol::ChallengeStatus;
 use onepush_protocol::api::{BankChallenge, DeviceChallenge, UserBinding};
 
 use crate::clock::from_unix;
@@ -18,7 +19,11 @@ pub fn bank_challenge(ch: &ChallengeRecord) -> BankChallenge {
         created_at: from_unix(ch.created_at),
         expires_at: from_unix(ch.expires_at),
         decided_at: ch.decided_at.map(from_unix),
-        decision: ch.decision.clone(),
+        // Another credential's verdict is never shown as the challenge's decision.
+        decision: ch
+            .decision
+            .clone()
+            .filter(|_| ch.status != ChallengeStatus::CredentialMismatch),
     }
 }
 

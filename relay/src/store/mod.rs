@@ -19,6 +19,7 @@
 //! step is a conditional update, and webhook messages are leased
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL) so exactly one relay sends each attempt.
 
+pub(crate) mod bindings;
 mod codec;
 mod decode;
 pub mod postgres;
@@ -34,6 +35,9 @@ use onepush_protocol::{
     ChallengeId, ChallengeStatus, CredentialId, PushSubscription, TenantId, UserId,
 };
 
+pub use bindings::{
+    BindingChange, BindingChanged, BindingStore, EndPrompts, OtpFailure, PromptNotice,
+};
 pub use records::{
     Admission, BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit,
     OutboxMessage, OutboxUpdate, TenantRecord,
@@ -179,7 +183,13 @@ pub fn redact_url(url: &str) -> String {
 /// Everything the relay keeps: the parts below, plus a health check.
 #[async_trait]
 pub trait Store:
-    TenantStore + CredentialStore + ChallengeStore + AuditStore + OutboxStore + std::fmt::Debug
+    TenantStore
+    + CredentialStore
+    + BindingStore
+    + ChallengeStore
+    + AuditStore
+    + OutboxStore
+    + std::fmt::Debug
 {
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -272,7 +282,8 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError>;
 }
 
-/// App installs, their bindings to users, and the device-proof replay guard.
+/// App installs, their bindings to users as read (changes: [`BindingStore`]), and the
+/// device-proof replay guard.
 #[async_trait]
 pub trait CredentialStore: Send + Sync + 'static {
     /// Adds a credential; `Conflict` if the ID exists.
@@ -292,8 +303,6 @@ pub trait CredentialStore: Send + Sync + 'static {
 
     /// One binding.
     async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError>;
-    /// Inserts a binding or replaces the user's previous one.
-    async fn put_binding(&self, binding: &BindingRecord) -> Result<(), StoreError>;
     /// Every binding of a credential, with its tenant's display name.
     async fn bindings_of_credential(
         &self,
@@ -311,15 +320,20 @@ pub trait CredentialStore: Send + Sync + 'static {
 /// Challenges and the idempotency keys that created them.
 #[async_trait]
 pub trait ChallengeStore: Send + Sync + 'static {
-    /// Inserts a challenge, with its idempotency key (`Conflict` if the key exists).
+    /// Inserts a challenge, with its idempotency key (`Conflict` if the key exists, or
+    /// if the user's binding is not active and bound to the challenge's credential).
     async fn insert_challenge(
         &self,
         challenge: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
     ) -> Result<(), StoreError> {
-        self.insert_challenge_audited(challenge, idempotency, None, None)
-            .await
-            .map(drop)
+        match self
+            .insert_challenge_audited(challenge, idempotency, None, None)
+            .await?
+        {
+            Admission::Admitted => Ok(()),
+            Admission::TooManyPending(_) | Admission::BindingNotActive => Err(StoreError::Conflict),
+        }
     }
     /// [`insert_challenge`](Self::insert_challenge) and, in the same transaction, appends
     /// `audit` (at the challenge's `created_at`): one commit for the two writes. With
@@ -327,7 +341,10 @@ pub trait ChallengeStore: Send + Sync + 'static {
     /// challenge's `created_at`, and writes nothing when there are that many already
     /// ([`Admission::TooManyPending`]). The count and the insert are one step: of two
     /// concurrent inserts for one user (through one relay or several), the second counts
-    /// the first.
+    /// the first. Writes nothing either unless the user's binding is `active` and bound
+    /// to the challenge's credential ([`Admission::BindingNotActive`]), read in the same
+    /// step (PostgreSQL: `FOR UPDATE`), so a challenge created while the binding leaves
+    /// `active` is either refused or ended by that change.
     async fn insert_challenge_audited(
         &self,
         challenge: &ChallengeRecord,
@@ -358,7 +375,9 @@ pub trait ChallengeStore: Send + Sync + 'static {
             .await
     }
     /// [`finish_challenge`](Self::finish_challenge) that also appends `audit` (at `at`) in
-    /// the same transaction, only if this call ended the challenge.
+    /// the same transaction, only if this call ended the challenge. An end `approved`
+    /// is made only if, in the same statement, the challenge's binding is still `active`
+    /// and bound to the challenge's credential and the decision's signer.
     async fn finish_challenge_audited(
         &self,
         id: &ChallengeId,

@@ -156,6 +156,9 @@ pub enum Admission {
     /// Nothing written: the user already has this many challenges pending and not
     /// overdue (the limit, or more).
     TooManyPending(u32),
+    /// Nothing written: the user's binding is missing, not `active`, or bound to another
+    /// credential (it changed since it was read).
+    BindingNotActive,
 }
 
 /// What creating a challenge checks first, read together (see

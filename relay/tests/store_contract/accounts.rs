@@ -4,10 +4,13 @@ use std::sync::Arc;
 
 use onepush_protocol::CredentialId;
 use onepush_protocol::api::BindingState;
-use onepush_relay::store::{NewAudit, Store, StoreError};
+use onepush_relay::store::{BindingChange, NewAudit, Store, StoreError};
 use serde_json::json;
 
-use crate::records::{NOW, binding, credential, seeded, subscription, tenant, tenant_id, user};
+use crate::bindings::no_prompts;
+use crate::records::{
+    NOW, audit_of, bind, binding, credential, seeded, subscription, tenant, tenant_id, user,
+};
 
 pub async fn tenants_are_found_by_slug_and_by_key_hash(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
@@ -113,32 +116,51 @@ pub async fn a_totp_step_is_used_once_and_only_forward(store: Arc<dyn Store>) {
     );
 }
 
-pub async fn a_users_binding_is_replaced_and_listed_with_its_bank(store: Arc<dyn Store>) {
+pub async fn a_users_binding_is_replaced_only_once_unregistered_and_listed_with_its_bank(
+    store: Arc<dyn Store>,
+) {
     let cred = seeded(store.as_ref()).await;
-    let mut locked = binding("bank", "alice", &cred.id);
-    locked.state = BindingState::Locked;
-    locked.lock_reason = Some("not_me".into());
-    locked.grace_until = Some(NOW + 86_400);
-    locked.failures = 3;
-    locked.drift_steps = -2;
-    store.put_binding(&locked).await.unwrap();
+    let (bank, alice) = (tenant_id("bank"), user("alice"));
+    // Alice is bound: a second binding of her is refused, whatever credential.
+    let other = credential();
+    store.insert_credential(&other).await.unwrap();
+    assert!(matches!(
+        bind(store.as_ref(), &binding("bank", "alice", &other.id)).await,
+        Err(StoreError::Conflict)
+    ));
+    // Unregistered, she can be bound again (to the other credential).
+    let unregister = BindingChange {
+        tenant_id: bank.clone(),
+        user_id: alice.clone(),
+        credential_id: None,
+        from: vec![BindingState::Active],
+        to: BindingState::Unregistered,
+        lock_reason: None,
+        grace_until: Some(NOW + 86_400),
+        audit: audit_of(&binding("bank", "alice", &cred.id), "binding.unregistered"),
+    };
+    let done = store
+        .change_binding(&unregister, NOW, &no_prompts())
+        .await
+        .unwrap()
+        .expect("changed");
     assert_eq!(
-        store
-            .binding(&tenant_id("bank"), &user("alice"))
-            .await
-            .unwrap(),
-        locked
+        (done.binding.state, done.binding.grace_until),
+        (BindingState::Unregistered, Some(NOW + 86_400))
     );
+    let mut again = binding("bank", "alice", &other.id);
+    again.drift_steps = -2;
+    bind(store.as_ref(), &again).await.unwrap();
+    assert_eq!(store.binding(&bank, &alice).await.unwrap(), again);
     store
         .insert_tenant(&tenant("other"), &[8; 32])
         .await
         .unwrap();
-    store
-        .put_binding(&binding("other", "a.sato", &cred.id))
+    bind(store.as_ref(), &binding("other", "a.sato", &other.id))
         .await
         .unwrap();
     let listed: Vec<(String, String)> = store
-        .bindings_of_credential(&cred.id)
+        .bindings_of_credential(&other.id)
         .await
         .unwrap()
         .into_iter()

@@ -8,7 +8,7 @@ use onepush_relay::store::{
 };
 
 use crate::records::{
-    NOW, challenge, decision, ended_challenges, seeded, tenant_id, user, webhook,
+    NOW, bind, binding, challenge, decision, ended_challenges, seeded, tenant_id, user, webhook,
 };
 
 pub async fn a_challenge_keeps_every_field(store: Arc<dyn Store>) {
@@ -445,6 +445,9 @@ pub async fn push_fatigue_counts_denials_and_expiries_since_the_last_approval(
         .unwrap();
     let mut bobs = challenge("bank", &cred.id, NOW + 60);
     bobs.user_id = user("bob");
+    bind(store.as_ref(), &binding("bank", "bob", &cred.id))
+        .await
+        .unwrap();
     store.insert_challenge(&bobs, None).await.unwrap();
     store
         .finish_challenge(&bobs.id, ChallengeStatus::Denied, NOW + 8, None, None)

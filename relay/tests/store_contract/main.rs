@@ -4,6 +4,7 @@
 //! `challenges.rs` into a `sqlite::<name>` and a `postgres::<name>` test.
 
 mod accounts;
+mod bindings;
 mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
@@ -62,7 +63,7 @@ contract!(
     accounts::tenants_are_found_by_slug_and_by_key_hash,
     accounts::credential_keeps_its_fields_and_revoking_clears_the_push_subscription,
     accounts::a_totp_step_is_used_once_and_only_forward,
-    accounts::a_users_binding_is_replaced_and_listed_with_its_bank,
+    accounts::a_users_binding_is_replaced_only_once_unregistered_and_listed_with_its_bank,
     accounts::a_proof_jti_is_accepted_once_until_it_expires,
     accounts::audit_events_are_kept_in_order_per_tenant_and_user,
     challenges::a_challenge_keeps_every_field,
@@ -78,4 +79,13 @@ contract!(
     challenges::push_fatigue_counts_denials_and_expiries_since_the_last_approval,
     challenges::wrong_numbers_are_counted_only_while_pending,
     challenges::a_tenants_push_fatigue_setting_is_kept_and_changed,
+    bindings::concurrent_enrollments_of_one_user_admit_one,
+    bindings::concurrent_wrong_codes_lock_at_exactly_five,
+    bindings::a_stale_write_cannot_reactivate_a_locked_binding,
+    bindings::a_binding_leaving_active_ends_its_pending_prompts_with_webhook_and_audit,
+    bindings::the_otp_lock_ends_the_pending_prompts_in_its_transaction,
+    bindings::a_challenge_is_only_inserted_while_its_binding_is_active,
+    bindings::an_approval_needs_the_binding_active_and_bound_to_the_signer,
+    bindings::enrollment_attempts_lock_a_credential_for_a_while,
+    bindings::concurrent_enrollment_attempts_are_counted_exactly,
 );

@@ -6,7 +6,8 @@ use onepush_protocol::{
     PushKeys, PushSubscription, TenantId, UserId,
 };
 use onepush_relay::store::{
-    BindingRecord, ChallengeRecord, CredentialRecord, OutboxMessage, Store, TenantRecord,
+    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, Store, StoreError,
+    TenantRecord,
 };
 use serde_json::json;
 
@@ -119,11 +120,31 @@ pub async fn seeded(store: &dyn Store) -> CredentialRecord {
         .unwrap();
     let cred = credential();
     store.insert_credential(&cred).await.unwrap();
-    store
-        .put_binding(&binding("bank", "alice", &cred.id))
-        .await
-        .unwrap();
+    // Audited relay-wide, so that the tenant's log starts empty.
+    let alice = binding("bank", "alice", &cred.id);
+    let mut audit = audit_of(&alice, "binding.enrolled");
+    audit.tenant_id = None;
+    store.insert_binding(&alice, &audit).await.unwrap();
     cred
+}
+
+/// Binds `b`'s user as enrollment does (with its audit event).
+pub async fn bind(store: &dyn Store, b: &BindingRecord) -> Result<(), StoreError> {
+    store
+        .insert_binding(b, &audit_of(b, "binding.enrolled"))
+        .await
+}
+
+/// An audit event about binding `b`.
+pub fn audit_of(b: &BindingRecord, event: &str) -> NewAudit {
+    NewAudit {
+        tenant_id: Some(b.tenant_id.clone()),
+        event: event.into(),
+        user_id: Some(b.user_id.clone()),
+        credential_id: Some(b.credential_id.clone()),
+        challenge_id: None,
+        detail: json!({}),
+    }
 }
 
 /// Inserts one of alice's challenges (at `bank`, to `cred`) per `(status, at)` and ends

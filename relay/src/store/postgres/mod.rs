@@ -10,6 +10,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{Store, StoreError, StoreOptions};
 
+#[path = "../shared/bindings.rs"]
+#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+mod bindings;
 #[path = "../shared/challenges.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod challenges;

@@ -10,6 +10,7 @@ use super::DbStore;
 use super::outbox::insert_outbox;
 use super::rows::{self, CHALLENGE_SELECT, get};
 use super::tenants::insert_audit;
+use crate::store::bindings::sql;
 use crate::store::codec::to_json;
 use crate::store::{
     Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
@@ -48,15 +49,30 @@ impl ChallengeStore for DbStore {
         max_pending: Option<u32>,
     ) -> Result<Admission, StoreError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        // The user's binding row, locked to the commit: a concurrent insert for the same
+        // user (on any relay) waits here, then counts this one; a concurrent binding
+        // change waits for this commit, then ends this challenge too (or, first, makes
+        // this read see the binding no longer active).
+        let binding = sqlx::query(AssertSqlSafe(format!(
+            "{} FOR UPDATE",
+            sql::BINDING_FOR_CHALLENGE
+        )))
+        .bind(c.tenant_id.as_str())
+        .bind(c.user_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        let active = match binding {
+            Some(row) => {
+                get::<String>(&row, "state")? == "active"
+                    && get::<String>(&row, "credential_id")? == c.credential_id.as_str()
+            }
+            None => false,
+        };
+        if !active {
+            return Ok(Admission::BindingNotActive);
+        }
         if let Some(limit) = max_pending {
-            // The user's binding row, locked to the commit: a concurrent insert for the
-            // same user (on any relay) waits here, then counts this one.
-            sqlx::query("SELECT 1 FROM bindings WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE")
-                .bind(c.tenant_id.as_str())
-                .bind(c.user_id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
             let pending = pending_count(&mut *tx, &c.tenant_id, &c.user_id, c.created_at).await?;
             if pending >= limit {
                 return Ok(Admission::TooManyPending(pending));
@@ -151,14 +167,22 @@ impl ChallengeStore for DbStore {
     ) -> Result<bool, StoreError> {
         // Conditional: of two relays ending the challenge at once, the second updates no
         // row (PostgreSQL re-checks the condition after waiting for the first one's lock).
-        let update = sqlx::query(
-            "UPDATE challenges SET status = $1, decided_at = $2, decision = $3 \
-             WHERE id = $4 AND status = 'pending'",
-        )
-        .bind(status.as_str())
-        .bind(at)
-        .bind(decision.map(to_json))
-        .bind(id.to_string());
+        // An approval also needs the binding active and bound to the signer, in the
+        // same statement (a binding locked a moment ago cannot be approved through).
+        let approve = status == ChallengeStatus::Approved;
+        let statement = if approve {
+            sql::APPROVE_CHALLENGE
+        } else {
+            sql::FINISH_CHALLENGE
+        };
+        let mut update = sqlx::query(statement)
+            .bind(status.as_str())
+            .bind(at)
+            .bind(decision.map(to_json))
+            .bind(id.to_string());
+        if approve {
+            update = update.bind(decision.map(|d| d.credential_id.as_str().to_owned()));
+        }
         if webhook.is_none() && audit.is_none() {
             let done = update
                 .execute(&self.pool)

@@ -6,7 +6,7 @@ use onepush_protocol::{CredentialId, PushSubscription, TenantId, UserId};
 
 use super::DbStore;
 use super::rows::{self, get};
-use crate::store::codec::{binding_state_str, to_json};
+use crate::store::codec::to_json;
 use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
 
 #[async_trait]
@@ -86,29 +86,6 @@ impl CredentialStore for DbStore {
             .await
             .map_err(StoreError::from_sqlx)?;
         rows::binding(&row)
-    }
-
-    async fn put_binding(&self, b: &BindingRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO bindings (tenant_id, user_id, credential_id, state, lock_reason, grace_until, \
-             failures, drift_steps, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (tenant_id, user_id) DO UPDATE SET credential_id = excluded.credential_id, \
-             state = excluded.state, lock_reason = excluded.lock_reason, grace_until = excluded.grace_until, \
-             failures = excluded.failures, drift_steps = excluded.drift_steps, enrolled_at = excluded.enrolled_at",
-        )
-        .bind(b.tenant_id.as_str())
-        .bind(b.user_id.as_str())
-        .bind(b.credential_id.as_str())
-        .bind(binding_state_str(b.state))
-        .bind(&b.lock_reason)
-        .bind(b.grace_until)
-        .bind(i64::from(b.failures))
-        .bind(b.drift_steps)
-        .bind(b.enrolled_at)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        Ok(())
     }
 
     async fn bindings_of_credential(

@@ -9,9 +9,10 @@ use super::SqliteStore;
 use super::outbox::insert_outbox;
 use super::rows::{self, all, exec, get, one};
 use super::tenants::insert_audit;
+use crate::store::bindings::sql;
 use crate::store::codec::to_json;
 use crate::store::{
-    Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
+    Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError, found,
 };
 
 /// One challenge, on `conn`.
@@ -82,7 +83,19 @@ impl ChallengeStore for SqliteStore {
         let idempotency = idempotency.map(|(key, hash)| (key.to_owned(), *hash));
         let audit = audit.cloned();
         self.write(move |tx| {
-            // On the one writer connection: no other insert runs between count and insert.
+            // On the one writer connection: no other insert or binding change runs
+            // between these reads and the insert.
+            let binding = found(one(
+                tx,
+                &sql::BINDING_FOR_CHALLENGE.replace('$', "?"),
+                params![c.tenant_id.as_str(), c.user_id.as_str()],
+                |r| Ok((get::<String>(r, "state")?, get::<String>(r, "credential_id")?)),
+            ))?;
+            if !binding.is_some_and(|(state, cred)| {
+                state == "active" && cred == c.credential_id.as_str()
+            }) {
+                return Ok(Admission::BindingNotActive);
+            }
             if let Some(limit) = max_pending {
                 let pending = pending_count(tx, &c.tenant_id, &c.user_id, c.created_at)?;
                 if pending >= limit {
@@ -172,6 +185,7 @@ impl ChallengeStore for SqliteStore {
         webhook: Option<&OutboxMessage>,
         audit: Option<&NewAudit>,
     ) -> Result<bool, StoreError> {
+        let signer = decision.map(|d| d.credential_id.as_str().to_owned());
         let decision = decision.map(to_json);
         let id = *id;
         let webhook = webhook.cloned();
@@ -179,12 +193,21 @@ impl ChallengeStore for SqliteStore {
         self.write(move |tx| {
             // Conditional: of two requests ending the challenge, the second updates no row.
             // The webhook (so a crash cannot lose it) and the audit event share its commit.
-            let changed = exec(
-                tx,
-                "UPDATE challenges SET status = ?1, decided_at = ?2, decision = ?3 \
-                 WHERE id = ?4 AND status = 'pending'",
-                params![status.as_str(), at, decision, id.to_string()],
-            )?;
+            // An approval also needs the binding active and bound to the signer, in the
+            // same statement.
+            let changed = if status == ChallengeStatus::Approved {
+                exec(
+                    tx,
+                    &sql::APPROVE_CHALLENGE.replace('$', "?"),
+                    params![status.as_str(), at, decision, id.to_string(), signer],
+                )?
+            } else {
+                exec(
+                    tx,
+                    &sql::FINISH_CHALLENGE.replace('$', "?"),
+                    params![status.as_str(), at, decision, id.to_string()],
+                )?
+            };
             if changed != 1 {
                 return Ok(false);
             }

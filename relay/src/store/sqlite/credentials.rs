@@ -6,7 +6,7 @@ use rusqlite::params;
 
 use super::SqliteStore;
 use super::rows::{self, all, exec, get, one};
-use crate::store::codec::{binding_state_str, to_json};
+use crate::store::codec::to_json;
 use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
 
 /// Expired jtis deleted per write by `prune_jtis`.
@@ -116,33 +116,6 @@ impl CredentialStore for SqliteStore {
     async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
         let (tenant, user) = (tenant.clone(), user.clone());
         self.read(move |c| read_binding(c, &tenant, &user)).await
-    }
-
-    async fn put_binding(&self, b: &BindingRecord) -> Result<(), StoreError> {
-        let b = b.clone();
-        self.write(move |c| {
-            exec(
-                c,
-                "INSERT INTO bindings (tenant_id, user_id, credential_id, state, lock_reason, grace_until, \
-                 failures, drift_steps, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET credential_id = excluded.credential_id, \
-                 state = excluded.state, lock_reason = excluded.lock_reason, grace_until = excluded.grace_until, \
-                 failures = excluded.failures, drift_steps = excluded.drift_steps, enrolled_at = excluded.enrolled_at",
-                params![
-                    b.tenant_id.as_str(),
-                    b.user_id.as_str(),
-                    b.credential_id.as_str(),
-                    binding_state_str(b.state),
-                    b.lock_reason,
-                    b.grace_until,
-                    i64::from(b.failures),
-                    b.drift_steps,
-                    b.enrolled_at
-                ],
-            )
-            .map(drop)
-        })
-        .await
     }
 
     async fn bindings_of_credential(

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_audit_without_autoincrement.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_enrollment_attempts.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.

@@ -21,6 +21,7 @@
 //! the bundled build) re-prepares a statement whenever a bound value could match a
 //! partial index's condition, which cost the push-fatigue query a full compile per call.
 
+mod bindings;
 mod challenges;
 mod checkpoint;
 mod credentials;

@@ -1,0 +1,232 @@
+//! Binding state changes, each one conditional statement (issue 22): no binding is read,
+//! changed in memory and written back, so concurrent requests (on one relay or several)
+//! cannot overwrite each other, and a stale request cannot put a locked, suspended or
+//! unregistered binding back to `active`.
+//!
+//! A binding leaving `active` ends its user's pending challenges in the same transaction
+//! ([`EndPrompts`]: each ends `cancelled`, with its webhook queued and its audit event
+//! appended), and a challenge is only inserted while its binding is active (checked in
+//! the insert's transaction), so no prompt outlives the change.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use onepush_protocol::api::BindingState;
+use onepush_protocol::{ChallengeId, CredentialId, TenantId, UserId};
+
+use super::{BindingRecord, ChallengeRecord, NewAudit, OutboxMessage, StoreError};
+
+/// What a pending challenge ended by a binding change leaves behind: its webhook (`None`
+/// when the tenant has none) and its audit event, written in the change's transaction.
+pub type PromptNotice =
+    Arc<dyn Fn(&ChallengeRecord) -> (Option<OutboxMessage>, NewAudit) + Send + Sync>;
+
+/// How a binding leaving `active` ends its user's pending challenges: every challenge of
+/// the user that is pending and not yet overdue ends `cancelled` (the overdue ones are
+/// left to the deadline), except `spare`.
+#[derive(Clone)]
+pub struct EndPrompts {
+    /// A challenge left pending (the one a "not me" denial is ending itself).
+    pub spare: Option<ChallengeId>,
+    /// What each ended challenge leaves behind.
+    pub notice: PromptNotice,
+}
+
+impl std::fmt::Debug for EndPrompts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndPrompts")
+            .field("spare", &self.spare)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A lifecycle change of one binding, made only from the states in `from`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindingChange {
+    /// The bank.
+    pub tenant_id: TenantId,
+    /// The user.
+    pub user_id: UserId,
+    /// Only if the binding is (still) to this credential (`None`: whichever).
+    pub credential_id: Option<CredentialId>,
+    /// The states the change is made from (1 to 4 of them).
+    pub from: Vec<BindingState>,
+    /// The state after. To `active`, the OTP failures start again from 0; to any other
+    /// state, the user's pending challenges end ([`EndPrompts`]).
+    pub to: BindingState,
+    /// Why locked (stored as given).
+    pub lock_reason: Option<String>,
+    /// Password-only use allowed until (stored as given).
+    pub grace_until: Option<i64>,
+    /// Appended in the same transaction when the change is made.
+    pub audit: NewAudit,
+}
+
+/// A change made: the binding as it now is, and the challenges it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindingChanged {
+    /// The binding after the change.
+    pub binding: BindingRecord,
+    /// The pending challenges it ended (`cancelled`), as stored.
+    pub ended: Vec<ChallengeRecord>,
+}
+
+/// What counting one wrong OTP did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OtpFailure {
+    /// Counted; the binding stays active with this many consecutive failures.
+    Counted(u32),
+    /// Counted, and this failure reached the threshold: the binding is now locked
+    /// (`otp_failures`) and its pending challenges ended.
+    Locked {
+        /// The failures, the threshold.
+        failures: u32,
+        /// The pending challenges ended (`cancelled`).
+        ended: Vec<ChallengeRecord>,
+    },
+    /// Not counted: the binding is no longer active (or no longer bound to the credential).
+    NotActive,
+}
+
+/// Bindings: enrolling, counting OTP failures, lifecycle changes; and the enrollment
+/// attempts counted per credential.
+#[async_trait]
+pub trait BindingStore: Send + Sync + 'static {
+    /// Binds a user (a new binding, or over an `unregistered` one) and appends `audit`, in
+    /// one transaction that also clears the credential's failed enrollment attempts.
+    /// `Conflict` (and nothing written) if the user has a binding in any other state: of
+    /// two concurrent enrollments of one user, one gets `Conflict`.
+    async fn insert_binding(
+        &self,
+        binding: &BindingRecord,
+        audit: &NewAudit,
+    ) -> Result<(), StoreError>;
+
+    /// Makes `change` if the binding is in one of its `from` states (one conditional
+    /// update) and, in the same transaction, appends its audit event and, when it leaves
+    /// the binding in a state other than `active`, ends the user's pending challenges.
+    /// `None` (nothing written) when the binding is not in a `from` state or is missing.
+    async fn change_binding(
+        &self,
+        change: &BindingChange,
+        at: i64,
+        prompts: &EndPrompts,
+    ) -> Result<Option<BindingChanged>, StoreError>;
+
+    /// Counts one wrong OTP on `binding` (its tenant, user and credential) while it is
+    /// `active`: `failures + 1`, and locked (`otp_failures`) when that reaches
+    /// `threshold`, in one statement; when it locks, appends `lock_audit` and ends the
+    /// user's pending challenges in the same transaction. Of N concurrent wrong codes,
+    /// exactly N are counted until the lock and the rest answer `NotActive`.
+    async fn record_otp_failure(
+        &self,
+        binding: &BindingRecord,
+        threshold: u32,
+        at: i64,
+        lock_audit: &NewAudit,
+        prompts: &EndPrompts,
+    ) -> Result<OtpFailure, StoreError>;
+
+    /// A right OTP (or resync) on `binding` while it is `active`: its failures start
+    /// again from 0 and, with `drift_steps`, its drift is set. False (nothing written)
+    /// when the binding is no longer active or bound to the credential.
+    async fn reset_otp_failures(
+        &self,
+        binding: &BindingRecord,
+        drift_steps: Option<i64>,
+    ) -> Result<bool, StoreError>;
+
+    /// Counts an enrollment attempt against credential `id` before its codes are checked:
+    /// false (nothing counted) while the credential is locked for enrollment. The
+    /// `threshold`-th attempt since the last lock or successful enrollment locks it for
+    /// `lock_seconds` from `now`; after that the count starts again. One statement, so
+    /// concurrent attempts are counted exactly. [`insert_binding`](Self::insert_binding)
+    /// clears the count.
+    async fn take_enrollment_attempt(
+        &self,
+        id: &CredentialId,
+        threshold: u32,
+        lock_seconds: u32,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// The 4 states of a [`BindingChange::from`] as bound to its statement (`IN ($6, $7,
+/// $8, $9)`): the list repeated to fill the 4 places. `Corrupt` when empty or longer.
+pub(crate) fn from_states(from: &[BindingState]) -> Result<[&'static str; 4], StoreError> {
+    if from.is_empty() || from.len() > 4 {
+        return Err(StoreError::Corrupt(format!(
+            "a binding change is made from 1 to 4 states, not {}",
+            from.len()
+        )));
+    }
+    Ok(std::array::from_fn(|i| {
+        super::codec::binding_state_str(from[i % from.len()])
+    }))
+}
+
+/// The statements both backends run (`$n` parameters; SQLite reads them as `?n`).
+pub(crate) mod sql {
+    /// Binds a user unless it has a binding in a state other than `unregistered`.
+    pub const INSERT_BINDING: &str = "INSERT INTO bindings (tenant_id, user_id, credential_id, state, \
+         lock_reason, grace_until, failures, drift_steps, enrolled_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET credential_id = excluded.credential_id, \
+         state = excluded.state, lock_reason = excluded.lock_reason, grace_until = excluded.grace_until, \
+         failures = excluded.failures, drift_steps = excluded.drift_steps, enrolled_at = excluded.enrolled_at \
+         WHERE bindings.state = 'unregistered'";
+
+    /// A successful enrollment clears the credential's failed attempts.
+    pub const CLEAR_ENROLLMENT_ATTEMPTS: &str =
+        "UPDATE credentials SET enroll_failures = 0, enroll_locked_until = NULL WHERE id = $1";
+
+    /// A lifecycle change from one of four states (repeated to fill the places).
+    pub const CHANGE_BINDING: &str = "UPDATE bindings SET state = $1, lock_reason = $2, grace_until = $3, \
+         failures = CASE WHEN $1 = 'active' THEN 0 ELSE failures END \
+         WHERE tenant_id = $4 AND user_id = $5 AND state IN ($6, $7, $8, $9) \
+         AND ($10 IS NULL OR credential_id = $10) RETURNING *";
+
+    /// One wrong OTP: counted, and the lock decided, in the same statement.
+    pub const OTP_FAILURE: &str = "UPDATE bindings SET failures = failures + 1, \
+         state = CASE WHEN failures + 1 >= $1 THEN 'locked' ELSE state END, \
+         lock_reason = CASE WHEN failures + 1 >= $1 THEN 'otp_failures' ELSE lock_reason END \
+         WHERE tenant_id = $2 AND user_id = $3 AND credential_id = $4 AND state = 'active' \
+         RETURNING failures, state";
+
+    /// A right code: failures back to 0 (and the drift set) while active.
+    pub const RESET_OTP_FAILURES: &str = "UPDATE bindings SET failures = 0, \
+         drift_steps = COALESCE($1, drift_steps) \
+         WHERE tenant_id = $2 AND user_id = $3 AND credential_id = $4 AND state = 'active'";
+
+    /// Ends the user's pending, not yet overdue challenges but one (`$4`, or `''`).
+    pub const END_PROMPTS: &str = "UPDATE challenges SET status = 'cancelled', decided_at = $1 \
+         WHERE tenant_id = $2 AND user_id = $3 AND status = 'pending' AND expires_at > $1 \
+         AND id <> $4 RETURNING id, tenant_id, user_id, credential_id, kind, context, number, \
+         nonce, status, created_at, expires_at, decided_at, reached_device, decision";
+
+    /// One enrollment attempt, unless locked; the threshold-th locks (`$1` threshold, `$2`
+    /// now, `$3` lock seconds, `$4` credential).
+    pub const TAKE_ENROLLMENT_ATTEMPT: &str = "UPDATE credentials SET \
+         enroll_failures = CASE WHEN enroll_failures >= $1 THEN 1 ELSE enroll_failures + 1 END, \
+         enroll_locked_until = CASE \
+             WHEN (CASE WHEN enroll_failures >= $1 THEN 1 ELSE enroll_failures + 1 END) >= $1 \
+             THEN $2 + $3 ELSE NULL END \
+         WHERE id = $4 AND (enroll_locked_until IS NULL OR enroll_locked_until <= $2)";
+
+    /// The user's binding as a challenge insert checks it (PostgreSQL locks the row to
+    /// the commit with `FOR UPDATE`, appended there).
+    pub const BINDING_FOR_CHALLENGE: &str =
+        "SELECT state, credential_id FROM bindings WHERE tenant_id = $1 AND user_id = $2";
+
+    /// Ends a pending challenge (any status but `approved`).
+    pub const FINISH_CHALLENGE: &str = "UPDATE challenges SET status = $1, decided_at = $2, \
+         decision = $3 WHERE id = $4 AND status = 'pending'";
+
+    /// Ends a pending challenge `approved`: only while its binding is active and bound to
+    /// its credential, which is the signer `$5` (`NULL`: no signer to check).
+    pub const APPROVE_CHALLENGE: &str = "UPDATE challenges SET status = $1, decided_at = $2, \
+         decision = $3 WHERE id = $4 AND status = 'pending' AND EXISTS (SELECT 1 FROM bindings b \
+         WHERE b.tenant_id = challenges.tenant_id AND b.user_id = challenges.user_id \
+         AND b.state = 'active' AND b.credential_id = challenges.credential_id \
+         AND b.credential_id = COALESCE($5, challenges.credential_id))";
+}
