@@ -24,6 +24,7 @@ mod decode;
 pub mod postgres;
 mod records;
 pub mod sqlite;
+pub mod upkeep;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,8 @@ use onepush_protocol::api::{AuditEvent, DecisionRecord};
 use onepush_protocol::{
     ChallengeId, ChallengeStatus, CredentialId, PushSubscription, TenantId, UserId,
 };
+
+pub use upkeep::{ClusterStore, CredentialSweep};
 
 pub use records::{
     Admission, BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit,
@@ -179,7 +182,14 @@ pub fn redact_url(url: &str) -> String {
 /// Everything the relay keeps: the parts below, plus a health check.
 #[async_trait]
 pub trait Store:
-    TenantStore + CredentialStore + ChallengeStore + AuditStore + OutboxStore + std::fmt::Debug
+    TenantStore
+    + CredentialStore
+    + ChallengeStore
+    + AuditStore
+    + OutboxStore
+    + ClusterStore
+    + CredentialSweep
+    + std::fmt::Debug
 {
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
