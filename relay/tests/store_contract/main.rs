@@ -8,6 +8,7 @@ mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
 mod records;
+mod upkeep;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -78,4 +79,8 @@ contract!(
     challenges::push_fatigue_counts_denials_and_expiries_since_the_last_approval,
     challenges::wrong_numbers_are_counted_only_while_pending,
     challenges::a_tenants_push_fatigue_setting_is_kept_and_changed,
+    upkeep::the_first_recorded_cluster_value_is_kept,
+    upkeep::concurrent_first_relays_agree_on_one_cluster_value,
+    upkeep::only_old_credentials_never_bound_are_swept,
+    upkeep::the_sweep_deletes_at_most_its_limit,
 );
