@@ -92,8 +92,16 @@ impl Target {
             if let Some(db) = &args.database {
                 cmd.arg("--database").arg(db);
             }
+            // A load generator from one address: the relay's abuse limits (issue 22) would
+            // measure themselves, not the relay.
             cmd.env("ONEPUSH_LOG", "warn")
-                .env("ONEPUSH_PROVISION_PER_MINUTE", "1000000");
+                .env("ONEPUSH_PROVISION_PER_MINUTE", "1000000")
+                .env("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:0")
+                .env("ONEPUSH_DEVICE_PER_ADDRESS_PER_MINUTE", "0")
+                .env("ONEPUSH_DEVICE_PER_CREDENTIAL_PER_MINUTE", "0")
+                .env("ONEPUSH_LONG_POLLS_PER_TENANT", "1000000")
+                .env("ONEPUSH_EVENT_STREAMS_MAX", "1000000")
+                .env("ONEPUSH_CONNECTIONS_MAX", "1000000");
             if let Some(n) = settings.max_pending_per_user {
                 cmd.env("ONEPUSH_MAX_PENDING_PER_USER", n.to_string());
             }

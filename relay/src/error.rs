@@ -137,6 +137,13 @@ pub enum ApiError {
     /// Anything else: logged, answered as a bare 500.
     #[error("internal error")]
     Internal(String),
+    /// Too many requests signed by this credential.
+    #[error("too many requests from this credential; retry in {0} seconds")]
+    CredentialRateLimited(u64),
+    /// A cap of this relay is reached (connections, event streams, a tenant's
+    /// long-polls): answered 503 with `Retry-After`.
+    #[error("the relay has as many {0} open as it allows; retry in a few seconds")]
+    Overloaded(&'static str),
 }
 
 impl ApiError {
@@ -172,6 +179,8 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::CredentialRateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -204,11 +213,12 @@ impl ApiError {
             Self::ForeignDecision => "foreign-decision",
             Self::DecisionMismatch(_) => "decision-mismatch",
             Self::NumberMismatch { .. } => "number-mismatch",
-            Self::RateLimited(_) => "rate-limited",
+            Self::RateLimited(_) | Self::CredentialRateLimited(_) => "rate-limited",
             Self::Maintenance(_) => "maintenance",
             Self::Unavailable => "unavailable",
             Self::DatabaseUnavailable(_) => "database-unavailable",
             Self::Internal(_) => "internal",
+            Self::Overloaded(_) => "overloaded",
         }
     }
 

@@ -37,7 +37,11 @@ pub struct RelayKeys {
     vapid_private: Zeroizing<[u8; 32]>,
     vapid_public: Vec<u8>,
     master: LessSafeKey,
+    master_check: String,
 }
+
+/// The label whose HMAC under the master key is the key's check value.
+const MASTER_CHECK_LABEL: &[u8] = b"onepush cluster check: master key v1";
 
 impl std::fmt::Debug for RelayKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,11 +72,16 @@ impl RelayKeys {
     pub fn from_bytes(vapid_private: &[u8; 32], master: &[u8; 32]) -> Option<Self> {
         let secret = p256::SecretKey::from_slice(vapid_private).ok()?;
         let vapid_public = secret.public_key().to_sec1_bytes().to_vec();
+        let check = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, master),
+            MASTER_CHECK_LABEL,
+        );
         let master = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, master).ok()?);
         Some(Self {
             vapid_private: Zeroizing::new(*vapid_private),
             vapid_public,
             master,
+            master_check: onepush_protocol::b64::encode(check.as_ref()),
         })
     }
 
@@ -89,6 +98,13 @@ impl RelayKeys {
     /// The VAPID public key as base64url (the `applicationServerKey`).
     pub fn vapid_public_b64(&self) -> String {
         onepush_protocol::b64::encode(&self.vapid_public)
+    }
+
+    /// A check value of the master key, base64url: HMAC-SHA256 of a fixed label under
+    /// the key. Equal for equal keys, and says nothing about the key itself (relays on one
+    /// database compare it, see `crate::cluster`).
+    pub fn master_check(&self) -> &str {
+        &self.master_check
     }
 
     /// Encrypts `plain` under the master key; `aad` binds it to its owner (the credential ID).

@@ -8,10 +8,12 @@
 //! | [`service`] | use cases |
 //! | [`http`] | axum handlers, extractors, problem answers |
 //! | [`push`], [`webhook`], [`notify`] | delivery: Web Push, webhooks, wake-ups (in-process, or LISTEN/NOTIFY across relays) |
-//! | [`expiry`], [`outbox`] | background tasks |
+//! | [`expiry`], [`outbox`], [`unbound`] | background tasks |
+//! | [`serve`], [`cluster`] | the accept loop with its limits; the start-up check of the keys |
 
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod error;
 pub mod expiry;
 pub mod http;
@@ -22,10 +24,12 @@ pub mod outbox;
 pub mod push;
 pub mod ratelimit;
 mod relay;
+pub mod serve;
 pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
+pub mod unbound;
 pub mod webhook;
 
 #[cfg(any(test, feature = "testing"))]

@@ -20,9 +20,20 @@ pub fn install() -> Option<PrometheusHandle> {
                     ),
                     &[1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0],
                 )
+                .ok()?
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(HTTP_DURATION.into()),
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                        10.0, 30.0, 60.0,
+                    ],
+                )
                 .ok()?;
             match builder.install_recorder() {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    describe();
+                    Some(handle)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "metrics recorder not installed");
                     None
@@ -66,4 +77,108 @@ pub fn push_outcome(outcome: &DeliveryOutcome) {
 /// One webhook attempt.
 pub fn webhook_attempt(result: &'static str) {
     metrics::counter!("onepush_webhook_attempts_total", "result" => result).increment(1);
+}
+
+/// HTTP requests answered, by route and status.
+const HTTP_REQUESTS: &str = "onepush_http_requests_total";
+/// Time to answer an HTTP request (to its head; an event stream's body goes on).
+const HTTP_DURATION: &str = "onepush_http_request_duration_seconds";
+
+/// Describes every metric (`# HELP`, `# TYPE`) and registers the series known from the
+/// start at zero, so that a scrape right after start shows them all.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "onepush_challenges_created_total",
+        "Challenges created, by kind."
+    );
+    describe_counter!(
+        "onepush_challenges_total",
+        "Challenges ended, by kind and outcome."
+    );
+    describe_histogram!(
+        "onepush_decision_latency_seconds",
+        metrics::Unit::Seconds,
+        "Seconds from a challenge's creation to its approval or denial, by kind."
+    );
+    describe_counter!(
+        "onepush_push_results_total",
+        "Web Push deliveries (after retries), by result: sent, gone, failed."
+    );
+    describe_counter!(
+        "onepush_webhook_attempts_total",
+        "Webhook attempts, by result: delivered, retry, failed."
+    );
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered on the public listener, by route (the matched path template; unmatched for none) and status."
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "Seconds to answer an HTTP request on the public listener (to the response head), by route and status."
+    );
+    describe_gauge!(
+        "onepush_connections_open",
+        "Connections open on the public listener."
+    );
+    describe_gauge!("onepush_event_streams_open", "Device event streams open.");
+    describe_counter!(
+        "onepush_limit_refusals_total",
+        "Requests or connections refused or closed at a cap, by limit."
+    );
+    for kind in onepush_protocol::ChallengeKind::ALL {
+        metrics::counter!("onepush_challenges_created_total", "kind" => kind.as_str()).absolute(0);
+        for outcome in ChallengeStatus::ALL {
+            if outcome != ChallengeStatus::Pending {
+                metrics::counter!("onepush_challenges_total", "kind" => kind.as_str(), "outcome" => outcome.as_str())
+                    .absolute(0);
+            }
+        }
+        let _ = metrics::histogram!("onepush_decision_latency_seconds", "kind" => kind.as_str());
+    }
+    for result in ["sent", "gone", "failed"] {
+        metrics::counter!("onepush_push_results_total", "result" => result).absolute(0);
+    }
+    for result in ["delivered", "retry", "failed"] {
+        metrics::counter!("onepush_webhook_attempts_total", "result" => result).absolute(0);
+    }
+    for limit in [
+        "connections",
+        "event_streams",
+        "event_streams_per_credential",
+        "long_polls_per_tenant",
+        "idle_timeout",
+    ] {
+        metrics::counter!("onepush_limit_refusals_total", "limit" => limit).absolute(0);
+    }
+    metrics::gauge!("onepush_connections_open").set(0.0);
+    metrics::gauge!("onepush_event_streams_open").set(0.0);
+}
+
+/// One HTTP request answered: `route` is the matched path template (never the path
+/// itself, so the series stay few).
+pub fn http_request(route: &str, status: u16, seconds: f64) {
+    let route = route.to_owned();
+    let status = status.to_string();
+    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.clone())
+        .increment(1);
+    metrics::histogram!(HTTP_DURATION, "route" => route, "status" => status).record(seconds);
+}
+
+/// A request or connection refused (or a stream closed) at a cap.
+pub fn limit_refused(limit: &'static str) {
+    metrics::counter!("onepush_limit_refusals_total", "limit" => limit).increment(1);
+}
+
+/// Event streams open now.
+pub fn event_streams_open(open: usize) {
+    #[allow(clippy::cast_precision_loss)] // far below 2^52
+    metrics::gauge!("onepush_event_streams_open").set(open as f64);
+}
+
+/// Connections open now on the public listener.
+pub fn connections_open(open: usize) {
+    #[allow(clippy::cast_precision_loss)] // far below 2^52
+    metrics::gauge!("onepush_connections_open").set(open as f64);
 }

@@ -1,18 +1,17 @@
 //! [`Relay`]: the assembled service (store, keys, notifier, push sender) and how it is served.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 
 use crate::clock::{Clock, SystemClock};
 use crate::keys::RelayKeys;
 use crate::notify::postgres::PgNotifier;
 use crate::notify::{InProcessNotifier, Notifier};
 use crate::push::{PushSender, WebPushSender};
+use crate::serve::ConnectionLimits;
 use crate::service::{NewTenant, Service};
 use crate::settings::Settings;
 use crate::shutdown::{self, Shutdown, Trigger};
@@ -73,6 +72,15 @@ impl Relay {
             .with_context(|| {
                 format!("cannot open database {}", settings.database_url_redacted())
             })?;
+        let clock = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        crate::cluster::check(
+            &*backend.store(),
+            &keys,
+            &settings.data_dir,
+            settings.master_key.is_some(),
+            clock.now_unix(),
+        )
+        .await?;
         let (trigger, shutdown) = shutdown::channel();
         let notifier: Arc<dyn Notifier> = match (parts.notifier, &backend) {
             (Some(notifier), _) => notifier,
@@ -92,7 +100,6 @@ impl Relay {
                 PUSH_TIMEOUT,
             )?),
         };
-        let clock = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let service = Service::new(store, clock, notifier, push, keys, Arc::new(settings));
         crate::metrics::install();
         Ok(Self {
@@ -131,12 +138,28 @@ impl Relay {
     }
 
     /// Serves HTTP/1.1 and HTTP/2 without TLS (h2c, prior knowledge; hyper's default of
-    /// 200 concurrent streams per connection) on `listener`, with the background tasks
-    /// (expiry, webhooks), until `shutdown` resolves; then stops taking connections, ends
-    /// event streams and long-polls, and waits for requests in flight.
+    /// 200 concurrent streams per connection) on `listener`, and the operations routes
+    /// (`/metrics`) on the setting `admin_listen`, with the background tasks (expiry,
+    /// webhooks, the sweep of never-bound credentials), until `shutdown` resolves; then
+    /// stops taking connections, ends event streams and long-polls, and waits for
+    /// requests in flight.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.service.settings().admin_listen;
+        let admin = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on admin_listen {addr}: {e}"))?;
+        self.serve_with_admin(listener, admin, shutdown).await
+    }
+
+    /// As [`Relay::serve`], with the operations listener bound by the caller.
+    pub async fn serve_with_admin(
+        self,
+        listener: tokio::net::TcpListener,
+        admin: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let webhooks = WebhookClient::new(WEBHOOK_TIMEOUT)?;
@@ -149,31 +172,40 @@ impl Relay {
             webhooks,
             self.shutdown.clone(),
         ));
+        let sweep = tokio::spawn(crate::unbound::run(
+            self.service.clone(),
+            self.shutdown.clone(),
+        ));
         let trigger = self.trigger.clone();
         let stopped = self.shutdown.clone();
-        let signal = async move {
+        tokio::spawn(async move {
             tokio::select! {
                 () = shutdown => {}
                 () = stopped.wait() => {}
             }
             trigger.fire();
-        };
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        tracing::info!(addr = %listener.local_addr()?, "relay listening");
-        // Answers and event-stream events are small writes: without TCP_NODELAY a second
-        // one waits for the ACK of the first (Nagle), up to the peer's delayed-ACK time.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await?;
+        let state = crate::http::state(&self.service, self.shutdown.clone());
+        let limits = ConnectionLimits::from_settings(self.service.settings());
+        tracing::info!(addr = %listener.local_addr()?, "relay listening");
+        tracing::info!(addr = %admin.local_addr()?, "operations (/metrics) listening");
+        let public = crate::serve::serve(
+            listener,
+            crate::http::app(state.clone()),
+            limits,
+            self.shutdown.clone(),
+            true,
+        );
+        let operations = crate::serve::serve(
+            admin,
+            crate::http::admin::admin_router(state),
+            limits,
+            self.shutdown.clone(),
+            false,
+        );
+        tokio::join!(public, operations);
         self.trigger.fire();
-        let _ = tokio::join!(expiry, outbox);
+        let _ = tokio::join!(expiry, outbox, sweep);
         tracing::info!("relay stopped");
         Ok(())
     }

@@ -122,6 +122,37 @@ pub struct Settings {
     pub master_key: Option<Secret>,
     /// Log filter (`RUST_LOG` syntax).
     pub log: String,
+    /// Address of the operations listener (`/metrics`), apart from the public one
+    /// (`127.0.0.1:8421`: loopback only, unless an operator opens it).
+    pub admin_listen: SocketAddr,
+    /// Device API requests allowed per client address per minute (token bucket, burst
+    /// the same); 0 = no limit.
+    pub device_per_address_per_minute: u32,
+    /// Device API requests allowed per credential per minute, counted once the
+    /// request's proof or decision verified (so that no one can use up another's
+    /// allowance); 0 = no limit.
+    pub device_per_credential_per_minute: u32,
+    /// Days after which a credential that was never bound to a user is deleted; 0 = kept.
+    pub unbound_credential_days: u32,
+    /// Event streams open at once per credential (in this relay); one more closes the
+    /// oldest.
+    pub event_streams_per_credential: u32,
+    /// Event streams open at once in this relay; past it, 503 with `Retry-After`.
+    pub event_streams_max: u32,
+    /// Long-polls (`GET /v1/challenges/{id}?wait=`) waiting at once per tenant in this
+    /// relay; past it, 503 with `Retry-After`.
+    pub long_polls_per_tenant: u32,
+    /// Connections open at once on the public listener; past it, a connection is
+    /// answered 503 with `Retry-After` and closed.
+    pub connections_max: u32,
+    /// Seconds a client has to send a request's headers (HTTP/1.1) before the
+    /// connection is closed.
+    pub header_read_timeout_seconds: u32,
+    /// Seconds a connection may stay open with no request in flight.
+    pub idle_timeout_seconds: u32,
+    /// Seconds between HTTP/2 keep-alive pings; a ping unanswered for as long closes
+    /// the connection.
+    pub http2_keep_alive_seconds: u32,
 }
 
 impl Default for Settings {
@@ -152,6 +183,17 @@ impl Default for Settings {
             vapid_subject: "mailto:ops@onepush.invalid".to_owned(),
             master_key: None,
             log: "info".to_owned(),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 8421)),
+            device_per_address_per_minute: 1200,
+            device_per_credential_per_minute: 300,
+            unbound_credential_days: 30,
+            event_streams_per_credential: 3,
+            event_streams_max: 10_000,
+            long_polls_per_tenant: 1_000,
+            connections_max: 20_000,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 120,
+            http2_keep_alive_seconds: 30,
         }
     }
 }
@@ -254,6 +296,19 @@ impl Settings {
             "vapid_subject" => value.clone_into(&mut self.vapid_subject),
             "master_key" => self.master_key = Some(Secret(value.to_owned())),
             "log" => value.clone_into(&mut self.log),
+            "admin_listen" => self.admin_listen = num(value)?,
+            "device_per_address_per_minute" => self.device_per_address_per_minute = num(value)?,
+            "device_per_credential_per_minute" => {
+                self.device_per_credential_per_minute = num(value)?;
+            }
+            "unbound_credential_days" => self.unbound_credential_days = num(value)?,
+            "event_streams_per_credential" => self.event_streams_per_credential = num(value)?,
+            "event_streams_max" => self.event_streams_max = num(value)?,
+            "long_polls_per_tenant" => self.long_polls_per_tenant = num(value)?,
+            "connections_max" => self.connections_max = num(value)?,
+            "header_read_timeout_seconds" => self.header_read_timeout_seconds = num(value)?,
+            "idle_timeout_seconds" => self.idle_timeout_seconds = num(value)?,
+            "http2_keep_alive_seconds" => self.http2_keep_alive_seconds = num(value)?,
             // Other ONEPUSH_* variables belong to other programs (the device CLI, the demo).
             _ => {}
         }
@@ -356,6 +411,49 @@ impl Settings {
             && onepush_protocol::b64::decode_array::<32>(&key.0).is_none()
         {
             return invalid("master_key", "must be 32 bytes, base64url without padding");
+        }
+        self.validate_limits()
+    }
+
+    /// The limits of issue 22: each at least 1 (the rate limits and the credential
+    /// deletion may be 0, off), the timeouts at most an hour.
+    fn validate_limits(&self) -> Result<(), SettingsError> {
+        let invalid = |key, message: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if self.admin_listen == self.listen && self.listen.port() != 0 {
+            return invalid("admin_listen", "must differ from `listen`");
+        }
+        for (key, value) in [
+            (
+                "event_streams_per_credential",
+                self.event_streams_per_credential,
+            ),
+            ("event_streams_max", self.event_streams_max),
+            ("long_polls_per_tenant", self.long_polls_per_tenant),
+            ("connections_max", self.connections_max),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
+        for (key, value) in [
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
+            ("http2_keep_alive_seconds", self.http2_keep_alive_seconds),
+        ] {
+            if !(1..=3600).contains(&value) {
+                return invalid(key, "must be 1 to 3600 seconds");
+            }
+        }
+        if self.unbound_credential_days > 3650 {
+            return invalid("unbound_credential_days", "must be 0 (keep) to 3650");
         }
         Ok(())
     }

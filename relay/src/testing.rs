@@ -25,6 +25,8 @@ pub struct TestRelay {
     pub api_key: String,
     /// The server task.
     pub handle: JoinHandle<anyhow::Result<()>>,
+    /// `http://127.0.0.1:<port>` of the operations listener (`/metrics`).
+    pub admin_url: String,
 }
 
 impl TestRelay {
@@ -35,10 +37,12 @@ impl TestRelay {
     }
 }
 
-/// Settings for a test relay with its data in `dir`.
+/// Settings for a test relay with its data in `dir` (the operations listener on a free
+/// loopback port, so that test relays do not race for 8421).
 pub fn test_settings(dir: &Path) -> Settings {
     Settings {
         data_dir: dir.to_owned(),
+        admin_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         ..Settings::default()
     }
 }
@@ -72,13 +76,22 @@ pub async fn spawn_relay_with(mut settings: Settings, parts: Parts, add_tenant: 
     } else {
         String::new()
     };
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let admin_url = format!("http://{}", admin.local_addr().expect("local address"));
     let server = relay.clone();
-    let handle = tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+    let handle = tokio::spawn(async move {
+        server
+            .serve_with_admin(listener, admin, std::future::pending())
+            .await
+    });
     TestRelay {
         url,
         relay,
         tenant_id: TEST_TENANT.to_owned(),
         api_key,
         handle,
+        admin_url,
     }
 }

@@ -35,18 +35,88 @@ async fn health_readiness_and_metrics_answer() {
         );
     }
     let metrics = Answer::read(
-        reqwest::get(format!("{}/metrics", relay.url))
+        reqwest::get(format!("{}/metrics", relay.admin_url))
             .await
             .unwrap(),
     )
     .await;
+    assert_eq!(metrics.status, 200);
     let text = String::from_utf8_lossy(&metrics.body);
     assert!(
         text.contains("onepush_challenges_total{kind=\"login\",outcome=\"approved\"}"),
         "{text}"
     );
     assert!(text.contains("onepush_decision_latency_seconds"), "{text}");
+    // Requests by route template (never the path with its IDs) and status, with times.
+    assert!(
+        text.contains(
+            "onepush_http_requests_total{route=\"/v1/device/challenges/{id}/decision\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "onepush_http_request_duration_seconds_bucket{route=\"/v1/challenges\",status=\"201\""
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&id), "a challenge ID in a label: {text}");
     relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn metrics_are_not_on_the_public_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = spawn_relay(dir.path()).await;
+    let public = Answer::read(
+        reqwest::get(format!("{}/metrics", relay.url))
+            .await
+            .unwrap(),
+    )
+    .await;
+    public.problem(404, "not-found");
+    // Described from the start: every metric has its HELP and TYPE before anything
+    // happened to count.
+    let text = reqwest::get(format!("{}/metrics", relay.admin_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (name, kind) in [
+        ("onepush_challenges_created_total", "counter"),
+        ("onepush_challenges_total", "counter"),
+        ("onepush_decision_latency_seconds", "histogram"),
+        ("onepush_push_results_total", "counter"),
+        ("onepush_webhook_attempts_total", "counter"),
+        ("onepush_http_requests_total", "counter"),
+        ("onepush_http_request_duration_seconds", "histogram"),
+        ("onepush_connections_open", "gauge"),
+        ("onepush_event_streams_open", "gauge"),
+        ("onepush_limit_refusals_total", "counter"),
+    ] {
+        assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");
+        assert!(
+            text.contains(&format!("# TYPE {name} {kind}")),
+            "{name}: {text}"
+        );
+    }
+    // The operations listener serves nothing of the API.
+    let api = Answer::read(
+        reqwest::get(format!("{}/v1/device/challenges", relay.admin_url))
+            .await
+            .unwrap(),
+    )
+    .await;
+    api.problem(404, "not-found");
+    relay.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_operations_listener_is_on_loopback_by_default() {
+    let settings = onepush_relay::Settings::default();
+    assert!(settings.admin_listen.ip().is_loopback());
+    assert_ne!(settings.admin_listen, settings.listen);
 }
 
 /// RFC 9457: errors are `application/problem+json`, and the document must say so
@@ -103,7 +173,6 @@ fn openapi_lists_every_route_with_its_methods() {
         ("/v1/device/accounts", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
-        ("/metrics", "get"),
         ("/openapi.json", "get"),
     ];
     for (path, method) in expected {

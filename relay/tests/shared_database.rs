@@ -49,6 +49,10 @@ struct Pair {
 async fn pair(url: &str) -> Pair {
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let master = master_key();
+    // One VAPID key for the deployment, as every relay on one database must have.
+    let vapid = onepush_relay::keys::VAPID_FILE;
+    onepush_relay::keys::RelayKeys::load_or_create(dirs[0].path(), None).unwrap();
+    std::fs::copy(dirs[0].path().join(vapid), dirs[1].path().join(vapid)).unwrap();
     let a = spawn_relay_with(
         settings(dirs[0].path(), url, &master),
         Parts::default(),

@@ -48,6 +48,7 @@ impl Deployment {
             .env("ONEPUSH_MASTER_KEY", &self.master_key)
             .env("ONEPUSH_PUBLIC_URL", PUBLIC_URL)
             .env("ONEPUSH_LOG", "warn")
+            .env("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:0")
             .kill_on_drop(true);
         command
     }

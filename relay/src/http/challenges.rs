@@ -58,9 +58,13 @@ pub struct WaitQuery {
     pub wait: u32,
 }
 
-/// A challenge's status; with `wait`, returns as soon as it is no longer pending.
+/// A challenge's status; with `wait`, returns as soon as it is no longer pending. A
+/// tenant has at most `long_polls_per_tenant` waiting at once per relay (default 1,000):
+/// past it, 503 `overloaded` with `Retry-After`.
 #[utoipa::path(get, path = "/v1/challenges/{id}", tag = "bank", params(("id" = String, Path), WaitQuery),
-    responses((status = 200, body = BankChallenge), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = BankChallenge), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: the tenant has as many long-polls waiting as allowed", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "seconds")))))]
 pub async fn get(
     State(state): State<AppState>,
     Bank(tenant): Bank,
@@ -73,6 +77,12 @@ pub async fn get(
         )));
     }
     let wait = Duration::from_secs(u64::from(query.wait));
+    // A waiting request holds one of the tenant's long-poll places (503 past its cap).
+    let _slot = if wait.is_zero() {
+        None
+    } else {
+        Some(state.caps.wait_slot(&tenant.id)?)
+    };
     let service = &state.service;
     tokio::select! {
         result = service.wait_challenge(&tenant, &id, wait) => result.map(Json),

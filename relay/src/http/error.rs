@@ -10,6 +10,9 @@ use crate::error::ApiError;
 /// `Retry-After` of a 503 `database-unavailable`, in seconds.
 pub const DATABASE_RETRY_AFTER_SECONDS: u64 = 5;
 
+/// `Retry-After` of a 503 `overloaded` (a cap of the relay reached), in seconds.
+pub const OVERLOADED_RETRY_AFTER_SECONDS: u64 = 5;
+
 /// The base of every problem `type`.
 pub const PROBLEM_BASE: &str = "https://onepush.dev/problems/";
 
@@ -76,9 +79,10 @@ impl IntoResponse for ApiError {
         );
         let retry_after = match self {
             Self::Maintenance(s) => Some(u64::from(s)),
-            Self::RateLimited(s) => Some(s),
+            Self::RateLimited(s) | Self::CredentialRateLimited(s) => Some(s),
             Self::PushFatigueLockout { retry_after, .. } => Some(retry_after.max(1)),
             Self::DatabaseUnavailable(_) => Some(DATABASE_RETRY_AFTER_SECONDS),
+            Self::Overloaded(_) => Some(OVERLOADED_RETRY_AFTER_SECONDS),
             _ => None,
         };
         if let Some(seconds) = retry_after {

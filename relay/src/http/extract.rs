@@ -4,9 +4,13 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
+use onepush_protocol::ProofError;
 use onepush_protocol::api::{PROOF_HEADER, PostDecision};
 use onepush_protocol::proof::{self, ProofCheck};
 use onepush_protocol::{CredentialId, Jwk};
@@ -14,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::error::ApiError;
+use crate::service::device_auth::{Refusal, proof_refused, throwaway_jwk};
 use crate::store::{CredentialRecord, TenantRecord};
 
 fn body_error(rejection: &BytesRejection, limit: usize) -> ApiError {
@@ -166,6 +171,21 @@ pub struct Provisioning {
     pub body: Bytes,
 }
 
+/// The client address of a request (`0.0.0.0` without a socket: router tests).
+pub fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+}
+
+/// Takes a device API token for the client address (429 `rate-limited` when none is left).
+fn device_address_allowed(req: &Request, state: &AppState) -> Result<(), ApiError> {
+    state
+        .device_limiter
+        .check(&client_ip(req.extensions()), Instant::now())
+        .map_err(ApiError::RateLimited)
+}
+
 async fn verify_request(
     req: Request,
     state: &AppState,
@@ -178,18 +198,22 @@ async fn verify_request(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::ProofInvalid(format!("missing header {PROOF_HEADER}")))?;
     let peeked = proof::peek_proof(token).map_err(|e| ApiError::ProofInvalid(e.to_string()))?;
-    let (signer, jwk) = match (provisioning, peeked.kid, peeked.jwk) {
-        (true, _, Some(jwk)) => (None, jwk),
+    let (signer, jwk, refused) = match (provisioning, peeked.kid, peeked.jwk) {
+        (true, _, Some(jwk)) => (None, jwk, None),
         (true, _, None) => {
             return Err(ApiError::ProofInvalid(
                 "a provisioning proof must embed its jwk".into(),
             ));
         }
-        (false, Some(kid), _) => {
-            let credential = state.service.device_credential(&kid).await?;
-            let jwk = credential.jwk.clone();
-            (Some(credential), jwk)
-        }
+        (false, Some(kid), _) => match state.service.proof_signer(&kid).await? {
+            Ok(credential) => {
+                let jwk = credential.jwk.clone();
+                (Some(credential), jwk, None)
+            }
+            // Unknown or revoked: verified against a throw-away key all the same, and
+            // answered as a wrong key (issue 22).
+            Err(cause) => (None, throwaway_jwk().clone(), Some((kid, cause))),
+        },
         (false, None, _) => {
             return Err(ApiError::ProofInvalid(
                 "the proof must name its credential in kid".into(),
@@ -208,8 +232,28 @@ async fn verify_request(
         now: state.service.now(),
         max_skew: i64::from(state.service.settings().proof_skew_seconds),
     };
-    let claims = proof::verify_proof(token, &jwk, &check, |_, _| true)
-        .map_err(|e| ApiError::ProofInvalid(e.to_string()))?;
+    let verified = proof::verify_proof(token, &jwk, &check, |_, _| true);
+    if let Some((kid, cause)) = refused {
+        state.service.device_refused(&kid, cause, "proof");
+        return Err(proof_refused());
+    }
+    let claims = match (verified, &signer) {
+        (Ok(claims), _) => claims,
+        (Err(ProofError::BadSignature), Some(credential)) => {
+            state
+                .service
+                .device_refused(&credential.id, Refusal::WrongKey, "proof");
+            return Err(proof_refused());
+        }
+        (Err(e), _) => return Err(ApiError::ProofInvalid(e.to_string())),
+    };
+    if let Some(credential) = &signer {
+        // Counted once the proof verified: no one can use up another's allowance.
+        state
+            .credential_limiter
+            .check(&credential.id, Instant::now())
+            .map_err(ApiError::CredentialRateLimited)?;
+    }
     state.service.record_proof(&claims.jti, claims.iat).await?;
     Ok((signer, jwk, body))
 }
@@ -218,6 +262,7 @@ impl FromRequest<AppState> for Device {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        device_address_allowed(&req, state)?;
         let must_be_json = !matches!(*req.method(), Method::GET | Method::DELETE);
         let json = req.headers().get(header::CONTENT_TYPE).is_some();
         let (credential, _, body) = verify_request(req, state, false).await?;
@@ -238,8 +283,8 @@ impl FromRequest<AppState> for Device {
 /// The decision is a JWS by the credential's key over the challenge's ID and nonce, the
 /// context digest and its time: it authenticates the request by itself, so the device
 /// sends no `OnePush-Proof` with it (one ES256 verification and one replay-guard write
-/// less on the path the bank waits on). Here the credential its `kid` names is looked up
-/// (unknown or revoked: 401); [`crate::service::Service::decide`] verifies the signature
+/// less on the path the bank waits on). [`crate::service::Service::decide`] looks up the
+/// credential its `kid` names (unknown, revoked or a wrong key: the same 401), verifies the signature
 /// and every claim against the challenge. A request that does carry a proof (clients
 /// before this change) has it verified as any device request's, and the decision must
 /// then be signed by the same credential.
@@ -264,6 +309,7 @@ impl FromRequest<AppState> for DecisionPost {
                 jws: post.jws,
             });
         }
+        device_address_allowed(&req, state)?;
         let json = req.headers().get(header::CONTENT_TYPE).is_some();
         let (_, body) = read_body(req, state).await?;
         if !json {

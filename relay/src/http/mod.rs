@@ -1,7 +1,9 @@
 //! The HTTP API: one file per resource, one router built from the handlers'
 //! OpenAPI annotations, so `/openapi.json` lists exactly the routes served.
 
+pub mod admin;
 mod audit;
+pub mod caps;
 mod challenges;
 mod credentials;
 mod device;
@@ -49,6 +51,12 @@ pub struct Shared {
     pub service: Service,
     /// Provisioning rate limit per client address.
     pub limiter: Arc<RateLimiter>,
+    /// Device API rate limit per client address (issue 22).
+    pub device_limiter: Arc<RateLimiter>,
+    /// Device API rate limit per credential, taken once a request verified (issue 22).
+    pub credential_limiter: Arc<RateLimiter<onepush_protocol::CredentialId>>,
+    /// Event stream and long-poll caps (issue 22).
+    pub caps: Arc<caps::Caps>,
     /// Ends event streams and long-polls on shutdown.
     pub shutdown: Shutdown,
     /// The OpenAPI document, served at `/openapi.json`.
@@ -101,7 +109,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(device::events::events))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi))
 }
 
@@ -113,15 +120,35 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The application: routes, body and header limits (413 and 431 problems), problem
 /// answers for unknown routes.
 pub fn router(service: &Service, shutdown: Shutdown) -> Router {
-    let (routes, openapi) = api_router().split_for_parts();
-    let state = AppState(Arc::new(Shared {
-        limiter: Arc::new(RateLimiter::new(service.settings().provision_per_minute)),
-        openapi: Arc::new(openapi),
+    app(state(service, shutdown))
+}
+
+/// The state the public and the operations routers share.
+pub fn state(service: &Service, shutdown: Shutdown) -> AppState {
+    let settings = service.settings();
+    AppState(Arc::new(Shared {
+        limiter: Arc::new(RateLimiter::new(settings.provision_per_minute)),
+        device_limiter: Arc::new(RateLimiter::new_or_off(
+            settings.device_per_address_per_minute,
+        )),
+        credential_limiter: Arc::new(RateLimiter::new_or_off(
+            settings.device_per_credential_per_minute,
+        )),
+        caps: Arc::new(caps::Caps::new(settings)),
+        openapi: Arc::new(api_router().into_openapi()),
         service: service.clone(),
         shutdown,
-    }));
+    }))
+}
+
+/// The public application on `state` (see [`router`]); [`admin::admin_router`] is the
+/// operations listener's.
+pub fn app(state: AppState) -> Router {
+    let (routes, _) = api_router().split_for_parts();
+    let service = &state.service;
     let header_limit = service.settings().header_limit_bytes;
     routes
+        .route_layer(axum::middleware::from_fn(admin::mark_route))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(service.settings().body_limit_bytes))
         .layer(axum::middleware::from_fn(
@@ -133,6 +160,7 @@ pub fn router(service: &Service, shutdown: Shutdown) -> Router {
             },
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(admin::count_requests))
         .with_state(state)
 }
 

@@ -1,9 +1,8 @@
-//! Operations: health, readiness, metrics, the OpenAPI document.
+//! Operations on the public listener: health, readiness, the OpenAPI document
+//! (`/metrics` is on the operations listener, [`super::admin`]).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 
 use super::AppState;
 use crate::error::ApiError;
@@ -34,15 +33,6 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
             Err(ApiError::Unavailable)
         }
     }
-}
-
-/// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
-pub async fn metrics() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::metrics::render(),
-    )
 }
 
 /// This document.

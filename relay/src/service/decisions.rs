@@ -8,7 +8,6 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, DecisionVerdi
 use subtle::ConstantTimeEq as _;
 
 use super::Service;
-use super::device::usable_credential;
 use crate::error::ApiError;
 use crate::store::{BindingChange, ChallengeRecord, CredentialRecord, NewAudit, found};
 
@@ -103,11 +102,8 @@ impl Service {
         } else {
             // The signer and the challenge in one read (one wait for the database).
             let (device, ch) = self.store.credential_and_challenge(&kid, id).await?;
-            let device = usable_credential(&kid, device).map_err(|e| match e {
-                // Unknown or revoked: said as what it is here, a decision's signer.
-                ApiError::ProofInvalid(why) => ApiError::DecisionSignatureInvalid(why),
-                other => other,
-            })?;
+            // Unknown or revoked: answered as a wrong key, after the same work (issue 22).
+            let device = self.decision_signer_usable(&kid, device, jws_text)?;
             (device, ch)
         };
         if kid != device.id {
@@ -117,7 +113,7 @@ impl Service {
             ));
         }
         let claims = jws::verify_decision(jws_text, &device.jwk, &kid).map_err(|e| match e {
-            JwsError::BadSignature => ApiError::DecisionSignatureInvalid(e.to_string()),
+            JwsError::BadSignature => self.decision_key_refused(&kid),
             other => ApiError::DecisionMalformed(other.to_string()),
         })?;
         let ch = self

@@ -188,11 +188,6 @@ impl Service {
         .await;
     }
 
-    /// The credential named by a device proof's `kid`, if it exists and is not revoked.
-    pub async fn device_credential(&self, id: &CredentialId) -> Result<CredentialRecord, ApiError> {
-        usable_credential(id, crate::store::found(self.store.credential(id).await)?)
-    }
-
     /// Records a proof `jti`; an error if it was seen before (replay).
     pub async fn record_proof(&self, jti: &str, iat: i64) -> Result<(), ApiError> {
         let keep_until = iat + 2 * i64::from(self.settings.proof_skew_seconds) + 1;
@@ -203,21 +198,5 @@ impl Service {
                 onepush_protocol::ProofError::Replayed.to_string(),
             ))
         }
-    }
-}
-
-/// The credential `id` as read (`None`: no such credential) if it may sign device
-/// requests: it exists and is not revoked.
-pub(crate) fn usable_credential(
-    id: &CredentialId,
-    read: Option<CredentialRecord>,
-) -> Result<CredentialRecord, ApiError> {
-    match read {
-        Some(c) if c.revoked_at.is_none() => Ok(c),
-        Some(_) => Err(ApiError::ProofInvalid("this credential was revoked".into())),
-        None => Err(ApiError::ProofInvalid(format!(
-            "unknown credential {}",
-            id.grouped()
-        ))),
     }
 }

@@ -4,6 +4,7 @@
 pub mod challenges;
 mod decisions;
 mod device;
+pub mod device_auth;
 mod enrollment;
 pub mod lifecycle;
 mod otp;

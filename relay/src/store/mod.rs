@@ -25,6 +25,7 @@ mod decode;
 pub mod postgres;
 mod records;
 pub mod sqlite;
+pub mod upkeep;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,8 @@ use onepush_protocol::{
 pub use bindings::{
     BindingChange, BindingChanged, BindingStore, EndPrompts, OtpFailure, PromptNotice,
 };
+pub use upkeep::{ClusterStore, CredentialSweep};
+
 pub use records::{
     Admission, BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit,
     OutboxMessage, OutboxUpdate, TenantRecord,
@@ -189,6 +192,8 @@ pub trait Store:
     + ChallengeStore
     + AuditStore
     + OutboxStore
+    + ClusterStore
+    + CredentialSweep
     + std::fmt::Debug
 {
     /// Checks the database answers.

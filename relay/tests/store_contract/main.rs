@@ -9,6 +9,7 @@ mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
 mod records;
+mod upkeep;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -88,4 +89,8 @@ contract!(
     bindings::an_approval_needs_the_binding_active_and_bound_to_the_signer,
     bindings::enrollment_attempts_lock_a_credential_for_a_while,
     bindings::concurrent_enrollment_attempts_are_counted_exactly,
+    upkeep::the_first_recorded_cluster_value_is_kept,
+    upkeep::concurrent_first_relays_agree_on_one_cluster_value,
+    upkeep::only_old_credentials_never_bound_are_swept,
+    upkeep::the_sweep_deletes_at_most_its_limit,
 );

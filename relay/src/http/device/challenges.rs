@@ -2,10 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use onepush_protocol::ChallengeId;
+use std::time::Instant;
+
 use onepush_protocol::api::{
     DecisionAccepted, DeviceChallenge, DeviceChallengeList, PostDecision, Problem,
 };
+use onepush_protocol::jws;
+use onepush_protocol::{ChallengeId, CredentialId};
 
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -51,9 +54,29 @@ pub async fn decide(
     ApiPath(id): ApiPath<ChallengeId>,
     post: DecisionPost,
 ) -> Result<Json<DecisionAccepted>, ApiError> {
-    state
-        .service
-        .decide(post.proven, &id, &post.jws)
-        .await
-        .map(Json)
+    // Without a request proof, the decision's signer is known once `decide` verified it:
+    // its allowance is looked at first and taken after, unless the signature failed (so
+    // no one can use up another's allowance with decisions they cannot sign).
+    let signer = match &post.proven {
+        Some(_) => None,
+        None => jws::peek_decision(&post.jws)
+            .ok()
+            .and_then(|(header, _)| header.kid.parse::<CredentialId>().ok()),
+    };
+    if let Some(kid) = &signer {
+        state
+            .credential_limiter
+            .peek(kid, Instant::now())
+            .map_err(ApiError::CredentialRateLimited)?;
+    }
+    let decided = state.service.decide(post.proven, &id, &post.jws).await;
+    if let Some(kid) = &signer
+        && !matches!(
+            decided,
+            Err(ApiError::DecisionSignatureInvalid(_) | ApiError::DecisionMalformed(_))
+        )
+    {
+        let _ = state.credential_limiter.check(kid, Instant::now());
+    }
+    decided.map(Json)
 }

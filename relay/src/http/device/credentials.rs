@@ -1,10 +1,9 @@
 //! `/v1/device/credentials`, `/v1/device/push-subscription`, `/v1/device/accounts`.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use onepush_protocol::api::{
@@ -24,13 +23,10 @@ impl FromRequestParts<AppState> for ProvisionAllowed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // Without a socket (router tests) every request shares one bucket.
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let addr = crate::http::extract::client_ip(&parts.extensions);
         state
             .limiter
-            .check(addr, Instant::now())
+            .check(&addr, Instant::now())
             .map_err(ApiError::RateLimited)?;
         Ok(Self)
     }

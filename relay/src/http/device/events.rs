@@ -27,13 +27,20 @@ fn sse(event: &DeviceEvent) -> Event {
 }
 
 /// New challenges (`event: challenge`) and status changes (`event: status`) of this
-/// credential; pending challenges are sent first.
+/// credential; pending challenges are sent first. A credential keeps at most
+/// `event_streams_per_credential` streams (default 3): one more ends the oldest. Past
+/// the relay's `event_streams_max`, 503 `overloaded` with `Retry-After`.
 #[utoipa::path(get, path = "/v1/device/events", tag = "device",
-    responses((status = 200, content_type = "text/event-stream", body = DeviceEvent), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, content_type = "text/event-stream", body = DeviceEvent), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: the relay has as many event streams open as it allows", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "seconds")))))]
 pub async fn events(
     State(state): State<AppState>,
     device: Device,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // A place among the streams first (the credential's oldest closes at its cap; 503 at
+    // the relay's).
+    let mut slot = state.caps.open_stream(&device.credential.id)?;
     // Subscribe before listing, so nothing falls between the two.
     let changes = state
         .service
@@ -76,8 +83,13 @@ pub async fn events(
         }
     });
     let shutdown = state.shutdown.clone();
-    let stream = first
-        .chain(live)
-        .take_until(async move { shutdown.wait().await });
+    // Ends at shutdown, or when a newer stream of the credential takes its place; the
+    // slot is freed with the stream (client gone, or ended).
+    let stream = first.chain(live).take_until(async move {
+        tokio::select! {
+            () = shutdown.wait() => {}
+            () = slot.closed() => {}
+        }
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

@@ -28,6 +28,9 @@ mod rows;
 #[path = "../shared/tenants.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod tenants;
+#[path = "../shared/upkeep.rs"]
+#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+mod upkeep;
 
 /// The store type the shared query files implement the traits for.
 type DbStore = PgStore;

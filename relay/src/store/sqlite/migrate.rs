@@ -36,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_enrollment_attempts.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_cluster_identity.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.

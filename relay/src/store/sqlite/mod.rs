@@ -29,6 +29,7 @@ mod migrate;
 mod outbox;
 mod rows;
 mod tenants;
+mod upkeep;
 mod writer;
 
 use std::path::{Path, PathBuf};

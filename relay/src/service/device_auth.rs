@@ -1,0 +1,126 @@
+//! One answer for every bad device credential (issue 22, item 3). A proof or a decision
+//! whose credential is unknown, revoked, or not the key that signed it gets the same 401
+//! (`proof-invalid`, or `decision-signature-invalid` for a decision) with the same detail,
+//! after the same work: the signature is verified against a throw-away key when there is
+//! no credential to verify it with. So no one learns without the key which credential IDs
+//! exist (enrollment's F1, kept on the device API). The real cause goes to the log and to
+//! a relay-wide audit event (`device.refused`, no tenant: in no bank's audit log).
+
+use std::sync::OnceLock;
+
+use onepush_protocol::jws::{self, JwsError};
+use onepush_protocol::{CredentialId, Jwk, ProofError};
+
+use super::Service;
+use crate::error::ApiError;
+use crate::store::{CredentialRecord, NewAudit};
+
+/// Why a device credential was refused (logged and audited, never answered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No credential has this ID (never provisioned, or deleted).
+    Unknown,
+    /// The credential was revoked.
+    Revoked,
+    /// The credential exists, but its key did not sign this.
+    WrongKey,
+}
+
+impl Refusal {
+    /// The cause as the log and the audit event name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "credential_not_found",
+            Self::Revoked => "credential_revoked",
+            Self::WrongKey => "signature_invalid",
+        }
+    }
+}
+
+/// The one detail of a refused proof (what a wrong key gets from the proof check).
+pub fn proof_refused() -> ApiError {
+    ApiError::ProofInvalid(ProofError::BadSignature.to_string())
+}
+
+/// The one detail of a refused decision (what a wrong key gets from the decision check).
+pub fn decision_refused() -> ApiError {
+    ApiError::DecisionSignatureInvalid(JwsError::BadSignature.to_string())
+}
+
+/// A key no device holds, to verify against when there is no credential (the same work
+/// as a real verification: one ES256 check with a parsed P-256 key).
+pub fn throwaway_jwk() -> &'static Jwk {
+    static KEY: OnceLock<Jwk> = OnceLock::new();
+    KEY.get_or_init(|| onepush_protocol::DeviceKey::generate().public_jwk())
+}
+
+/// The credential as read if it may sign device requests, else why not.
+pub fn usable(read: Option<CredentialRecord>) -> Result<CredentialRecord, Refusal> {
+    match read {
+        Some(c) if c.revoked_at.is_none() => Ok(c),
+        Some(_) => Err(Refusal::Revoked),
+        None => Err(Refusal::Unknown),
+    }
+}
+
+impl Service {
+    /// The credential a proof's `kid` names if it may sign, else why not (the caller
+    /// verifies against [`throwaway_jwk`] then, and answers [`proof_refused`]).
+    pub async fn proof_signer(
+        &self,
+        kid: &CredentialId,
+    ) -> Result<Result<CredentialRecord, Refusal>, ApiError> {
+        Ok(usable(crate::store::found(
+            self.store.credential(kid).await,
+        )?))
+    }
+
+    /// Logs and audits a refused device credential; `what` is `proof` or `decision`.
+    /// The audit is written after the answer, so its write does not show in the time.
+    pub fn device_refused(&self, kid: &CredentialId, cause: Refusal, what: &'static str) {
+        tracing::info!(
+            credential = %kid.as_str(),
+            cause = cause.as_str(),
+            "device {what} refused: answered as a bad signature"
+        );
+        let event = NewAudit {
+            tenant_id: None,
+            event: "device.refused".into(),
+            user_id: None,
+            credential_id: Some(kid.clone()),
+            challenge_id: None,
+            detail: serde_json::json!({ "cause": cause.as_str(), "request": what }),
+        };
+        let service = self.clone();
+        tokio::spawn(async move { service.audit(event).await });
+    }
+
+    /// The signer of a decision, read as `read`, if it may sign; else the decision is
+    /// verified against a throw-away key (the same work) and refused like a wrong key.
+    pub fn decision_signer_usable(
+        &self,
+        kid: &CredentialId,
+        read: Option<CredentialRecord>,
+        jws_text: &str,
+    ) -> Result<CredentialRecord, ApiError> {
+        match usable(read) {
+            Ok(c) => Ok(c),
+            Err(cause) => {
+                let outcome = jws::verify_decision(jws_text, throwaway_jwk(), kid);
+                self.device_refused(kid, cause, "decision");
+                // Mapped as `decide` maps a known signer's outcome.
+                Err(match outcome {
+                    Err(JwsError::BadSignature) | Ok(_) => decision_refused(),
+                    Err(other) => ApiError::DecisionMalformed(other.to_string()),
+                })
+            }
+        }
+    }
+
+    /// A decision whose signature did not verify with its credential's key: logged,
+    /// audited, and answered as every refused decision.
+    pub fn decision_key_refused(&self, kid: &CredentialId) -> ApiError {
+        self.device_refused(kid, Refusal::WrongKey, "decision");
+        decision_refused()
+    }
+}
