@@ -8,7 +8,7 @@
 //! | [`service`] | use cases |
 //! | [`http`] | axum handlers, extractors, problem answers |
 //! | [`push`], [`webhook`], [`notify`] | delivery: Web Push, webhooks, wake-ups (in-process, or LISTEN/NOTIFY across relays) |
-//! | [`expiry`], [`outbox`] | background tasks |
+//! | [`expiry`], [`outbox`], [`retention`] | background tasks |
 
 pub mod cli;
 pub mod clock;
@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod push;
 pub mod ratelimit;
 mod relay;
+pub mod retention;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/0004_audit_without_autoincrement.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/sqlite/0008_ops_retention_fair_webhooks.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.
