@@ -226,22 +226,29 @@ pub async fn tenant(relay: &Relay, command: TenantCommand) -> anyhow::Result<()>
             }
         }
         TenantCommand::RotateWebhookSecret { name, json } => {
-            let secret = service
-                .rotate_webhook_secret(&name)
-                .await
-                .with_context(|| format!("cannot rotate the webhook secret of {name}"))?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "tenant_id": name, "webhook_secret": secret.as_str() })
-                );
-            } else {
-                println!(
-                    "new webhook secret for {name}: {}   (shown once; the old one no longer signs)",
-                    secret.as_str()
-                );
-            }
+            rotate_webhook_secret(relay, &name, json).await?;
         }
+    }
+    Ok(())
+}
+
+/// `tenant rotate-webhook-secret NAME`: prints the new secret (shown once).
+async fn rotate_webhook_secret(relay: &Relay, name: &str, json: bool) -> anyhow::Result<()> {
+    let secret = relay
+        .service()
+        .rotate_webhook_secret(name)
+        .await
+        .with_context(|| format!("cannot rotate the webhook secret of {name}"))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "tenant_id": name, "webhook_secret": secret.as_str() })
+        );
+    } else {
+        println!(
+            "new webhook secret for {name}: {}   (shown once; the old one no longer signs)",
+            secret.as_str()
+        );
     }
     Ok(())
 }

@@ -486,7 +486,7 @@ pub trait OpsStore: Send + Sync + 'static {
         until: i64,
     ) -> Result<bool, StoreError>;
     /// Deletes ended (not pending) challenges created before `before`, among the `limit`
-    /// oldest (by ID, UUIDv7: creation order); answers how many.
+    /// oldest (by ID, a `UUIDv7`: creation order); answers how many.
     async fn delete_old_challenges(&self, before: i64, limit: u32) -> Result<u64, StoreError>;
     /// Deletes idempotency keys whose challenge was created before `before` (or is gone),
     /// among the `limit` oldest; answers how many.

@@ -7,6 +7,7 @@ mod accounts;
 mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
+mod ops;
 mod records;
 
 use std::future::Future;
@@ -78,4 +79,11 @@ contract!(
     challenges::push_fatigue_counts_denials_and_expiries_since_the_last_approval,
     challenges::wrong_numbers_are_counted_only_while_pending,
     challenges::a_tenants_push_fatigue_setting_is_kept_and_changed,
+    ops::webhooks_are_claimed_per_tenant_oldest_first_within_a_limit,
+    ops::a_webhook_secret_is_replaced_and_never_kept_in_clear,
+    ops::audit_pages_follow_the_cursor_with_and_without_a_user,
+    ops::a_retention_job_is_held_by_one_relay_until_its_lease_runs_out,
+    ops::retention_deletes_old_ended_challenges_and_their_keys_in_batches,
+    ops::retention_deletes_ended_webhooks_and_keeps_pending_ones,
+    ops::retention_deletes_audit_below_a_bound_that_only_moves_forward,
 );
