@@ -1,4 +1,4 @@
-//! The command line: `serve`, `tenant add|list|rotate-key|set-push-fatigue`.
+//! The command line: `serve`, `tenant add|list|rotate-key|set-push-fatigue|rotate-webhook-secret`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,6 +98,15 @@ pub enum TenantCommand {
     },
     /// Replace a tenant's API key; the old one stops working at once.
     RotateKey {
+        /// The tenant's slug.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a tenant's webhook signing secret and print the new one (shown once);
+    /// messages are signed with it from now on.
+    RotateWebhookSecret {
         /// The tenant's slug.
         name: String,
         /// Print JSON.
@@ -216,6 +225,30 @@ pub async fn tenant(relay: &Relay, command: TenantCommand) -> anyhow::Result<()>
                 println!("new API key for {name}: {key}   (the old key no longer works)");
             }
         }
+        TenantCommand::RotateWebhookSecret { name, json } => {
+            rotate_webhook_secret(relay, &name, json).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `tenant rotate-webhook-secret NAME`: prints the new secret (shown once).
+async fn rotate_webhook_secret(relay: &Relay, name: &str, json: bool) -> anyhow::Result<()> {
+    let secret = relay
+        .service()
+        .rotate_webhook_secret(name)
+        .await
+        .with_context(|| format!("cannot rotate the webhook secret of {name}"))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "tenant_id": name, "webhook_secret": secret.as_str() })
+        );
+    } else {
+        println!(
+            "new webhook secret for {name}: {}   (shown once; the old one no longer signs)",
+            secret.as_str()
+        );
     }
     Ok(())
 }

@@ -25,8 +25,9 @@ pub async fn run(service: Service, shutdown: crate::shutdown::Shutdown) {
         }
         // Expired proof `jti`s are forgotten here, once a tick, rather than before every
         // proof is recorded.
-        if let Err(e) = service.store().prune_jtis(service.now()).await {
-            tracing::debug!(error = %e, "cannot prune expired proof jtis");
+        match service.store().prune_jtis(service.now()).await {
+            Ok(n) => crate::retention::deleted("jtis", n),
+            Err(e) => tracing::debug!(error = %e, "cannot prune expired proof jtis"),
         }
         match service.expire_overdue().await {
             Ok(n) => {

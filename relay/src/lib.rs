@@ -8,7 +8,7 @@
 //! | [`service`] | use cases |
 //! | [`http`] | axum handlers, extractors, problem answers |
 //! | [`push`], [`webhook`], [`notify`] | delivery: Web Push, webhooks, wake-ups (in-process, or LISTEN/NOTIFY across relays) |
-//! | [`expiry`], [`outbox`], [`unbound`] | background tasks |
+//! | [`expiry`], [`outbox`], [`unbound`], [`retention`] | background tasks |
 //! | [`serve`], [`cluster`] | the accept loop with its limits; the start-up check of the keys |
 
 pub mod cli;
@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod push;
 pub mod ratelimit;
 mod relay;
+pub mod retention;
 pub mod serve;
 pub mod service;
 pub mod settings;

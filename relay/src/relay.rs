@@ -20,8 +20,6 @@ use crate::webhook::WebhookClient;
 
 /// Time each Web Push request may take.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time each webhook request may take.
-const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running relay's parts; cheap to clone.
 #[derive(Clone, Debug)]
@@ -101,6 +99,11 @@ impl Relay {
             )?),
         };
         let service = Service::new(store, clock, notifier, push, keys, Arc::new(settings));
+        // Webhook secrets written in clear by an older relay are sealed before use.
+        service
+            .seal_clear_webhook_secrets()
+            .await
+            .context("cannot seal the stored webhook secrets")?;
         crate::metrics::install();
         Ok(Self {
             service,
@@ -162,7 +165,13 @@ impl Relay {
         admin: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let webhooks = WebhookClient::new(WEBHOOK_TIMEOUT)?;
+        let webhooks = WebhookClient::new(Duration::from_secs(u64::from(
+            self.service.settings().webhook_timeout_seconds,
+        )))?;
+        let retention = tokio::spawn(crate::retention::run(
+            self.service.clone(),
+            self.shutdown.clone(),
+        ));
         let expiry = tokio::spawn(crate::expiry::run(
             self.service.clone(),
             self.shutdown.clone(),
@@ -205,7 +214,7 @@ impl Relay {
         );
         tokio::join!(public, operations);
         self.trigger.fire();
-        let _ = tokio::join!(expiry, outbox, sweep);
+        let _ = tokio::join!(expiry, outbox, sweep, retention);
         tracing::info!("relay stopped");
         Ok(())
     }

@@ -153,6 +153,33 @@ pub struct Settings {
     /// Seconds between HTTP/2 keep-alive pings; a ping unanswered for as long closes
     /// the connection.
     pub http2_keep_alive_seconds: u32,
+    /// Time each webhook attempt may take, in seconds (1 to 60).
+    pub webhook_timeout_seconds: u32,
+    /// Webhook deliveries this relay runs at once, over all tenants.
+    pub webhook_concurrency: u32,
+    /// Webhook deliveries this relay runs at once for one tenant (at most
+    /// `webhook_concurrency`): a tenant's slow endpoint holds only these.
+    pub webhook_per_tenant: u32,
+    /// Consecutive failed attempts (no answer, 429, 5xx) that open a tenant's webhook
+    /// circuit: its messages wait instead of being tried.
+    pub webhook_circuit_failures: u32,
+    /// How long an opened circuit waits before one probe, in seconds (doubles after each
+    /// failed probe, up to an hour).
+    pub webhook_circuit_open_seconds: u32,
+    /// How often each retention job runs (one relay per run, across relays), in seconds.
+    pub retention_interval_seconds: u32,
+    /// Rows deleted per statement by a retention job.
+    pub retention_batch: u32,
+    /// Ended challenges are deleted this many days after they were created; 0 = kept.
+    pub retention_challenges_days: u32,
+    /// Audit events are deleted this many days after they happened; 0 = kept.
+    pub retention_audit_days: u32,
+    /// Delivered and given-up webhook messages are deleted this many days after their last
+    /// attempt; 0 = kept.
+    pub retention_outbox_days: u32,
+    /// Idempotency keys are deleted this many hours after their challenge was created
+    /// (a retry after that creates a new challenge); 0 = kept.
+    pub retention_idempotency_hours: u32,
 }
 
 impl Default for Settings {
@@ -194,6 +221,17 @@ impl Default for Settings {
             header_read_timeout_seconds: 10,
             idle_timeout_seconds: 120,
             http2_keep_alive_seconds: 30,
+            webhook_timeout_seconds: 10,
+            webhook_concurrency: 16,
+            webhook_per_tenant: 4,
+            webhook_circuit_failures: 5,
+            webhook_circuit_open_seconds: 60,
+            retention_interval_seconds: 3600,
+            retention_batch: 500,
+            retention_challenges_days: 90,
+            retention_audit_days: 400,
+            retention_outbox_days: 7,
+            retention_idempotency_hours: 24,
         }
     }
 }
@@ -309,6 +347,17 @@ impl Settings {
             "header_read_timeout_seconds" => self.header_read_timeout_seconds = num(value)?,
             "idle_timeout_seconds" => self.idle_timeout_seconds = num(value)?,
             "http2_keep_alive_seconds" => self.http2_keep_alive_seconds = num(value)?,
+            "webhook_timeout_seconds" => self.webhook_timeout_seconds = num(value)?,
+            "webhook_concurrency" => self.webhook_concurrency = num(value)?,
+            "webhook_per_tenant" => self.webhook_per_tenant = num(value)?,
+            "webhook_circuit_failures" => self.webhook_circuit_failures = num(value)?,
+            "webhook_circuit_open_seconds" => self.webhook_circuit_open_seconds = num(value)?,
+            "retention_interval_seconds" => self.retention_interval_seconds = num(value)?,
+            "retention_batch" => self.retention_batch = num(value)?,
+            "retention_challenges_days" => self.retention_challenges_days = num(value)?,
+            "retention_audit_days" => self.retention_audit_days = num(value)?,
+            "retention_outbox_days" => self.retention_outbox_days = num(value)?,
+            "retention_idempotency_hours" => self.retention_idempotency_hours = num(value)?,
             // Other ONEPUSH_* variables belong to other programs (the device CLI, the demo).
             _ => {}
         }
@@ -412,7 +461,8 @@ impl Settings {
         {
             return invalid("master_key", "must be 32 bytes, base64url without padding");
         }
-        self.validate_limits()
+        self.validate_limits()?;
+        self.validate_ops()
     }
 
     /// The limits of issue 22: each at least 1 (the rate limits and the credential
@@ -454,6 +504,72 @@ impl Settings {
         }
         if self.unbound_credential_days > 3650 {
             return invalid("unbound_credential_days", "must be 0 (keep) to 3650");
+        }
+        Ok(())
+    }
+
+    /// The webhook and retention settings (issue 22).
+    fn validate_ops(&self) -> Result<(), SettingsError> {
+        let ranges: [(&'static str, u32, u32, u32); 11] = [
+            (
+                "webhook_timeout_seconds",
+                self.webhook_timeout_seconds,
+                1,
+                60,
+            ),
+            ("webhook_concurrency", self.webhook_concurrency, 1, 1000),
+            (
+                "webhook_per_tenant",
+                self.webhook_per_tenant,
+                1,
+                self.webhook_concurrency.max(1),
+            ),
+            (
+                "webhook_circuit_failures",
+                self.webhook_circuit_failures,
+                1,
+                1000,
+            ),
+            (
+                "webhook_circuit_open_seconds",
+                self.webhook_circuit_open_seconds,
+                1,
+                3600,
+            ),
+            (
+                "retention_interval_seconds",
+                self.retention_interval_seconds,
+                60,
+                86_400,
+            ),
+            ("retention_batch", self.retention_batch, 1, 10_000),
+            (
+                "retention_challenges_days",
+                self.retention_challenges_days,
+                0,
+                36_500,
+            ),
+            ("retention_audit_days", self.retention_audit_days, 0, 36_500),
+            (
+                "retention_outbox_days",
+                self.retention_outbox_days,
+                0,
+                36_500,
+            ),
+            (
+                "retention_idempotency_hours",
+                self.retention_idempotency_hours,
+                0,
+                876_000,
+            ),
+        ];
+        for (key, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(SettingsError::Invalid {
+                    key,
+                    message: format!("must be {min} to {max}, got {value}"),
+                });
+            }
         }
         Ok(())
     }
@@ -657,6 +773,54 @@ mod tests {
                 .to_string()
                 .contains("database_max_connections")
         );
+    }
+
+    #[test]
+    fn webhook_and_retention_settings_come_from_the_environment_and_are_checked() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_WEBHOOK_PER_TENANT", "2"),
+                ("ONEPUSH_RETENTION_AUDIT_DAYS", "0"),
+                ("ONEPUSH_RETENTION_CHALLENGES_DAYS", "30"),
+            ]),
+        )
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(
+            (
+                s.webhook_per_tenant,
+                s.retention_audit_days,
+                s.retention_challenges_days
+            ),
+            (2, 0, 30)
+        );
+        for (bad, key) in [
+            (
+                Settings {
+                    webhook_per_tenant: 17,
+                    ..Settings::default()
+                },
+                "webhook_per_tenant",
+            ),
+            (
+                Settings {
+                    retention_interval_seconds: 10,
+                    ..Settings::default()
+                },
+                "retention_interval_seconds",
+            ),
+            (
+                Settings {
+                    webhook_timeout_seconds: 0,
+                    ..Settings::default()
+                },
+                "webhook_timeout_seconds",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

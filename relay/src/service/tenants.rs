@@ -3,9 +3,11 @@
 use onepush_protocol::TenantId;
 use subtle::ConstantTimeEq as _;
 
+use zeroize::Zeroizing;
+
 use super::{Service, random_b64, sha256};
 use crate::error::ApiError;
-use crate::store::{StoreError, TenantRecord};
+use crate::store::{SealedSecret, StoreError, TenantRecord};
 
 /// Prefix of tenant API keys, so a leaked key is easy to recognise.
 pub const API_KEY_PREFIX: &str = "opk_";
@@ -86,7 +88,9 @@ impl Service {
             id: id.clone(),
             display_name: display_name.trim().to_owned(),
             webhook_url,
-            webhook_secret: webhook_secret.clone(),
+            webhook_secret: webhook_secret
+                .as_deref()
+                .map(|secret| self.seal_webhook_secret(&id, secret)),
             otp_lock_threshold: self.settings.otp_lock_threshold,
             push_fatigue_threshold: self.settings.push_fatigue_threshold,
             push_fatigue_window_seconds: self.settings.push_fatigue_window_seconds,
@@ -118,6 +122,92 @@ impl Service {
         }
     }
 
+    /// Replaces a tenant's webhook secret with a new one and answers it (shown once).
+    /// The old secret stops signing at once on this relay (within the tenant cache's
+    /// second on others); messages already queued are signed with the new one.
+    pub async fn rotate_webhook_secret(&self, slug: &str) -> Result<String, TenantError> {
+        let id: TenantId = slug
+            .parse()
+            .map_err(|_| TenantError::NotFound(slug.to_owned()))?;
+        let tenant = match self.store.tenant(&id).await {
+            Err(StoreError::NotFound) => return Err(TenantError::NotFound(slug.to_owned())),
+            other => other?,
+        };
+        if tenant.webhook_url.is_none() {
+            return Err(TenantError::Invalid(format!(
+                "tenant {slug} has no webhook URL, so no webhook secret"
+            )));
+        }
+        let secret = crate::webhook::new_secret();
+        let changed = self
+            .store
+            .set_webhook_secret(&id, &self.seal_webhook_secret(&id, &secret))
+            .await;
+        self.tenants.clear();
+        match changed {
+            Err(StoreError::NotFound) => Err(TenantError::NotFound(slug.to_owned())),
+            other => other.map(|()| secret).map_err(TenantError::from),
+        }
+    }
+
+    /// Seals every webhook secret still stored in clear (written by a relay before
+    /// migration 0008 / 0007); run at start. Answers how many this call sealed.
+    pub async fn seal_clear_webhook_secrets(&self) -> Result<usize, StoreError> {
+        let mut sealed = 0;
+        for (tenant, clear) in self.store.clear_webhook_secrets().await? {
+            let clear = Zeroizing::new(clear);
+            let new = self.seal_webhook_secret(&tenant, &clear);
+            if self
+                .store
+                .seal_webhook_secret(&tenant, &clear, &new)
+                .await?
+            {
+                sealed += 1;
+            }
+        }
+        if sealed > 0 {
+            self.tenants.clear();
+            tracing::info!(
+                tenants = sealed,
+                "clear webhook secrets sealed with the master key"
+            );
+        }
+        Ok(sealed)
+    }
+
+    /// `secret` sealed with the master key for `tenant`.
+    pub(crate) fn seal_webhook_secret(&self, tenant: &TenantId, secret: &str) -> SealedSecret {
+        SealedSecret(
+            self.keys
+                .seal(secret.as_bytes(), &webhook_secret_aad(tenant)),
+        )
+    }
+
+    /// The tenant's webhook secret in clear, for signing; `None` when it has none or it
+    /// does not open with this relay's master key (logged).
+    pub(crate) fn open_webhook_secret(&self, tenant: &TenantRecord) -> Option<Zeroizing<String>> {
+        let sealed = tenant.webhook_secret.as_ref()?;
+        match self.keys.open(&sealed.0, &webhook_secret_aad(&tenant.id)) {
+            Ok(plain) => String::from_utf8(plain.to_vec()).ok().map(Zeroizing::new),
+            Err(e) => {
+                tracing::error!(tenant = %tenant.id, error = %e, "webhook secret does not open");
+                None
+            }
+        }
+    }
+
+    /// `GET /v1/audit`: up to `limit` of the tenant's audit events after `since` (the
+    /// cursor: the last `seq` of the previous page), optionally for one user, oldest first.
+    pub async fn audit_page(
+        &self,
+        tenant: &TenantRecord,
+        user: Option<&onepush_protocol::UserId>,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<onepush_protocol::api::AuditEvent>, ApiError> {
+        Ok(self.store.audit(&tenant.id, user, since, limit).await?)
+    }
+
     /// Every tenant.
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, TenantError> {
         Ok(self.store.list_tenants().await?)
@@ -141,4 +231,11 @@ impl Service {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The associated data a tenant's webhook secret is sealed with: `webhook-secret:` and
+/// the tenant's slug. A sealed secret copied to another tenant's row (or used as another
+/// kind of secret) does not open.
+pub fn webhook_secret_aad(tenant: &TenantId) -> Vec<u8> {
+    format!("webhook-secret:{tenant}").into_bytes()
 }

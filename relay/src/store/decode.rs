@@ -91,7 +91,7 @@ pub(super) fn tenant(row: &(impl Columns + ?Sized)) -> Result<TenantRecord, Stor
         id: parsed(row, "id")?,
         display_name: string(row, "display_name")?,
         webhook_url: row.text("webhook_url")?,
-        webhook_secret: row.text("webhook_secret")?,
+        webhook_secret: row.bytes("webhook_secret_sealed")?.map(super::SealedSecret),
         otp_lock_threshold: u32_col(row, "otp_lock_threshold")?,
         push_fatigue_threshold: u32_col(row, "push_fatigue_threshold")?,
         push_fatigue_window_seconds: u32_col(row, "push_fatigue_window_seconds")?,

@@ -15,8 +15,9 @@ pub struct TenantRecord {
     pub display_name: String,
     /// Where decided challenges are `POST`ed, if anywhere.
     pub webhook_url: Option<String>,
-    /// Standard Webhooks secret (`whsec_…`).
-    pub webhook_secret: Option<String>,
+    /// Standard Webhooks secret (`whsec_…`), sealed with the master key (associated
+    /// data: the tenant; see [`crate::service::tenants::webhook_secret_aad`]).
+    pub webhook_secret: Option<SealedSecret>,
     /// OTP failures that lock a binding.
     pub otp_lock_threshold: u32,
     /// Push fatigue: challenges of one user ended denied or expired unanswered within
@@ -173,4 +174,15 @@ pub struct ChallengeGate {
     pub refusals: Vec<i64>,
     /// The bound credential's push subscription, if it has one.
     pub push_subscription: Option<PushSubscription>,
+}
+
+/// A secret sealed with the master key ([`crate::keys::RelayKeys::seal`]): nonce ‖
+/// ciphertext ‖ tag. Never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret(pub Vec<u8>);
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedSecret(<redacted>)")
+    }
 }

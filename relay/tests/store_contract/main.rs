@@ -8,6 +8,7 @@ mod bindings;
 mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
+mod ops;
 mod records;
 mod upkeep;
 
@@ -93,4 +94,11 @@ contract!(
     upkeep::concurrent_first_relays_agree_on_one_cluster_value,
     upkeep::only_old_credentials_never_bound_are_swept,
     upkeep::the_sweep_deletes_at_most_its_limit,
+    ops::webhooks_are_claimed_per_tenant_oldest_first_within_a_limit,
+    ops::a_webhook_secret_is_replaced_and_never_kept_in_clear,
+    ops::audit_pages_follow_the_cursor_with_and_without_a_user,
+    ops::a_retention_job_is_held_by_one_relay_until_its_lease_runs_out,
+    ops::retention_deletes_old_ended_challenges_and_their_keys_in_batches,
+    ops::retention_deletes_ended_webhooks_and_keeps_pending_ones,
+    ops::retention_deletes_audit_below_a_bound_that_only_moves_forward,
 );

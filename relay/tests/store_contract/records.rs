@@ -6,7 +6,8 @@ use onepush_protocol::{
     PushKeys, PushSubscription, TenantId, UserId,
 };
 use onepush_relay::store::{
-    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, Store, StoreError,
+    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, SealedSecret, Store,
+    StoreError,
     TenantRecord,
 };
 use serde_json::json;
@@ -26,7 +27,7 @@ pub fn tenant(slug: &str) -> TenantRecord {
         id: tenant_id(slug),
         display_name: format!("Bank {slug}"),
         webhook_url: Some(format!("https://{slug}.example/hook")),
-        webhook_secret: Some("whsec_c2VjcmV0".into()),
+        webhook_secret: Some(SealedSecret(b"sealed whsec_c2VjcmV0".to_vec())),
         otp_lock_threshold: 5,
         push_fatigue_threshold: 3,
         push_fatigue_window_seconds: 600,

@@ -16,7 +16,7 @@ use crate::store::{AuditStore, NewAudit, StoreError, TenantRecord, TenantStore};
 impl TenantStore for DbStore {
     async fn insert_tenant(&self, t: &TenantRecord, key_hash: &[u8; 32]) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret, \
+            "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret_sealed, \
              otp_lock_threshold, created_at, push_fatigue_threshold, push_fatigue_window_seconds) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -24,7 +24,7 @@ impl TenantStore for DbStore {
         .bind(&t.display_name)
         .bind(&key_hash[..])
         .bind(&t.webhook_url)
-        .bind(&t.webhook_secret)
+        .bind(t.webhook_secret.as_ref().map(|s| s.0.clone()))
         .bind(i64::from(t.otp_lock_threshold))
         .bind(t.created_at)
         .bind(i64::from(t.push_fatigue_threshold))
@@ -138,17 +138,28 @@ impl AuditStore for DbStore {
         since: i64,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM audit_events WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) \
-             AND seq > $3 ORDER BY seq LIMIT $4",
-        )
-        .bind(tenant.as_str())
-        .bind(user.map(UserId::as_str))
-        .bind(since)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+        // Two query texts, each on its own index (`audit_by_tenant_user`,
+        // `audit_by_tenant`): one text for both cases (`$2 IS NULL OR user_id = $2`)
+        // could use neither and read the tenant's whole log.
+        let query = match user {
+            Some(user) => sqlx::query(
+                "SELECT * FROM audit_events WHERE tenant_id = $1 AND user_id = $2 \
+                 AND seq > $3 ORDER BY seq LIMIT $4",
+            )
+            .bind(tenant.as_str())
+            .bind(user.as_str()),
+            None => sqlx::query(
+                "SELECT * FROM audit_events WHERE tenant_id = $1 \
+                 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(tenant.as_str()),
+        };
+        let rows = query
+            .bind(since)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         rows.iter().map(rows::audit).collect()
     }
 }

@@ -40,6 +40,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_cluster_identity.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/sqlite/0008_ops_retention_fair_webhooks.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.

@@ -16,7 +16,7 @@ impl TenantStore for SqliteStore {
         self.write(move |c| {
             exec(
                 c,
-                "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret, \
+                "INSERT INTO tenants (id, display_name, api_key_hash, webhook_url, webhook_secret_sealed, \
                  otp_lock_threshold, created_at, push_fatigue_threshold, \
                  push_fatigue_window_seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
@@ -24,7 +24,7 @@ impl TenantStore for SqliteStore {
                     t.display_name,
                     &key_hash[..],
                     t.webhook_url,
-                    t.webhook_secret,
+                    t.webhook_secret.as_ref().map(|s| s.0.as_slice()),
                     i64::from(t.otp_lock_threshold),
                     t.created_at,
                     i64::from(t.push_fatigue_threshold),
@@ -148,19 +148,24 @@ impl AuditStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let (tenant, user) = (tenant.clone(), user.cloned());
-        self.read(move |c| {
-            all(
+        // Two query texts, each on its own index (`audit_by_tenant_user`,
+        // `audit_by_tenant`): one text for both cases (`?2 IS NULL OR user_id = ?2`)
+        // could use neither and read the tenant's whole log.
+        self.read(move |c| match &user {
+            Some(user) => all(
                 c,
-                "SELECT * FROM audit_events WHERE tenant_id = ?1 AND (?2 IS NULL OR user_id = ?2) \
+                "SELECT * FROM audit_events WHERE tenant_id = ?1 AND user_id = ?2 \
                  AND seq > ?3 ORDER BY seq LIMIT ?4",
-                params![
-                    tenant.as_str(),
-                    user.as_ref().map(UserId::as_str),
-                    since,
-                    i64::from(limit)
-                ],
+                params![tenant.as_str(), user.as_str(), since, i64::from(limit)],
                 rows::audit,
-            )
+            ),
+            None => all(
+                c,
+                "SELECT * FROM audit_events WHERE tenant_id = ?1 \
+                 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                params![tenant.as_str(), since, i64::from(limit)],
+                rows::audit,
+            ),
         })
         .await
     }
