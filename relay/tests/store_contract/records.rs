@@ -7,8 +7,7 @@ use onepush_protocol::{
 };
 use onepush_relay::store::{
     BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, SealedSecret, Store,
-    StoreError,
-    TenantRecord,
+    StoreError, TenantRecord,
 };
 use serde_json::json;
 

@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use onepush_relay::store::{Store, StoreError};
 
-use crate::records::{NOW, binding, challenge, credential, seeded};
+use onepush_protocol::api::BindingState;
+use onepush_relay::store::BindingChange;
+
+use crate::bindings::no_prompts;
+use crate::records::{NOW, audit_of, binding, challenge, credential, seeded};
 
 pub async fn the_first_recorded_cluster_value_is_kept(store: Arc<dyn Store>) {
     let first = store
@@ -62,16 +66,33 @@ pub async fn only_old_credentials_never_bound_are_swept(store: Arc<dyn Store>) {
         store.insert_credential(c).await.unwrap();
     }
     store.revoke_credential(&revoked_old.id, NOW).await.unwrap();
+    let old_binding = binding("bank", "bob", &replaced_old.id);
     store
-        .put_binding(&binding("bank", "bob", &replaced_old.id))
+        .insert_binding(&old_binding, &audit_of(&old_binding, "binding.enrolled"))
         .await
         .unwrap();
     store
         .insert_challenge(&challenge("bank", &replaced_old.id, NOW + 60), None)
         .await
         .unwrap();
+    let unregister = BindingChange {
+        tenant_id: old_binding.tenant_id.clone(),
+        user_id: old_binding.user_id.clone(),
+        credential_id: None,
+        from: vec![BindingState::Active],
+        to: BindingState::Unregistered,
+        lock_reason: None,
+        grace_until: None,
+        audit: audit_of(&old_binding, "binding.unregistered"),
+    };
     store
-        .put_binding(&binding("bank", "bob", &bound.id))
+        .change_binding(&unregister, NOW, &no_prompts())
+        .await
+        .unwrap()
+        .expect("unregistered");
+    let new_binding = binding("bank", "bob", &bound.id);
+    store
+        .insert_binding(&new_binding, &audit_of(&new_binding, "binding.enrolled"))
         .await
         .unwrap();
     let deleted = store
