@@ -98,9 +98,26 @@ fn hits(receiver: &Receiver) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_webhook_endpoint_does_not_delay_another_tenant() {
+    dead_endpoint(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_webhook_endpoint_does_not_delay_another_tenant_on_postgres() {
+    common::postgres::with_database(|url| dead_endpoint(Some(url))).await;
+}
+
+async fn dead_endpoint(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::starting_now();
-    let relay = open(dir.path(), &clock).await;
+    let settings = onepush_relay::settings::Settings {
+        database_url,
+        ..onepush_relay::testing::test_settings(dir.path())
+    };
+    let parts = Parts {
+        clock: Some(Arc::new(clock.clone())),
+        ..Parts::default()
+    };
+    let relay = Relay::open_with(settings, parts).await.unwrap();
     let service = relay.service().clone();
     let dead = Hanging::start().await;
     let live = Receiver::start(204).await;
