@@ -88,4 +88,26 @@ impl Bank {
             Err(answer.unexpected("cancel"))
         }
     }
+
+    /// `GET /v1/audit?limit=&since=[&user_id=]`: answers the page's last `seq` (`None`
+    /// for an empty page).
+    pub async fn audit_page(
+        &self,
+        user: Option<&str>,
+        since: i64,
+        limit: u32,
+    ) -> Result<Option<i64>, Failure> {
+        let mut url = format!("{}/v1/audit?limit={limit}&since={since}", self.base);
+        if let Some(user) = user {
+            url.push_str("&user_id=");
+            url.push_str(user);
+        }
+        let req = self
+            .client
+            .get(url)
+            .header("authorization", &self.authorization);
+        let page: Vec<onepush_protocol::api::AuditEvent> =
+            http::send("audit", req).await?.json("audit", 200)?;
+        Ok(page.last().map(|e| e.seq))
+    }
 }

@@ -1,4 +1,4 @@
-//! The command line: `throughput`, `pending` and `smoke`.
+//! The command line: `throughput`, `pending`, `smoke` and `audit-load`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +24,9 @@ pub enum Command {
     /// A few seconds of lifecycles on a spawned relay (event stream, then Web Push); exits
     /// non-zero if any lifecycle failed. Asserts no timing.
     Smoke(SmokeArgs),
+    /// Tenant B's lifecycles before and after tenant A gets `--rows` audit events (seeded
+    /// into the database) while A's log is read in pages (`--spawn` only).
+    AuditLoad(AuditLoadArgs),
 }
 
 /// Which relay to drive.
@@ -155,6 +158,35 @@ pub struct SmokeArgs {
     /// Length of each of the two runs (event stream, Web Push).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub duration: Duration,
+}
+
+/// `audit-load`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditLoadArgs {
+    /// The relay (`--spawn`, with `--database` for PostgreSQL); two tenants are created.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Audit events to seed for tenant A.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Tenant B's devices.
+    #[arg(long, default_value_t = 8)]
+    pub devices: usize,
+    /// Tenant B's lifecycles in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Clients paging through A's audit log during the second run (odd ones by user).
+    #[arg(long, default_value_t = 2)]
+    pub readers: usize,
+    /// How long each run measures.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Load before each run measures.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Parses `250ms`, `10s`, `2m` or a bare number of seconds.

@@ -2,6 +2,7 @@
 //! with signed proofs and decisions, event streams or Web Push) and reports throughput,
 //! latency per leg, relay CPU per lifecycle and memory. See BENCHMARKS.md.
 
+mod audit_load;
 mod bank;
 mod cli;
 mod device;
@@ -75,6 +76,20 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Smoke(args) => smoke(&args).await,
+        Command::AuditLoad(args) => {
+            let report = audit_load::run(&args).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                audit_load::print(&report);
+            }
+            let failed = report.before.failed + report.after.failed + report.audit_failures;
+            Ok(if failed == 0 && report.after.lifecycles > 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 

@@ -26,6 +26,10 @@ pub struct Target {
     pub api_keys: Vec<String>,
     /// Its process, when known (for /proc figures).
     pub pid: Option<u32>,
+    /// A spawned relay's tenant slugs, in the order of `api_keys` (empty for `--relay`).
+    pub tenant_ids: Vec<String>,
+    /// A spawned relay's database URL (`None` for `--relay`).
+    pub database_url: Option<String>,
     spawned: Option<Spawned>,
 }
 
@@ -73,6 +77,8 @@ impl Target {
                 url: url.trim_end_matches('/').to_owned(),
                 api_keys: args.api_keys.clone(),
                 pid: args.relay_pid,
+                tenant_ids: Vec::new(),
+                database_url: None,
                 spawned: None,
             };
             target.wait_healthy(Duration::from_secs(5)).await?;
@@ -109,6 +115,7 @@ impl Target {
         // Tenant names are unique per run, so a shared PostgreSQL database can be reused.
         let run = uuid::Uuid::now_v7().simple().to_string();
         let mut api_keys = Vec::new();
+        let mut tenant_ids = Vec::new();
         for i in 0..args.tenants.max(1) {
             let mut cmd = Command::new(&bin);
             base(&mut cmd);
@@ -132,7 +139,12 @@ impl Target {
                     .context("`tenant add --json` printed no api_key")?
                     .to_owned(),
             );
+            tenant_ids.push(name);
         }
+        let database_url =
+            Some(args.database.clone().unwrap_or_else(|| {
+                format!("sqlite://{}", dir.path().join("onepush.db").display())
+            }));
         let port = free_port()?;
         let log = dir.path().join("relay.log");
         let log_file = std::fs::File::create(&log)?;
@@ -151,6 +163,8 @@ impl Target {
             url: format!("http://127.0.0.1:{port}"),
             api_keys,
             pid,
+            tenant_ids,
+            database_url,
             spawned: Some(Spawned {
                 child,
                 log,

@@ -95,7 +95,7 @@ impl<T> Drop for AbortOnDrop<T> {
 /// One lifecycle: create → the device learns of it (and fetches it unless the event
 /// carried it) → signed approval → the bank's long-poll (started right after create)
 /// answers `approved`.
-async fn lifecycle(device: &Device, bank: &Bank) -> Result<Timings, Failure> {
+pub(crate) async fn lifecycle(device: &Device, bank: &Bank) -> Result<Timings, Failure> {
     let t0 = Instant::now();
     let id = bank.create(&device.user_id, TTL_SECONDS).await?;
     let t1 = Instant::now();

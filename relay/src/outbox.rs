@@ -240,7 +240,12 @@ async fn attempt(
     client: &WebhookClient,
     message: &OutboxMessage,
 ) -> Result<(OutboxUpdate, Option<bool>), StoreError> {
-    let tenant = service.tenant(&message.tenant_id).await?;
+    let mut tenant = service.tenant(&message.tenant_id).await?;
+    if tenant.webhook_url.is_some() && tenant.webhook_secret.is_none() {
+        // Added by an older relay after this one started: seal its clear secret now.
+        service.seal_clear_webhook_secrets().await?;
+        tenant = service.store.tenant(&message.tenant_id).await?;
+    }
     let secret = service.open_webhook_secret(&tenant);
     let (Some(url), Some(secret)) = (tenant.webhook_url.as_deref(), secret) else {
         return Ok((OutboxUpdate::Failed, None));

@@ -69,6 +69,18 @@ impl Job {
     }
 }
 
+/// Describes the retention and webhook-circuit metrics (HELP lines).
+pub fn describe() {
+    metrics::describe_counter!(
+        "onepush_retention_deleted_total",
+        "Rows deleted by the retention jobs, by what (challenges, audit, outbox, idempotency_keys, jtis)"
+    );
+    metrics::describe_counter!(
+        "onepush_webhook_circuit_opened_total",
+        "Times a tenant's webhook circuit opened (its endpoint kept failing)"
+    );
+}
+
 /// Counts `n` rows deleted by retention as `what`.
 pub fn deleted(what: &'static str, n: u64) {
     metrics::counter!("onepush_retention_deleted_total", "what" => what).increment(n);
@@ -124,6 +136,7 @@ pub async fn run(service: Service, shutdown: Shutdown) {
         std::process::id(),
         crate::service::random_b64(6)
     );
+    describe();
     tracing::debug!(%holder, "retention task started");
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

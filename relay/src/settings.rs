@@ -571,6 +571,17 @@ impl Settings {
                 });
             }
         }
+        // Push fatigue counts the challenges that ended within its window (7 days at
+        // most): they must outlive it.
+        if (1..8).contains(&self.retention_challenges_days) {
+            return Err(SettingsError::Invalid {
+                key: "retention_challenges_days",
+                message: format!(
+                    "must be 0 (kept) or at least 8, longer than the longest push-fatigue window (7 days), got {}",
+                    self.retention_challenges_days
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -816,6 +827,13 @@ mod tests {
                     ..Settings::default()
                 },
                 "webhook_timeout_seconds",
+            ),
+            (
+                Settings {
+                    retention_challenges_days: 3,
+                    ..Settings::default()
+                },
+                "retention_challenges_days",
             ),
         ] {
             let err = bad.validate().unwrap_err().to_string();

@@ -98,9 +98,26 @@ fn hits(receiver: &Receiver) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_webhook_endpoint_does_not_delay_another_tenant() {
+    dead_endpoint(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_webhook_endpoint_does_not_delay_another_tenant_on_postgres() {
+    common::postgres::with_database(|url| dead_endpoint(Some(url))).await;
+}
+
+async fn dead_endpoint(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::starting_now();
-    let relay = open(dir.path(), &clock).await;
+    let settings = onepush_relay::settings::Settings {
+        database_url,
+        ..onepush_relay::testing::test_settings(dir.path())
+    };
+    let parts = Parts {
+        clock: Some(Arc::new(clock.clone())),
+        ..Parts::default()
+    };
+    let relay = Relay::open_with(settings, parts).await.unwrap();
     let service = relay.service().clone();
     let dead = Hanging::start().await;
     let live = Receiver::start(204).await;
@@ -314,4 +331,99 @@ async fn webhook_secret_is_sealed_at_rest() {
         service.rotate_webhook_secret("nobody").await,
         Err(onepush_relay::service::TenantError::NotFound(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clear_secret_written_while_the_relay_runs_is_sealed_before_it_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let hook = Receiver::start(204).await;
+    let relay = open(dir.path(), &clock).await;
+    relay
+        .add_tenant("late-bank", "Late", Some(format!("{}/hook", hook.url)))
+        .await
+        .unwrap();
+    // An older relay on the same database rewrote the secret in clear.
+    let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let db = rusqlite::Connection::open(dir.path().join("onepush.db")).unwrap();
+    db.execute(
+        "UPDATE tenants SET webhook_secret = ?1, webhook_secret_sealed = NULL",
+        [old],
+    )
+    .unwrap();
+    let service = relay.service().clone();
+    enqueue(&service, "late-bank", "msg_late", service.now()).await;
+    // Nothing read the tenant yet (adding it does not fill the tenant cache): the
+    // worker reads the row as it is now.
+    let mut dispatcher = Dispatcher::new(service.clone(), patient_client());
+    run_until_idle(&mut dispatcher).await;
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let header = |n: &str| received[0].headers[n].to_str().unwrap().to_owned();
+    let ts: i64 = header("webhook-timestamp").parse().unwrap();
+    assert!(verify(
+        old,
+        &header("webhook-id"),
+        ts,
+        &received[0].body,
+        &header("webhook-signature"),
+        ts,
+        DEFAULT_TOLERANCE
+    ));
+    let clear: Option<String> = db
+        .query_row("SELECT webhook_secret FROM tenants", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(clear, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_rotates_a_webhook_secret_and_prints_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_onepush-relay"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("ONEPUSH_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let added = cli(&[
+        "tenant",
+        "add",
+        "cli-bank",
+        "--webhook",
+        "https://bank.example/hook",
+        "--json",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    let rotated = cli(&["tenant", "rotate-webhook-secret", "cli-bank", "--json"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    let secret = rotated["webhook_secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+    assert_ne!(rotated["webhook_secret"], added["webhook_secret"]);
+    let listed = cli(&["tenant", "list", "--json"]);
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains(secret),
+        "list never shows it"
+    );
+    let refused = cli(&["tenant", "rotate-webhook-secret", "nobody"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("nobody"), "{stderr}");
+    let plain = cli(&["tenant", "add", "no-hook"]);
+    assert!(plain.status.success());
+    let refused = cli(&["tenant", "rotate-webhook-secret", "no-hook"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no webhook URL"));
 }

@@ -205,3 +205,46 @@ impl OpsStore for SqliteStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tenants::{AUDIT_OF_TENANT, AUDIT_OF_USER};
+    use super::*;
+
+    /// The query plan's lines for `sql` (parameters unbound: planned as for any value).
+    fn plan(conn: &rusqlite::Connection, sql: &str) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        rows.join(" | ")
+    }
+
+    #[tokio::test]
+    async fn audit_pages_read_an_index_in_both_forms_and_never_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let store = SqliteStore::open(&url, &crate::store::StoreOptions::default())
+            .await
+            .unwrap();
+        let plans = store
+            .read(|c| Ok((plan(c, AUDIT_OF_TENANT), plan(c, AUDIT_OF_USER))))
+            .await
+            .unwrap();
+        assert!(plans.0.contains("INDEX audit_by_tenant "), "{}", plans.0);
+        assert!(
+            plans.1.contains("INDEX audit_by_tenant_user"),
+            "{}",
+            plans.1
+        );
+        for p in [&plans.0, &plans.1] {
+            assert!(
+                !p.contains("TEMP B-TREE"),
+                "no sort of the tenant's log: {p}"
+            );
+        }
+    }
+}

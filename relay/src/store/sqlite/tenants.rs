@@ -133,6 +133,13 @@ pub(super) fn insert_audit(conn: &Connection, e: &NewAudit, at: i64) -> Result<i
     )
 }
 
+/// A page of one user's audit events (index `audit_by_tenant_user`).
+pub(super) const AUDIT_OF_USER: &str = "SELECT * FROM audit_events WHERE tenant_id = ?1 \
+     AND user_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
+/// A page of a tenant's audit events (index `audit_by_tenant`).
+pub(super) const AUDIT_OF_TENANT: &str =
+    "SELECT * FROM audit_events WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
@@ -154,15 +161,13 @@ impl AuditStore for SqliteStore {
         self.read(move |c| match &user {
             Some(user) => all(
                 c,
-                "SELECT * FROM audit_events WHERE tenant_id = ?1 AND user_id = ?2 \
-                 AND seq > ?3 ORDER BY seq LIMIT ?4",
+                AUDIT_OF_USER,
                 params![tenant.as_str(), user.as_str(), since, i64::from(limit)],
                 rows::audit,
             ),
             None => all(
                 c,
-                "SELECT * FROM audit_events WHERE tenant_id = ?1 \
-                 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                AUDIT_OF_TENANT,
                 params![tenant.as_str(), since, i64::from(limit)],
                 rows::audit,
             ),
