@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
+use onepush_protocol::api::BindingState;
 use onepush_protocol::{
     ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, DeviceKey,
 };
@@ -14,7 +15,9 @@ use onepush_relay::clock::ManualClock;
 use onepush_relay::retention::{Job, run_once};
 use onepush_relay::service::Service;
 use onepush_relay::settings::Settings;
-use onepush_relay::store::{ChallengeRecord, CredentialRecord, NewAudit, StoreError};
+use onepush_relay::store::{
+    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, StoreError,
+};
 use onepush_relay::{Parts, Relay};
 use serde_json::json;
 
@@ -52,6 +55,27 @@ async fn seed(relay: &Relay, ages: &[(i64, ChallengeStatus)]) -> Vec<ChallengeRe
         created_at: now - 200 * DAY,
     };
     store.insert_credential(&credential).await.unwrap();
+    // Challenges are only inserted while their user's binding is active.
+    let binding = BindingRecord {
+        tenant_id: "bank".parse().unwrap(),
+        user_id: "alice".parse().unwrap(),
+        credential_id: credential.id.clone(),
+        state: BindingState::Active,
+        lock_reason: None,
+        grace_until: None,
+        failures: 0,
+        drift_steps: 0,
+        enrolled_at: now,
+    };
+    let enrolled = NewAudit {
+        tenant_id: Some(binding.tenant_id.clone()),
+        event: "binding.enrolled".into(),
+        user_id: Some(binding.user_id.clone()),
+        credential_id: Some(binding.credential_id.clone()),
+        challenge_id: None,
+        detail: json!({}),
+    };
+    store.insert_binding(&binding, &enrolled).await.unwrap();
     let mut made = Vec::new();
     for (i, &(age, status)) in ages.iter().enumerate() {
         let created_at = now - age * DAY;
@@ -153,7 +177,7 @@ async fn retention_deletes_old_challenges_once_across_two_relays() {
             .audit(&"bank".parse().unwrap(), None, 0, 100)
             .await
             .unwrap();
-        assert_eq!(audit.len(), 4);
+        assert_eq!(audit.len(), 5, "the four recent events and the enrollment");
 
         // Within the interval neither relay runs the jobs again; after it, one does.
         clock.advance(i64::from(sa.settings().retention_interval_seconds) - 1);
@@ -193,7 +217,7 @@ async fn recent_audit_events_stay_append_only_while_old_ones_are_deleted() {
     let left: i64 = db
         .query_row("SELECT COUNT(*) FROM audit_events", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(left, 1);
+    assert_eq!(left, 2, "the 399-day-old event and the enrollment");
     // Anything else deleting or changing the log is refused by the database.
     for refused in [
         "DELETE FROM audit_events",
