@@ -71,10 +71,9 @@ pub async fn only_old_credentials_never_bound_are_swept(store: Arc<dyn Store>) {
         .insert_binding(&old_binding, &audit_of(&old_binding, "binding.enrolled"))
         .await
         .unwrap();
-    store
-        .insert_challenge(&challenge("bank", &replaced_old.id, NOW + 60), None)
-        .await
-        .unwrap();
+    let mut bobs = challenge("bank", &replaced_old.id, NOW + 60);
+    bobs.user_id = old_binding.user_id.clone();
+    store.insert_challenge(&bobs, None).await.unwrap();
     let unregister = BindingChange {
         tenant_id: old_binding.tenant_id.clone(),
         user_id: old_binding.user_id.clone(),
