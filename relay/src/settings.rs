@@ -140,13 +140,18 @@ pub struct Settings {
     /// answered 503 with `Retry-After` and closed.
     pub connections_max: u32,
     /// Seconds a client has to send a request's headers (HTTP/1.1) before the
-    /// connection is closed.
+    /// connection is closed; also how long an HTTP/1.1 keep-alive connection waits for
+    /// its next request (the wait for a head counts from the end of the previous answer).
     pub header_read_timeout_seconds: u32,
     /// Seconds a connection may stay open with no request in flight.
     pub idle_timeout_seconds: u32,
     /// Seconds between HTTP/2 keep-alive pings; a ping unanswered for as long closes
     /// the connection.
     pub http2_keep_alive_seconds: u32,
+    /// The request header whose last address is the client's, for the per-address rate
+    /// limits behind a balancer that appends it (`x-forwarded-for`); unset: the socket's
+    /// peer. Set it only when clients cannot reach the relay but through that balancer.
+    pub client_address_header: Option<String>,
 }
 
 impl Default for Settings {
@@ -183,9 +188,10 @@ impl Default for Settings {
             event_streams_max: 10_000,
             long_polls_per_tenant: 1_000,
             connections_max: 20_000,
-            header_read_timeout_seconds: 10,
+            header_read_timeout_seconds: 30,
             idle_timeout_seconds: 120,
             http2_keep_alive_seconds: 30,
+            client_address_header: None,
         }
     }
 }
@@ -299,6 +305,10 @@ impl Settings {
             "header_read_timeout_seconds" => self.header_read_timeout_seconds = num(value)?,
             "idle_timeout_seconds" => self.idle_timeout_seconds = num(value)?,
             "http2_keep_alive_seconds" => self.http2_keep_alive_seconds = num(value)?,
+            "client_address_header" => {
+                self.client_address_header =
+                    Some(value.trim().to_ascii_lowercase()).filter(|v| !v.is_empty());
+            }
             // Other ONEPUSH_* variables belong to other programs (the device CLI, the demo).
             _ => {}
         }
@@ -435,6 +445,11 @@ impl Settings {
             if !(1..=3600).contains(&value) {
                 return invalid(key, "must be 1 to 3600 seconds");
             }
+        }
+        if let Some(name) = &self.client_address_header
+            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        {
+            return invalid("client_address_header", "must be a header name");
         }
         if self.unbound_credential_days > 3650 {
             return invalid("unbound_credential_days", "must be 0 (keep) to 3650");
@@ -641,6 +656,60 @@ mod tests {
                 .to_string()
                 .contains("database_max_connections")
         );
+    }
+
+    #[test]
+    fn abuse_limits_come_from_the_environment_and_are_checked() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:9421"),
+                ("ONEPUSH_EVENT_STREAMS_PER_CREDENTIAL", "2"),
+                ("ONEPUSH_CONNECTIONS_MAX", "500"),
+                ("ONEPUSH_HEADER_READ_TIMEOUT_SECONDS", "5"),
+                ("ONEPUSH_DEVICE_PER_ADDRESS_PER_MINUTE", "0"),
+                ("ONEPUSH_UNBOUND_CREDENTIAL_DAYS", "7"),
+            ]),
+        )
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.admin_listen.port(), 9421);
+        assert_eq!(
+            (
+                s.event_streams_per_credential,
+                s.connections_max,
+                s.header_read_timeout_seconds,
+                s.device_per_address_per_minute,
+                s.unbound_credential_days
+            ),
+            (2, 500, 5, 0, 7)
+        );
+        for (bad, key) in [
+            (
+                Settings {
+                    event_streams_per_credential: 0,
+                    ..Settings::default()
+                },
+                "event_streams_per_credential",
+            ),
+            (
+                Settings {
+                    idle_timeout_seconds: 0,
+                    ..Settings::default()
+                },
+                "idle_timeout_seconds",
+            ),
+            (
+                Settings {
+                    admin_listen: Settings::default().listen,
+                    ..Settings::default()
+                },
+                "admin_listen",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]
