@@ -2,11 +2,11 @@
 //! parameters, the bank's API key, the device's request proof, and a decision post
 //! (which its own signature authenticates).
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
