@@ -149,6 +149,7 @@ fn describe() {
         "event_streams_per_credential",
         "long_polls_per_tenant",
         "idle_timeout",
+        "refusal_audits",
     ] {
         metrics::counter!("onepush_limit_refusals_total", "limit" => limit).absolute(0);
     }

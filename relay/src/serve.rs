@@ -12,7 +12,7 @@
 //!   them is dropped.
 //!
 //! On shutdown it stops accepting, asks every connection to finish its requests in flight
-//! and waits for them.
+//! and waits for them (at most [`SHUTDOWN_GRACE`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -40,6 +40,14 @@ use crate::shutdown::Shutdown;
 /// Connections past the cap that are still answered 503 (each briefly); beyond them a
 /// connection is closed at once.
 pub const OVERFLOW: usize = 256;
+
+/// How long an idle connection asked to close may take to do so before it is dropped.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a connection may take to finish its requests after shutdown began (event
+/// streams and long-polls end at once; other requests take milliseconds) before it is
+/// dropped, so that a peer that ignores the close cannot hold the relay's exit.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// How long an answered over-cap connection may stay open.
 const OVER_CAP_LINGER: Duration = Duration::from_secs(1);
@@ -209,6 +217,10 @@ impl Connection {
         let connection = self.builder.serve_connection(TokioIo::new(tcp), service);
         tokio::pin!(connection);
         let (mut stopping, mut idle_closed) = (false, false);
+        // Set once idle: a peer that does not take part in the graceful close (an HTTP/2
+        // peer that never answers the GOAWAY's PING) is dropped after this much more.
+        let give_up = tokio::time::sleep(Duration::MAX);
+        tokio::pin!(give_up);
         loop {
             tokio::select! {
                 result = connection.as_mut() => {
@@ -220,6 +232,10 @@ impl Connection {
                 () = self.shutdown.wait(), if !stopping => {
                     stopping = true;
                     connection.as_mut().graceful_shutdown();
+                    let by = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+                    if by < give_up.deadline() {
+                        give_up.as_mut().reset(by);
+                    }
                 }
                 () = activity.idle_for(self.idle), if !idle_closed => {
                     idle_closed = true;
@@ -227,6 +243,14 @@ impl Connection {
                         crate::metrics::limit_refused("idle_timeout");
                     }
                     connection.as_mut().graceful_shutdown();
+                    let by = tokio::time::Instant::now() + self.idle.min(IDLE_CLOSE_GRACE);
+                    if by < give_up.deadline() {
+                        give_up.as_mut().reset(by);
+                    }
+                }
+                () = &mut give_up, if idle_closed || stopping => {
+                    tracing::debug!(peer = %remote, "connection dropped: it did not close when asked");
+                    return;
                 }
             }
         }

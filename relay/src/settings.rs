@@ -146,7 +146,8 @@ pub struct Settings {
     /// answered 503 with `Retry-After` and closed.
     pub connections_max: u32,
     /// Seconds a client has to send a request's headers (HTTP/1.1) before the
-    /// connection is closed.
+    /// connection is closed; also how long an HTTP/1.1 keep-alive connection waits for
+    /// its next request (the wait for a head counts from the end of the previous answer).
     pub header_read_timeout_seconds: u32,
     /// Seconds a connection may stay open with no request in flight.
     pub idle_timeout_seconds: u32,
@@ -180,6 +181,10 @@ pub struct Settings {
     /// Idempotency keys are deleted this many hours after their challenge was created
     /// (a retry after that creates a new challenge); 0 = kept.
     pub retention_idempotency_hours: u32,
+    /// The request header whose last address is the client's, for the per-address rate
+    /// limits behind a balancer that appends it (`x-forwarded-for`); unset: the socket's
+    /// peer. Set it only when clients cannot reach the relay but through that balancer.
+    pub client_address_header: Option<String>,
 }
 
 impl Default for Settings {
@@ -218,7 +223,7 @@ impl Default for Settings {
             event_streams_max: 10_000,
             long_polls_per_tenant: 1_000,
             connections_max: 20_000,
-            header_read_timeout_seconds: 10,
+            header_read_timeout_seconds: 30,
             idle_timeout_seconds: 120,
             http2_keep_alive_seconds: 30,
             webhook_timeout_seconds: 10,
@@ -232,6 +237,7 @@ impl Default for Settings {
             retention_audit_days: 400,
             retention_outbox_days: 7,
             retention_idempotency_hours: 24,
+            client_address_header: None,
         }
     }
 }
@@ -358,6 +364,10 @@ impl Settings {
             "retention_audit_days" => self.retention_audit_days = num(value)?,
             "retention_outbox_days" => self.retention_outbox_days = num(value)?,
             "retention_idempotency_hours" => self.retention_idempotency_hours = num(value)?,
+            "client_address_header" => {
+                self.client_address_header =
+                    Some(value.trim().to_ascii_lowercase()).filter(|v| !v.is_empty());
+            }
             // Other ONEPUSH_* variables belong to other programs (the device CLI, the demo).
             _ => {}
         }
@@ -501,6 +511,11 @@ impl Settings {
             if !(1..=3600).contains(&value) {
                 return invalid(key, "must be 1 to 3600 seconds");
             }
+        }
+        if let Some(name) = &self.client_address_header
+            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        {
+            return invalid("client_address_header", "must be a header name");
         }
         if self.unbound_credential_days > 3650 {
             return invalid("unbound_credential_days", "must be 0 (keep) to 3650");
@@ -794,6 +809,16 @@ mod tests {
                 ("ONEPUSH_WEBHOOK_PER_TENANT", "2"),
                 ("ONEPUSH_RETENTION_AUDIT_DAYS", "0"),
                 ("ONEPUSH_RETENTION_CHALLENGES_DAYS", "30"),
+    fn abuse_limits_come_from_the_environment_and_are_checked() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:9421"),
+                ("ONEPUSH_EVENT_STREAMS_PER_CREDENTIAL", "2"),
+                ("ONEPUSH_CONNECTIONS_MAX", "500"),
+                ("ONEPUSH_HEADER_READ_TIMEOUT_SECONDS", "5"),
+                ("ONEPUSH_DEVICE_PER_ADDRESS_PER_MINUTE", "0"),
+                ("ONEPUSH_UNBOUND_CREDENTIAL_DAYS", "7"),
             ]),
         )
         .unwrap();
@@ -805,6 +830,16 @@ mod tests {
                 s.retention_challenges_days
             ),
             (2, 0, 30)
+        assert_eq!(s.admin_listen.port(), 9421);
+        assert_eq!(
+            (
+                s.event_streams_per_credential,
+                s.connections_max,
+                s.header_read_timeout_seconds,
+                s.device_per_address_per_minute,
+                s.unbound_credential_days
+            ),
+            (2, 500, 5, 0, 7)
         );
         for (bad, key) in [
             (
@@ -834,6 +869,24 @@ mod tests {
                     ..Settings::default()
                 },
                 "retention_challenges_days",
+                    event_streams_per_credential: 0,
+                    ..Settings::default()
+                },
+                "event_streams_per_credential",
+            ),
+            (
+                Settings {
+                    idle_timeout_seconds: 0,
+                    ..Settings::default()
+                },
+                "idle_timeout_seconds",
+            ),
+            (
+                Settings {
+                    admin_listen: Settings::default().listen,
+                    ..Settings::default()
+                },
+                "admin_listen",
             ),
         ] {
             let err = bad.validate().unwrap_err().to_string();

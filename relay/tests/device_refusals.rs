@@ -260,3 +260,36 @@ async fn a_credential_nobody_bound_is_deleted_after_thirty_days() {
     );
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn behind_a_balancer_each_client_address_has_its_own_allowance() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        client_address_header: Some("x-forwarded-for".into()),
+        ..limited(dir.path(), 2, 0)
+    };
+    let relay = spawn_relay_with(settings, Parts::default(), true).await;
+    let device = TestDevice::provisioned(&relay.url, None).await;
+    let from = |client: &'static str| {
+        let device = device.through(&relay.url);
+        async move {
+            let path = "/v1/device/accounts";
+            let proof = device.proof("GET", path, b"");
+            let a = device
+                .client
+                .get(format!("{}{path}", device.url))
+                .header("OnePush-Proof", proof)
+                .header("X-Forwarded-For", format!("198.51.100.9, {client}"))
+                .send()
+                .await
+                .unwrap();
+            a.status().as_u16()
+        }
+    };
+    assert_eq!(from("203.0.113.1").await, 200);
+    assert_eq!(from("203.0.113.1").await, 200);
+    assert_eq!(from("203.0.113.1").await, 429);
+    // The address the balancer appended counts, not one the client wrote before it.
+    assert_eq!(from("203.0.113.2").await, 200);
+    relay.shutdown().await.unwrap();
+}

@@ -232,3 +232,18 @@ async fn connections_past_the_cap_get_503_and_are_closed() {
     assert!(served, "a freed place is not given again");
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay_with(dir.path(), |s| s.idle_timeout_seconds = 1).await;
+    let mut h2 = TcpStream::connect(addr_of(&relay.url)).await.unwrap();
+    // The client preface and an empty SETTINGS frame (RFC 9113 §3.4), then nothing.
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let frames = read_to_close(&mut h2).await;
+    // The relay's SETTINGS came first; it ended the connection with a GOAWAY (type 7).
+    assert!(!frames.is_empty());
+    relay.shutdown().await.unwrap();
+}

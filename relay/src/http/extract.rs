@@ -2,11 +2,11 @@
 //! parameters, the bank's API key, the device's request proof, and a decision post
 //! (which its own signature authenticates).
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
@@ -171,18 +171,38 @@ pub struct Provisioning {
     pub body: Bytes,
 }
 
-/// The client address of a request (`0.0.0.0` without a socket: router tests).
-pub fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+/// The client address of a request: the last address in the header the setting
+/// `client_address_header` names (what the balancer in front appended), else the
+/// socket's peer (`0.0.0.0` without a socket: router tests).
+pub fn client_ip(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    state: &AppState,
+) -> IpAddr {
+    let forwarded = state
+        .service
+        .settings()
+        .client_address_header
+        .as_deref()
+        .and_then(|name| headers.get_all(name).iter().next_back())
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+    forwarded.unwrap_or_else(|| {
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+    })
 }
 
 /// Takes a device API token for the client address (429 `rate-limited` when none is left).
 fn device_address_allowed(req: &Request, state: &AppState) -> Result<(), ApiError> {
     state
         .device_limiter
-        .check(&client_ip(req.extensions()), Instant::now())
+        .check(
+            &client_ip(req.headers(), req.extensions(), state),
+            Instant::now(),
+        )
         .map_err(ApiError::RateLimited)
 }
 

@@ -7,13 +7,20 @@
 //! a relay-wide audit event (`device.refused`, no tenant: in no bank's audit log).
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use onepush_protocol::jws::{self, JwsError};
 use onepush_protocol::{CredentialId, Jwk, ProofError};
 
 use super::Service;
 use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
 use crate::store::{CredentialRecord, NewAudit};
+
+/// Refusals audited per minute in this process at most (each is a database write that
+/// anyone can cause): past it they are only logged and counted
+/// (`onepush_limit_refusals_total{limit="refusal_audits"}`).
+pub const REFUSAL_AUDITS_PER_MINUTE: u32 = 600;
 
 /// Why a device credential was refused (logged and audited, never answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,13 +83,21 @@ impl Service {
     }
 
     /// Logs and audits a refused device credential; `what` is `proof` or `decision`.
-    /// The audit is written after the answer, so its write does not show in the time.
+    /// The audit is written after the answer, so its write does not show in the time;
+    /// past [`REFUSAL_AUDITS_PER_MINUTE`] it is left out (a flood of bad requests must not
+    /// become a flood of writes).
     pub fn device_refused(&self, kid: &CredentialId, cause: Refusal, what: &'static str) {
+        static BUDGET: OnceLock<RateLimiter<()>> = OnceLock::new();
         tracing::info!(
             credential = %kid.as_str(),
             cause = cause.as_str(),
             "device {what} refused: answered as a bad signature"
         );
+        let budget = BUDGET.get_or_init(|| RateLimiter::new(REFUSAL_AUDITS_PER_MINUTE));
+        if budget.check(&(), Instant::now()).is_err() {
+            crate::metrics::limit_refused("refusal_audits");
+            return;
+        }
         let event = NewAudit {
             tenant_id: None,
             event: "device.refused".into(),

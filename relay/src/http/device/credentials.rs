@@ -23,7 +23,7 @@ impl FromRequestParts<AppState> for ProvisionAllowed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // Without a socket (router tests) every request shares one bucket.
-        let addr = crate::http::extract::client_ip(&parts.extensions);
+        let addr = crate::http::extract::client_ip(&parts.headers, &parts.extensions, state);
         state
             .limiter
             .check(&addr, Instant::now())
