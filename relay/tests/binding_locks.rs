@@ -72,6 +72,7 @@ both!(
     a_foreign_decision_without_the_nonce_is_refused_and_the_challenge_stays_pending,
     a_foreign_decision_with_the_nonce_ends_the_challenge_without_showing_its_verdict,
     enrollment_guesses_lock_the_credential_for_a_while_and_answer_alike,
+    resync_guesses_count_toward_the_otp_lock_and_need_an_active_binding,
 );
 
 /// A relay on `settings` (on a manual clock) with alice enrolled.
@@ -447,5 +448,48 @@ async fn enrollment_guesses_lock_the_credential_for_a_while_and_answer_alike(set
     bank.post("/v1/enrollments", &right)
         .await
         .json::<UserBinding>(201);
+    relay.shutdown().await.unwrap();
+}
+
+async fn resync_guesses_count_toward_the_otp_lock_and_need_an_active_binding(settings: Settings) {
+    let (relay, bank, device, _clock) = enrolled(settings).await;
+    let wrong = wrong_codes(&device, 6);
+    for code in &wrong[..3] {
+        bank.post("/v1/users/alice/otp/verify", &json!({ "code": code }))
+            .await
+            .problem(422, "code-invalid");
+    }
+    // A resync with codes that do not match is the fourth failure...
+    let p = bank
+        .post(
+            "/v1/users/alice/otp/resync",
+            &json!({ "codes": [wrong[3], wrong[4]] }),
+        )
+        .await
+        .problem(422, "codes-invalid");
+    assert!(p.detail.contains("1 attempts left"), "{}", p.detail);
+    // ...and the fifth locks, as a wrong code would.
+    bank.post(
+        "/v1/users/alice/otp/resync",
+        &json!({ "codes": [wrong[5], wrong[0]] }),
+    )
+    .await
+    .problem(423, "binding-locked");
+    let failed = audit(&bank)
+        .await
+        .into_iter()
+        .filter(|e| e.event == "otp.resync_failed")
+        .count();
+    assert_eq!(failed, 2);
+    // Locked: resync is refused before any code is checked (it used to reset the lock's
+    // failures).
+    bank.post(
+        "/v1/users/alice/otp/resync",
+        &json!({ "codes": [device.code_at_offset(0), device.code_at_offset(1)] }),
+    )
+    .await
+    .problem(409, "binding-not-active");
+    let alice: UserBinding = bank.get("/v1/users/alice").await.json(200);
+    assert_eq!((alice.state, alice.failures), (BindingState::Locked, 5));
     relay.shutdown().await.unwrap();
 }

@@ -43,7 +43,8 @@ impl Lifecycle {
         }
     }
 
-    /// Why the user's pending challenges end (the binding leaves `active`).
+    /// Why the user's pending challenges end when the binding leaves `active` (resume and
+    /// unlock make it active: nothing ends, so no reason).
     fn reason(self) -> &'static str {
         match self {
             Self::Suspend => "suspended",

@@ -16,7 +16,9 @@
 //! Several relays may share one PostgreSQL database, so every "do it once" rule is in
 //! SQL: a challenge ends through a conditional update (`WHERE status = 'pending'`, the
 //! first writer wins), idempotency keys and proof `jti`s are primary keys, a used TOTP
-//! step is a conditional update, and webhook messages are leased
+//! step is a conditional update, every binding change is one conditional statement
+//! ([`BindingStore`]: a compare-and-set on the state, OTP failures counted with the lock
+//! decided in the same `UPDATE`), and webhook messages are leased
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL) so exactly one relay sends each attempt.
 
 pub(crate) mod bindings;

@@ -374,6 +374,55 @@ pub async fn a_challenge_is_only_inserted_while_its_binding_is_active(store: Arc
     );
 }
 
+pub async fn no_challenge_created_during_a_suspend_outlives_it(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let alice = binding("bank", "alice", &cred.id);
+    let creates: Vec<_> = (0..30)
+        .map(|_| {
+            let (store, ch) = (store.clone(), challenge("bank", &cred.id, NOW + 60));
+            tokio::spawn(async move {
+                let admitted = store
+                    .insert_challenge_audited(&ch, None, None, Some(100))
+                    .await
+                    .unwrap();
+                (ch.id, admitted)
+            })
+        })
+        .collect();
+    let suspend = BindingChange {
+        to: BindingState::Suspended,
+        lock_reason: None,
+        ..lock(&alice, "")
+    };
+    let changed = store
+        .change_binding(&suspend, NOW, &no_prompts())
+        .await
+        .unwrap()
+        .expect("suspended");
+    let ended: Vec<_> = changed.ended.iter().map(|c| c.id).collect();
+    for task in creates {
+        let (id, admitted) = task.await.unwrap();
+        let now = store.challenge(&id).await;
+        match admitted {
+            // Inserted before the change: the change ended it.
+            Admission::Admitted => {
+                assert_eq!(now.unwrap().status, ChallengeStatus::Cancelled);
+                assert!(ended.contains(&id));
+            }
+            // After it: nothing written.
+            Admission::BindingNotActive => assert!(matches!(now, Err(StoreError::NotFound))),
+            Admission::TooManyPending(n) => panic!("limit 100 reached at {n}"),
+        }
+    }
+    assert_eq!(
+        store
+            .pending_count_for_user(&tenant_id("bank"), &user("alice"), NOW)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 pub async fn an_approval_needs_the_binding_active_and_bound_to_the_signer(store: Arc<dyn Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);

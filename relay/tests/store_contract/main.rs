@@ -87,6 +87,7 @@ contract!(
     bindings::a_binding_leaving_active_ends_its_pending_prompts_with_webhook_and_audit,
     bindings::the_otp_lock_ends_the_pending_prompts_in_its_transaction,
     bindings::a_challenge_is_only_inserted_while_its_binding_is_active,
+    bindings::no_challenge_created_during_a_suspend_outlives_it,
     bindings::an_approval_needs_the_binding_active_and_bound_to_the_signer,
     bindings::enrollment_attempts_lock_a_credential_for_a_while,
     bindings::concurrent_enrollment_attempts_are_counted_exactly,
