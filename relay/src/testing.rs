@@ -82,3 +82,5 @@ pub async fn spawn_relay_with(mut settings: Settings, parts: Parts, add_tenant: 
         handle,
     }
 }
+
+pub mod tampering;
