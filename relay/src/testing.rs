@@ -95,3 +95,5 @@ pub async fn spawn_relay_with(mut settings: Settings, parts: Parts, add_tenant: 
         admin_url,
     }
 }
+
+pub mod tampering;

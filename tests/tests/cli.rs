@@ -41,6 +41,13 @@ async fn init_and_enroll(world: &common::World, home: &Path, user: &str) -> Stri
     cid
 }
 
+/// `show-challenge ID`: what a tester reads before answering (answers sign only that).
+async fn show(home: &Path, id: &str) {
+    let mut show = device(home);
+    show.args(["show-challenge", id]);
+    cli::run(show).await.success();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn phone_set_up_from_the_shell_approves_a_login() {
     let world = common::world().await;
@@ -57,19 +64,22 @@ async fn phone_set_up_from_the_shell_approves_a_login() {
     }
 
     let created = world.bank.login("alice").await;
-    let mut approve = device(&home);
-    approve.args(["approve", &created.id.to_string()]);
-    let shown = stdout(&cli::run(approve).await.success());
+    let mut show = device(&home);
+    show.args(["show-challenge", &created.id.to_string()]);
+    let shown = stdout(&cli::run(show).await.success());
     for expected in [
         "login approval requested",
         "Test Bank (test-bank)",
         "alice",
         "203.0.113.7",
         "Osaka, JP",
-        "→ approved",
     ] {
         assert!(shown.contains(expected), "{expected:?} in:\n{shown}");
     }
+    let mut approve = device(&home);
+    approve.args(["approve", &created.id.to_string()]);
+    let answered = stdout(&cli::run(approve).await.success());
+    assert!(answered.contains("→ approved"), "{answered}");
     let outcome = world.bank.outcome(created.id, 5).await;
     assert_eq!(outcome.status, ChallengeStatus::Approved);
     assert_eq!(outcome.decision.unwrap().credential_id.as_str(), cid);
@@ -93,6 +103,7 @@ async fn deny_not_me_from_the_shell_locks_the_user() {
         .challenge("alice", "transaction", common::transfer_context(), 60, true)
         .await;
 
+    show(&home, &created.id.to_string()).await;
     let mut deny = device(&home);
     deny.args(["--json", "deny", &created.id.to_string(), "--not-me"]);
     let answer = json_line(&cli::run(deny).await.success());
@@ -117,6 +128,7 @@ async fn approve_with_the_number_shown_by_the_bank() {
         .challenge("alice", "login", common::login_context(), 60, true)
         .await;
     let id = created.id.to_string();
+    show(&home, &id).await;
 
     let mut without = device(&home);
     without.args(["approve", &id]);

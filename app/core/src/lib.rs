@@ -8,6 +8,7 @@
 //! | [`events`] | the Server-Sent Events follower with reconnect and pull |
 //! | [`push`] | Web Push receipt and the local RFC 8030 receiving endpoint |
 //! | [`authenticator`] | [`Authenticator`]: provision, approve / deny (signed decisions), codes |
+//! | [`shown`] | what you see is what you sign: the shown copy of each challenge, [`ShownLog`] |
 //!
 //! Secrets (signing key, TOTP secret, push keys, PIN) never appear in `Debug` output
 //! and are zeroized when dropped.
@@ -17,15 +18,18 @@ pub mod client;
 pub mod events;
 pub mod keystore;
 pub mod push;
+pub mod shown;
 pub mod vault;
 
 mod atomic;
 mod seal;
+mod shown_log;
 
 pub use authenticator::{Answered, Authenticator, Codes, DeviceError};
 pub use client::{ClientError, RelayClient};
 pub use events::{Incoming, Source};
 pub use keystore::{FileKeyStore, KeyStore, UnencryptedFileKeyStore, VaultError};
+pub use shown::{ShownChallenges, ShownError, ShownLog, Sighting};
 pub use vault::{HistoryEntry, Settings, Vault};
 
 /// The current time, Unix seconds: read only at the edges (CLI, client, watchers);

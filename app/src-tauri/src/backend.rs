@@ -1,13 +1,15 @@
 //! [`Backend`]: the state the commands share — the authenticator (when set up), the
-//! app settings, the credential the event-stream task follows, and the challenges
-//! already announced to the UI.
+//! app settings, the credential the event-stream task follows, the challenges
+//! already announced to the UI, and the copy of each challenge that was shown (the
+//! one a decision signs, [`ShownChallenges`]).
 
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use onepush_device::{Authenticator, RelayClient};
-use onepush_protocol::ChallengeId;
+use onepush_device::{Authenticator, RelayClient, ShownChallenges, ShownError, Sighting};
+use onepush_protocol::api::DeviceChallenge;
+use onepush_protocol::{ChallengeId, ChallengeStatus};
 use tokio::sync::{MutexGuard, watch};
 
 use crate::dto::AppState;
@@ -26,6 +28,7 @@ pub struct Backend {
     prefs: tokio::sync::Mutex<PrefsFile>,
     follow: watch::Sender<Option<RelayClient>>,
     seen: Mutex<Seen>,
+    shown: Mutex<ShownChallenges>,
 }
 
 impl Backend {
@@ -45,6 +48,7 @@ impl Backend {
             prefs: tokio::sync::Mutex::new(prefs),
             follow,
             seen: Mutex::new(Seen::default()),
+            shown: Mutex::new(ShownChallenges::default()),
         }
     }
 
@@ -79,8 +83,10 @@ impl Backend {
         AppState::new(auth.as_ref().map(Authenticator::vault), &prefs.prefs)
     }
 
-    /// Tells the event-stream task which credential to follow (`None`: stop).
+    /// Tells the event-stream task which credential to follow (`None`: stop); what
+    /// the previous credential showed is forgotten.
     pub fn follow(&self, client: Option<RelayClient>) {
+        self.forget_shown();
         self.follow.send_replace(client);
     }
 
@@ -95,6 +101,43 @@ impl Backend {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(id)
+    }
+
+    /// Takes a copy of a challenge from the relay (event, pull, fetch): the first is
+    /// the one shown and signed; a later one that differs marks it changed (logged).
+    pub fn record_shown(&self, copy: &DeviceChallenge) -> Sighting {
+        let sighting = self.shown_lock().record(copy);
+        if let Sighting::Changed(parts) = &sighting {
+            tracing::warn!(id = %copy.id, ?parts, "the relay changed a challenge after it was shown");
+        }
+        sighting
+    }
+
+    /// The copy shown (with its latest status): what a decision signs, unless it
+    /// changed or was never shown.
+    pub fn to_sign(&self, id: ChallengeId) -> Result<DeviceChallenge, ShownError> {
+        self.shown_lock().to_sign(id).cloned()
+    }
+
+    /// The copy shown first, changed or not.
+    pub fn shown(&self, id: ChallengeId) -> Option<DeviceChallenge> {
+        self.shown_lock().shown(id).cloned()
+    }
+
+    /// A status the relay reported for a shown challenge.
+    pub fn shown_status(&self, id: ChallengeId, status: ChallengeStatus) {
+        self.shown_lock().set_status(id, status);
+    }
+
+    /// Forgets the shown challenges (setup, reset: another credential).
+    pub fn forget_shown(&self) {
+        self.shown_lock().clear();
+    }
+
+    fn shown_lock(&self) -> std::sync::MutexGuard<'_, ShownChallenges> {
+        self.shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The app home.

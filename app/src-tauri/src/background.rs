@@ -2,10 +2,12 @@
 //! (reconnects with backoff and pulls the pending list after each connect — both in
 //! `onepush-device`), and turns what arrives into the UI's `challenge` /
 //! `challenge-status` events, a native notification and the window brought forward.
+//! Every challenge copy it receives is recorded as shown (what a decision signs); a
+//! copy that differs from the one shown raises `challenge-changed`.
 //! A focused window pulls the pending list too.
 
-use onepush_device::RelayClient;
 use onepush_device::events::{self, Incoming};
+use onepush_device::{RelayClient, Sighting};
 use onepush_protocol::ChallengeId;
 use onepush_protocol::api::DeviceChallenge;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
@@ -19,6 +21,8 @@ use crate::notify;
 pub const CHALLENGE_EVENT: &str = "challenge";
 /// The UI event for a challenge that left `pending`.
 pub const STATUS_EVENT: &str = "challenge-status";
+/// The UI event for a challenge whose content changed after it was shown.
+pub const CHANGED_EVENT: &str = "challenge-changed";
 
 /// Starts the task that follows whichever credential the [`Backend`] names, restarting
 /// the stream after setup and stopping it on reset.
@@ -63,19 +67,22 @@ impl Drop for Follower {
 async fn forward<R: Runtime>(app: AppHandle<R>, mut rx: mpsc::Receiver<Incoming>) {
     while let Some(incoming) = rx.recv().await {
         match incoming {
-            // The window fetches the details itself when it shows the challenge (and
-            // approving signs over the challenge as fetched then); the notification
-            // uses the ones the event stream carried.
+            // The copy the stream carried is recorded as shown (a decision signs it);
+            // a later copy that differs marks it changed and the UI is told.
             Incoming::Challenge {
                 id,
                 source,
                 challenge,
             } => {
                 tracing::info!(%id, source = source.as_str(), "challenge");
+                if let Some(copy) = &challenge {
+                    record(&app, copy);
+                }
                 announce(&app, id, challenge, true);
             }
             Incoming::Status { id, status } => {
                 tracing::info!(%id, %status, "challenge status");
+                app.state::<Backend>().shown_status(id, status);
                 emit(
                     &app,
                     STATUS_EVENT,
@@ -95,6 +102,20 @@ async fn forward<R: Runtime>(app: AppHandle<R>, mut rx: mpsc::Receiver<Incoming>
                 tracing::warn!(%reason, "the relay refused the event stream for good");
             }
         }
+    }
+}
+
+/// Records a copy from the relay as shown; one that differs from the copy shown
+/// before raises the UI's `challenge-changed` event.
+fn record<R: Runtime>(app: &AppHandle<R>, copy: &DeviceChallenge) {
+    if let Sighting::Changed(_) = app.state::<Backend>().record_shown(copy) {
+        emit(
+            app,
+            CHANGED_EVENT,
+            ChallengeEvent {
+                id: copy.id.to_string(),
+            },
+        );
     }
 }
 
@@ -128,6 +149,7 @@ pub fn pull<R: Runtime>(app: &AppHandle<R>) {
         match client.pending().await {
             Ok(list) => {
                 for challenge in list {
+                    record(&app, &challenge);
                     announce(&app, challenge.id, None, false);
                 }
             }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::prefs::{Language, Prefs};
+use crate::verify::ApprovalCheck;
 
 /// `get_config`: the relay proposed on the Setup screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +30,8 @@ pub struct AppState {
     pub relay_url: Option<String>,
     /// An approval needs the PIN (phones: the biometric prompt).
     pub pin_before_approve: bool,
+    /// The check the backend runs before an approval: `pin`, `biometric` or `none`.
+    pub approval_check: ApprovalCheck,
     /// A PIN is stored (as an Argon2id hash).
     pub pin_set: bool,
     /// `ja`, `en` or `system`.
@@ -43,6 +46,7 @@ impl AppState {
             credential_id: vault.map(|v| v.credential_id().as_str().to_owned()),
             relay_url: vault.map(|v| v.relay_url().to_owned()),
             pin_before_approve: prefs.pin_before_approve,
+            approval_check: ApprovalCheck::for_prefs(prefs),
             pin_set: prefs.pin.is_some(),
             language: prefs.language,
         }
@@ -158,7 +162,8 @@ mod tests {
             state,
             serde_json::json!({
                 "setUp": false, "credentialId": null, "relayUrl": null,
-                "pinBeforeApprove": false, "pinSet": false, "language": "system"
+                "pinBeforeApprove": false, "approvalCheck": "none", "pinSet": false,
+                "language": "system"
             })
         );
     }

@@ -1,7 +1,7 @@
 //! The one error every command rejects with: `{ "kind", "message" }` (app/ui/COMMANDS.md),
 //! and how `onepush-device` and relay failures map onto its kinds.
 
-use onepush_device::{ClientError, DeviceError, VaultError};
+use onepush_device::{ClientError, DeviceError, ShownError, VaultError};
 use onepush_protocol::ChallengeStatus;
 use serde::Serialize;
 
@@ -31,12 +31,19 @@ pub enum ErrorKind {
     NumberRequired,
     /// The number typed is not the one the bank shows.
     NumberMismatch,
+    /// A later copy from the relay differs from the request shown: nothing is signed
+    /// for it; the UI warns that it is suspicious.
+    ChallengeChanged,
+    /// The request was never shown on this device: the UI refreshes and shows it.
+    ChallengeNotShown,
     /// The PIN is needed for this.
     PinRequired,
     /// The PIN is wrong.
     PinInvalid,
     /// Too many wrong PINs: wait before trying again.
     PinLocked,
+    /// The biometric check (phones) did not pass or was cancelled: nothing was signed.
+    BiometricFailed,
     /// Something on this device failed (storage, ...); details are logged.
     Internal,
 }
@@ -144,6 +151,22 @@ impl From<DeviceError> for AppError {
                 "type the number shown on the bank's page",
             ),
             DeviceError::Provisioning(reason) => Self::new(ErrorKind::Relay, reason),
+        }
+    }
+}
+
+impl From<ShownError> for AppError {
+    fn from(error: ShownError) -> Self {
+        tracing::warn!(error = %error, "decision refused");
+        match error {
+            ShownError::NotShown { .. } => Self::new(
+                ErrorKind::ChallengeNotShown,
+                "this request was not shown on this device: refresh to see it before answering",
+            ),
+            ShownError::Changed { .. } => Self::new(
+                ErrorKind::ChallengeChanged,
+                "this request changed after it was shown: it was not signed; treat it as suspicious",
+            ),
         }
     }
 }

@@ -1,27 +1,57 @@
 //! Proof that the user is there before an approval, when the settings ask for it: the
-//! PIN (Argon2id-checked) on desktop, the biometric prompt on phones.
+//! PIN (Argon2id-checked) on desktop, the biometric prompt on phones
+//! ([`ApprovalCheck`]).
 
 use onepush_device::unix_now;
+use serde::Serialize;
 use tauri::{AppHandle, Runtime};
 
 use crate::backend::Backend;
 use crate::error::{AppError, CommandResult};
 use crate::pin::{self, Verdict};
-use crate::prefs::PrefsFile;
+use crate::prefs::{Prefs, PrefsFile};
 
-/// Runs the check when "PIN before approve" is on; true when the user was verified
-/// (the decision's `uv`), false when no check is asked for.
+/// The check the backend runs before an approval (`AppState.approvalCheck`), so the UI
+/// shows its path: the PIN dialog, the system's biometric prompt, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalCheck {
+    /// Desktop: the PIN typed in the app, checked here (Argon2id).
+    Pin,
+    /// Phones: the system's biometric prompt (device passcode as fallback), run here.
+    Biometric,
+    /// "Check before approve" is off: no check, and the decision's `uv` is false.
+    None,
+}
+
+impl ApprovalCheck {
+    /// The check for these settings on this platform.
+    pub fn for_prefs(prefs: &Prefs) -> Self {
+        if !prefs.pin_before_approve {
+            Self::None
+        } else if cfg!(mobile) {
+            Self::Biometric
+        } else {
+            Self::Pin
+        }
+    }
+}
+
+/// Runs the [`ApprovalCheck`] the settings ask for; true when the user was verified
+/// (the decision's `uv`): only after a check passed, false when none is asked for.
 pub async fn user_present<R: Runtime>(
     app: &AppHandle<R>,
     backend: &Backend,
     pin: Option<String>,
 ) -> CommandResult<bool> {
     let mut prefs = backend.prefs().await;
-    if !prefs.prefs.pin_before_approve {
-        return Ok(false);
+    match ApprovalCheck::for_prefs(&prefs.prefs) {
+        ApprovalCheck::None => Ok(false),
+        ApprovalCheck::Pin => check_pin(&mut prefs, pin).await.map(|()| true),
+        ApprovalCheck::Biometric => platform::biometric(app, &mut prefs, pin)
+            .await
+            .map(|()| true),
     }
-    platform::verify(app, &mut prefs, pin).await?;
-    Ok(true)
 }
 
 /// Checks `pin` against the stored hash, counts wrong tries (and the lock) and saves
@@ -51,15 +81,21 @@ pub async fn check_pin(prefs: &mut PrefsFile, pin: Option<String>) -> CommandRes
 
 #[cfg(desktop)]
 mod platform {
-    use super::{AppHandle, CommandResult, PrefsFile, Runtime, check_pin};
+    use super::{AppError, AppHandle, CommandResult, PrefsFile, Runtime};
 
-    /// Desktop: the PIN the user typed in the app.
-    pub async fn verify<R: Runtime>(
+    /// Desktop has no biometric prompt: [`super::ApprovalCheck::for_prefs`] never
+    /// picks it here, so reaching this is a bug, and nothing is approved. (`async` as
+    /// the phones' version is.)
+    #[allow(clippy::unused_async, reason = "the same signature as on phones")]
+    pub async fn biometric<R: Runtime>(
         _app: &AppHandle<R>,
-        prefs: &mut PrefsFile,
-        pin: Option<String>,
+        _prefs: &mut PrefsFile,
+        _pin: Option<String>,
     ) -> CommandResult<()> {
-        check_pin(prefs, pin).await
+        Err(AppError::internal(
+            "no biometric check on desktop",
+            &"ApprovalCheck::Biometric on desktop",
+        ))
     }
 }
 
@@ -72,7 +108,7 @@ mod platform {
 
     /// Phones: the PIN when the UI sent one, else the system's biometric prompt (with
     /// the device passcode as fallback), run here, never trusted from the UI.
-    pub async fn verify<R: Runtime>(
+    pub async fn biometric<R: Runtime>(
         app: &AppHandle<R>,
         prefs: &mut PrefsFile,
         pin: Option<String>,
@@ -96,7 +132,32 @@ mod platform {
         .map_err(|e| AppError::internal("the biometric prompt failed", &e))?
         .map_err(|e| {
             tracing::info!(error = %e, "biometric check not passed");
-            AppError::new(ErrorKind::PinInvalid, "the identity check did not pass")
+            AppError::new(
+                ErrorKind::BiometricFailed,
+                "the identity check did not pass",
+            )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desktop_asks_for_the_pin_only_when_the_setting_is_on() {
+        let mut prefs = Prefs::default();
+        assert_eq!(ApprovalCheck::for_prefs(&prefs), ApprovalCheck::None);
+        prefs.pin_before_approve = true;
+        let expected = if cfg!(mobile) {
+            ApprovalCheck::Biometric
+        } else {
+            ApprovalCheck::Pin
+        };
+        assert_eq!(ApprovalCheck::for_prefs(&prefs), expected);
+        assert_eq!(
+            serde_json::to_value(ApprovalCheck::Biometric).unwrap(),
+            "biometric"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The commands as the UI calls them (IPC through `tauri::test::get_ipc_response`), on
 //! the mock runtime, against a real relay served in-process.
 
+#[allow(dead_code, reason = "the harness serves several test files")]
 #[path = "common/app.rs"]
 mod app;
 #[path = "common/bank.rs"]
@@ -36,8 +37,9 @@ fn setup_creates_a_credential_the_state_shows_without_secrets() {
     assert_eq!(state["pinBeforeApprove"], false);
     assert_eq!(state["pinSet"], false);
     assert_eq!(t.ok("get_state", no_args()), state);
+    assert_eq!(state["approvalCheck"], "none");
     let keys: Vec<&String> = state.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 6, "only the contract's fields: {keys:?}");
+    assert_eq!(keys.len(), 7, "only the contract's fields: {keys:?}");
 
     assert_eq!(
         t.fails("setup", json!({ "relayUrl": t.relay_url })),
@@ -171,6 +173,7 @@ fn deny_stops_the_transfer_and_not_me_is_reported() {
     assert_eq!(claims.rsn, Some(DenyReason::Declined));
 
     let login = block_on(t.bank.challenge("yamada", "login", login_context(), false));
+    t.show(&login.id.to_string());
     t.ok("deny", json!({ "id": login.id.to_string(), "notMe": true }));
     let outcome = block_on(t.bank.outcome(login.id, 5));
     let claims = block_on(t.bank.verified_decision(&outcome));
@@ -189,6 +192,7 @@ fn number_matching_needs_the_number_the_bank_shows() {
     let created = block_on(t.bank.challenge("yamada", "login", login_context(), true));
     let number = created.number.expect("the bank gets a number");
     let id = created.id.to_string();
+    t.show(&id);
     assert_eq!(t.fails("approve", json!({ "id": id })), "number_required");
     let wrong = if number == 99 { 10 } else { number + 1 };
     assert_eq!(
@@ -213,6 +217,7 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
     let t = TestApp::start();
     let state = t.ok("setup", json!({ "relayUrl": t.relay_url, "pin": "2468" }));
     assert_eq!(state["pinBeforeApprove"], true);
+    assert_eq!(state["approvalCheck"], "pin", "desktop: the PIN dialog");
     assert_eq!(state["pinSet"], true);
     let cid = state["credentialId"].as_str().unwrap().to_owned();
     t.enroll(&cid, "yamada");
@@ -221,6 +226,7 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
 
     let created = block_on(t.bank.challenge("yamada", "login", login_context(), false));
     let id = created.id.to_string();
+    t.show(&id);
     assert_eq!(t.fails("approve", json!({ "id": id })), "pin_required");
     assert_eq!(
         t.fails("approve", json!({ "id": id, "pin": "1357" })),
@@ -236,6 +242,7 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
 
     // Deny needs no PIN.
     let other = block_on(t.bank.challenge("yamada", "login", login_context(), false));
+    t.show(&other.id.to_string());
     t.ok(
         "deny",
         json!({ "id": other.id.to_string(), "notMe": false }),
@@ -244,6 +251,7 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
     // Five wrong PINs in a row lock the PIN, even against the right one.
     let third = block_on(t.bank.challenge("yamada", "login", login_context(), false));
     let id = third.id.to_string();
+    t.show(&id);
     for _ in 0..5 {
         assert_eq!(
             t.fails("approve", json!({ "id": id, "pin": "0000" })),

@@ -105,6 +105,7 @@ async function start() {
   // Listen before asking for anything, so no challenge slips between the two.
   await listen('challenge', onChallenge);
   await listen('challenge-status', onStatus);
+  await listen('challenge-changed', (payload) => payload && payload.id && prompt.onChanged(payload));
 
   setState(await api.getState());
   if (!ctx.state.setUp) {

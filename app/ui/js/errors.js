@@ -16,6 +16,9 @@ const KNOWN = new Set([
   'not_found',
   'invalid_input',
   'rate_limited',
+  'challenge_changed',
+  'challenge_not_shown',
+  'biometric_failed',
 ]);
 
 export function errorText(err) {

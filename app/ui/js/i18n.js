@@ -87,6 +87,9 @@ export const STRINGS = {
     'prompt.status.answered': 'このリクエストには回答済みです。',
     'prompt.done': 'ホームへ',
     'prompt.nextRequest': '次のリクエストへ',
+    'prompt.changedTitle': 'リクエストの内容が変わりました',
+    'prompt.changed': 'このリクエストは表示した後で内容が変わりました。不正の可能性があるため、承認も拒否もできません。心当たりがなければ銀行に連絡してください。',
+    'prompt.biometric': '端末の生体認証で本人確認をしてください…',
 
     'pin.title': 'PINを入力',
     'pin.body': '承認するにはPINを入力してください。',
@@ -139,6 +142,9 @@ export const STRINGS = {
     'err.not_found': 'リクエストが見つかりません。',
     'err.invalid_input': '入力内容を確認してください。',
     'err.rate_limited': 'しばらく待ってからやり直してください。',
+    'err.challenge_changed': 'このリクエストは表示した後で内容が変わりました。不正の可能性があります。',
+    'err.challenge_not_shown': 'このリクエストはまだ表示されていません。内容を確認してから回答してください。',
+    'err.biometric_failed': '本人確認ができませんでした。承認されていません。',
     'err.generic': 'エラーが発生しました: {m}',
   },
   en: {
@@ -221,6 +227,9 @@ export const STRINGS = {
     'prompt.status.answered': 'This request has already been answered.',
     'prompt.done': 'Back to home',
     'prompt.nextRequest': 'Next request',
+    'prompt.changedTitle': 'This request changed',
+    'prompt.changed': 'This request changed after it was shown. Treat it as suspicious: it cannot be approved or denied. If you did not expect it, contact your bank.',
+    'prompt.biometric': 'Confirm it is you with your device\'s biometrics…',
 
     'pin.title': 'Enter your PIN',
     'pin.body': 'Enter your PIN to approve.',
@@ -273,6 +282,9 @@ export const STRINGS = {
     'err.not_found': 'Request not found.',
     'err.invalid_input': 'Please check what you entered.',
     'err.rate_limited': 'Please wait a moment and try again.',
+    'err.challenge_changed': 'This request changed after it was shown. Treat it as suspicious.',
+    'err.challenge_not_shown': 'This request was not shown yet. Check it before answering.',
+    'err.biometric_failed': 'Your identity was not confirmed. Nothing was approved.',
     'err.generic': 'Something went wrong: {m}',
   },
 };

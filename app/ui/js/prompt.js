@@ -1,8 +1,11 @@
 // prompt.js — the approval prompt: shows a DeviceChallenge exactly as signed
 // (every context value as neutralised text, unknown fields too), the time
-// left, number entry when the bank asked for number matching, the PIN when
-// the setting is on, and sends `approve` / `deny`. Opens by itself on a
-// `challenge` event (see app.js).
+// left, number entry when the bank asked for number matching, the check the
+// backend runs before an approval (`approvalCheck`: the PIN dialog on desktop,
+// the system's biometric prompt on phones, none), and sends `approve` / `deny`.
+// A request whose content changed after it was shown (`challenge_changed`) is
+// shown as suspicious and cannot be answered. Opens by itself on a `challenge`
+// event (see app.js).
 
 import { api } from './backend.js';
 import { byId, el, clear, announce } from './dom.js';
@@ -21,10 +24,13 @@ const FIELDS = {
 const ANNOUNCE_AT = [60, 30, 10];
 const ENDED = ['expired', 'cancelled', 'undeliverable', 'credential_mismatch'];
 const PIN_ERRORS = new Set(['pin_invalid', 'pin_locked', 'pin_required']);
+/** Errors after which reloading the challenge would show nothing new. */
+const NO_RELOAD = new Set(['relay_unreachable', 'biometric_failed', ...PIN_ERRORS]);
 
 let ctxRef = null;
 let challenge = null; // the DeviceChallenge shown
 let answered = null; // 'approved' | 'denied' | 'notMe' once this device answered it
+let changed = false; // the relay's copy differs from the one shown: never answered
 let sending = false;
 let timer = null;
 let announced = new Set();
@@ -40,7 +46,7 @@ function status() {
 
 /** True while a pending challenge is on screen: a new one must not replace it. */
 export function isBusy() {
-  return Boolean(challenge) && ctxRef && ctxRef.current === 'prompt' && status() === 'pending';
+  return Boolean(challenge) && !changed && ctxRef && ctxRef.current === 'prompt' && status() === 'pending';
 }
 
 // --- opening and events ------------------------------------------------------------
@@ -50,18 +56,45 @@ export async function open(id) {
   try {
     c = await api.getChallenge(id);
   } catch (err) {
+    if (err.kind === 'challenge_changed') {
+      showChanged(id);
+      return;
+    }
     announce(errorText(err), true);
     return;
   }
   // A settings dialog left open must not sit over the prompt (closing = cancel).
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   challenge = c;
+  changed = false;
   answered = null;
   sending = false;
   announced = new Set();
   byId('prompt-number').value = '';
   byId('prompt-error').hidden = true;
   ctxRef.go('prompt');
+}
+
+/**
+ * Shows challenge `id` as changed: what was on screen stays (it is what was shown),
+ * with the warning; a challenge not on screen shows the warning alone.
+ */
+function showChanged(id) {
+  for (const d of document.querySelectorAll('dialog[open]')) d.close();
+  if (!challenge || challenge.id !== id) {
+    challenge = { id, status: 'pending', stub: true };
+    answered = null;
+  }
+  changed = true;
+  sending = false;
+  ctxRef.pending = ctxRef.pending.filter((p) => p !== id);
+  if (ctxRef.current === 'prompt') render();
+  else ctxRef.go('prompt');
+}
+
+/** A `challenge-changed` event: the relay sent another copy of a shown challenge. */
+export function onChanged({ id }) {
+  if (challenge && challenge.id === id && !answered) showChanged(id);
 }
 
 /** A `challenge-status` event: the challenge left `pending` somewhere. */
@@ -118,6 +151,15 @@ export function hide() {
 export function render() {
   if (!challenge) return;
   const c = challenge;
+  byId('prompt-changed').hidden = !changed;
+  for (const id of ['prompt-who', 'prompt-details', 'prompt-badge']) byId(id).hidden = Boolean(c.stub);
+  if (c.stub) {
+    byId('prompt-title').textContent = t('prompt.changedTitle');
+    byId('prompt-other-block').hidden = true;
+    byId('prompt-marker-help').hidden = true;
+    renderStatus();
+    return;
+  }
   const kind = kindClass(c.kind);
   const badge = byId('prompt-badge');
   badge.className = `badge badge-${kind}`;
@@ -166,7 +208,7 @@ function addRow(dl, label, value, extraClass = '') {
 
 function renderStatus() {
   const s = status();
-  const pending = s === 'pending';
+  const pending = s === 'pending' && !changed;
   byId('prompt-number-block').hidden = !(challenge.number_matching && pending);
   byId('prompt-timeleft-block').hidden = !pending;
   const line = byId('prompt-status');
@@ -178,13 +220,15 @@ function renderStatus() {
   line.textContent = text;
   line.hidden = !text;
   line.className = `status status-${answered === 'approved' ? 'ok' : answered ? 'bad' : 'neutral'}`;
+  byId('prompt-actions').hidden = changed;
+  byId('prompt-notme').hidden = changed;
   renderTimeLeft();
   renderButtons();
   renderAfter();
 }
 
 function renderButtons() {
-  const pending = challenge && status() === 'pending' && !answered;
+  const pending = challenge && status() === 'pending' && !answered && !changed;
   const numberOk = !challenge || !challenge.number_matching || /^\d{2}$/.test(byId('prompt-number').value);
   byId('prompt-approve').disabled = !pending || sending || !numberOk;
   byId('prompt-deny').disabled = !pending || sending;
@@ -196,7 +240,7 @@ function nextPending() {
 }
 
 function renderAfter() {
-  const done = !challenge || status() !== 'pending' || Boolean(answered);
+  const done = !challenge || status() !== 'pending' || Boolean(answered) || changed;
   byId('prompt-after').hidden = !done;
   byId('prompt-next').hidden = !(done && nextPending());
 }
@@ -208,7 +252,7 @@ function startTimer() {
   const step = () => {
     const before = status();
     renderTimeLeft();
-    if (before === 'pending' && !answered) {
+    if (before === 'pending' && !answered && !changed) {
       timer = setTimeout(step, (Date.parse(challenge.expires_at) - Date.now()) % 1000 || 1000);
     }
   };
@@ -216,7 +260,7 @@ function startTimer() {
 }
 
 function renderTimeLeft() {
-  if (!challenge) return;
+  if (!challenge || challenge.stub) return;
   const left = secondsUntil(challenge.expires_at);
   const total = Math.max(1, secondsUntil(challenge.expires_at, new Date(challenge.created_at).getTime()));
   byId('prompt-timeleft').textContent = t('prompt.timeLeft', { s: left });
@@ -274,22 +318,45 @@ async function failed(err) {
     renderButtons();
     byId('prompt-number').focus();
   }
-  if (err.kind === 'relay_unreachable') return;
+  if (err.kind === 'challenge_changed') {
+    showChanged(challenge.id);
+    return;
+  }
+  if (NO_RELOAD.has(err.kind)) return;
   try {
     challenge = await api.getChallenge(challenge.id);
     render();
-  } catch {
-    /* keep what is shown */
+  } catch (again) {
+    if (again.kind === 'challenge_changed') showChanged(challenge.id);
+    /* otherwise keep what is shown */
   }
+}
+
+/** The check the backend runs before an approval: 'pin', 'biometric' or 'none'. */
+function approvalCheck() {
+  const state = ctxRef.state || {};
+  if (['pin', 'biometric', 'none'].includes(state.approvalCheck)) return state.approvalCheck;
+  return state.pinBeforeApprove ? 'pin' : 'none';
 }
 
 async function approve() {
   if (byId('prompt-approve').disabled) return;
   const id = challenge.id;
   const number = challenge.number_matching ? Number(byId('prompt-number').value) : undefined;
-  if (!(ctxRef.state && ctxRef.state.pinBeforeApprove)) {
+  const check = approvalCheck();
+  if (check !== 'pin') {
+    // Phones: the backend runs the system's biometric prompt itself; no PIN dialog.
+    if (check === 'biometric') {
+      const line = byId('prompt-status');
+      line.textContent = t('prompt.biometric');
+      line.className = 'status status-neutral';
+      line.hidden = false;
+    }
     const err = await send(() => api.approve(id, number), 'approved');
-    if (err) failed(err);
+    if (err) {
+      renderStatus();
+      failed(err);
+    }
     return;
   }
   let other = null;

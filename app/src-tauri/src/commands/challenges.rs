@@ -1,9 +1,13 @@
 //! Commands about challenges: the pending list, one challenge, approve, deny, history.
 //!
-//! Decisions are signed over the challenge as fetched here from the relay, never over
-//! anything the UI sends.
+//! What you see is what you sign: every copy of a challenge the backend hands to the
+//! UI is recorded in the [`Backend`] (`onepush_device::shown`), and a decision is
+//! signed over that recorded copy with no new fetch — never over anything the UI
+//! sends, nor over a later copy from the relay. A later copy that differs marks the
+//! challenge changed (`challenge_changed`); an ID never shown is refused
+//! (`challenge_not_shown`).
 
-use onepush_device::unix_now;
+use onepush_device::{Sighting, unix_now};
 use onepush_protocol::api::{DecisionAccepted, DeviceChallenge};
 use onepush_protocol::{ChallengeId, DenyReason};
 use tauri::{AppHandle, Runtime, State};
@@ -13,24 +17,45 @@ use crate::dto::HistoryEntry;
 use crate::error::{AppError, CommandResult, ErrorKind};
 use crate::verify;
 
-/// The pending challenges of every account, oldest first.
+/// The pending challenges of every account, oldest first: each as first shown (a
+/// changed one too: opening it with `get_challenge` reports the change).
 #[tauri::command]
 pub async fn pending(backend: State<'_, Backend>) -> CommandResult<Vec<DeviceChallenge>> {
-    Ok(backend.client().await?.pending().await?)
+    let list = backend.client().await?.pending().await?;
+    Ok(list
+        .into_iter()
+        .map(|copy| as_shown(&backend, copy).0)
+        .collect())
 }
 
-/// One challenge, in any state.
+/// One challenge, in any state: the copy shown first, with its current status;
+/// `challenge_changed` when the relay's copy now differs from it.
 #[tauri::command]
 pub async fn get_challenge(
     backend: State<'_, Backend>,
     id: String,
 ) -> CommandResult<DeviceChallenge> {
     let id = parse_id(&id)?;
-    Ok(backend.client().await?.challenge(id).await?)
+    let copy = backend.client().await?.challenge(id).await?;
+    match as_shown(&backend, copy) {
+        (_, Sighting::Changed(parts)) => {
+            Err(onepush_device::ShownError::Changed { id, parts }.into())
+        }
+        (shown, _) => Ok(shown),
+    }
 }
 
-/// Approves, after the PIN (phones: the biometric prompt) when the settings ask for
-/// it; `number` is the two digits typed for number matching.
+/// Records `copy` as seen; the copy to show (the one shown first, with the status
+/// `copy` brings) and how it compares.
+fn as_shown(backend: &Backend, copy: DeviceChallenge) -> (DeviceChallenge, Sighting) {
+    let sighting = backend.record_shown(&copy);
+    let shown = backend.shown(copy.id).unwrap_or(copy);
+    (shown, sighting)
+}
+
+/// Approves the challenge as shown, after the check the settings ask for (desktop:
+/// the PIN; phones: the biometric prompt, run here); `number` is the two digits typed
+/// for number matching. One signed request: the decision.
 #[tauri::command]
 pub async fn approve<R: Runtime>(
     app: AppHandle<R>,
@@ -41,20 +66,24 @@ pub async fn approve<R: Runtime>(
 ) -> CommandResult<DecisionAccepted> {
     let id = parse_id(&id)?;
     let number = number.map(check_number).transpose()?;
+    backend.to_sign(id)?;
     let verified = verify::user_present(&app, &backend, pin).await?;
     let mut slot = backend.auth().await;
     let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
-    let challenge = auth.challenge(id).await?;
+    // Taken again after the check: a copy that arrived meanwhile may have changed it.
+    let challenge = backend.to_sign(id)?;
     let answered = auth
         .approve(&challenge, number, verified, unix_now())
         .await?;
+    backend.shown_status(id, answered.status);
     Ok(DecisionAccepted {
         id,
         status: answered.status,
     })
 }
 
-/// Denies; `not_me` reports a request the user did not start (the relay locks the binding).
+/// Denies the challenge as shown; `not_me` reports a request the user did not start
+/// (the relay locks the binding). No check runs, so the decision's `uv` is false.
 #[tauri::command]
 pub async fn deny(
     backend: State<'_, Backend>,
@@ -67,10 +96,11 @@ pub async fn deny(
     } else {
         DenyReason::Declined
     };
+    let challenge = backend.to_sign(id)?;
     let mut slot = backend.auth().await;
     let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
-    let challenge = auth.challenge(id).await?;
     let answered = auth.deny(&challenge, reason, false, unix_now()).await?;
+    backend.shown_status(id, answered.status);
     Ok(DecisionAccepted {
         id,
         status: answered.status,

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use onepush_app::{AppConfig, Backend, run_app};
+use onepush_relay::testing::tampering::{TamperingProxy, spawn_relay_behind_proxy};
 use onepush_relay::testing::{TestRelay, spawn_relay};
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -31,33 +32,57 @@ pub struct TestApp {
     pub home: PathBuf,
     /// The relay (taken by tests that stop it).
     pub relay: Option<TestRelay>,
-    /// The relay's URL.
+    /// The relay's URL as the app knows it (the proxy's, behind one).
     pub relay_url: String,
     /// The bank (the relay's test tenant).
     pub bank: Bank,
+    /// The compromised-relay stand-in the app talks through, when started with one.
+    pub proxy: Option<TamperingProxy>,
     _dir: tempfile::TempDir,
 }
 
 impl TestApp {
     /// A fresh install next to a fresh relay with one bank.
     pub fn start() -> Self {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
+        init_logging();
         let dir = tempfile::tempdir().expect("temporary folder");
         let relay = block_on(spawn_relay(&dir.path().join("relay")));
+        Self::launch_on(dir, relay, None)
+    }
+
+    /// A fresh install whose relay is reached only through a [`TamperingProxy`] (the
+    /// bank talks to the relay directly).
+    pub fn start_behind_proxy() -> Self {
+        init_logging();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (relay, proxy) = block_on(spawn_relay_behind_proxy(&dir.path().join("relay")));
+        Self::launch_on(dir, relay, Some(proxy))
+    }
+
+    fn launch_on(dir: tempfile::TempDir, relay: TestRelay, proxy: Option<TamperingProxy>) -> Self {
         let home = dir.path().join("app");
-        let (app, webview, _) = launch(&home, &relay.url, None);
+        let relay_url = proxy.as_ref().map_or(relay.url.clone(), |p| p.url.clone());
+        let (app, webview, _) = launch(&home, &relay_url, None);
         Self {
             app,
             webview,
             home,
-            relay_url: relay.url.clone(),
+            relay_url,
             bank: Bank::new(&relay.url, &relay.api_key),
             relay: Some(relay),
+            proxy,
             _dir: dir,
         }
+    }
+
+    /// The proxy of [`TestApp::start_behind_proxy`].
+    pub fn proxy(&self) -> &TamperingProxy {
+        self.proxy.as_ref().expect("started behind a proxy")
+    }
+
+    /// Opens challenge `id` as the prompt does (`get_challenge`); what it shows.
+    pub fn show(&self, id: &str) -> Value {
+        self.ok("get_challenge", json!({ "id": id }))
     }
 
     /// Quits and starts the app again on the same home (as after a reboot); the
@@ -134,6 +159,13 @@ impl TestApp {
     pub fn events(&self, name: &str) -> mpsc::Receiver<Value> {
         listen_to(&self.app, name)
     }
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }
 
 /// Builds the app on `home`, listens to event `listen` if asked, then runs the setup

@@ -1,10 +1,11 @@
 //! The one-shot commands: init, show, codes, accounts, pending, show-challenge,
-//! approve, deny, history, reset.
+//! approve, deny, history, reset. What they print is recorded in the phone's
+//! [`ShownLog`]; `approve` and `deny` sign only a challenge printed before, unchanged.
 
 use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result};
-use onepush_device::{Authenticator, unix_now};
+use onepush_device::{Authenticator, ShownError, ShownLog, Sighting, unix_now};
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, DenyReason};
 use serde::Serialize;
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 json,
                 push_listen,
                 push_public_url: None,
+                home: unlock.home.clone(),
             };
             watch::run(device, options, true).await
         }
@@ -67,6 +69,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 json,
                 push_listen: Some(listen),
                 push_public_url: public_url,
+                home: unlock.home.clone(),
             };
             watch::run(device, options, false).await
         }
@@ -185,8 +188,15 @@ async fn accounts(unlock: &Unlock, json: bool) -> Result<()> {
 
 async fn pending(unlock: &Unlock, json: bool) -> Result<()> {
     let device = open(unlock)?;
+    let mut log = ShownLog::open(&unlock.home)?;
     let challenges = device.pending().await?;
     let now = unix_now();
+    let changed: Vec<ChallengeId> = challenges
+        .iter()
+        .filter(|c| matches!(log.record(c, now), Sighting::Changed(_)))
+        .map(|c| c.id)
+        .collect();
+    log.save(now)?;
     if json {
         for challenge in &challenges {
             emit(true, challenge, String::new);
@@ -199,15 +209,35 @@ async fn pending(unlock: &Unlock, json: bool) -> Result<()> {
             println!("{} ({left} s left)", render::challenge_line(challenge));
         }
     }
+    for id in changed {
+        eprintln!(
+            "warning: {}",
+            ShownError::Changed {
+                id,
+                parts: Vec::new()
+            }
+        );
+    }
     Ok(())
 }
 
 async fn show_challenge(unlock: &Unlock, id: &str, json: bool) -> Result<()> {
     let device = open(unlock)?;
+    let mut log = ShownLog::open(&unlock.home)?;
     let challenge = device.challenge(parse_id(id)?).await?;
+    let now = unix_now();
+    let sighting = log.record(&challenge, now);
+    log.save(now)?;
     emit(json, &challenge_json(&challenge), || {
-        render::challenge_card(&challenge, unix_now())
+        render::challenge_card(&challenge, now)
     });
+    if let Sighting::Changed(parts) = sighting {
+        return Err(ShownError::Changed {
+            id: challenge.id,
+            parts,
+        }
+        .into());
+    }
     Ok(())
 }
 
@@ -225,7 +255,23 @@ enum Answer {
 
 async fn answer(unlock: &Unlock, id: &str, answer: Answer, json: bool) -> Result<()> {
     let mut device = open(unlock)?;
+    let mut log = ShownLog::open(&unlock.home)?;
     let challenge = device.challenge(parse_id(id)?).await?;
+    // Signed only when it is what `show-challenge` / `pending` / `watch` printed.
+    if let Err(refused) = log.check(&challenge) {
+        log.save(unix_now())?;
+        let hint = matches!(refused, ShownError::NotShown { .. }).then(|| {
+            format!(
+                "look at it first with `onepush-device show-challenge {}` (or `pending`)",
+                challenge.id
+            )
+        });
+        let refused = anyhow::Error::new(refused);
+        return Err(match hint {
+            Some(hint) => refused.context(hint),
+            None => refused,
+        });
+    }
     if !json {
         print!("{}", render::challenge_card(&challenge, unix_now()));
     }

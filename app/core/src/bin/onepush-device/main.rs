@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use onepush_device::{ClientError, DeviceError, VaultError};
+use onepush_device::{ClientError, DeviceError, ShownError, VaultError};
 use zeroize::Zeroizing;
 
 /// The OnePush phone emulator: provision a credential, show codes, approve or deny
@@ -76,7 +76,7 @@ pub enum Command {
         /// The challenge ID.
         id: String,
     },
-    /// Approve a challenge.
+    /// Approve a challenge shown before (show-challenge, pending, watch) and unchanged since.
     Approve {
         /// The challenge ID.
         id: String,
@@ -84,7 +84,7 @@ pub enum Command {
         #[arg(long)]
         number: Option<u8>,
     },
-    /// Deny a challenge.
+    /// Deny a challenge shown before (show-challenge, pending, watch) and unchanged since.
     Deny {
         /// The challenge ID.
         id: String,
@@ -181,9 +181,13 @@ async fn main() -> ExitCode {
 }
 
 /// Exit status by cause: 3 the relay refused, 4 the relay is unreachable, 5 the vault
-/// (missing, locked, wrong PIN), 1 anything else.
+/// (missing, locked, wrong PIN), 6 the challenge was never shown or changed since it was
+/// shown (nothing signed), 1 anything else.
 fn exit_code(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain() {
+        if cause.downcast_ref::<ShownError>().is_some() {
+            return ExitCode::from(6);
+        }
         let client = cause.downcast_ref::<ClientError>().or_else(|| {
             match cause.downcast_ref::<DeviceError>() {
                 Some(DeviceError::Client(c)) => Some(c),

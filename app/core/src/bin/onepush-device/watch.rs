@@ -4,12 +4,13 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use onepush_device::events::{self, Incoming, Source};
 use onepush_device::push::PushEndpoint;
-use onepush_device::{Authenticator, unix_now};
+use onepush_device::{Authenticator, ShownError, ShownLog, Sighting, unix_now};
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, ChallengeStatus, DenyReason};
 use serde_json::{Value, json};
@@ -31,10 +32,13 @@ pub struct Options {
     pub push_listen: Option<SocketAddr>,
     /// The base URL the relay reaches the endpoint at.
     pub push_public_url: Option<String>,
+    /// The phone's folder, where what is shown is recorded ([`ShownLog`]).
+    pub home: PathBuf,
 }
 
 /// Receives and answers until Ctrl-C, `--count`, or the relay refuses the credential.
 pub async fn run(mut device: Authenticator, options: Options, follow_events: bool) -> Result<()> {
+    let shown = ShownLog::open(&options.home)?;
     let (tx, mut rx) = mpsc::channel(64);
     let endpoint = match options.push_listen {
         Some(addr) => Some(
@@ -52,6 +56,7 @@ pub async fn run(mut device: Authenticator, options: Options, follow_events: boo
     drop(tx);
     let mut answerer = Answerer {
         options,
+        shown,
         seen: HashSet::new(),
         answered: HashSet::new(),
         handled: 0,
@@ -111,6 +116,9 @@ async fn start_endpoint(
 
 struct Answerer {
     options: Options,
+    /// What was shown, in this process or an earlier command: a copy that differs
+    /// from it is reported and never answered.
+    shown: ShownLog,
     seen: HashSet<ChallengeId>,
     /// Challenges no longer pending when shown or answered here: their status events
     /// would only repeat what was printed.
@@ -185,7 +193,7 @@ impl Answerer {
     /// Shows and answers one challenge (fetching it when the channel did not carry its
     /// details); the report is what gets printed.
     async fn answer(
-        &self,
+        &mut self,
         device: &mut Authenticator,
         id: ChallengeId,
         source: Source,
@@ -199,7 +207,16 @@ impl Answerer {
                 Err(e) => return with_error(report, &e.to_string()),
             },
         };
+        let now = unix_now();
+        let sighting = self.shown.record(&challenge, now);
         report = merge(report, challenge_view(&challenge));
+        if let Err(e) = self.shown.save(now) {
+            return with_error(report, &e.to_string());
+        }
+        if let Sighting::Changed(parts) = sighting {
+            let refused = ShownError::Changed { id, parts };
+            return with_error(report, &refused.to_string());
+        }
         if challenge.status != ChallengeStatus::Pending {
             report["answer"] = "none".into();
             return report;
