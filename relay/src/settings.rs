@@ -809,16 +809,6 @@ mod tests {
                 ("ONEPUSH_WEBHOOK_PER_TENANT", "2"),
                 ("ONEPUSH_RETENTION_AUDIT_DAYS", "0"),
                 ("ONEPUSH_RETENTION_CHALLENGES_DAYS", "30"),
-    fn abuse_limits_come_from_the_environment_and_are_checked() {
-        let s = Settings::load(
-            None,
-            env(&[
-                ("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:9421"),
-                ("ONEPUSH_EVENT_STREAMS_PER_CREDENTIAL", "2"),
-                ("ONEPUSH_CONNECTIONS_MAX", "500"),
-                ("ONEPUSH_HEADER_READ_TIMEOUT_SECONDS", "5"),
-                ("ONEPUSH_DEVICE_PER_ADDRESS_PER_MINUTE", "0"),
-                ("ONEPUSH_UNBOUND_CREDENTIAL_DAYS", "7"),
             ]),
         )
         .unwrap();
@@ -830,16 +820,6 @@ mod tests {
                 s.retention_challenges_days
             ),
             (2, 0, 30)
-        assert_eq!(s.admin_listen.port(), 9421);
-        assert_eq!(
-            (
-                s.event_streams_per_credential,
-                s.connections_max,
-                s.header_read_timeout_seconds,
-                s.device_per_address_per_minute,
-                s.unbound_credential_days
-            ),
-            (2, 500, 5, 0, 7)
         );
         for (bad, key) in [
             (
@@ -869,6 +849,42 @@ mod tests {
                     ..Settings::default()
                 },
                 "retention_challenges_days",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn abuse_limits_come_from_the_environment_and_are_checked() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:9421"),
+                ("ONEPUSH_EVENT_STREAMS_PER_CREDENTIAL", "2"),
+                ("ONEPUSH_CONNECTIONS_MAX", "500"),
+                ("ONEPUSH_HEADER_READ_TIMEOUT_SECONDS", "5"),
+                ("ONEPUSH_DEVICE_PER_ADDRESS_PER_MINUTE", "0"),
+                ("ONEPUSH_UNBOUND_CREDENTIAL_DAYS", "7"),
+            ]),
+        )
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.admin_listen.port(), 9421);
+        assert_eq!(
+            (
+                s.event_streams_per_credential,
+                s.connections_max,
+                s.header_read_timeout_seconds,
+                s.device_per_address_per_minute,
+                s.unbound_credential_days
+            ),
+            (2, 500, 5, 0, 7)
+        );
+        for (bad, key) in [
+            (
+                Settings {
                     event_streams_per_credential: 0,
                     ..Settings::default()
                 },
