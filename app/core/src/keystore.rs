@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::atomic;
 pub use crate::seal::{KdfParams, KeySource};
 use crate::vault::Vault;
-pub use crate::vault_file::FileKeyStore;
+pub use crate::vault_file::{FileKeyStore, legacy_vault_file};
 
 /// Why the vault could not be read or written.
 #[derive(Debug, thiserror::Error)]

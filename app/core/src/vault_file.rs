@@ -236,6 +236,22 @@ impl FileKeyStore {
     }
 }
 
+/// The bytes of a vault file as versions before the OS keystore wrote it: sealed by
+/// Argon2id of `password` alone (the PIN, or the app's `vault.key`). Migration tests only.
+#[doc(hidden)]
+pub fn legacy_vault_file(vault: &Vault, password: &str) -> Result<Vec<u8>, VaultError> {
+    let mut salt = [0u8; 16];
+    onepush_protocol::keys::fill_random(&mut salt);
+    let layout = Layout {
+        version: LEGACY_VERSION,
+        pin: Some(KdfParams::FAST_FOR_TESTS),
+        salt,
+        sealing: None,
+    };
+    let key = SealKey::derive(layout, None, Some(password.as_bytes()))?;
+    seal::seal(&key, &vault.to_bytes()?)
+}
+
 /// The keystore account of a vault ID.
 fn account(id: &[u8]) -> String {
     debug_assert_eq!(id.len(), VAULT_ID_LEN);

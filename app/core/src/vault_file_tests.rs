@@ -6,7 +6,6 @@
 use std::fs;
 
 use super::*;
-use crate::seal::{LEGACY_VERSION, Layout};
 use crate::vault::tests::sample_vault;
 
 macro_rules! needs_keystore {
@@ -123,18 +122,9 @@ fn wrong_pin_with_the_right_keystore_does_not_open() {
     bare.delete().unwrap();
 }
 
-/// Writes `vault` as an earlier version did: PIN-only Argon2id, no vault ID.
+/// Writes a vault as an earlier version did: PIN-only Argon2id, no vault ID.
 fn write_legacy(home: &Path, password: &str) {
-    let mut salt = [0u8; 16];
-    onepush_protocol::keys::fill_random(&mut salt);
-    let layout = Layout {
-        version: LEGACY_VERSION,
-        pin: Some(KdfParams::FAST_FOR_TESTS),
-        salt,
-        sealing: None,
-    };
-    let key = SealKey::derive(layout, None, Some(password.as_bytes())).unwrap();
-    let file = seal::seal(&key, &sample_vault().to_bytes().unwrap()).unwrap();
+    let file = legacy_vault_file(&sample_vault(), password).unwrap();
     fs::create_dir_all(home).unwrap();
     fs::write(home.join(FileKeyStore::FILE_NAME), file).unwrap();
 }
