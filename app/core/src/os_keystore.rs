@@ -12,7 +12,8 @@ use crate::keystore::VaultError;
 
 /// The keystore service name of every OnePush vault secret.
 pub const SERVICE: &str = "onepush";
-/// The account of the entry written and removed by [`check_writable`].
+/// The account read by [`status`]; [`check_writable`] adds a random suffix, so that
+/// checks running at the same time do not meet on one entry.
 const PROBE_ACCOUNT: &str = "onepush-probe";
 
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
@@ -96,7 +97,7 @@ fn entry(account: &str) -> Result<platform::Entry, VaultError> {
 }
 
 /// The secret stored for `account`; `None` when there is no such entry.
-pub(crate) fn read(account: &str) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
+pub fn read(account: &str) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
     on_own_thread(|| match entry(account)?.get_secret() {
         Ok(secret) => Ok(Some(Zeroizing::new(secret))),
         Err(platform::Error::NoEntry) => Ok(None),
@@ -105,7 +106,7 @@ pub(crate) fn read(account: &str) -> Result<Option<Zeroizing<Vec<u8>>>, VaultErr
 }
 
 /// Stores `secret` for `account`, replacing any previous one.
-pub(crate) fn write(account: &str, secret: &[u8]) -> Result<(), VaultError> {
+pub fn write(account: &str, secret: &[u8]) -> Result<(), VaultError> {
     on_own_thread(|| entry(account)?.set_secret(secret).map_err(map_error))
 }
 
@@ -125,8 +126,11 @@ pub fn status() -> Result<(), VaultError> {
 /// Whether a new entry can be stored (a write and a removal of a probe entry): checked
 /// before a credential is created, so a refusal comes before the relay is asked.
 pub fn check_writable() -> Result<(), VaultError> {
-    write(PROBE_ACCOUNT, b"probe")?;
-    remove(PROBE_ACCOUNT)
+    let mut suffix = [0u8; 9];
+    onepush_protocol::keys::fill_random(&mut suffix);
+    let account = format!("{PROBE_ACCOUNT}-{}", onepush_protocol::b64::encode(suffix));
+    write(&account, b"probe")?;
+    remove(&account)
 }
 
 /// For tests that need the keystore: `true` when it is there. Without it, the test

@@ -37,6 +37,11 @@ pub enum ErrorKind {
     PinInvalid,
     /// Too many wrong PINs: wait before trying again.
     PinLocked,
+    /// No OS keystore can keep a new vault's key (setup): choose file-key mode or
+    /// provide a keystore.
+    KeystoreUnavailable,
+    /// The vault's key is not in this device's keystore (a copied app folder).
+    VaultKeyMissing,
     /// Something on this device failed (storage, ...); details are logged.
     Internal,
 }
@@ -128,6 +133,10 @@ impl From<VaultError> for AppError {
                 ErrorKind::AlreadySetUp,
                 "this device already has a credential: reset it first",
             ),
+            VaultError::KeystoreUnavailable(_) => {
+                Self::new(ErrorKind::KeystoreUnavailable, error.to_string())
+            }
+            VaultError::NotInKeystore => Self::new(ErrorKind::VaultKeyMissing, error.to_string()),
             other => Self::internal("the app's data could not be read or written", &other),
         }
     }
