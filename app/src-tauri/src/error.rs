@@ -205,6 +205,22 @@ mod tests {
     }
 
     #[test]
+    fn keystore_problems_have_kinds_of_their_own_and_say_what_happened() {
+        let copied = AppError::from(VaultError::NotInKeystore);
+        assert_eq!(copied.kind, ErrorKind::VaultKeyMissing);
+        assert!(
+            copied.message.contains("copied from another device"),
+            "{copied}"
+        );
+        let none = AppError::from(VaultError::KeystoreUnavailable("no D-Bus".into()));
+        assert_eq!(none.kind, ErrorKind::KeystoreUnavailable);
+        assert_eq!(
+            none.message,
+            "no OS keystore is available on this device (no D-Bus)"
+        );
+    }
+
+    #[test]
     fn error_serialises_as_kind_and_message() {
         let json = serde_json::to_value(AppError::new(ErrorKind::PinLocked, "wait")).unwrap();
         assert_eq!(
