@@ -49,9 +49,13 @@ mod platform {
         let store = android_native_keyring_store::Store::new();
         #[cfg(target_os = "ios")]
         let store = apple_native_keyring_store::protected::Store::new();
-        store
-            .map(keyring_core::set_default_store)
-            .map_err(|e| e.to_string())
+        match store {
+            Ok(store) => {
+                keyring_core::set_default_store(store);
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        }
     });
 
     pub(super) fn entry(account: &str) -> Result<Entry, Error> {
