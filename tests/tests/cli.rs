@@ -13,10 +13,12 @@ use zeroize::Zeroizing;
 
 const PIN: &str = "246810";
 
-/// The binary for `home`, unlocked with [`PIN`].
+/// The binary for `home`, unlocked with [`PIN`] (and the OS keystore: see
+/// [`cli::file_key_unless_keystore`]).
 fn device(home: &Path) -> assert_cmd::Command {
     let mut command = cli::device(home);
     command.env("ONEPUSH_DEVICE_PIN", PIN);
+    cli::file_key_unless_keystore(&mut command);
     command
 }
 

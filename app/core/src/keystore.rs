@@ -1,20 +1,18 @@
-//! Where the vault is kept: the [`KeyStore`] trait, the PIN-encrypted
-//! [`FileKeyStore`] (Argon2id + AES-256-GCM, atomic writes, mode 0600) and the
+//! Where the vault is kept: the [`KeyStore`] trait, the encrypted [`FileKeyStore`]
+//! (`vault_file.rs`: its key in the OS keystore, with or without a PIN) and the
 //! [`UnencryptedFileKeyStore`] for emulators and tests only.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use crate::atomic;
-pub use crate::seal::KdfParams;
-use crate::seal::{self, DerivedKey};
+pub use crate::seal::{KdfParams, KeySource};
 use crate::vault::Vault;
+pub use crate::vault_file::{FileKeyStore, legacy_vault_file};
 
 /// Why the vault could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +41,24 @@ pub enum VaultError {
     /// The file was written by a newer version.
     #[error("the vault has format version {0}, which this version cannot read")]
     UnsupportedFormat(u32),
+    /// The vault's key is sealed in the OS keystore, and this device's keystore has no
+    /// entry for it.
+    #[error(
+        "this vault's key is not in this device's keystore: the folder was copied from another device or account"
+    )]
+    NotInKeystore,
+    /// There is no usable OS keystore here.
+    #[error("no OS keystore is available on this device ({0})")]
+    KeystoreUnavailable(String),
+    /// The OS keystore failed.
+    #[error("the OS keystore failed: {0}")]
+    Keystore(String),
+    /// The vault was sealed with a key file (file-key mode), and the file is gone.
+    #[error("the vault's key file {} is missing", .0.display())]
+    KeyFileMissing(PathBuf),
+    /// The vault has no PIN, but one was given.
+    #[error("the vault at {} has no PIN: open it without one", .0.display())]
+    NoPin(PathBuf),
     /// The key derivation failed.
     #[error("the PIN key derivation failed: {0}")]
     Kdf(String),
@@ -74,155 +90,18 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     fn location(&self) -> String;
 }
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {
     move |source| VaultError::Io {
         path: path.to_owned(),
         source,
     }
 }
 
-fn read_file(path: &Path) -> Result<Option<Vec<u8>>, VaultError> {
+pub(crate) fn read_file(path: &Path) -> Result<Option<Vec<u8>>, VaultError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_error(path)(e)),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Encrypted
-// ---------------------------------------------------------------------------
-
-/// The vault in `<home>/vault.onepush`, encrypted with a key derived from a PIN.
-pub struct FileKeyStore {
-    path: PathBuf,
-    pin: Zeroizing<String>,
-    params: KdfParams,
-    /// The key of the file last read or written, so a save needs no new derivation.
-    key: Mutex<Option<DerivedKey>>,
-}
-
-impl FileKeyStore {
-    /// The vault's file name inside the home folder.
-    pub const FILE_NAME: &'static str = "vault.onepush";
-
-    /// A store in `home`, unlocked with `pin`.
-    pub fn new(home: &Path, pin: Zeroizing<String>) -> Result<Self, VaultError> {
-        if pin.is_empty() {
-            return Err(VaultError::EmptyPin);
-        }
-        Ok(Self {
-            path: home.join(Self::FILE_NAME),
-            pin,
-            params: KdfParams::RECOMMENDED,
-            key: Mutex::new(None),
-        })
-    }
-
-    /// Uses other Argon2id costs for vaults this store creates (tests use cheap ones).
-    #[must_use]
-    pub fn with_params(mut self, params: KdfParams) -> Self {
-        self.params = params;
-        self
-    }
-
-    /// The vault file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn unencrypted_path(&self) -> PathBuf {
-        self.path.with_file_name(UnencryptedFileKeyStore::FILE_NAME)
-    }
-
-    /// Encrypts the vault into the bytes of a file.
-    fn seal(&self, vault: &Vault) -> Result<Vec<u8>, VaultError> {
-        let plain = vault.to_bytes()?;
-        let mut cached = self
-            .key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cached.is_none() {
-            *cached = Some(DerivedKey::new(self.pin.as_bytes(), self.params)?);
-        }
-        let key = cached.as_ref().expect("set above");
-        seal::seal(key, &plain)
-    }
-
-    /// Writes the new vault next to the old one without the rename that would make it
-    /// current: what a crash between the two leaves behind. Tests only.
-    #[doc(hidden)]
-    pub fn simulate_crash_before_rename(&self, vault: &Vault) -> Result<PathBuf, VaultError> {
-        let file = self.seal(vault)?;
-        atomic::write_temp(&self.path, &file).map_err(io_error(&self.path))
-    }
-}
-
-impl KeyStore for FileKeyStore {
-    fn exists(&self) -> bool {
-        self.path.exists()
-    }
-
-    fn load(&self) -> Result<Vault, VaultError> {
-        let Some(file) = read_file(&self.path)? else {
-            if self.unencrypted_path().exists() {
-                return Err(VaultError::Unencrypted(self.unencrypted_path()));
-            }
-            return Err(VaultError::NotFound(self.path.clone()));
-        };
-        let header = seal::read_header(&file)?;
-        let mut cached = self
-            .key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let reuse = cached
-            .as_ref()
-            .is_some_and(|k| k.salt == header.salt && k.params == header.params);
-        if !reuse {
-            *cached = Some(DerivedKey::derive(
-                self.pin.as_bytes(),
-                header.salt,
-                header.params,
-            )?);
-        }
-        let key = cached.as_ref().expect("set above");
-        let plain = seal::open(key, &header, &file)?;
-        Vault::from_bytes(&plain)
-    }
-
-    fn save(&self, vault: &Vault) -> Result<(), VaultError> {
-        let file = self.seal(vault)?;
-        atomic::write_atomic(&self.path, &file).map_err(io_error(&self.path))
-    }
-
-    fn delete(&self) -> Result<(), VaultError> {
-        *self
-            .key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        atomic::remove(&self.path).map_err(io_error(&self.path))
-    }
-
-    fn verify_pin(&self, pin: &str) -> bool {
-        bool::from(pin.as_bytes().ct_eq(self.pin.as_bytes()))
-    }
-
-    fn verifies_user(&self) -> bool {
-        true
-    }
-
-    fn location(&self) -> String {
-        self.path.display().to_string()
-    }
-}
-
-impl std::fmt::Debug for FileKeyStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileKeyStore")
-            .field("path", &self.path)
-            .field("params", &self.params)
-            .field("pin", &"<redacted>")
-            .finish_non_exhaustive()
     }
 }
 

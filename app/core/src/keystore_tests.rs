@@ -1,16 +1,19 @@
-//! Unit tests of the vault stores.
+//! Unit tests of the vault stores that need no OS keystore: the file format, crash
+//! safety, file modes and file-key mode. The keystore tests are in `vault_file_tests.rs`.
 
 use super::*;
 use crate::vault::tests::sample_vault;
 
+/// A PIN store in file-key mode (no OS keystore needed).
 fn pin_store(home: &Path, pin: &str) -> FileKeyStore {
     FileKeyStore::new(home, Zeroizing::new(pin.to_owned()))
         .unwrap()
         .with_params(KdfParams::FAST_FOR_TESTS)
+        .with_key_file()
 }
 
 #[test]
-fn vault_round_trips_through_the_encrypted_file() {
+fn vault_round_trips_through_the_encrypted_file_in_file_key_mode() {
     let home = tempfile::tempdir().unwrap();
     let vault = sample_vault();
     let store = pin_store(home.path(), "2468");
@@ -29,6 +32,32 @@ fn vault_round_trips_through_the_encrypted_file() {
         !String::from_utf8_lossy(&raw).contains(&*secret),
         "the secret is not in clear"
     );
+    assert_eq!(
+        store.sealing().unwrap().unwrap().0,
+        KeySource::KeyFile,
+        "file-key mode says so in the header"
+    );
+    assert_eq!(fs::read(store.key_file()).unwrap().len(), 32);
+}
+
+#[test]
+fn file_key_vault_copied_elsewhere_opens_with_the_pin_alone() {
+    // Why file-key mode is the weaker one, and only taken on an explicit choice.
+    let home = tempfile::tempdir().unwrap();
+    pin_store(home.path(), "2468")
+        .save(&sample_vault())
+        .unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    for name in [FileKeyStore::FILE_NAME, FileKeyStore::KEY_FILE_NAME] {
+        fs::copy(home.path().join(name), copy.path().join(name)).unwrap();
+    }
+    let back = pin_store(copy.path(), "2468").load().unwrap();
+    assert_eq!(back.credential_id(), sample_vault().credential_id());
+    fs::remove_file(copy.path().join(FileKeyStore::KEY_FILE_NAME)).unwrap();
+    assert!(matches!(
+        pin_store(copy.path(), "2468").load(),
+        Err(VaultError::KeyFileMissing(_))
+    ));
 }
 
 #[test]
@@ -88,10 +117,12 @@ fn vault_file_is_mode_0600() {
     let store = pin_store(home.path(), "2468");
     store.save(&sample_vault()).unwrap();
     store.save(&sample_vault()).unwrap();
-    assert_eq!(
-        fs::metadata(store.path()).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    for file in [store.path(), &store.key_file()] {
+        assert_eq!(
+            fs::metadata(file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
     let insecure = UnencryptedFileKeyStore::new(home.path());
     insecure.save(&sample_vault()).unwrap();
     assert_eq!(
@@ -124,12 +155,13 @@ fn each_store_names_the_other_kind_of_vault() {
 }
 
 #[test]
-fn delete_removes_the_vault() {
+fn delete_removes_the_vault_and_its_key_file() {
     let home = tempfile::tempdir().unwrap();
     let store = pin_store(home.path(), "2468");
     store.save(&sample_vault()).unwrap();
     store.delete().unwrap();
     assert!(!store.exists());
+    assert!(!store.key_file().exists());
 }
 
 #[test]
@@ -140,4 +172,6 @@ fn pin_check_and_debug_keep_the_pin_secret() {
     assert!(!store.verify_pin("97530"));
     assert!(!format!("{store:?}").contains("97531"));
     assert!(!UnencryptedFileKeyStore::new(home.path()).verify_pin("97531"));
+    let no_pin = FileKeyStore::without_pin(home.path());
+    assert!(!no_pin.verify_pin("97531") && !no_pin.verifies_user());
 }

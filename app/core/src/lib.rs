@@ -3,7 +3,8 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`vault`] | the [`Vault`]: credential, keys, TOTP secret, accounts, history, settings |
-//! | [`keystore`] | the [`KeyStore`] trait and the encrypted / emulator-only file stores |
+//! | [`keystore`] | the [`KeyStore`] trait; the encrypted [`FileKeyStore`] (its key in the OS keystore) and the emulator-only file store |
+//! | [`os_keystore`] | the OS keystore (keyring): one entry per vault, service `onepush` |
 //! | [`client`] | [`RelayClient`]: the relay's device API, every request signed |
 //! | [`events`] | the Server-Sent Events follower with reconnect and pull |
 //! | [`push`] | Web Push receipt and the local RFC 8030 receiving endpoint |
@@ -17,6 +18,7 @@ pub mod authenticator;
 pub mod client;
 pub mod events;
 pub mod keystore;
+pub mod os_keystore;
 pub mod push;
 pub mod shown;
 pub mod vault;
@@ -24,6 +26,7 @@ pub mod vault;
 mod atomic;
 mod seal;
 mod shown_log;
+mod vault_file;
 
 pub use authenticator::{Answered, Authenticator, Codes, DeviceError};
 pub use client::{ClientError, RelayClient};

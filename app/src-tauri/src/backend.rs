@@ -7,7 +7,9 @@ use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use onepush_device::{Authenticator, RelayClient, ShownChallenges, ShownError, Sighting};
+use onepush_device::{
+    Authenticator, KeyStore as _, RelayClient, ShownChallenges, ShownError, Sighting, VaultError,
+};
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, ChallengeStatus};
 use tokio::sync::{MutexGuard, watch};
@@ -29,6 +31,8 @@ pub struct Backend {
     follow: watch::Sender<Option<RelayClient>>,
     seen: Mutex<Seen>,
     shown: Mutex<ShownChallenges>,
+    /// Why the vault in the home could not be opened, for the Setup screen.
+    vault_problem: Mutex<Option<String>>,
 }
 
 impl Backend {
@@ -37,7 +41,10 @@ impl Backend {
         if let Err(e) = std::fs::create_dir_all(&config.home) {
             tracing::error!(home = %config.home.display(), error = %e, "cannot create the app home");
         }
-        let auth = open_vault(&config.home);
+        let (auth, vault_problem) = match open_vault(&config.home) {
+            Ok(auth) => (auth, None),
+            Err(problem) => (None, Some(problem)),
+        };
         let prefs = PrefsFile::load(&config.home);
         let client = auth.as_ref().map(|a| a.client().clone());
         let (follow, _) = watch::channel(client);
@@ -49,7 +56,24 @@ impl Backend {
             follow,
             seen: Mutex::new(Seen::default()),
             shown: Mutex::new(ShownChallenges::default()),
+            vault_problem: Mutex::new(vault_problem),
         }
+    }
+
+    /// Why the vault here cannot be opened (`None`: it opened, or there is none).
+    pub fn vault_problem(&self) -> Option<String> {
+        self.vault_problem
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records why the vault cannot be opened (`None`: it can, or it is gone).
+    pub fn set_vault_problem(&self, problem: Option<String>) {
+        *self
+            .vault_problem
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = problem;
     }
 
     /// The app home and the proposed relay.
@@ -146,22 +170,35 @@ impl Backend {
     }
 }
 
-/// Opens the vault in `home`, if there is one that can be read (logged otherwise).
-pub(crate) fn open_vault(home: &std::path::Path) -> Option<Authenticator> {
-    let store = match home::existing_store(home) {
-        Ok(Some(store)) => store,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the vault key");
-            return None;
-        }
-    };
-    match Authenticator::open(Box::new(store)) {
-        Ok(auth) => Some(auth),
-        Err(onepush_device::DeviceError::Vault(onepush_device::VaultError::NotFound(_))) => None,
+/// Opens the vault in `home`: `Ok(None)` when there is none, `Err` with the reason
+/// (logged) when it cannot be opened — e.g. its key is not in this device's keystore
+/// because the folder was copied from another device or account.
+pub(crate) fn open_vault(home: &std::path::Path) -> Result<Option<Authenticator>, String> {
+    if !home::has_vault(home) {
+        return Ok(None);
+    }
+    let opened = home::existing_store(home)
+        .map_err(|e| VaultError::Io {
+            path: home.join("vault.key"),
+            source: e,
+        })
+        .and_then(|store| {
+            // Read once here, so a vault of an earlier version is re-sealed with the
+            // keystore before its key file is removed.
+            store.load()?;
+            home::finish_migration(home, &store);
+            Ok(store)
+        })
+        .map_err(onepush_device::DeviceError::Vault)
+        .and_then(|store| Authenticator::open(Box::new(store)));
+    match opened {
+        Ok(auth) => Ok(Some(auth)),
         Err(e) => {
             tracing::error!(error = %e, "cannot open the vault; reset the app to start over");
-            None
+            Err(match e {
+                onepush_device::DeviceError::Vault(vault) => vault.to_string(),
+                other => other.to_string(),
+            })
         }
     }
 }

@@ -10,12 +10,28 @@ use time::format_description::well_known::Rfc3339;
 use crate::prefs::{Language, Prefs};
 use crate::verify::ApprovalCheck;
 
-/// `get_config`: the relay proposed on the Setup screen.
+/// `get_config`: what the Setup screen needs — the relay it proposes, whether the OS
+/// keystore can seal a new vault, and why an existing vault does not open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
     /// The relay URL.
     pub relay_url: String,
+    /// The OS keystore.
+    pub keystore: KeystoreStatus,
+    /// Why the vault in the app's folder cannot be opened (`null`: it opened, or
+    /// there is none), e.g. its key is not in this device's keystore.
+    pub vault_problem: Option<String>,
+}
+
+/// Whether the OS keystore can keep a new vault's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeystoreStatus {
+    /// `true`: setup seals the vault with the keystore.
+    pub available: bool,
+    /// Why not, when not available.
+    pub detail: Option<String>,
 }
 
 /// `get_state`: what the UI needs to pick a screen.

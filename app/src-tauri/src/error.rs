@@ -44,6 +44,11 @@ pub enum ErrorKind {
     PinLocked,
     /// The biometric check (phones) did not pass or was cancelled: nothing was signed.
     BiometricFailed,
+    /// No OS keystore can keep a new vault's key (setup): choose file-key mode or
+    /// provide a keystore.
+    KeystoreUnavailable,
+    /// The vault's key is not in this device's keystore (a copied app folder).
+    VaultKeyMissing,
     /// Something on this device failed (storage, ...); details are logged.
     Internal,
 }
@@ -135,6 +140,10 @@ impl From<VaultError> for AppError {
                 ErrorKind::AlreadySetUp,
                 "this device already has a credential: reset it first",
             ),
+            VaultError::KeystoreUnavailable(_) => {
+                Self::new(ErrorKind::KeystoreUnavailable, error.to_string())
+            }
+            VaultError::NotInKeystore => Self::new(ErrorKind::VaultKeyMissing, error.to_string()),
             other => Self::internal("the app's data could not be read or written", &other),
         }
     }
@@ -216,6 +225,22 @@ mod tests {
         });
         assert_eq!(error.kind, ErrorKind::RelayUnreachable);
         assert!(error.message.contains("127.0.0.1:9"), "{}", error.message);
+    }
+
+    #[test]
+    fn keystore_problems_have_kinds_of_their_own_and_say_what_happened() {
+        let copied = AppError::from(VaultError::NotInKeystore);
+        assert_eq!(copied.kind, ErrorKind::VaultKeyMissing);
+        assert!(
+            copied.message.contains("copied from another device"),
+            "{copied}"
+        );
+        let none = AppError::from(VaultError::KeystoreUnavailable("no D-Bus".into()));
+        assert_eq!(none.kind, ErrorKind::KeystoreUnavailable);
+        assert_eq!(
+            none.message,
+            "no OS keystore is available on this device (no D-Bus)"
+        );
     }
 
     #[test]

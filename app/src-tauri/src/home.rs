@@ -1,12 +1,11 @@
 //! Where the app keeps its data (the app home) and the relay it proposes, and how the
-//! vault there is opened: an encrypted `FileKeyStore` under a random key in
-//! `vault.key` (owner-only), so the app starts without asking for anything.
+//! vault there is opened: an encrypted `FileKeyStore` whose key is in the OS keystore
+//! (never in the app's folder), so the app starts without asking for anything and a
+//! copy of the folder opens nowhere else. Key file only on explicit choice.
 
 use std::path::{Path, PathBuf};
 
-use onepush_device::FileKeyStore;
-use onepush_device::keystore::KdfParams;
-use onepush_protocol::b64;
+use onepush_device::{FileKeyStore, KeyStore as _, VaultError};
 use zeroize::Zeroizing;
 
 /// The relay proposed on the Setup screen when nothing else is configured.
@@ -16,18 +15,10 @@ pub const HOME_ENV: &str = "ONEPUSH_APP_HOME";
 /// Overrides the relay proposed on the Setup screen.
 pub const RELAY_ENV: &str = "ONEPUSH_RELAY_URL";
 
-/// Argon2id costs of the vault file. The "PIN" of this store is a 256-bit random key,
-/// not something a person chose, so a costly derivation would add nothing.
-const VAULT_KEY_KDF: KdfParams = KdfParams {
-    m_cost_kib: 64,
-    t_cost: 1,
-    p_cost: 1,
-};
-
 /// Where the app lives and which relay it proposes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppConfig {
-    /// The app home: vault, its key, the app settings.
+    /// The app home: the vault and the app settings.
     pub home: PathBuf,
     /// The relay URL proposed on the Setup screen.
     pub relay_url: String,
@@ -54,74 +45,86 @@ fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The vault key file in `home`.
-fn key_path(home: &Path) -> PathBuf {
-    home.join("vault.key")
+/// The key file of earlier versions: the vault's key beside the vault. Moved into the
+/// OS keystore (and deleted) the first time such a vault is opened.
+const LEGACY_KEY_FILE: &str = "vault.key";
+
+/// How a new vault is sealed: the Setup screen's choice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyMode {
+    /// The OS keystore (the default).
+    #[default]
+    Keystore,
+    /// A key file beside the vault: only on the user's explicit choice, where the
+    /// device has no keystore. Weaker: a copy of the app's folder opens anywhere.
+    File,
 }
 
-/// The store of an existing vault, when its key is there.
-pub fn existing_store(home: &Path) -> std::io::Result<Option<FileKeyStore>> {
-    let text = match std::fs::read_to_string(key_path(home)) {
-        Ok(text) => Zeroizing::new(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let key = Zeroizing::new(text.trim().to_owned());
-    let store = FileKeyStore::new(home, key).map_err(std::io::Error::other)?;
-    Ok(Some(store.with_params(VAULT_KEY_KDF)))
+/// Whether there is a vault file in `home`.
+pub fn has_vault(home: &Path) -> bool {
+    home.join(FileKeyStore::FILE_NAME).exists()
 }
 
-/// A store for a new vault under a fresh random key, written to `vault.key` first.
-pub fn new_store(home: &Path) -> std::io::Result<FileKeyStore> {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    onepush_protocol::keys::fill_random(bytes.as_mut());
-    let key = Zeroizing::new(b64::encode(bytes.as_ref()));
-    crate::prefs::write_private(&key_path(home), key.as_bytes())?;
-    let store = FileKeyStore::new(home, key).map_err(std::io::Error::other)?;
-    Ok(store.with_params(VAULT_KEY_KDF))
-}
-
-/// Removes the vault key (after the vault is gone, or when setup failed).
-pub fn remove_key(home: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(key_path(home)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+/// The store of the vault in `home` (sealed by the OS keystore, or by a key file in
+/// file-key mode, as its header says), able to read an earlier version's vault with
+/// its `vault.key`.
+pub fn existing_store(home: &Path) -> std::io::Result<FileKeyStore> {
+    let store = FileKeyStore::without_pin(home);
+    match std::fs::read_to_string(home.join(LEGACY_KEY_FILE)) {
+        Ok(text) => Ok(store.with_legacy_key(Zeroizing::new(text.trim().to_owned()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(store),
+        Err(e) => Err(e),
     }
 }
 
-/// Removes a vault whose key is lost or that cannot be read (reset of a broken install).
-pub fn remove_vault_file(home: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(home.join(FileKeyStore::FILE_NAME)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+/// After `store` opened: the earlier version's key file goes once the vault no longer
+/// needs it (re-sealed with the keystore, or already in the current form).
+pub fn finish_migration(home: &Path, store: &FileKeyStore) {
+    if store.is_legacy() {
+        tracing::warn!(
+            "no OS keystore: the vault stays sealed by vault.key beside it until it can move into the keystore"
+        );
+        return;
+    }
+    match std::fs::remove_file(home.join(LEGACY_KEY_FILE)) {
+        Ok(()) => tracing::info!("vault.key removed: the vault's key is in the OS keystore"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::error!(error = %e, "cannot remove the old vault.key"),
+    }
+}
+
+/// A store for a new vault, checked to be able to seal it (the keystore answers, or
+/// file-key mode was chosen) before a credential is made.
+pub fn new_store(home: &Path, mode: KeyMode) -> Result<FileKeyStore, VaultError> {
+    let store = FileKeyStore::without_pin(home);
+    let store = match mode {
+        KeyMode::Keystore => store,
+        KeyMode::File => store.with_key_file(),
+    };
+    store.check_can_create()?;
+    Ok(store)
+}
+
+/// Removes a vault that cannot be opened (its key lost, or copied from elsewhere): its
+/// keystore entry or key file when its header names one, then the file; and the key
+/// file of earlier versions.
+pub fn remove_unreadable_vault(home: &Path) -> Result<(), VaultError> {
+    FileKeyStore::without_pin(home).delete()?;
+    remove_legacy_key(home)
+}
+
+/// Removes an earlier version's `vault.key`, if any.
+pub fn remove_legacy_key(home: &Path) -> Result<(), VaultError> {
+    let path = home.join(LEGACY_KEY_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(VaultError::Io { path, source: e })
+        }
         _ => Ok(()),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use onepush_device::KeyStore as _;
-
-    use super::*;
-
-    #[test]
-    fn new_key_opens_again_and_is_private() {
-        let home = tempfile::tempdir().unwrap();
-        assert!(existing_store(home.path()).unwrap().is_none());
-        let store = new_store(home.path()).unwrap();
-        assert!(!store.exists());
-        let again = existing_store(home.path()).unwrap().unwrap();
-        assert_eq!(again.path(), store.path());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(key_path(home.path()))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        remove_key(home.path()).unwrap();
-        remove_key(home.path()).unwrap();
-        assert!(existing_store(home.path()).unwrap().is_none());
-    }
-}
+#[path = "home_tests.rs"]
+mod tests;

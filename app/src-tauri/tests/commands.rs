@@ -20,16 +20,20 @@ fn no_args() -> Value {
 #[test]
 fn setup_creates_a_credential_the_state_shows_without_secrets() {
     let t = TestApp::start();
+    let config = t.ok("get_config", no_args());
+    assert_eq!(config["relayUrl"], t.relay_url.as_str());
     assert_eq!(
-        t.ok("get_config", no_args()),
-        json!({ "relayUrl": t.relay_url })
+        config["keystore"]["available"],
+        app::keystore_here(),
+        "{config}"
     );
+    assert_eq!(config["vaultProblem"], Value::Null);
     let before = t.ok("get_state", no_args());
     assert_eq!(before["setUp"], false);
     assert_eq!(t.fails("codes", no_args()), "not_set_up");
     assert_eq!(t.ok("history", no_args()), json!([]));
 
-    let state = t.ok("setup", json!({ "relayUrl": t.relay_url }));
+    let state = t.ok("setup", app::setup_args(json!({ "relayUrl": t.relay_url })));
     let cid = state["credentialId"].as_str().unwrap();
     assert!(cid.starts_with("ONEP") && cid.len() == 12, "{cid}");
     assert_eq!(state["setUp"], true);
@@ -67,10 +71,13 @@ fn setup_refuses_bad_input_before_asking_the_relay() {
 #[test]
 fn setup_with_the_relay_down_leaves_the_device_unset() {
     let t = TestApp::start();
-    let kind = t.fails("setup", json!({ "relayUrl": "http://127.0.0.1:9" }));
+    let kind = t.fails(
+        "setup",
+        app::setup_args(json!({ "relayUrl": "http://127.0.0.1:9" })),
+    );
     assert_eq!(kind, "relay_unreachable");
     assert_eq!(t.ok("get_state", no_args())["setUp"], false);
-    assert!(!t.home.join("vault.key").exists());
+    assert!(!t.home.join("vault.onepush").exists());
     // ... and it can be set up once the relay is there.
     t.set_up(None);
 }
@@ -215,7 +222,10 @@ fn number_matching_needs_the_number_the_bank_shows() {
 #[test]
 fn pin_before_approve_is_checked_by_the_backend_and_locks() {
     let t = TestApp::start();
-    let state = t.ok("setup", json!({ "relayUrl": t.relay_url, "pin": "2468" }));
+    let state = t.ok(
+        "setup",
+        app::setup_args(json!({ "relayUrl": t.relay_url, "pin": "2468" })),
+    );
     assert_eq!(state["pinBeforeApprove"], true);
     assert_eq!(state["approvalCheck"], "pin", "desktop: the PIN dialog");
     assert_eq!(state["pinSet"], true);
@@ -370,7 +380,13 @@ fn reset_revokes_the_credential_at_the_relay_then_forgets_it() {
     assert_eq!(state["setUp"], false);
     assert_eq!(state["pinSet"], false);
     assert_eq!(t.fails("codes", no_args()), "not_set_up");
-    assert!(!t.home.join("vault.onepush").exists() && !t.home.join("vault.key").exists());
+    let left: Vec<_> = std::fs::read_dir(&t.home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|name| name.to_string_lossy().starts_with("vault"))
+        .collect();
+    assert!(left.is_empty(), "no vault or key file is left: {left:?}");
     let (status, user) = block_on(t.bank.call(Method::GET, "/v1/users/yamada", None));
     assert_eq!(status, StatusCode::OK, "{user}");
     assert_eq!(user["state"], "unregistered");

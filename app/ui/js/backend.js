@@ -53,7 +53,8 @@ export async function listen(event, cb) {
 export const api = {
   getConfig: () => invoke('get_config'),
   getState: () => invoke('get_state'),
-  setup: (relayUrl, pin) => invoke('setup', pin ? { relayUrl, pin } : { relayUrl }),
+  setup: (relayUrl, pin, keyMode) =>
+    invoke('setup', { relayUrl, ...(pin ? { pin } : {}), ...(keyMode ? { keyMode } : {}) }),
   codes: () => invoke('codes'),
   accounts: () => invoke('accounts'),
   pending: () => invoke('pending'),

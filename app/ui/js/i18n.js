@@ -29,6 +29,11 @@ export const STRINGS = {
     'setup.errRelay': 'https:// で始まるURLを入力してください。',
     'setup.errPin': 'PINは数字4〜8桁で入力してください。',
     'setup.errPinMatch': '確認用のPINが一致しません。',
+    'setup.noKeystore': 'この端末ではOSのキーストアを利用できません({d})。クレデンシャルの鍵はOSのキーストアに保存します。',
+    'setup.fileKey': '鍵をファイルに保存する(安全性が低い)',
+    'setup.fileKeyHelp': '鍵をアプリのフォルダーに保存します。フォルダーをコピーされると、別の端末でもこのクレデンシャルを使われるおそれがあります。',
+    'setup.vaultProblem': 'この端末の保管データを開けません: {m}',
+    'setup.startOver': 'やり直す(開けない保管データを削除)',
 
     'home.title': 'ホーム',
     'home.credentialId': 'クレデンシャルID',
@@ -169,6 +174,11 @@ export const STRINGS = {
     'setup.errRelay': 'Enter a URL starting with https://',
     'setup.errPin': 'The PIN must be 4 to 8 digits.',
     'setup.errPinMatch': 'The two PINs do not match.',
+    'setup.noKeystore': 'This device has no OS keystore available ({d}). The credential\'s key is kept in the OS keystore.',
+    'setup.fileKey': 'Keep the key in a file instead (weaker)',
+    'setup.fileKeyHelp': 'The key is stored in the app\'s folder: anyone who copies that folder can use this credential on another device.',
+    'setup.vaultProblem': 'The data on this device cannot be opened: {m}',
+    'setup.startOver': 'Start over (remove the unreadable data)',
 
     'home.title': 'Home',
     'home.credentialId': 'Credential ID',

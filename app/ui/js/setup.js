@@ -1,11 +1,14 @@
 // setup.js — the Setup screen: relay URL (prefilled from `get_config`), the
-// optional PIN (typed twice), and `setup` to create the credential.
+// optional PIN (typed twice), and `setup` to create the credential. Where the
+// device has no OS keystore, it says so and offers the (weaker) key file as an
+// explicit choice; a vault that cannot be opened is named, with "start over".
 
 import { api } from './backend.js';
 import { byId } from './dom.js';
 import { t } from './i18n.js';
 import { PIN_PATTERN } from './dialogs.js';
 import { errorText } from './errors.js';
+import { neutralize } from './format.js';
 
 let prefilled = false;
 
@@ -38,15 +41,47 @@ export function init(ctx) {
     ev.preventDefault();
     submit(ctx);
   });
+  byId('setup-start-over').addEventListener('click', () => startOver());
+}
+
+let config = null;
+
+/** The keystore notice and the unreadable-vault notice, from `get_config`. */
+function renderNotices() {
+  const keystore = config && config.keystore;
+  const noKeystore = Boolean(keystore && keystore.available === false);
+  byId('setup-keystore').hidden = !noKeystore;
+  if (noKeystore) {
+    byId('setup-keystore-msg').textContent = t('setup.noKeystore', { d: neutralize(keystore.detail || '?') });
+  } else {
+    byId('setup-file-key').checked = false;
+  }
+  const problem = config && config.vaultProblem;
+  byId('setup-vault-problem').hidden = !problem;
+  if (problem) byId('setup-vault-problem-msg').textContent = t('setup.vaultProblem', { m: neutralize(problem) });
+}
+
+async function startOver() {
+  const error = byId('setup-error');
+  error.hidden = true;
+  try {
+    await api.reset();
+    config = { ...config, vaultProblem: null };
+    renderNotices();
+  } catch (err) {
+    error.textContent = errorText(err);
+    error.hidden = false;
+  }
 }
 
 export async function show() {
   if (prefilled) return;
   prefilled = true;
   try {
-    const config = await api.getConfig();
+    config = await api.getConfig();
     const relay = byId('setup-relay');
     if (!relay.value && config && config.relayUrl) relay.value = config.relayUrl;
+    renderNotices();
   } catch {
     /* the user can type it */
   }
@@ -79,7 +114,8 @@ async function submit(ctx) {
   button.textContent = t('setup.creating');
   try {
     const pin = byId('setup-use-pin').checked ? byId('setup-pin').value : undefined;
-    const state = await api.setup(byId('setup-relay').value.trim(), pin);
+    const keyMode = byId('setup-file-key').checked ? 'file' : undefined;
+    const state = await api.setup(byId('setup-relay').value.trim(), pin, keyMode);
     byId('setup-pin').value = '';
     byId('setup-pin2').value = '';
     ctx.setState(state);
@@ -94,6 +130,7 @@ async function submit(ctx) {
 }
 
 export function render() {
-  // Static strings are re-applied by i18n; refresh visible validation messages.
+  // Static strings are re-applied by i18n; refresh the notices and visible validation messages.
+  renderNotices();
   if (!byId('setup-relay-err').hidden || !byId('setup-pin-err').hidden) validate();
 }

@@ -82,6 +82,19 @@ pub fn device(home: &Path) -> assert_cmd::Command {
     command
 }
 
+/// Adds `--file-key` when this machine has no OS keystore, outside CI only (printing
+/// why): the vaults of the CLI tests are then sealed by a key file, and everything but
+/// the keystore is still tested. With `CI=true` a missing keystore fails the test.
+pub fn file_key_unless_keystore(command: &mut assert_cmd::Command) {
+    static KEYSTORE: OnceLock<bool> = OnceLock::new();
+    let available = *KEYSTORE.get_or_init(|| {
+        onepush_device::os_keystore::available_for_test("the CLI tests' PIN vaults")
+    });
+    if !available {
+        command.arg("--file-key");
+    }
+}
+
 /// Runs a command to its end off the async runtime (the relay keeps serving).
 pub async fn run(mut command: assert_cmd::Command) -> Assert {
     tokio::task::spawn_blocking(move || command.assert())

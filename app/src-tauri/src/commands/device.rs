@@ -1,25 +1,30 @@
 //! Commands about the device itself: configuration, state, setup, codes, accounts, reset.
 
-use onepush_device::{Authenticator, unix_now};
+use onepush_device::{Authenticator, VaultError, unix_now};
 use onepush_protocol::api::DeviceAccount;
 use tauri::State;
 
 use crate::backend::Backend;
-use crate::dto::{AppState, Codes, Config};
+use crate::dto::{AppState, Codes, Config, KeystoreStatus};
 use crate::error::{AppError, CommandResult, ErrorKind};
-use crate::home;
+use crate::home::{self, KeyMode};
 use crate::pin::{self, PinRecord};
 
-/// The relay proposed on the Setup screen.
+/// What the Setup screen needs: the relay it proposes, the keystore's state (a probe
+/// entry is written and removed, off the async runtime), why the vault does not open.
 #[tauri::command]
-#[allow(
-    clippy::needless_pass_by_value,
-    reason = "Tauri hands command arguments over by value"
-)]
-pub fn get_config(backend: State<'_, Backend>) -> Config {
-    Config {
+pub async fn get_config(backend: State<'_, Backend>) -> CommandResult<Config> {
+    let probe = tauri::async_runtime::spawn_blocking(onepush_device::os_keystore::check_writable)
+        .await
+        .map_err(|e| AppError::internal("the keystore check failed", &e))?;
+    Ok(Config {
         relay_url: backend.config().relay_url.clone(),
-    }
+        keystore: KeystoreStatus {
+            available: probe.is_ok(),
+            detail: probe.err().map(|e| e.to_string()),
+        },
+        vault_problem: backend.vault_problem(),
+    })
 }
 
 /// Whether the device is set up, and its settings.
@@ -28,13 +33,15 @@ pub async fn get_state(backend: State<'_, Backend>) -> CommandResult<AppState> {
     Ok(backend.state().await)
 }
 
-/// Creates the credential at `relay_url` (keys made here, vault saved), with a PIN
-/// before approvals when `pin` is given, and starts following the event stream.
+/// Creates the credential at `relay_url` (keys made here, vault saved with its key in
+/// the OS keystore, or in a key file when `key_mode` is `file`), with a PIN before
+/// approvals when `pin` is given, and starts following the event stream.
 #[tauri::command]
 pub async fn setup(
     backend: State<'_, Backend>,
     relay_url: String,
     pin: Option<String>,
+    key_mode: Option<KeyMode>,
 ) -> CommandResult<AppState> {
     let relay_url = check_relay_url(&relay_url)?;
     let pin = match pin {
@@ -43,24 +50,28 @@ pub async fn setup(
     };
     let mut slot = backend.auth().await;
     let home = backend.home();
-    if slot.is_some() || home.join(onepush_device::FileKeyStore::FILE_NAME).exists() {
-        return Err(AppError::new(
-            ErrorKind::AlreadySetUp,
-            "this device already has a credential: reset it first",
-        ));
-    }
-    let store = home::new_store(home)
-        .map_err(|e| AppError::internal("the vault key could not be written", &e))?;
-    let auth = match Authenticator::provision(Box::new(store), relay_url.as_str(), unix_now()).await
-    {
-        Ok(auth) => auth,
-        Err(e) => {
-            if let Err(io) = home::remove_key(home) {
-                tracing::warn!(error = %io, "cannot remove the unused vault key");
+    if slot.is_some() || home::has_vault(home) {
+        let message = match backend.vault_problem() {
+            Some(problem) => {
+                format!("this device's vault cannot be opened ({problem}): start over to remove it")
             }
-            return Err(e.into());
-        }
-    };
+            None => "this device already has a credential: reset it first".to_owned(),
+        };
+        return Err(AppError::new(ErrorKind::AlreadySetUp, message));
+    }
+    let home_dir = home.clone();
+    let mode = key_mode.unwrap_or_default();
+    let store = tauri::async_runtime::spawn_blocking(move || home::new_store(&home_dir, mode))
+        .await
+        .map_err(|e| AppError::internal("the keystore check failed", &e))?
+        .map_err(|e| match e {
+            VaultError::KeystoreUnavailable(_) => AppError::new(
+                ErrorKind::KeystoreUnavailable,
+                format!("{e}: choose to keep the key in a file (weaker) to set up anyway"),
+            ),
+            other => other.into(),
+        })?;
+    let auth = Authenticator::provision(Box::new(store), relay_url.as_str(), unix_now()).await?;
     tracing::info!(credential = %auth.vault().credential_id(), relay = %relay_url, "set up");
     backend.follow(Some(auth.client().clone()));
     let auth = slot.insert(auth);
@@ -96,18 +107,20 @@ pub async fn reset(backend: State<'_, Backend>) -> CommandResult<AppState> {
     if let Some(auth) = slot.take() {
         let credential = auth.vault().credential_id().clone();
         if let Err(e) = auth.reset().await {
-            *slot = crate::backend::open_vault(home);
+            *slot = crate::backend::open_vault(home).ok().flatten();
             return Err(e.into());
         }
         tracing::info!(%credential, "reset: credential revoked and forgotten");
     } else {
-        // A vault that cannot be opened (its key lost): start over.
-        home::remove_vault_file(home)
+        // A vault that cannot be opened (its key lost, or copied from elsewhere): start
+        // over. The relay is not asked: the credential may belong to another device.
+        home::remove_unreadable_vault(home)
             .map_err(|e| AppError::internal("the old vault could not be removed", &e))?;
     }
+    backend.set_vault_problem(None);
     backend.follow(None);
-    home::remove_key(home)
-        .map_err(|e| AppError::internal("the vault key could not be removed", &e))?;
+    home::remove_legacy_key(home)
+        .map_err(|e| AppError::internal("the old vault key could not be removed", &e))?;
     let mut prefs = backend.prefs().await;
     prefs.prefs.pin = None;
     prefs.prefs.pin_before_approve = false;

@@ -132,8 +132,9 @@ impl TestApp {
     }
 
     /// Sets up against the relay (with `pin` when given); the compact credential ID.
+    /// The vault is sealed by the OS keystore ([`keystore_here`]: else a key file).
     pub fn set_up(&self, pin: Option<&str>) -> String {
-        let mut args = json!({ "relayUrl": self.relay_url });
+        let mut args = setup_args(json!({ "relayUrl": self.relay_url }));
         if let Some(pin) = pin {
             args["pin"] = pin.into();
         }
@@ -166,6 +167,25 @@ fn init_logging() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// Whether setup can seal vaults with the OS keystore here. Without one the tests set
+/// up in file-key mode, outside CI only (printing why); with `CI=true` they fail.
+pub fn keystore_here() -> bool {
+    static KEYSTORE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KEYSTORE.get_or_init(|| {
+        onepush_device::os_keystore::available_for_test(
+            "the app tests' setup (keystore-sealed vaults)",
+        )
+    })
+}
+
+/// `setup`'s arguments `args`, in file-key mode when there is no keystore here.
+pub fn setup_args(mut args: Value) -> Value {
+    if !keystore_here() {
+        args["keyMode"] = "file".into();
+    }
+    args
 }
 
 /// Builds the app on `home`, listens to event `listen` if asked, then runs the setup

@@ -104,9 +104,19 @@ async fn init(unlock: &Unlock, relay: &str, json: bool) -> Result<()> {
         "credential_id_grouped": cid.grouped(),
         "relay_url": vault.relay_url(),
         "encrypted": device.store().verifies_user(),
+        "key": key_kind(unlock),
     });
     emit(json, &value, || format!("credential ID: {}", cid.grouped()));
     Ok(())
+}
+
+/// Where a new vault's key is: `os-keystore`, `file` (--file-key) or `none` (insecure).
+fn key_kind(unlock: &Unlock) -> &'static str {
+    match (unlock.insecure, unlock.file_key) {
+        (true, _) => "none",
+        (false, true) => "file",
+        (false, false) => "os-keystore",
+    }
 }
 
 fn show(unlock: &Unlock, json: bool) -> Result<()> {

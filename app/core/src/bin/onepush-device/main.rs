@@ -42,6 +42,11 @@ pub struct Cli {
         default_missing_value = "true"
     )]
     insecure_no_pin: bool,
+    /// With init, where no OS keystore is available: keep the vault's key in a file
+    /// beside the vault (vault.onepush.key) instead of the keystore. Weaker: a copy of
+    /// the folder then opens anywhere with the PIN alone.
+    #[arg(long, global = true)]
+    file_key: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -220,6 +225,7 @@ impl Cli {
                 .filter(|p| !p.is_empty())
                 .map(Zeroizing::new),
             insecure: self.insecure_no_pin,
+            file_key: self.file_key,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Where the emulated phone lives and how its vault is unlocked: the home folder,
-//! the PIN (from a file, `ONEPUSH_DEVICE_PIN` or a prompt) or the insecure mode.
+//! the PIN (from a file, `ONEPUSH_DEVICE_PIN` or a prompt) together with the vault's
+//! secret in the OS keystore, the explicit file-key mode, or the insecure mode.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub struct Unlock {
     pub pin_env: Option<Zeroizing<String>>,
     /// `--insecure-no-pin` / `ONEPUSH_DEVICE_INSECURE=1`.
     pub insecure: bool,
+    /// `--file-key`: a new vault keeps its key in a file, not the OS keystore.
+    pub file_key: bool,
 }
 
 /// The default home: `~/.onepush-device`.
@@ -51,8 +54,24 @@ impl Unlock {
             }
             return Err(VaultError::NotFound(encrypted).into());
         }
+        if creating && !self.file_key {
+            // Before the PIN is asked and the relay creates a credential.
+            FileKeyStore::without_pin(&self.home)
+                .check_can_create()
+                .map_err(|e| match e {
+                    VaultError::KeystoreUnavailable(_) => anyhow::Error::new(e).context(
+                        "cannot seal a new vault: give --file-key to keep its key in a file beside it (weaker: a copy of the folder then opens with the PIN alone), or --insecure-no-pin for an emulator",
+                    ),
+                    other => other.into(),
+                })?;
+        }
         let pin = self.pin(creating)?;
-        Ok(Box::new(FileKeyStore::new(&self.home, pin)?))
+        let store = FileKeyStore::new(&self.home, pin)?;
+        Ok(Box::new(if self.file_key {
+            store.with_key_file()
+        } else {
+            store
+        }))
     }
 
     /// The PIN: `--pin-file`, then `ONEPUSH_DEVICE_PIN`, then a prompt on the terminal.
