@@ -3,6 +3,7 @@
 mod admin;
 mod approval;
 mod login;
+mod payments;
 mod register;
 mod session;
 mod staff;
@@ -15,6 +16,7 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+pub use approval::yen;
 pub use session::{COOKIE_NAME, ClientInfo};
 
 use crate::AppState;
@@ -36,6 +38,11 @@ pub fn app(state: AppState) -> Router {
         .route("/register/signin", post(register::sign_in))
         .route("/transfer", get(transfer::page).post(transfer::submit))
         .route("/transfers", get(transfer::list))
+        .route("/payments", get(payments::menu))
+        .route(
+            "/payments/{kind}",
+            get(payments::page).post(payments::submit),
+        )
         .route("/admin", get(admin::page).post(admin::submit))
         .route("/outbox", get(staff::outbox))
         .route("/staff", get(staff::page))
