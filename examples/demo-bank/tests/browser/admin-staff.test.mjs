@@ -1,13 +1,13 @@
 // The success paths of the admin and staff pages in headless chromium (R5,
-// R13–R16): an admin unlocks a locked user with a push, resets a password
-// authenticated by an OTP from the emulated phone, and bank staff suspend,
-// resume and unlock a token and take a loss report. Screenshots:
+// R13–R16): an admin unlocks a locked user with a push, resets a password and
+// unregisters a token authenticated by OTPs from the emulated phone, and bank
+// staff suspend, resume and unlock a token and take a loss report. Screenshots:
 // target/demo-bank-screenshots/admin-*.png.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  CONTRACT, LOGIN_PASSWORD, SHOTS, STAFF_PASSWORD,
+  APPROVAL_PASSWORD, CONTRACT, LOGIN_PASSWORD, SHOTS, STAFF_PASSWORD,
   cleanup, launchBrowser, lineOf, newPhone, startWorld, stop, stopWatchers,
 } from './harness.mjs';
 
@@ -15,7 +15,7 @@ let world;
 let context;
 let page;
 const phones = {};
-const enrolledCodes = {};
+const lastStep = {};
 
 before(async () => {
   world = await startWorld({ ttl: 20 });
@@ -50,8 +50,8 @@ async function register(user, phone) {
   await page.fill('input[name=password]', LOGIN_PASSWORD);
   await page.click('#register-signin');
   await page.waitForSelector('#registering');
-  const codes = phone.codes();
-  enrolledCodes[user] = codes;
+  const [step, codes] = codesAt(phone);
+  lastStep[user] = step + 1;
   await page.fill('input[name=credential_id]', phone.credential_id_grouped);
   await page.fill('input[name=code1]', codes[0]);
   await page.fill('input[name=code2]', codes[1]);
@@ -76,6 +76,28 @@ async function adminSignedIn() {
   phones.admin.type(id, (await page.textContent('#number')).trim());
   await page.waitForURL(url('/dashboard'), { timeout: 20000 });
   await stop(watcher);
+}
+
+const stepNow = () => Math.floor(Date.now() / 30000);
+
+/** The phone's current and next codes with the 30 s step they were read in. */
+function codesAt(phone) {
+  for (;;) {
+    const step = stepNow();
+    const codes = phone.codes();
+    if (stepNow() === step) return [step, codes];
+  }
+}
+
+/**
+ * An OTP of a later 30 s step than any `user` used before (the relay refuses a
+ * step used before): the next step's code, within the relay's ±1 step window.
+ */
+async function freshOtp(phone, user) {
+  while (stepNow() < lastStep[user]) await new Promise((r) => setTimeout(r, 500));
+  const [step, codes] = codesAt(phone);
+  lastStep[user] = step + 1;
+  return codes[1];
 }
 
 /** The row of the admin page's user table for `user`: [login badge, approval badge]. */
@@ -119,14 +141,7 @@ test('an admin unlocks a user locked by wrong passwords, approving with a push',
 
 test('an admin resets a password, authenticated by an OTP from the phone', async () => {
   await adminSignedIn();
-  // The enrollment used two codes; an OTP must be of a later 30 s step.
-  const [first, second] = enrolledCodes.admin01;
-  let codes = phones.admin.codes();
-  while (codes[0] === first) {
-    await new Promise((r) => setTimeout(r, 1000));
-    codes = phones.admin.codes();
-  }
-  const otp = codes[0] === second ? codes[1] : codes[0];
+  const otp = await freshOtp(phones.admin, 'admin01');
   await page.goto(url('/admin'));
   await page.check('input[value=reset_passwords]');
   await page.fill('input[name=target_user_id]', 'entry01');
@@ -192,4 +207,25 @@ test('bank staff suspend, resume, unlock after a lock, and take a loss report', 
   assert.match(lost, /reported lost: 1 bindings locked/);
   assert.match(s4, /locked/);
   await shot('staff-reported-lost');
+});
+
+test('an admin unregisters a token authenticated by an OTP; the staff page shows it', async () => {
+  await adminSignedIn();
+  const otp = await freshOtp(phones.admin, 'admin01');
+  await page.goto(url('/admin'));
+  await page.check('input[value=unregister_token]');
+  await page.fill('input[name=target_user_id]', 'approver01');
+  await page.check('input[name=method][value=otp]');
+  await page.fill('input[name=otp]', otp);
+  await page.fill('input[name=approval_password]', APPROVAL_PASSWORD);
+  await page.click('#execute');
+  await page.waitForSelector('#done, #error');
+  assert.equal(await page.$('#error'), null, await page.textContent('body'));
+  assert.match(await page.textContent('#done'), /登録解除を実行しました（OTPで認証）/);
+  await shot('unregistered-by-otp');
+  await context.clearCookies();
+  await page.goto(url('/staff'));
+  await page.fill('input[name=password]', STAFF_PASSWORD);
+  await page.click('#staff-login');
+  assert.match(await page.textContent('tr[data-user=approver01] .state'), /unregistered/);
 });
