@@ -5,6 +5,7 @@ mod approval;
 mod login;
 mod payments;
 mod register;
+mod resync;
 mod session;
 mod staff;
 mod transfer;
@@ -36,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .route("/approval/{id}/result", get(approval::result))
         .route("/register", get(register::page).post(register::enroll))
         .route("/register/signin", post(register::sign_in))
+        .route("/resync", get(resync::page).post(resync::submit))
         .route("/transfer", get(transfer::page).post(transfer::submit))
         .route("/transfers", get(transfer::list))
         .route("/payments", get(payments::menu))

@@ -1,7 +1,8 @@
 // The success paths of the admin and staff pages in headless chromium (R5,
 // R13–R16): an admin unlocks a locked user with a push, resets a password and
-// unregisters a token authenticated by OTPs from the emulated phone, and bank
-// staff suspend, resume and unlock a token and take a loss report. Screenshots:
+// unregisters a token authenticated by OTPs from the emulated phone, resyncs
+// its token (R12), and bank staff suspend, resume and unlock a token and take
+// a loss report. Screenshots:
 // target/demo-bank-screenshots/admin-*.png.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -207,6 +208,24 @@ test('bank staff suspend, resume, unlock after a lock, and take a loss report', 
   assert.match(lost, /reported lost: 1 bindings locked/);
   assert.match(s4, /locked/);
   await shot('staff-reported-lost');
+});
+
+test('the resync page takes two consecutive codes and says the clock is on time', async () => {
+  await adminSignedIn();
+  // Both codes must be of steps after the last one the credential used.
+  while (stepNow() <= lastStep.admin01) await new Promise((r) => setTimeout(r, 500));
+  const [step, codes] = codesAt(phones.admin);
+  lastStep.admin01 = step + 1;
+  await page.goto(url('/resync'));
+  await page.fill('input[name=code1]', codes[0]);
+  // As a person does: type the second code once the app shows it.
+  while (stepNow() <= step) await new Promise((r) => setTimeout(r, 500));
+  await page.fill('input[name=code2]', codes[1]);
+  await page.click('#resync');
+  await page.waitForSelector('#done, #error');
+  assert.equal(await page.$('#error'), null, await page.textContent('body'));
+  assert.match(await page.textContent('#done'), /on time/);
+  await shot('resync');
 });
 
 test('an admin unregisters a token authenticated by an OTP; the staff page shows it', async () => {
