@@ -2,6 +2,7 @@
 
 mod admin;
 mod approval;
+mod contract;
 mod login;
 mod payments;
 mod register;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/staff", get(staff::page))
         .route("/staff/login", post(staff::login))
         .route("/staff/action", post(staff::action))
+        .route("/staff/contract-end", post(contract::end))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::layer,

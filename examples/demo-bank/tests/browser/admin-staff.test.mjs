@@ -1,8 +1,8 @@
 // The success paths of the admin and staff pages in headless chromium (R5,
 // R13–R16): an admin unlocks a locked user with a push, resets a password and
 // unregisters a token authenticated by OTPs from the emulated phone, resyncs
-// its token (R12), and bank staff suspend, resume and unlock a token and take
-// a loss report. Screenshots:
+// its token (R12), and bank staff suspend, resume and unlock a token, take a
+// loss report and end the contract (R14). Screenshots:
 // target/demo-bank-screenshots/admin-*.png.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -247,4 +247,17 @@ test('an admin unregisters a token authenticated by an OTP; the staff page shows
   await page.fill('input[name=password]', STAFF_PASSWORD);
   await page.click('#staff-login');
   assert.match(await page.textContent('tr[data-user=approver01] .state'), /unregistered/);
+});
+
+test('ending the contract unregisters every remaining token (R14)', async () => {
+  await page.goto(url('/staff'));
+  await page.fill('input[name=password]', STAFF_PASSWORD);
+  await page.click('#staff-login');
+  assert.match(await page.textContent('tr[data-user=admin01] .state'), /active/);
+  await page.click('#contract-end');
+  await page.waitForSelector('#flash');
+  assert.match(await page.textContent('#flash'), /contract ended: 1 token\(s\) unregistered \(admin01\)/);
+  const states = await page.$$eval('#tokens tr[data-user] .state', (els) => els.map((e) => e.textContent));
+  assert.ok(states.every((s) => /unregistered|not registered/.test(s)), states.join(' | '));
+  await shot('contract-ended');
 });
