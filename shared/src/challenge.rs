@@ -30,7 +30,10 @@ impl ChallengeKind {
     /// Every kind, in display order.
     pub const ALL: [Self; 3] = [Self::Login, Self::Transaction, Self::Admin];
 
-    /// Context fields the bank must send for this kind (each a non-empty string).
+    /// Context fields the bank must send for this kind; for a `transaction`, those of
+    /// a `transfer` (the type a context without `type` has). The full rules, with
+    /// each field's shape and the other transaction types, are
+    /// [`crate::transaction::check_context`].
     pub fn required_fields(self) -> &'static [&'static str] {
         match self {
             Self::Login => &["ip", "user_agent"],

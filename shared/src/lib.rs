@@ -12,6 +12,7 @@
 //! | [`jws`] | the signed decision (compact JWS, ES256) |
 //! | [`proof`] | the signed device request proof (DPoP-shaped JWT) |
 //! | [`challenge`] | the challenge state machine |
+//! | [`transaction`] | the context fields each kind and transaction type requires |
 //! | [`webpush`] | Web Push subscriptions and RFC 8291 payload decryption |
 //! | [`api`] | JSON bodies of the relay's bank and device APIs |
 
@@ -27,6 +28,7 @@ pub mod jws;
 pub mod keys;
 pub mod proof;
 pub mod totp;
+pub mod transaction;
 pub mod webhook;
 pub mod webpush;
 
@@ -37,6 +39,7 @@ pub use jws::{DecisionClaims, DecisionVerdict, DenyReason, JwsError};
 pub use keys::{DeviceKey, Jwk, KeyError};
 pub use proof::{ProofClaims, ProofError};
 pub use totp::{TotpError, TotpSecret};
+pub use transaction::{ContextFieldError, TransactionType};
 pub use webpush::{
     PushDecryptError, PushKeys, PushReceiverKeys, PushSubscription, SubscriptionError,
 };

@@ -3,8 +3,9 @@
 
 import { api } from './backend.js';
 import { byId, el, clear } from './dom.js';
-import { t, locale } from './i18n.js';
-import { contextText, formatAmount, formatDateTime, neutralize } from './format.js';
+import { locale } from './i18n.js';
+import { contextText, formatDateTime } from './format.js';
+import { contextSummary } from './context-view.js';
 import { kindClass, kindLabel, outcomeClass, outcomeLabel } from './labels.js';
 import { errorText } from './errors.js';
 
@@ -22,20 +23,9 @@ export async function show() {
   render();
 }
 
-/** What the entry was about, in one line: amount and payee, IP, or operation. */
+/** What the entry was about, in one line (js/context-view.js). */
 function summary(e) {
-  const c = e.context || {};
-  if (e.kind === 'transaction') {
-    const amount = formatAmount(c.amount, c.currency, locale());
-    const parts = [amount === null ? contextText(c.amount ?? '') : neutralize(amount)];
-    if (c.payee_name !== undefined) parts.push(contextText(c.payee_name));
-    return parts.join(' → ');
-  }
-  if (e.kind === 'login' && c.ip !== undefined) return contextText(c.ip);
-  if (e.kind === 'admin' && c.operation !== undefined) {
-    return `${contextText(c.operation)} · ${contextText(c.target_user_id ?? '')}`;
-  }
-  return '';
+  return contextSummary(e.kind, e.context || {});
 }
 
 export function render() {

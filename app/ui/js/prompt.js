@@ -10,17 +10,12 @@
 import { api } from './backend.js';
 import { byId, el, clear, announce } from './dom.js';
 import { t, locale } from './i18n.js';
-import { contextText, formatAmount, formatDateTime, hasHidden, neutralize, secondsUntil } from './format.js';
+import { contextText, formatDateTime, hasHidden, secondsUntil } from './format.js';
+import { contextTitle, renderContext } from './context-view.js';
 import { kindClass, kindLabel, outcomeLabel } from './labels.js';
 import { confirm, pinDialog } from './dialogs.js';
 import { errorText } from './errors.js';
 
-/** Context fields each kind shows in its own rows, in order, with their labels. */
-const FIELDS = {
-  login: [['ip', 'prompt.ip'], ['user_agent', 'prompt.browser'], ['location', 'prompt.location']],
-  transaction: [['amount', 'prompt.amount'], ['currency', 'prompt.currency'], ['payee_name', 'prompt.payee'], ['payee_account', 'prompt.payeeAccount']],
-  admin: [['operation', 'prompt.operation'], ['target_user_id', 'prompt.target']],
-};
 const ANNOUNCE_AT = [60, 30, 10];
 const ENDED = ['expired', 'cancelled', 'undeliverable', 'credential_mismatch'];
 const PIN_ERRORS = new Set(['pin_invalid', 'pin_locked', 'pin_required']);
@@ -164,39 +159,22 @@ export function render() {
   const badge = byId('prompt-badge');
   badge.className = `badge badge-${kind}`;
   badge.textContent = kindLabel(c.kind);
-  byId('prompt-title').textContent = kind === 'other' ? kindLabel(c.kind) : t(`prompt.title.${kind}`);
+  const context = c.context && typeof c.context === 'object' ? c.context : {};
+  byId('prompt-title').textContent = kind === 'other' ? kindLabel(c.kind) : contextTitle(kind, context);
   byId('prompt-bank').textContent = contextText(c.tenant_name);
   byId('prompt-user').textContent = contextText(c.user_id);
 
-  const context = c.context && typeof c.context === 'object' ? c.context : {};
-  const known = FIELDS[kind] || [];
   const details = byId('prompt-details');
   clear(details);
   addRow(details, t('prompt.time'), formatDateTime(c.created_at, locale()));
-  for (const [key, label] of known) {
-    if (!(key in context)) continue;
-    if (key === 'amount') addRow(details, t(label), amountText(context), 'amount');
-    else addRow(details, t(label), contextText(context[key]));
-  }
-
-  const knownKeys = new Set(known.map(([k]) => k));
-  const others = Object.keys(context).filter((k) => !knownKeys.has(k)).sort();
-  const other = byId('prompt-other');
-  clear(other);
-  for (const key of others) addRow(other, neutralize(key), contextText(context[key]));
-  byId('prompt-other-block').hidden = others.length === 0;
+  const others = renderContext(details, byId('prompt-other'), kind, context);
+  byId('prompt-other-block').hidden = others === 0;
 
   const suspicious = [c.tenant_name, c.user_id, ...Object.keys(context), ...Object.values(context)]
     .some((v) => hasHidden(typeof v === 'string' ? v : JSON.stringify(v)));
   byId('prompt-marker-help').hidden = !suspicious;
 
   renderStatus();
-}
-
-/** The amount formatted exactly for its currency, or the raw text when it cannot be. */
-function amountText(context) {
-  const formatted = formatAmount(context.amount, context.currency, locale());
-  return formatted === null ? contextText(context.amount) : neutralize(formatted);
 }
 
 function addRow(dl, label, value, extraClass = '') {

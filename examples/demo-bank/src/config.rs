@@ -30,7 +30,7 @@ pub struct Config {
     /// Seconds a user has to answer a push (10–600).
     #[arg(long, env = "ONEPUSH_BANK_TTL_SECONDS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(10..=600))]
     pub ttl_seconds: u32,
-    /// Turn number matching off for logins (on by default).
+    /// Turn number matching off for logins, transfers and payments (on by default).
     #[arg(long)]
     pub no_number_matching: bool,
     /// Days of password-only use after the bank suspends or unregisters a token.
@@ -69,7 +69,7 @@ impl fmt::Debug for Config {
 pub struct Settings {
     /// Seconds a user has to answer.
     pub ttl_seconds: u32,
-    /// Number matching for logins.
+    /// Number matching for logins, transfers and payments.
     pub number_matching: bool,
     /// Grace days after suspend / unregister.
     pub grace_days: u32,

@@ -148,7 +148,7 @@ async fn finish(
 fn expected(approval: &Approval) -> anyhow::Result<Expected> {
     let kind = match approval.purpose()? {
         Purpose::Login => ChallengeKind::Login,
-        Purpose::Transfer { .. } => ChallengeKind::Transaction,
+        Purpose::Transfer { .. } | Purpose::Payment { .. } => ChallengeKind::Transaction,
         Purpose::Admin { .. } => ChallengeKind::Admin,
     };
     Ok(Expected {
@@ -196,6 +196,12 @@ async fn apply(
             };
             store.insert_transfer(&transfer).await?;
             format!("振込を実行しました / transfer executed. {summary}")
+        }
+        Purpose::Payment { new_email, .. } => {
+            if let Some(email) = new_email {
+                store.set_email(contract, &approval.user_id, &email).await?;
+            }
+            format!("受け付けました / accepted. {summary}")
         }
         Purpose::Admin {
             operation,

@@ -9,12 +9,14 @@
 //! | [`relay`] | the client of the relay's bank API |
 //! | [`verify`] | the bank's own check of a decision JWS |
 //! | [`flow`] | starting a challenge and applying its outcome |
+//! | [`payments`] | the payment screens per transaction type and their contexts |
 //! | [`http`] | the pages |
 
 pub mod config;
 pub mod flow;
 pub mod http;
 pub mod passwords;
+pub mod payments;
 pub mod relay;
 pub mod seed;
 pub mod store;

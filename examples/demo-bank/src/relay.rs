@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use onepush_protocol::api::{
     BankChallenge, ChallengeCreated, CreateChallenge, CreateEnrollment, CredentialKey, GraceUntil,
-    OtpVerified, Problem, ReportedLost, UserBinding, VerifyOtp,
+    OtpResynced, OtpVerified, Problem, ReportedLost, ResyncOtp, UserBinding, VerifyOtp,
 };
 use onepush_protocol::{ChallengeId, CredentialId};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -178,6 +178,20 @@ impl RelayClient {
             Method::POST,
             &format!("/v1/users/{user_id}/otp/verify"),
             Some(&body),
+        )
+        .await
+    }
+
+    /// `POST /v1/users/{id}/otp/resync` (R12): two consecutive codes, older first.
+    pub async fn resync_otp(
+        &self,
+        user_id: &str,
+        codes: [String; 2],
+    ) -> Result<OtpResynced, RelayError> {
+        self.call(
+            Method::POST,
+            &format!("/v1/users/{user_id}/otp/resync"),
+            Some(&ResyncOtp { codes }),
         )
         .await
     }

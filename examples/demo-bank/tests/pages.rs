@@ -176,6 +176,73 @@ async fn a_transfer_with_a_wrong_approval_password_is_refused() {
 }
 
 #[tokio::test]
+async fn payment_screens_refuse_bad_forms_and_wrong_passwords_before_any_push() {
+    let state = bank(NO_RELAY, "k", Settings::default()).await;
+    let mut browser = signed_in(&state, "approver01").await;
+    let menu = browser.get("/payments").await;
+    for kind in [
+        "bulk_transfer",
+        "payroll_transfer",
+        "tax_payment",
+        "direct_debit",
+        "settings_change",
+    ] {
+        assert!(
+            menu.body.contains(&format!("/payments/{kind}")),
+            "{kind} on the menu"
+        );
+    }
+    let csrf = browser.get("/payments/tax_payment").await.csrf();
+    let bad = browser
+        .post(
+            "/payments/tax_payment",
+            &[
+                ("csrf", &csrf),
+                ("payee_institution_number", "0010"),
+                ("customer_number", "1234"),
+                ("confirmation_number", "99"),
+                ("amount", "5000"),
+                ("approval_password", seed::APPROVAL_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("must be 5 digits"), "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"value="1234""#),
+        "the form keeps what was typed"
+    );
+    let wrong = browser
+        .post(
+            "/payments/tax_payment",
+            &[
+                ("csrf", &csrf),
+                ("payee_institution_number", "00100"),
+                ("customer_number", "1234"),
+                ("confirmation_number", "99"),
+                ("amount", "5000"),
+                ("approval_password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.body.contains("wrong password: 4 tries left"),
+        "{}",
+        wrong.body
+    );
+    assert_eq!(
+        browser.get("/payments/refund").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mut viewer = signed_in(&state, "viewer01").await;
+    assert_eq!(
+        viewer.get("/payments/direct_debit").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
 async fn admin_form_errors_are_shown() {
     let state = bank(NO_RELAY, "k", Settings::default()).await;
     let mut admin = signed_in(&state, "admin01").await;

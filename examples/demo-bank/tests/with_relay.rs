@@ -4,113 +4,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Browser, bank, signed_in};
-use onepush_demo_bank::{AppState, Settings, seed};
-use onepush_device::{Authenticator, UnencryptedFileKeyStore};
+use common::world::{enroll, login, now, number_on, pending_one, phone, status, world};
+use common::{Browser, signed_in};
+use onepush_demo_bank::seed;
 use onepush_protocol::DenyReason;
-use onepush_protocol::api::DeviceChallenge;
-use onepush_relay::testing::{TestRelay, spawn_relay};
-
-fn now() -> i64 {
-    onepush_demo_bank::now()
-}
-
-struct World {
-    relay: TestRelay,
-    state: AppState,
-    dir: tempfile::TempDir,
-}
-
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = spawn_relay(&dir.path().join("relay")).await;
-    let settings = Settings {
-        ttl_seconds: 10,
-        ..Settings::default()
-    };
-    let state = bank(&relay.url, &relay.api_key, settings).await;
-    World { relay, state, dir }
-}
-
-async fn phone(w: &World, name: &str) -> Authenticator {
-    let home = w.dir.path().join(name);
-    std::fs::create_dir_all(&home).unwrap();
-    Authenticator::provision(
-        Box::new(UnencryptedFileKeyStore::new(&home)),
-        &w.relay.url,
-        now(),
-    )
-    .await
-    .unwrap()
-}
-
-/// Registers `device` for `user` through the bank's registration page.
-async fn enroll(w: &World, user: &str, device: &Authenticator) {
-    let mut browser = signed_in(&w.state, user).await;
-    let csrf = browser.get("/register").await.csrf();
-    let codes = device.codes(now());
-    let cid = device.vault().credential_id().grouped();
-    let page = browser
-        .post(
-            "/register",
-            &[
-                ("csrf", &csrf),
-                ("credential_id", &cid),
-                ("code1", &codes.current),
-                ("code2", &codes.next),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(
-        page.body.contains("one-push is registered"),
-        "{}",
-        page.body
-    );
-}
-
-async fn pending_one(device: &Authenticator) -> DeviceChallenge {
-    let mut list = device.pending().await.unwrap();
-    assert_eq!(list.len(), 1, "one pending challenge");
-    list.remove(0)
-}
-
-/// Logs in with the password; returns the browser on the waiting page and its path.
-async fn login(w: &World, user: &str) -> (Browser, String) {
-    let mut browser = Browser::new(w.state.clone());
-    let csrf = browser.get("/login").await.csrf();
-    let page = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("contract", seed::CONTRACT),
-                ("user_id", user),
-                ("password", seed::LOGIN_PASSWORD),
-            ],
-        )
-        .await;
-    let location = page
-        .location
-        .clone()
-        .unwrap_or_else(|| panic!("redirect expected: {}", page.body));
-    (browser, location)
-}
-
-fn number_on(page: &str) -> u8 {
-    let start = page.find(r#"id="number">"#).expect("number shown") + r#"id="number">"#.len();
-    page[start..]
-        .split('<')
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-async fn status(browser: &mut Browser, waiting: &str) -> serde_json::Value {
-    serde_json::from_str(&browser.get(&format!("{waiting}/status")).await.body).unwrap()
-}
 
 #[tokio::test]
 async fn enrolled_user_logs_in_with_number_matching_and_the_bank_verifies_the_signature() {
@@ -219,14 +116,20 @@ async fn an_approved_transfer_carries_its_exact_details_and_is_listed() {
         .clone()
         .unwrap_or_else(|| panic!("{}", page.body));
     let challenge = pending_one(&device).await;
+    assert_eq!(challenge.context.str("type"), Some("transfer"));
     assert_eq!(challenge.context.str("amount"), Some("1234567"));
     assert_eq!(challenge.context.str("currency"), Some("JPY"));
     assert_eq!(
         challenge.context.str("payee_name"),
         Some("カ）ヤマダショウジ")
     );
+    assert!(
+        challenge.number_matching,
+        "transfers use number matching too"
+    );
+    let number = number_on(&browser.get(&waiting).await.body);
     device
-        .approve(&challenge, None, false, now())
+        .approve(&challenge, Some(number), false, now())
         .await
         .unwrap();
     assert_eq!(

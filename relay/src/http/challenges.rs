@@ -5,10 +5,10 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use onepush_protocol::ChallengeId;
 use onepush_protocol::api::{
     BankChallenge, ChallengeCreated, CreateChallenge, IDEMPOTENCY_HEADER, MAX_WAIT_SECONDS, Problem,
 };
+use onepush_protocol::{ChallengeId, TransactionType};
 use serde::Deserialize;
 
 use super::AppState;
@@ -22,7 +22,31 @@ use crate::error::ApiError;
 /// challenges ended denied or expired unanswered within its window is reached (no
 /// approval since). The bank is told of a lockout once, by the audit event and webhook
 /// `user.push_fatigue_locked`.
-#[utoipa::path(post, path = "/v1/challenges", tag = "bank", request_body = CreateChallenge,
+///
+/// The context's required fields (else 400 `invalid-request` naming the missing or
+/// malformed field): `login`: `ip`, `user_agent`; `admin`: `operation`,
+/// `target_user_id`; `transaction`: by its `type` (a context without `type` is a
+/// `transfer`): `transfer`: `amount`, `currency`, `payee_name`, `payee_account`;
+/// `bulk_transfer`: `count`, `total`, `currency`, `batch_id`; `payroll_transfer`:
+/// `count`, `total`, `currency`, `payment_date`; `tax_payment` (Pay-easy):
+/// `payee_institution_number` (5 digits), `customer_number` (up to 20 digits),
+/// `confirmation_number` (up to 16 digits), `amount`, `currency`; `direct_debit`:
+/// `creditor`, `amount`, `currency`, `debit_date`; `settings_change`: `setting`,
+/// `old_value`, `new_value`. Money is a decimal string (no sign, at most the
+/// currency's minor-unit digits) with a three-letter `currency`; counts are JSON
+/// integers ≥ 1; dates are ISO 8601 `YYYY-MM-DD`. Other fields are allowed and shown
+/// on the phone under "other". Number matching can be asked for any kind.
+#[utoipa::path(post, path = "/v1/challenges", tag = "bank",
+    request_body(content = CreateChallenge, examples(
+        ("login" = (summary = "A sign-in with number matching", value = json!(login_example()))),
+        ("transfer" = (summary = "A transfer (振込)", value = json!(transaction_example(TransactionType::Transfer)))),
+        ("bulk_transfer" = (summary = "A bulk transfer (総合振込)", value = json!(transaction_example(TransactionType::BulkTransfer)))),
+        ("payroll_transfer" = (summary = "A payroll transfer (給与振込)", value = json!(transaction_example(TransactionType::PayrollTransfer)))),
+        ("tax_payment" = (summary = "A Pay-easy tax or fee payment (ペイジー)", value = json!(transaction_example(TransactionType::TaxPayment)))),
+        ("direct_debit" = (summary = "A direct debit (口座振替)", value = json!(transaction_example(TransactionType::DirectDebit)))),
+        ("settings_change" = (summary = "A settings change", value = json!(transaction_example(TransactionType::SettingsChange)))),
+        ("admin" = (summary = "An admin operation on another user", value = json!(admin_example()))),
+    )),
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body → same challenge")),
     responses((status = 201, body = ChallengeCreated),
         (status = 429, description = "`push-fatigue` (too many pending) or `push-fatigue-lockout` (too many denied or unanswered within the tenant's window; the detail says how many and until when)",
@@ -47,6 +71,23 @@ pub async fn create(
     };
     let created = state.service.create_challenge(&tenant, req, key).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The body of a `transaction` challenge of type `ty`, for the OpenAPI examples.
+fn transaction_example(ty: TransactionType) -> serde_json::Value {
+    serde_json::json!({ "user_id": "1234567.keiri01", "kind": "transaction",
+        "context": ty.example(), "ttl_seconds": 120, "number_matching": true })
+}
+
+fn login_example() -> serde_json::Value {
+    serde_json::json!({ "user_id": "1234567.keiri01", "kind": "login",
+        "context": { "ip": "203.0.113.7", "user_agent": "Chrome 124 / Windows 11" },
+        "number_matching": true })
+}
+
+fn admin_example() -> serde_json::Value {
+    serde_json::json!({ "user_id": "1234567.admin01", "kind": "admin",
+        "context": { "operation": "unlock_passwords", "target_user_id": "keiri02" } })
 }
 
 /// `?wait=SECONDS`.

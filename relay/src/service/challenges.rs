@@ -28,20 +28,11 @@ struct Lockout {
     until: i64,
 }
 
-/// Checks the context fields a kind requires (each a non-empty string).
+/// Checks the context fields a kind (and a transaction's `type`) requires, each of
+/// its shape (`onepush_protocol::transaction`); the 400 detail names the field.
 pub fn check_context(kind: ChallengeKind, context: &Context) -> Result<(), ApiError> {
-    for field in kind.required_fields() {
-        match context.str(field) {
-            Some(v) if !v.trim().is_empty() => {}
-            _ => {
-                return Err(ApiError::InvalidRequest(format!(
-                    "context of a {kind} challenge needs field `{field}` as a non-empty string (required: {})",
-                    kind.required_fields().join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
+    onepush_protocol::transaction::check_context(kind, context)
+        .map_err(|e| ApiError::InvalidRequest(e.to_string()))
 }
 
 fn request_hash(req: &CreateChallenge, ttl: u32) -> [u8; 32] {

@@ -37,6 +37,7 @@ struct Outcome {
     status: String,
     heading: &'static str,
     message: &'static str,
+    what: String,
     detail: Option<String>,
     next: &'static str,
     next_label: &'static str,
@@ -95,7 +96,7 @@ pub async fn waiting(
     })
 }
 
-/// What is being approved, for the waiting page.
+/// What is being approved, for the waiting and result pages.
 fn describe(approval: &Approval) -> String {
     match approval.purpose() {
         Ok(Purpose::Login) => "ログイン / sign-in".to_owned(),
@@ -110,6 +111,7 @@ fn describe(approval: &Approval) -> String {
                 yen(amount)
             )
         }
+        Ok(Purpose::Payment { summary, .. }) => summary,
         Ok(Purpose::Admin {
             operation,
             target_user_id,
@@ -173,11 +175,13 @@ pub async fn result(
     let (heading, message) = outcome_text(&approval.status, approval.detail.as_deref());
     let (next, next_label) = match approval.purpose.as_str() {
         "transfer" => ("/transfer", "振込画面へ戻る / back to transfers"),
+        "payment" => ("/payments", "各種お取引へ戻る / back to payments"),
         "admin" => ("/admin", "管理者画面へ戻る / back to the admin page"),
         _ if approval.status == "approved" => ("/dashboard", "トップページへ / to the dashboard"),
         _ => ("/login", "ログイン画面へ戻る / back to sign-in"),
     };
     let meta = Meta::new(&state, &session, heading).await?;
+    let what = describe(&approval);
     let detail = approval.detail.filter(|_| {
         matches!(
             approval.status.as_str(),
@@ -189,6 +193,7 @@ pub async fn result(
         status: approval.status,
         heading,
         message,
+        what,
         detail,
         next,
         next_label,

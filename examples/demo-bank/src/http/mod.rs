@@ -2,8 +2,11 @@
 
 mod admin;
 mod approval;
+mod contract;
 mod login;
+mod payments;
 mod register;
+mod resync;
 mod session;
 mod staff;
 mod transfer;
@@ -15,6 +18,7 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+pub use approval::yen;
 pub use session::{COOKIE_NAME, ClientInfo};
 
 use crate::AppState;
@@ -34,13 +38,20 @@ pub fn app(state: AppState) -> Router {
         .route("/approval/{id}/result", get(approval::result))
         .route("/register", get(register::page).post(register::enroll))
         .route("/register/signin", post(register::sign_in))
+        .route("/resync", get(resync::page).post(resync::submit))
         .route("/transfer", get(transfer::page).post(transfer::submit))
         .route("/transfers", get(transfer::list))
+        .route("/payments", get(payments::menu))
+        .route(
+            "/payments/{kind}",
+            get(payments::page).post(payments::submit),
+        )
         .route("/admin", get(admin::page).post(admin::submit))
         .route("/outbox", get(staff::outbox))
         .route("/staff", get(staff::page))
         .route("/staff/login", post(staff::login))
         .route("/staff/action", post(staff::action))
+        .route("/staff/contract-end", post(contract::end))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::layer,

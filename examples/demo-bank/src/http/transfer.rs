@@ -1,5 +1,5 @@
 //! 振込 (R2): payee, amount and the transaction password, then a push showing
-//! exactly those details; executed transfers are listed.
+//! exactly those details (number matching unless the bank turned it off); executed transfers are listed.
 
 use askama::Template;
 use axum::Extension;
@@ -136,6 +136,7 @@ pub async fn submit(
         return fail(meta, message);
     }
     let context = Context::from_value(json!({
+        "type": "transfer",
         "amount": amount.to_string(),
         "currency": "JPY",
         "payee_name": payee_name,
@@ -157,7 +158,7 @@ pub async fn submit(
         ChallengeKind::Transaction,
         context,
         &purpose,
-        false,
+        state.settings.number_matching,
     )
     .await
     {

@@ -61,6 +61,16 @@ pub enum Purpose {
         /// `JPY`.
         currency: String,
     },
+    /// A bulk or payroll transfer, a Pay-easy payment, a direct debit or a settings
+    /// change (`crate::payments`): recorded as accepted once approved.
+    Payment {
+        /// The transaction type's wire name (`bulk_transfer`, ...).
+        tx_type: String,
+        /// The line the bank's pages show.
+        summary: String,
+        /// A settings change of the notification e-mail: the new address.
+        new_email: Option<String>,
+    },
     /// Runs an admin operation on another user of the contract.
     Admin {
         /// Which operation.
@@ -80,6 +90,7 @@ impl Purpose {
         match self {
             Self::Login => "login",
             Self::Transfer { .. } => "transfer",
+            Self::Payment { .. } => "payment",
             Self::Admin { .. } => "admin",
         }
     }
@@ -98,7 +109,7 @@ pub struct Approval {
     pub user_id: String,
     /// The credential the bank saw registered when it asked (compact form).
     pub credential_id: String,
-    /// `login`, `transfer` or `admin`.
+    /// `login`, `transfer`, `payment` or `admin`.
     pub purpose: String,
     /// JSON of [`Purpose`].
     pub payload: String,
@@ -177,6 +188,17 @@ impl Store {
 }
 
 impl Store {
+    /// A contract's approved payments (`Purpose::Payment`), newest first.
+    pub async fn approved_payments(&self, contract: &str) -> Result<Vec<Approval>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM approvals WHERE contract_number = ? AND purpose = 'payment' AND status = 'approved' \
+             ORDER BY created_at DESC, challenge_id",
+        )
+        .bind(contract)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Overwrites the outcome (when applying an approved operation failed).
     pub async fn set_approval_outcome(
         &self,

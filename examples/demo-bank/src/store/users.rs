@@ -239,6 +239,22 @@ impl Store {
         Ok(())
     }
 
+    /// A settings change: the user's notification e-mail address.
+    pub async fn set_email(
+        &self,
+        contract: &str,
+        user_id: &str,
+        email: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET email = ? WHERE contract_number = ? AND user_id = ?")
+            .bind(email)
+            .bind(contract)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Staff: sets the R17 password-only date for a user without a token.
     pub async fn set_password_only_until(
         &self,

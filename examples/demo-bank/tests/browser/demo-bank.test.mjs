@@ -119,6 +119,9 @@ test('transfer approved: the phone saw the exact amount and payee', async () => 
   await page.fill('input[name=amount]', '1,234,567');
   await page.fill('input[name=approval_password]', APPROVAL_PASSWORD);
   await page.click('#submit-transfer');
+  // Transfers use number matching too: type the number the page shows.
+  await page.waitForURL(/\/approval\/[0-9a-f-]+$/, { timeout: 20000 });
+  phone.type(/\/approval\/([0-9a-f-]+)$/.exec(page.url())[1], (await page.textContent('#number')).trim());
   await page.waitForURL(url('/transfers'), { timeout: 20000 });
   const seen = await lineOf(watcher, (l) => l?.type === 'challenge' && l.kind === 'transaction' && l.answer === 'approve');
   assert.deepEqual(

@@ -94,9 +94,9 @@ export function newPhone(world, name) {
   const phone = { home, numbers: join(home, 'numbers'), ...run('init', '--relay', world.relayUrl) };
   writeFileSync(phone.numbers, '');
   phone.codes = () => run('codes', '--enroll').codes;
-  /** Starts `watch --auto MODE --json`; resolves once it is following the event stream. */
-  phone.watch = async (mode) => {
-    const child = start(base[0], [...base[1], '--json', 'watch', '--auto', mode, '--number-from', phone.numbers]);
+  /** Starts `watch --auto MODE --json` (plus `extra` flags); resolves once it is following the event stream. */
+  phone.watch = async (mode, ...extra) => {
+    const child = start(base[0], [...base[1], '--json', 'watch', '--auto', mode, ...extra, '--number-from', phone.numbers]);
     watchers.push(child);
     await lineOf(child, (l) => l?.type === 'ready');
     return child;

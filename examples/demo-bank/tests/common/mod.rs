@@ -14,6 +14,8 @@ use onepush_demo_bank::store::Store;
 use onepush_demo_bank::{AppState, Settings, seed};
 use tower::ServiceExt as _;
 
+pub mod world;
+
 /// A relay URL where nothing listens.
 pub const NO_RELAY: &str = "http://127.0.0.1:9";
 

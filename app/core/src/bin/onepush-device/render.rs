@@ -5,24 +5,41 @@ use std::fmt::Write as _;
 
 use onepush_device::HistoryEntry;
 use onepush_protocol::api::{DeviceAccount, DeviceChallenge};
-use onepush_protocol::{ChallengeKind, Context, DecisionVerdict, DenyReason};
+use onepush_protocol::{ChallengeKind, Context, DecisionVerdict, DenyReason, TransactionType};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Context fields with a label of their own, in display order; every other field is
-/// shown after them under its own name.
+/// shown after them under its own name. A transaction's `type` comes first; money
+/// (`amount`, `total`) is shown exactly as posted, followed by its currency.
 const LABELS: &[(&str, &str)] = &[
+    ("type", "type"),
     ("operation", "operation"),
     ("target_user_id", "target user"),
     ("amount", "amount"),
+    ("total", "total"),
     ("payee_name", "payee"),
     ("payee_account", "payee account"),
+    ("count", "count"),
+    ("batch_id", "file/batch ID"),
+    ("payment_date", "payment date"),
+    ("payee_institution_number", "payee institution no."),
+    ("customer_number", "customer no."),
+    ("confirmation_number", "confirmation no."),
+    ("creditor", "creditor"),
+    ("debit_date", "debit date"),
+    ("setting", "setting"),
+    ("old_value", "old value"),
+    ("new_value", "new value"),
     ("ip", "IP address"),
     ("user_agent", "browser"),
     ("location", "place"),
     ("time", "time"),
 ];
+
+/// Fields followed by the context's currency.
+const MONEY: &[&str] = &["amount", "total"];
 
 /// A context value as text: strings as they are, anything else as compact JSON.
 fn value_text(value: &Value) -> String {
@@ -32,23 +49,31 @@ fn value_text(value: &Value) -> String {
     }
 }
 
-/// The context's fields as `(label, value)` rows, amount with its currency.
+/// The context's fields as `(label, value)` rows, money with its currency.
 pub fn context_rows(context: &Context) -> Vec<(String, String)> {
     let fields = context.fields();
+    let has_money = MONEY.iter().any(|k| fields.contains_key(*k));
     let mut rows = Vec::new();
     for (key, label) in LABELS {
         let Some(value) = fields.get(*key) else {
             continue;
         };
-        let mut text = value_text(value);
-        if let ("amount", Some(currency)) = (*key, fields.get("currency")) {
+        let mut text = match (*key, value) {
+            // `bulk_transfer` → `bulk transfer`; an unknown type stays as sent.
+            ("type", Value::String(name)) => match name.parse::<TransactionType>() {
+                Ok(ty) => ty.as_str().replace('_', " "),
+                Err(_) => name.clone(),
+            },
+            _ => value_text(value),
+        };
+        if let (true, Some(currency)) = (MONEY.contains(key), fields.get("currency")) {
             let _ = write!(text, " {}", value_text(currency));
         }
         rows.push(((*label).to_owned(), text));
     }
     for (key, value) in fields {
         let labelled = LABELS.iter().any(|(k, _)| k == key);
-        let currency_shown = key == "currency" && fields.contains_key("amount");
+        let currency_shown = key == "currency" && has_money;
         if !labelled && !currency_shown {
             rows.push((key.clone(), value_text(value)));
         }
@@ -202,6 +227,87 @@ mod tests {
                 ("memo".to_owned(), "給与 6月".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn every_transaction_type_shows_its_fields_labelled_and_money_with_currency() {
+        let cases: [(TransactionType, &[(&str, &str)]); 6] = [
+            (
+                TransactionType::Transfer,
+                &[
+                    ("type", "transfer"),
+                    ("amount", "1234567 JPY"),
+                    ("payee", "カ）ヤマダショウジ"),
+                ],
+            ),
+            (
+                TransactionType::BulkTransfer,
+                &[
+                    ("type", "bulk transfer"),
+                    ("total", "45678900 JPY"),
+                    ("count", "120"),
+                    ("file/batch ID", "SOGO-20250401-0001"),
+                ],
+            ),
+            (
+                TransactionType::PayrollTransfer,
+                &[
+                    ("type", "payroll transfer"),
+                    ("total", "9876543 JPY"),
+                    ("count", "35"),
+                    ("payment date", "2025-04-25"),
+                ],
+            ),
+            (
+                TransactionType::TaxPayment,
+                &[
+                    ("type", "tax payment"),
+                    ("amount", "350000 JPY"),
+                    ("payee institution no.", "00100"),
+                    ("customer no.", "12345678901234567890"),
+                    ("confirmation no.", "123456"),
+                ],
+            ),
+            (
+                TransactionType::DirectDebit,
+                &[
+                    ("type", "direct debit"),
+                    ("amount", "15800 JPY"),
+                    ("creditor", "東京電力エナジーパートナー"),
+                    ("debit date", "2025-04-27"),
+                ],
+            ),
+            (
+                TransactionType::SettingsChange,
+                &[
+                    ("type", "settings change"),
+                    ("setting", "1日あたりの振込限度額"),
+                    ("old value", "1,000,000円"),
+                    ("new value", "5,000,000円"),
+                ],
+            ),
+        ];
+        for (ty, want) in cases {
+            let mut value = ty.example();
+            value["memo"] = json!("4月分");
+            let rows = context_rows(&Context::from_value(value).unwrap());
+            for (label, text) in want {
+                assert!(
+                    rows.contains(&((*label).to_owned(), (*text).to_owned())),
+                    "{ty}: {label} = {text} in {rows:?}"
+                );
+            }
+            assert_eq!(rows.first().map(|(l, _)| l.as_str()), Some("type"), "{ty}");
+            assert_eq!(
+                rows.last(),
+                Some(&("memo".to_owned(), "4月分".to_owned())),
+                "{ty}"
+            );
+            assert!(
+                !rows.iter().any(|(l, _)| l == "currency"),
+                "{ty}: currency is with the money"
+            );
+        }
     }
 
     #[test]
