@@ -92,8 +92,11 @@ impl Target {
             if let Some(db) = &args.database {
                 cmd.arg("--database").arg(db);
             }
+            // The bench's push endpoint is plain HTTP on loopback.
             cmd.env("ONEPUSH_LOG", "warn")
-                .env("ONEPUSH_PROVISION_PER_MINUTE", "1000000");
+                .env("ONEPUSH_PROVISION_PER_MINUTE", "1000000")
+                .env("ONEPUSH_PUSH_ALLOW_INSECURE_ENDPOINTS", "true")
+                .env("ONEPUSH_PUSH_ALLOW_PRIVATE_ENDPOINTS", "true");
             if let Some(n) = settings.max_pending_per_user {
                 cmd.env("ONEPUSH_MAX_PENDING_PER_USER", n.to_string());
             }

@@ -90,6 +90,7 @@ impl Relay {
                 keys.vapid_private(),
                 settings.vapid_subject.clone(),
                 PUSH_TIMEOUT,
+                settings.endpoint_policy(),
             )?),
         };
         let clock = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));

@@ -116,6 +116,29 @@ pub struct Settings {
     pub master_key: Option<Secret>,
     /// Log filter (`RUST_LOG` syntax).
     pub log: String,
+    /// Send Web Push to plain `http://` endpoints too (demo and tests only).
+    pub push_allow_insecure_endpoints: bool,
+    /// Send Web Push to internal addresses (loopback, private, link-local, CGNAT...)
+    /// too (demo and tests only).
+    pub push_allow_private_endpoints: bool,
+    /// Extra trust anchors (PEM certificates) for connections to push services (APNs,
+    /// FCM, OAuth, Web Push), beside the system's.
+    pub push_ca_file: Option<PathBuf>,
+    /// The APNs provider key (`AuthKey_<KEY ID>.p8`, PKCS#8 PEM); APNs is off without it.
+    pub apns_key_file: Option<PathBuf>,
+    /// The APNs key's 10-character key ID.
+    pub apns_key_id: Option<String>,
+    /// The Apple developer team ID (10 characters).
+    pub apns_team_id: Option<String>,
+    /// The `apns-topic`: the app's bundle ID.
+    pub apns_topic: Option<String>,
+    /// The APNs base URL for every subscription (default: Apple's production or sandbox
+    /// host, by the subscription's environment).
+    pub apns_base_url: Option<String>,
+    /// The Firebase service-account JSON key; FCM is off without it.
+    pub fcm_service_account_file: Option<PathBuf>,
+    /// The FCM HTTP v1 base URL (default `https://fcm.googleapis.com`).
+    pub fcm_base_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -144,6 +167,16 @@ impl Default for Settings {
             vapid_subject: "mailto:ops@onepush.invalid".to_owned(),
             master_key: None,
             log: "info".to_owned(),
+            push_allow_insecure_endpoints: false,
+            push_allow_private_endpoints: false,
+            push_ca_file: None,
+            apns_key_file: None,
+            apns_key_id: None,
+            apns_team_id: None,
+            apns_topic: None,
+            apns_base_url: None,
+            fcm_service_account_file: None,
+            fcm_base_url: None,
         }
     }
 }
@@ -244,6 +277,22 @@ impl Settings {
             "vapid_subject" => value.clone_into(&mut self.vapid_subject),
             "master_key" => self.master_key = Some(Secret(value.to_owned())),
             "log" => value.clone_into(&mut self.log),
+            "push_allow_insecure_endpoints" => {
+                self.push_allow_insecure_endpoints = parse_bool(value)?;
+            }
+            "push_allow_private_endpoints" => {
+                self.push_allow_private_endpoints = parse_bool(value)?;
+            }
+            "push_ca_file" => self.push_ca_file = Some(PathBuf::from(value)),
+            "apns_key_file" => self.apns_key_file = Some(PathBuf::from(value)),
+            "apns_key_id" => self.apns_key_id = Some(value.to_owned()),
+            "apns_team_id" => self.apns_team_id = Some(value.to_owned()),
+            "apns_topic" => self.apns_topic = Some(value.to_owned()),
+            "apns_base_url" => self.apns_base_url = Some(value.to_owned()),
+            "fcm_service_account_file" => {
+                self.fcm_service_account_file = Some(PathBuf::from(value));
+            }
+            "fcm_base_url" => self.fcm_base_url = Some(value.to_owned()),
             // Other ONEPUSH_* variables belong to other programs (the device CLI, the demo).
             _ => {}
         }
@@ -342,6 +391,14 @@ impl Settings {
             return invalid("master_key", "must be 32 bytes, base64url without padding");
         }
         Ok(())
+    }
+
+    /// The Web Push endpoint policy these settings give ([`crate::push::guard`]).
+    pub fn endpoint_policy(&self) -> crate::push::EndpointPolicy {
+        crate::push::EndpointPolicy {
+            allow_insecure: self.push_allow_insecure_endpoints,
+            allow_private: self.push_allow_private_endpoints,
+        }
     }
 
     /// The database URL in use.

@@ -90,7 +90,11 @@ async fn serve(script: &[Answer]) -> (String, Arc<Endpoint>) {
 }
 
 fn sender(timeout: Duration) -> WebPushSender {
-    WebPushSender::new(&VAPID_KEY, SUBJECT.into(), timeout).unwrap()
+    let local = EndpointPolicy {
+        allow_insecure: true,
+        allow_private: true,
+    };
+    WebPushSender::new(&VAPID_KEY, SUBJECT.into(), timeout, local).unwrap()
 }
 
 fn subscription(origin: &str) -> (PushReceiverKeys, PushSubscription) {
@@ -309,6 +313,62 @@ async fn unusable_subscription_is_rejected_without_a_request() {
     }
     assert_eq!(
         sender.send(&too_large, &[b'x'; 4000], 60).await,
+        PushResult::Rejected { status: 0 }
+    );
+    assert_eq!(endpoint.count(), 0);
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_refused_when_connecting_not_retried() {
+    // DNS rebinding: the name passed (or skipped) the registration check, and resolves to
+    // loopback when the push is sent. The guard sits in the resolver, so nothing connects.
+    let (origin, endpoint) = serve(&[]).await;
+    let port = origin.rsplit(':').next().unwrap();
+    let insecure_only = EndpointPolicy {
+        allow_insecure: true,
+        allow_private: false,
+    };
+    let sender = WebPushSender::new(
+        &VAPID_KEY,
+        SUBJECT.into(),
+        Duration::from_secs(5),
+        insecure_only,
+    )
+    .unwrap();
+    let (_, by_name) = subscription(&format!("http://localhost:{port}"));
+    let (_, literal) = subscription(&origin);
+    for subscription in [&by_name, &literal] {
+        assert_eq!(
+            sender.send(subscription, PAYLOAD, 60).await,
+            PushResult::Rejected { status: 0 },
+            "{}",
+            subscription.endpoint
+        );
+    }
+    assert_eq!(
+        endpoint.count(),
+        0,
+        "no request reached the loopback server"
+    );
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_unless_allowed() {
+    let (origin, endpoint) = serve(&[]).await;
+    let private_only = EndpointPolicy {
+        allow_insecure: false,
+        allow_private: true,
+    };
+    let sender = WebPushSender::new(
+        &VAPID_KEY,
+        SUBJECT.into(),
+        Duration::from_secs(5),
+        private_only,
+    )
+    .unwrap();
+    let (_, subscription) = subscription(&origin);
+    assert_eq!(
+        sender.send(&subscription, PAYLOAD, 60).await,
         PushResult::Rejected { status: 0 }
     );
     assert_eq!(endpoint.count(), 0);

@@ -6,6 +6,7 @@
 //! The shape follows rust-web-push: a pure request builder and response classifier around
 //! a client trait, so the protocol is testable without a network.
 
+pub mod guard;
 mod recording;
 mod retry;
 mod webpush;
@@ -19,6 +20,7 @@ use futures::future::BoxFuture;
 use onepush_protocol::webpush::PushSubscription;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+pub use guard::{EndpointPolicy, EndpointRefused};
 pub use recording::{RecordedPush, RecordingPush};
 pub use retry::{Backoff, DeliveryOutcome, deliver_with_backoff, deliver_with_retries};
 pub use webpush::{VAPID_JWT_LIFETIME, VAPID_JWT_REFRESH_MARGIN, WebPushSender};

@@ -17,6 +17,7 @@ use web_push::{
     PartialVapidSignatureBuilder, SubscriptionInfo, VapidSignature, VapidSignatureBuilder,
 };
 
+use super::guard::{EndpointPolicy, GuardedResolver, refused_by_guard};
 use super::{PushError, PushResult, PushSender, classify};
 
 /// How long a VAPID JWT is valid (`exp` − now). RFC 8292 §2 allows at most 24 hours;
@@ -49,6 +50,7 @@ pub struct WebPushSender {
     jwt_cache: Mutex<HashMap<String, CachedJwt>>,
     max_cached_origins: usize,
     jwts_signed: AtomicU64,
+    policy: EndpointPolicy,
 }
 
 struct CachedJwt {
@@ -68,11 +70,13 @@ impl std::fmt::Debug for WebPushSender {
 impl WebPushSender {
     /// A sender signing with `vapid_private_key` (the raw 32-byte P-256 scalar), naming
     /// `subject` (`mailto:` or `https:` contact, RFC 8292 §2.1) in each JWT, and giving
-    /// each request `request_timeout` in all (connecting, sending, reading the answer).
+    /// each request `request_timeout` in all (connecting, sending, reading the answer),
+    /// and connecting only where `policy` allows ([`super::guard`]).
     pub fn new(
         vapid_private_key: &[u8],
         subject: String,
         request_timeout: Duration,
+        policy: EndpointPolicy,
     ) -> Result<Self, PushError> {
         if vapid_private_key.len() != 32 {
             return Err(PushError::InvalidVapidKey);
@@ -92,6 +96,11 @@ impl WebPushSender {
             // Push services answer directly; following a redirect from a device-chosen
             // endpoint would only widen what the relay can be made to call.
             .redirect(reqwest::redirect::Policy::none())
+            // Every name is resolved by the guard, which drops internal addresses; a proxy
+            // would resolve names itself, so none is used.
+            .dns_resolver(std::sync::Arc::new(GuardedResolver { policy }))
+            .no_proxy()
+            .https_only(!policy.allow_insecure)
             .user_agent(concat!("onepush-relay/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(PushError::Client)?;
@@ -103,6 +112,7 @@ impl WebPushSender {
             jwt_cache: Mutex::new(HashMap::new()),
             max_cached_origins: MAX_CACHED_ORIGINS,
             jwts_signed: AtomicU64::new(0),
+            policy,
         })
     }
 
@@ -177,6 +187,10 @@ impl WebPushSender {
         ttl_seconds: u32,
         now: SystemTime,
     ) -> Result<reqwest::RequestBuilder, String> {
+        // A literal address is connected to as it is: the resolver never sees it.
+        self.policy
+            .check_url(&subscription.endpoint)
+            .map_err(|e| e.to_string())?;
         let origin = endpoint_origin(&subscription.endpoint)?;
         let signature = self
             .vapid_signature(&origin, &subscription.endpoint, now)
@@ -225,6 +239,10 @@ impl WebPushSender {
         let mut response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
+                if let Some(refused) = refused_by_guard(&error) {
+                    tracing::warn!(push_origin = %origin, reason = %refused, "push refused before sending");
+                    return PushResult::Rejected { status: 0 };
+                }
                 tracing::warn!(
                     push_origin = %origin,
                     timeout = error.is_timeout(),
@@ -240,15 +258,15 @@ impl WebPushSender {
         };
         let status = response.status().as_u16();
         let result = classify(status, response.headers());
-        // Read (a bounded part of) the body so the connection can be reused.
-        let mut body = Vec::new();
-        while body.len() < MAX_RESPONSE_BODY {
+        // Read (a bounded part of) the body so the connection can be reused. It is
+        // never logged: a push service (or whatever a device named) chooses its bytes.
+        let mut body_len = 0;
+        while body_len < MAX_RESPONSE_BODY {
             match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(Some(chunk)) => body_len += chunk.len(),
                 Ok(None) | Err(_) => break,
             }
         }
-        body.truncate(MAX_RESPONSE_BODY);
         if result == PushResult::Sent {
             tracing::debug!(push_origin = %origin, status, "push sent");
         } else {
@@ -256,7 +274,7 @@ impl WebPushSender {
                 push_origin = %origin,
                 status,
                 result = result.label(),
-                body = %String::from_utf8_lossy(&body),
+                body_bytes = body_len,
                 "push service refused the message"
             );
         }
@@ -300,6 +318,7 @@ mod tests {
             &KEY,
             "mailto:ops@onepush.test".into(),
             Duration::from_secs(5),
+            EndpointPolicy::default(),
         )
         .unwrap()
     }
@@ -327,19 +346,24 @@ mod tests {
         let timeout = Duration::from_secs(1);
         let subject = || "mailto:a@b.test".to_owned();
         assert!(matches!(
-            WebPushSender::new(&[1; 31], subject(), timeout),
+            WebPushSender::new(&[1; 31], subject(), timeout, EndpointPolicy::default()),
             Err(PushError::InvalidVapidKey)
         ));
         assert!(matches!(
-            WebPushSender::new(&[0; 32], subject(), timeout),
+            WebPushSender::new(&[0; 32], subject(), timeout, EndpointPolicy::default()),
             Err(PushError::InvalidVapidKey)
         ));
         assert!(matches!(
-            WebPushSender::new(&[0xff; 32], subject(), timeout),
+            WebPushSender::new(&[0xff; 32], subject(), timeout, EndpointPolicy::default()),
             Err(PushError::InvalidVapidKey)
         ));
         assert!(matches!(
-            WebPushSender::new(&KEY, "ops@b.test".into(), timeout),
+            WebPushSender::new(
+                &KEY,
+                "ops@b.test".into(),
+                timeout,
+                EndpointPolicy::default()
+            ),
             Err(PushError::InvalidSubject(_))
         ));
     }

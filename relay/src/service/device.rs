@@ -23,6 +23,7 @@ impl Service {
         if let Some(sub) = &req.push_subscription {
             sub.validate()
                 .map_err(|e| ApiError::InvalidRequest(format!("push_subscription: {e}")))?;
+            self.check_push_endpoint("push_subscription", sub).await?;
         }
         let secret = TotpSecret::generate();
         for _ in 0..10 {
@@ -64,11 +65,25 @@ impl Service {
         if let Some(s) = &sub {
             s.validate()
                 .map_err(|e| ApiError::InvalidRequest(format!("subscription: {e}")))?;
+            self.check_push_endpoint("subscription", s).await?;
         }
         self.store
             .set_push_subscription(&device.id, sub.as_ref())
             .await?;
         Ok(())
+    }
+
+    /// The SSRF guard at registration ([`crate::push::guard`]): 422 with the reason.
+    async fn check_push_endpoint(
+        &self,
+        field: &str,
+        sub: &PushSubscription,
+    ) -> Result<(), ApiError> {
+        self.settings
+            .endpoint_policy()
+            .check_registration(&sub.endpoint)
+            .await
+            .map_err(|e| ApiError::PushEndpointRefused(format!("{field}.endpoint: {e}")))
     }
 
     /// `ch` as its device sees it, recording that it reached the device. The write is
