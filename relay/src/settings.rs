@@ -401,6 +401,22 @@ impl Settings {
         }
     }
 
+    /// The setting a channel's sender needs, when it is not set (APNs, FCM).
+    pub fn push_channel_setting_missing(
+        &self,
+        channel: &onepush_protocol::PushChannel,
+    ) -> Option<&'static str> {
+        match channel {
+            onepush_protocol::PushChannel::Apns(_) if self.apns_key_file.is_none() => {
+                Some("apns_key_file")
+            }
+            onepush_protocol::PushChannel::Fcm(_) if self.fcm_service_account_file.is_none() => {
+                Some("fcm_service_account_file")
+            }
+            _ => None,
+        }
+    }
+
     /// The database URL in use.
     pub fn database_url(&self) -> String {
         self.database_url

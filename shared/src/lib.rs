@@ -13,6 +13,7 @@
 //! | [`proof`] | the signed device request proof (DPoP-shaped JWT) |
 //! | [`challenge`] | the challenge state machine |
 //! | [`webpush`] | Web Push subscriptions and RFC 8291 payload decryption |
+//! | [`channel`] | a credential's push channel: Web Push, APNs or FCM |
 //! | [`api`] | JSON bodies of the relay's bank and device APIs |
 
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod b64;
 pub mod challenge;
+pub mod channel;
 pub mod context;
 pub mod ids;
 mod jose;
@@ -30,6 +32,7 @@ pub mod totp;
 pub mod webpush;
 
 pub use challenge::{ChallengeEvent, ChallengeKind, ChallengeStatus, TransitionError};
+pub use channel::{ApnsEnvironment, ApnsSubscription, FcmSubscription, PushChannel};
 pub use context::{Context, ContextError};
 pub use ids::{ChallengeId, CredentialId, IdError, TenantId, UserId};
 pub use jws::{DecisionClaims, DecisionVerdict, DenyReason, JwsError};

@@ -6,7 +6,7 @@ use onepush_protocol::api::{
     ProvisionRequest, Provisioned,
 };
 use onepush_protocol::totp::TotpSecret;
-use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushSubscription};
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushChannel};
 
 use super::{Service, views};
 use crate::clock::from_unix;
@@ -60,7 +60,7 @@ impl Service {
     pub async fn set_push_subscription(
         &self,
         device: &CredentialRecord,
-        sub: Option<PushSubscription>,
+        sub: Option<PushChannel>,
     ) -> Result<(), ApiError> {
         if let Some(s) = &sub {
             s.validate()
@@ -73,15 +73,22 @@ impl Service {
         Ok(())
     }
 
-    /// The SSRF guard at registration ([`crate::push::guard`]): 422 with the reason.
-    async fn check_push_endpoint(
-        &self,
-        field: &str,
-        sub: &PushSubscription,
-    ) -> Result<(), ApiError> {
+    /// A channel this relay can send to: its sender is configured (else 409 naming the
+    /// setting), and a Web Push endpoint passes the SSRF guard at registration
+    /// ([`crate::push::guard`]; else 422 with the reason).
+    async fn check_push_endpoint(&self, field: &str, sub: &PushChannel) -> Result<(), ApiError> {
+        if let Some(setting) = self.settings.push_channel_setting_missing(sub) {
+            return Err(ApiError::PushChannelNotConfigured(format!(
+                "{field}: this relay does not send {} pushes; its operator must set `{setting}`",
+                sub.kind()
+            )));
+        }
+        let Some(web_push) = sub.web_push() else {
+            return Ok(());
+        };
         self.settings
             .endpoint_policy()
-            .check_registration(&sub.endpoint)
+            .check_registration(&web_push.endpoint)
             .await
             .map_err(|e| ApiError::PushEndpointRefused(format!("{field}.endpoint: {e}")))
     }

@@ -53,3 +53,84 @@ async fn internal_and_plain_http_endpoints_are_refused_at_registration() {
         .problem(422, "push-endpoint-refused");
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn apns_and_fcm_subscriptions_are_refused_while_their_sender_is_not_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = spawn_relay_with(test_settings(dir.path()), Parts::default(), true).await;
+    let mut device = TestDevice::new(&relay.url);
+    device.provision(None).await.json::<serde_json::Value>(201);
+    let keys = PushReceiverKeys::generate()
+        .subscription("https://x.test/")
+        .keys;
+    let cases = [
+        (
+            json!({"type": "apns", "device_token": "ab".repeat(32), "environment": "sandbox", "keys": keys}),
+            "apns_key_file",
+        ),
+        (
+            json!({"type": "fcm", "registration_token": "fcm-token:1", "keys": keys}),
+            "fcm_service_account_file",
+        ),
+    ];
+    for (subscription, setting) in cases {
+        let body = json!({ "subscription": subscription });
+        let problem = device
+            .send("PUT", "/v1/device/push-subscription", Some(&body))
+            .await
+            .problem(409, "push-channel-not-configured");
+        assert!(problem.detail.contains(setting), "{}", problem.detail);
+    }
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn each_bad_field_of_a_subscription_is_named_in_a_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = spawn_relay_with(test_settings(dir.path()), Parts::default(), true).await;
+    let mut device = TestDevice::new(&relay.url);
+    device.provision(None).await.json::<serde_json::Value>(201);
+    let keys = PushReceiverKeys::generate()
+        .subscription("https://x.test/")
+        .keys;
+    let cases = [
+        (
+            json!({"type": "carrier-pigeon", "keys": keys}),
+            "webpush, apns or fcm",
+        ),
+        (json!({"type": "apns", "keys": keys}), "device_token"),
+        (
+            json!({"type": "apns", "device_token": "not hex", "keys": keys}),
+            "device_token",
+        ),
+        (
+            json!({"type": "apns", "device_token": "ab", "environment": "staging", "keys": keys}),
+            "staging",
+        ),
+        (
+            json!({"type": "fcm", "registration_token": "has space", "keys": keys}),
+            "registration_token",
+        ),
+        (
+            json!({"type": "fcm", "registration_token": "t", "keys": {"p256dh": "AA", "auth": keys.auth}}),
+            "p256dh",
+        ),
+        (
+            json!({"endpoint": "https://push.example/1", "keys": {"p256dh": keys.p256dh, "auth": "AA"}}),
+            "auth",
+        ),
+    ];
+    for (subscription, field) in cases {
+        let body = json!({ "subscription": subscription });
+        let problem = device
+            .send("PUT", "/v1/device/push-subscription", Some(&body))
+            .await
+            .problem(400, "invalid-request");
+        assert!(
+            problem.detail.contains(field),
+            "{subscription}: {}",
+            problem.detail
+        );
+    }
+    relay.shutdown().await.unwrap();
+}

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::render;
+use crate::subscription;
 use crate::unlock::Unlock;
 use crate::watch;
 use crate::{Cli, Command};
@@ -55,6 +56,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 push_public_url: None,
             };
             watch::run(device, options, true).await
+        }
+        Command::PushSubscription { target } => {
+            let mut device = open(&unlock)?;
+            subscription::run(&mut device, &target, json).await
         }
         Command::PushEndpoint {
             listen,
