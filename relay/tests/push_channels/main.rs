@@ -1,7 +1,8 @@
-//! Push channels end to end: the SSRF guard at registration, APNs and FCM against local
-//! HTTP/2 TLS servers that check what Apple and Google check, and Web Push against the
-//! independent `web-push-testing` server.
+//! Registering a push channel: the three forms, the errors, the SSRF guard at
+//! registration. (Delivery through APNs and FCM over TLS, and Web Push against an
+//! independent server, is tested end to end in `tests/tests/push_channels` and
+//! `tests/tests/web_push_testing.rs`.)
 
 #[path = "../common/mod.rs"]
 mod common;
-mod ssrf;
+mod registration;

@@ -1,4 +1,5 @@
-//! `PUT /v1/device/push-subscription` refuses endpoints the relay must not call (422).
+//! `PUT /v1/device/push-subscription`: the three forms, each bad field (400), a sender not
+//! configured (409), endpoints the relay must not call (422), and their OpenAPI entry.
 
 use onepush_protocol::webpush::PushReceiverKeys;
 use onepush_relay::Parts;
@@ -133,4 +134,21 @@ async fn each_bad_field_of_a_subscription_is_named_in_a_400() {
         );
     }
     relay.shutdown().await.unwrap();
+}
+
+#[test]
+fn openapi_documents_the_three_subscription_forms_and_their_errors() {
+    let doc = serde_json::to_value(onepush_relay::http::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let channel = schemas["PushChannel"].to_string();
+    for form in ["webpush", "apns", "fcm"] {
+        assert!(channel.contains(form), "{form} in {channel}");
+    }
+    for schema in ["ApnsSubscription", "FcmSubscription", "PushSubscription"] {
+        assert!(schemas.get(schema).is_some(), "{schema}");
+    }
+    let responses = &doc["paths"]["/v1/device/push-subscription"]["put"]["responses"];
+    for status in ["204", "400", "409", "422"] {
+        assert!(responses.get(status).is_some(), "{status} in {responses}");
+    }
 }
