@@ -3,6 +3,7 @@
 //! registration token, and its `open_push` decrypting what the service received to the
 //! exact challenge. One test per answer class, asserting what the bank sees.
 
+mod cli;
 #[path = "../common/mod.rs"]
 mod common;
 mod fake;
@@ -33,7 +34,8 @@ struct Ctx {
     clock: ManualClock,
 }
 
-async fn setup(kind: &str) -> Ctx {
+/// A relay whose APNs and FCM senders go to a fresh [`Fake`] (trusted via `push_ca_file`).
+async fn relay_with_fake() -> (tempfile::TempDir, Fake, TestRelay, ManualClock) {
     let dir = tempfile::tempdir().unwrap();
     let fake = Fake::start(dir.path()).await;
     let settings = Settings {
@@ -53,6 +55,11 @@ async fn setup(kind: &str) -> Ctx {
         ..Parts::default()
     };
     let relay = spawn_relay_with(settings, parts, true).await;
+    (dir, fake, relay, clock)
+}
+
+async fn setup(kind: &str) -> Ctx {
+    let (dir, fake, relay, clock) = relay_with_fake().await;
     let bank = Bank::new(&relay.url, &relay.api_key);
     let store = UnencryptedFileKeyStore::new(&dir.path().join("phone"));
     let phone = Authenticator::provision(Box::new(store), &relay.url, now())
@@ -90,18 +97,7 @@ async fn setup(kind: &str) -> Ctx {
 impl Ctx {
     /// The phone opens what the push service received: the exact challenge.
     fn opens_to(&self, push: &Push, message: &serde_json::Value, id: ChallengeId) {
-        let sealed = onepush_protocol::b64::decode(message.as_str().expect("message field"))
-            .expect("base64url");
-        assert_eq!(sealed.len(), 2048, "padded to PUSH_MESSAGE_LEN");
-        let payload = open_push(self.phone.vault().push_keys(), &sealed)
-            .unwrap_or_else(|e| panic!("{}: {e}", push.path));
-        assert_eq!(payload.id, id);
-        let challenge = payload.challenge.expect("the details travel with the push");
-        assert_eq!(challenge.id, id);
-        assert_eq!(challenge.context.canonical_json(), {
-            let context = onepush_protocol::Context::from_value(login_context()).unwrap();
-            context.canonical_json()
-        });
+        opens_to(&self.phone, push, message, id);
     }
 
     async fn subscription_kept(&self) -> bool {
@@ -134,6 +130,22 @@ impl Ctx {
         self.relay.relay.expire_overdue().await.unwrap();
         self.bank.outcome(id, 0).await.status
     }
+}
+
+/// `phone` opens what the push service received: the exact challenge.
+fn opens_to(phone: &Authenticator, push: &Push, message: &serde_json::Value, id: ChallengeId) {
+    let sealed =
+        onepush_protocol::b64::decode(message.as_str().expect("message field")).expect("base64url");
+    assert_eq!(sealed.len(), 2048, "padded to PUSH_MESSAGE_LEN");
+    let payload = open_push(phone.vault().push_keys(), &sealed)
+        .unwrap_or_else(|e| panic!("{}: {e}", push.path));
+    assert_eq!(payload.id, id);
+    let challenge = payload.challenge.expect("the details travel with the push");
+    assert_eq!(challenge.id, id);
+    assert_eq!(challenge.context.canonical_json(), {
+        let context = onepush_protocol::Context::from_value(login_context()).unwrap();
+        context.canonical_json()
+    });
 }
 
 fn header<'a>(push: &'a Push, name: &str) -> &'a str {
