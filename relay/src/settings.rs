@@ -385,6 +385,9 @@ impl Settings {
                 ),
             });
         }
+        if let Some((key, message)) = self.push_settings_problem() {
+            return invalid(key, message);
+        }
         if let Some(key) = &self.master_key
             && onepush_protocol::b64::decode_array::<32>(&key.0).is_none()
         {
@@ -399,6 +402,31 @@ impl Settings {
             allow_insecure: self.push_allow_insecure_endpoints,
             allow_private: self.push_allow_private_endpoints,
         }
+    }
+
+    /// The first push setting that cannot be used, and why: APNs needs its key ID, team
+    /// ID and topic with its key file; base URLs must be `https://`.
+    fn push_settings_problem(&self) -> Option<(&'static str, &'static str)> {
+        if self.apns_key_file.is_some() {
+            for (key, value) in [
+                ("apns_key_id", &self.apns_key_id),
+                ("apns_team_id", &self.apns_team_id),
+                ("apns_topic", &self.apns_topic),
+            ] {
+                if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                    return Some((key, "must be set when apns_key_file is"));
+                }
+            }
+        }
+        for (key, value) in [
+            ("apns_base_url", &self.apns_base_url),
+            ("fcm_base_url", &self.fcm_base_url),
+        ] {
+            if value.as_deref().is_some_and(|v| !v.starts_with("https://")) {
+                return Some((key, "must start with https://"));
+            }
+        }
+        None
     }
 
     /// The setting a channel's sender needs, when it is not set (APNs, FCM).
@@ -466,6 +494,40 @@ mod tests {
             .iter()
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn push_sender_settings_are_checked_together() {
+        let apns = Settings::load(
+            None,
+            env(&[
+                (
+                    "ONEPUSH_APNS_KEY_FILE",
+                    "/etc/onepush/AuthKey_ABC123DEFG.p8",
+                ),
+                ("ONEPUSH_APNS_KEY_ID", "ABC123DEFG"),
+                ("ONEPUSH_APNS_TEAM_ID", "DEF123GHIJ"),
+            ]),
+        )
+        .unwrap();
+        let err = apns.validate().unwrap_err().to_string();
+        assert!(err.contains("apns_topic"), "{err}");
+        let http = Settings {
+            fcm_base_url: Some("http://fcm.test".into()),
+            ..Settings::default()
+        };
+        let err = http.validate().unwrap_err().to_string();
+        assert!(err.contains("fcm_base_url"), "{err}");
+        let on = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_PUSH_ALLOW_INSECURE_ENDPOINTS", "true"),
+                ("ONEPUSH_PUSH_ALLOW_PRIVATE_ENDPOINTS", "yes"),
+            ]),
+        )
+        .unwrap();
+        assert!(on.push_allow_insecure_endpoints && on.push_allow_private_endpoints);
+        assert!(!Settings::default().endpoint_policy().allow_private);
     }
 
     #[test]

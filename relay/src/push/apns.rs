@@ -302,6 +302,66 @@ mod tests {
         }
     }
 
+    fn sender() -> ApnsSender {
+        let rng = SystemRandom::new();
+        let p8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, p8.as_ref());
+        let config = ApnsConfig {
+            key_pem: zeroize::Zeroizing::new(format!(
+                "-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"
+            )),
+            key_id: "ABC123DEFG".into(),
+            team_id: "DEF123GHIJ".into(),
+            topic: "dev.onepush.app".into(),
+            base_url: None,
+        };
+        ApnsSender::new(config, Duration::from_secs(5), &[]).unwrap()
+    }
+
+    #[test]
+    fn the_provider_jwt_is_reused_for_40_minutes_then_renewed() {
+        let sender = sender();
+        let start = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let first = sender.provider_jwt(start, false).unwrap();
+        let reused = sender
+            .provider_jwt(start + Duration::from_secs(39 * 60), false)
+            .unwrap();
+        assert_eq!(first, reused);
+        assert_eq!(sender.jwts_signed(), 1);
+        let renewed = sender
+            .provider_jwt(start + APNS_JWT_RENEW_AFTER, false)
+            .unwrap();
+        assert_ne!(first, renewed);
+        let forced = sender
+            .provider_jwt(start + APNS_JWT_RENEW_AFTER, true)
+            .unwrap();
+        assert_ne!(renewed, forced);
+        assert_eq!(sender.jwts_signed(), 3);
+        let claims = renewed.split('.').nth(1).unwrap();
+        let claims: serde_json::Value =
+            serde_json::from_slice(&onepush_protocol::b64::decode(claims).unwrap()).unwrap();
+        assert_eq!(claims["iss"], "DEF123GHIJ");
+        assert_eq!(claims["iat"], 1_800_000_000 + 40 * 60);
+    }
+
+    #[test]
+    fn a_key_that_is_not_p256_pkcs8_names_the_setting() {
+        let mut config = ApnsConfig {
+            key_pem: zeroize::Zeroizing::new("not a key".into()),
+            key_id: "K".into(),
+            team_id: "T".into(),
+            topic: "t".into(),
+            base_url: None,
+        };
+        let err = ApnsSender::new(config.clone(), Duration::from_secs(1), &[]).unwrap_err();
+        assert!(err.to_string().contains("apns_key_file"), "{err}");
+        config.key_pem = zeroize::Zeroizing::new(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".into(),
+        );
+        let err = ApnsSender::new(config, Duration::from_secs(1), &[]).unwrap_err();
+        assert!(err.to_string().contains("not a P-256 key"), "{err}");
+    }
+
     #[test]
     fn the_alert_is_generic_in_the_users_language() {
         assert_eq!(alert_body(Some("ja")), "承認のリクエストがあります");
