@@ -139,6 +139,15 @@ impl EndpointPolicy {
     pub fn check_url(&self, endpoint: &str) -> Result<Option<String>, EndpointRefused> {
         let url =
             reqwest::Url::parse(endpoint).map_err(|e| EndpointRefused::NotAUrl(e.to_string()))?;
+        self.check_parsed(&url).map(|host| host.map(str::to_owned))
+    }
+
+    /// [`Self::check_url`] on an already parsed URL (the sender parses each endpoint
+    /// once); the host name to resolve, if it is one.
+    pub fn check_parsed<'u>(
+        &self,
+        url: &'u reqwest::Url,
+    ) -> Result<Option<&'u str>, EndpointRefused> {
         match url.scheme() {
             "https" => {}
             "http" if self.allow_insecure => {}
@@ -151,7 +160,7 @@ impl EndpointPolicy {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         match bare.parse::<IpAddr>() {
             Ok(ip) => self.check_addr(ip).map(|()| None),
-            Err(_) => Ok(Some(host.to_owned())),
+            Err(_) => Ok(Some(host)),
         }
     }
 

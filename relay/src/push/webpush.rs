@@ -178,11 +178,13 @@ impl WebPushSender {
         ttl_seconds: u32,
         now: SystemTime,
     ) -> Result<reqwest::RequestBuilder, String> {
-        // A literal address is connected to as it is: the resolver never sees it.
-        self.policy
-            .check_url(&subscription.endpoint)
-            .map_err(|e| e.to_string())?;
-        let origin = endpoint_origin(&subscription.endpoint)?;
+        // Parsed once: checked, its origin taken, and handed to the client as it is. A
+        // literal address is connected to as it is (the resolver never sees it), so the
+        // guard checks it here.
+        let url = reqwest::Url::parse(&subscription.endpoint)
+            .map_err(|e| format!("bad push endpoint URL: {e}"))?;
+        self.policy.check_parsed(&url).map_err(|e| e.to_string())?;
+        let origin = url.origin().ascii_serialization();
         let signature = self
             .vapid_signature(&origin, &subscription.endpoint, now)
             .map_err(|e| format!("VAPID signing failed: {e}"))?;
@@ -194,7 +196,7 @@ impl WebPushSender {
         );
         Ok(self
             .client
-            .post(subscription.endpoint.as_str())
+            .post(url)
             .header("TTL", ttl_seconds.to_string())
             .header("Urgency", "high")
             .header(CONTENT_ENCODING, "aes128gcm")
