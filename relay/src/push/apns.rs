@@ -192,7 +192,7 @@ impl ApnsSender {
                     (status, headers, reason.unwrap_or_default())
                 }
                 Err(error) => {
-                    tracing::warn!(timeout = error.is_timeout(), connect = error.is_connect(), error = %error, "APNs request got no answer");
+                    tracing::warn!(timeout = error.is_timeout(), connect = error.is_connect(), error = %error.without_url(), "APNs request got no answer");
                     return PushResult::Retry {
                         status: None,
                         retry_after: None,

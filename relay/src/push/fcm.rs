@@ -161,7 +161,7 @@ impl FcmSender {
                 return Err(classify(status, r.headers()));
             }
             Err(error) => {
-                tracing::warn!(error = %error, "the OAuth token endpoint got no answer");
+                tracing::warn!(error = %error.without_url(), "the OAuth token endpoint got no answer");
                 return Err(PushResult::Retry {
                     status: None,
                     retry_after: None,
@@ -221,7 +221,7 @@ impl FcmSender {
             let response = match answer {
                 Ok(response) => response,
                 Err(error) => {
-                    tracing::warn!(timeout = error.is_timeout(), error = %error, "FCM request got no answer");
+                    tracing::warn!(timeout = error.is_timeout(), error = %error.without_url(), "FCM request got no answer");
                     return PushResult::Retry {
                         status: None,
                         retry_after: None,
