@@ -1,7 +1,8 @@
-//! Web Push delivery: the one-method [`PushSender`] trait, how a push service's answer is
-//! sorted ([`classify`]), the real sender ([`WebPushSender`]), a recording one for tests
-//! ([`RecordingPush`]) and the retry loop up to a challenge's deadline
-//! ([`deliver_with_retries`]).
+//! Push delivery: the one-method [`PushSender`] trait, how a push service's answer is
+//! sorted ([`classify`]), the senders ([`WebPushSender`], [`apns::ApnsSender`],
+//! [`fcm::FcmSender`], behind [`Channels`]), the SSRF guard for Web Push endpoints
+//! ([`guard`]), a recording sender for tests ([`RecordingPush`]) and the retry loop up
+//! to a challenge's deadline ([`deliver_with_retries`]).
 //!
 //! The shape follows rust-web-push: a pure request builder and response classifier around
 //! a client trait, so the protocol is testable without a network.
