@@ -176,12 +176,10 @@ impl FcmSender {
                     retry_after: None,
                 }
             })?;
-        let lifetime = Duration::from_secs(token.expires_in);
-        let refresh_at = now
-            + lifetime
-                .saturating_sub(TOKEN_REFRESH_MARGIN)
-                .max(lifetime / 2);
-        *cached = Some((token.access_token.clone(), refresh_at));
+        *cached = Some((
+            token.access_token.clone(),
+            refresh_at(now, token.expires_in),
+        ));
         Ok(token.access_token)
     }
 
@@ -246,6 +244,15 @@ impl FcmSender {
     }
 }
 
+/// When a token issued at `now` for `expires_in` seconds is replaced:
+/// [`TOKEN_REFRESH_MARGIN`] before it expires, or half-way for a short-lived one.
+fn refresh_at(now: SystemTime, expires_in: u64) -> SystemTime {
+    let lifetime = Duration::from_secs(expires_in);
+    now + lifetime
+        .saturating_sub(TOKEN_REFRESH_MARGIN)
+        .max(lifetime / 2)
+}
+
 /// Sorts FCM's answer (Firebase, "FCM error codes"): `UNREGISTERED` (404) and an
 /// `INVALID_ARGUMENT` about the token mean the token is gone.
 fn sort(status: u16, error: &serde_json::Value, headers: &HeaderMap) -> PushResult {
@@ -302,6 +309,14 @@ fn body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_access_token_is_kept_until_five_minutes_before_it_expires() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(refresh_at(now, 3599), now + Duration::from_secs(3299));
+        assert_eq!(refresh_at(now, 400), now + Duration::from_secs(200));
+        assert_eq!(refresh_at(now, 0), now);
+    }
 
     #[test]
     fn fcm_answers_are_sorted_as_google_documents_them() {
