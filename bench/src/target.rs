@@ -107,7 +107,10 @@ impl Target {
                 .env("ONEPUSH_DEVICE_PER_CREDENTIAL_PER_MINUTE", "0")
                 .env("ONEPUSH_LONG_POLLS_PER_TENANT", "1000000")
                 .env("ONEPUSH_EVENT_STREAMS_MAX", "1000000")
-                .env("ONEPUSH_CONNECTIONS_MAX", "1000000");
+                .env("ONEPUSH_CONNECTIONS_MAX", "1000000")
+                // The bench's push endpoint is plain HTTP on loopback.
+                .env("ONEPUSH_PUSH_ALLOW_INSECURE_ENDPOINTS", "true")
+                .env("ONEPUSH_PUSH_ALLOW_PRIVATE_ENDPOINTS", "true");
             if let Some(n) = settings.max_pending_per_user {
                 cmd.env("ONEPUSH_MAX_PENDING_PER_USER", n.to_string());
             }

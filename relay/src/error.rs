@@ -134,6 +134,12 @@ pub enum ApiError {
     /// cause), answered 503 without it.
     #[error("the relay cannot reach its database right now; retry in a few seconds")]
     DatabaseUnavailable(String),
+    /// A Web Push endpoint the relay will not call: not https, or an internal address.
+    #[error("{0}")]
+    PushEndpointRefused(String),
+    /// A push channel whose sender this relay has not configured (the setting named).
+    #[error("{0}")]
+    PushChannelNotConfigured(String),
     /// Anything else: logged, answered as a bare 500.
     #[error("internal error")]
     Internal(String),
@@ -162,14 +168,16 @@ impl ApiError {
             Self::BindingNotActive { .. }
             | Self::AlreadyEnrolled(_)
             | Self::IdempotencyKeyReused
-            | Self::ChallengeDecided(_) => StatusCode::CONFLICT,
+            | Self::ChallengeDecided(_)
+            | Self::PushChannelNotConfigured(_) => StatusCode::CONFLICT,
             Self::ChallengeExpired(_) => StatusCode::GONE,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CodesInvalid(_)
             | Self::CodeInvalid { .. }
             | Self::CodeReplayed
             | Self::DecisionMismatch(_)
-            | Self::NumberMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::NumberMismatch { .. }
+            | Self::PushEndpointRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BindingLocked => StatusCode::LOCKED,
             Self::PushFatigue(_) | Self::PushFatigueLockout { .. } | Self::RateLimited(_) => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -217,6 +225,8 @@ impl ApiError {
             Self::Maintenance(_) => "maintenance",
             Self::Unavailable => "unavailable",
             Self::DatabaseUnavailable(_) => "database-unavailable",
+            Self::PushEndpointRefused(_) => "push-endpoint-refused",
+            Self::PushChannelNotConfigured(_) => "push-channel-not-configured",
             Self::Internal(_) => "internal",
             Self::Overloaded(_) => "overloaded",
         }

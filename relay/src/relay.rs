@@ -10,7 +10,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::keys::RelayKeys;
 use crate::notify::postgres::PgNotifier;
 use crate::notify::{InProcessNotifier, Notifier};
-use crate::push::{PushSender, WebPushSender};
+use crate::push::{Channels, PushSender};
 use crate::serve::ConnectionLimits;
 use crate::service::{NewTenant, Service};
 use crate::settings::Settings;
@@ -18,7 +18,7 @@ use crate::shutdown::{self, Shutdown, Trigger};
 use crate::store::Backend;
 use crate::webhook::WebhookClient;
 
-/// Time each Web Push request may take.
+/// Time each push request (Web Push, APNs, FCM, OAuth) may take.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running relay's parts; cheap to clone.
@@ -34,7 +34,7 @@ pub struct Relay {
 pub struct Parts {
     /// The clock (system clock by default).
     pub clock: Option<Arc<dyn Clock>>,
-    /// The push sender (a [`WebPushSender`] with the relay's VAPID key by default).
+    /// The push sender ([`Channels`] from the settings, with the relay's VAPID key, by default).
     pub push: Option<Arc<dyn PushSender>>,
     /// The notifier (by default in-process on SQLite, LISTEN/NOTIFY on PostgreSQL).
     pub notifier: Option<Arc<dyn Notifier>>,
@@ -92,9 +92,9 @@ impl Relay {
         let store = backend.store();
         let push: Arc<dyn PushSender> = match parts.push {
             Some(p) => p,
-            None => Arc::new(WebPushSender::new(
+            None => Arc::new(Channels::from_settings(
+                &settings,
                 keys.vapid_private(),
-                settings.vapid_subject.clone(),
                 PUSH_TIMEOUT,
             )?),
         };

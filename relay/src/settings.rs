@@ -185,6 +185,29 @@ pub struct Settings {
     /// limits behind a balancer that appends it (`x-forwarded-for`); unset: the socket's
     /// peer. Set it only when clients cannot reach the relay but through that balancer.
     pub client_address_header: Option<String>,
+    /// Send Web Push to plain `http://` endpoints too (demo and tests only).
+    pub push_allow_insecure_endpoints: bool,
+    /// Send Web Push to internal addresses (loopback, private, link-local, CGNAT...)
+    /// too (demo and tests only).
+    pub push_allow_private_endpoints: bool,
+    /// Extra trust anchors (PEM certificates) for connections to push services (APNs,
+    /// FCM, OAuth, Web Push), beside the system's.
+    pub push_ca_file: Option<PathBuf>,
+    /// The APNs provider key (`AuthKey_<KEY ID>.p8`, PKCS#8 PEM); APNs is off without it.
+    pub apns_key_file: Option<PathBuf>,
+    /// The APNs key's 10-character key ID.
+    pub apns_key_id: Option<String>,
+    /// The Apple developer team ID (10 characters).
+    pub apns_team_id: Option<String>,
+    /// The `apns-topic`: the app's bundle ID.
+    pub apns_topic: Option<String>,
+    /// The APNs base URL for every subscription (default: Apple's production or sandbox
+    /// host, by the subscription's environment).
+    pub apns_base_url: Option<String>,
+    /// The Firebase service-account JSON key; FCM is off without it.
+    pub fcm_service_account_file: Option<PathBuf>,
+    /// The FCM HTTP v1 base URL (default `https://fcm.googleapis.com`).
+    pub fcm_base_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -238,6 +261,16 @@ impl Default for Settings {
             retention_outbox_days: 7,
             retention_idempotency_hours: 24,
             client_address_header: None,
+            push_allow_insecure_endpoints: false,
+            push_allow_private_endpoints: false,
+            push_ca_file: None,
+            apns_key_file: None,
+            apns_key_id: None,
+            apns_team_id: None,
+            apns_topic: None,
+            apns_base_url: None,
+            fcm_service_account_file: None,
+            fcm_base_url: None,
         }
     }
 }
@@ -368,6 +401,22 @@ impl Settings {
                 self.client_address_header =
                     Some(value.trim().to_ascii_lowercase()).filter(|v| !v.is_empty());
             }
+            "push_allow_insecure_endpoints" => {
+                self.push_allow_insecure_endpoints = parse_bool(value)?;
+            }
+            "push_allow_private_endpoints" => {
+                self.push_allow_private_endpoints = parse_bool(value)?;
+            }
+            "push_ca_file" => self.push_ca_file = Some(PathBuf::from(value)),
+            "apns_key_file" => self.apns_key_file = Some(PathBuf::from(value)),
+            "apns_key_id" => self.apns_key_id = Some(value.to_owned()),
+            "apns_team_id" => self.apns_team_id = Some(value.to_owned()),
+            "apns_topic" => self.apns_topic = Some(value.to_owned()),
+            "apns_base_url" => self.apns_base_url = Some(value.to_owned()),
+            "fcm_service_account_file" => {
+                self.fcm_service_account_file = Some(PathBuf::from(value));
+            }
+            "fcm_base_url" => self.fcm_base_url = Some(value.to_owned()),
             // Other ONEPUSH_* variables belong to other programs (the device CLI, the demo).
             _ => {}
         }
@@ -465,6 +514,9 @@ impl Settings {
                     crate::store::redact_url(&url)
                 ),
             });
+        }
+        if let Some((key, message)) = self.push_settings_problem() {
+            return invalid(key, message);
         }
         if let Some(key) = &self.master_key
             && onepush_protocol::b64::decode_array::<32>(&key.0).is_none()
@@ -600,6 +652,55 @@ impl Settings {
         Ok(())
     }
 
+    /// The Web Push endpoint policy these settings give ([`crate::push::guard`]).
+    pub fn endpoint_policy(&self) -> crate::push::EndpointPolicy {
+        crate::push::EndpointPolicy {
+            allow_insecure: self.push_allow_insecure_endpoints,
+            allow_private: self.push_allow_private_endpoints,
+        }
+    }
+
+    /// The first push setting that cannot be used, and why: APNs needs its key ID, team
+    /// ID and topic with its key file; base URLs must be `https://`.
+    fn push_settings_problem(&self) -> Option<(&'static str, &'static str)> {
+        if self.apns_key_file.is_some() {
+            for (key, value) in [
+                ("apns_key_id", &self.apns_key_id),
+                ("apns_team_id", &self.apns_team_id),
+                ("apns_topic", &self.apns_topic),
+            ] {
+                if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                    return Some((key, "must be set when apns_key_file is"));
+                }
+            }
+        }
+        for (key, value) in [
+            ("apns_base_url", &self.apns_base_url),
+            ("fcm_base_url", &self.fcm_base_url),
+        ] {
+            if value.as_deref().is_some_and(|v| !v.starts_with("https://")) {
+                return Some((key, "must start with https://"));
+            }
+        }
+        None
+    }
+
+    /// The setting a channel's sender needs, when it is not set (APNs, FCM).
+    pub fn push_channel_setting_missing(
+        &self,
+        channel: &onepush_protocol::PushChannel,
+    ) -> Option<&'static str> {
+        match channel {
+            onepush_protocol::PushChannel::Apns(_) if self.apns_key_file.is_none() => {
+                Some("apns_key_file")
+            }
+            onepush_protocol::PushChannel::Fcm(_) if self.fcm_service_account_file.is_none() => {
+                Some("fcm_service_account_file")
+            }
+            _ => None,
+        }
+    }
+
     /// The database URL in use.
     pub fn database_url(&self) -> String {
         self.database_url
@@ -649,6 +750,40 @@ mod tests {
             .iter()
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn push_sender_settings_are_checked_together() {
+        let apns = Settings::load(
+            None,
+            env(&[
+                (
+                    "ONEPUSH_APNS_KEY_FILE",
+                    "/etc/onepush/AuthKey_ABC123DEFG.p8",
+                ),
+                ("ONEPUSH_APNS_KEY_ID", "ABC123DEFG"),
+                ("ONEPUSH_APNS_TEAM_ID", "DEF123GHIJ"),
+            ]),
+        )
+        .unwrap();
+        let err = apns.validate().unwrap_err().to_string();
+        assert!(err.contains("apns_topic"), "{err}");
+        let http = Settings {
+            fcm_base_url: Some("http://fcm.test".into()),
+            ..Settings::default()
+        };
+        let err = http.validate().unwrap_err().to_string();
+        assert!(err.contains("fcm_base_url"), "{err}");
+        let on = Settings::load(
+            None,
+            env(&[
+                ("ONEPUSH_PUSH_ALLOW_INSECURE_ENDPOINTS", "true"),
+                ("ONEPUSH_PUSH_ALLOW_PRIVATE_ENDPOINTS", "yes"),
+            ]),
+        )
+        .unwrap();
+        assert!(on.push_allow_insecure_endpoints && on.push_allow_private_endpoints);
+        assert!(!Settings::default().endpoint_policy().allow_private);
     }
 
     #[test]

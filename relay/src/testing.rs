@@ -37,12 +37,15 @@ impl TestRelay {
     }
 }
 
-/// Settings for a test relay with its data in `dir` (the operations listener on a free
-/// loopback port, so that test relays do not race for 8421).
+/// Settings for a test relay with its data in `dir`: the operations listener on a free
+/// loopback port (so that test relays do not race for 8421), and Web Push allowed to
+/// plain-HTTP loopback receivers (the tests' own push endpoints).
 pub fn test_settings(dir: &Path) -> Settings {
     Settings {
         data_dir: dir.to_owned(),
         admin_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        push_allow_insecure_endpoints: true,
+        push_allow_private_endpoints: true,
         ..Settings::default()
     }
 }

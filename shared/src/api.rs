@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::challenge::{ChallengeKind, ChallengeStatus};
+use crate::channel::PushChannel;
 use crate::context::Context;
 use crate::ids::{ChallengeId, CredentialId, TenantId, UserId};
 use crate::jws::{DecisionVerdict, DenyReason};
 use crate::keys::Jwk;
-use crate::webpush::PushSubscription;
 
 /// The header that carries a device request proof (see [`crate::proof`]).
 pub const PROOF_HEADER: &str = "OnePush-Proof";
@@ -380,9 +380,10 @@ pub struct WebhookEvent {
 pub struct ProvisionRequest {
     /// The device's public signing key.
     pub jwk: Jwk,
-    /// Where to send Web Push messages, if the device has a push channel.
+    /// Where to send challenge announcements, if the device has a push channel (the
+    /// forms of [`UpdatePushSubscription`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub push_subscription: Option<PushSubscription>,
+    pub push_subscription: Option<PushChannel>,
 }
 
 /// `201` answer to [`ProvisionRequest`]. The TOTP secret is shown only here.
@@ -414,8 +415,10 @@ impl std::fmt::Debug for Provisioned {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdatePushSubscription {
-    /// The new subscription, or `null` to stop Web Push.
-    pub subscription: Option<PushSubscription>,
+    /// The new push channel, or `null` to stop pushes: `{"type": "webpush", "endpoint",
+    /// "keys"}` (`type` may be left out), `{"type": "apns", "device_token",
+    /// "environment", "keys"}` or `{"type": "fcm", "registration_token", "keys"}`.
+    pub subscription: Option<PushChannel>,
 }
 
 /// A challenge as its device sees it (`GET /v1/device/challenges[/{id}]`).

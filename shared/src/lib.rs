@@ -14,6 +14,7 @@
 //! | [`challenge`] | the challenge state machine |
 //! | [`transaction`] | the context fields each kind and transaction type requires |
 //! | [`webpush`] | Web Push subscriptions and RFC 8291 payload decryption |
+//! | [`channel`] | a credential's push channel: Web Push, APNs or FCM |
 //! | [`api`] | JSON bodies of the relay's bank and device APIs |
 
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod b64;
 pub mod challenge;
+pub mod channel;
 pub mod context;
 pub mod ids;
 mod jose;
@@ -33,6 +35,7 @@ pub mod webhook;
 pub mod webpush;
 
 pub use challenge::{ChallengeEvent, ChallengeKind, ChallengeStatus, TransitionError};
+pub use channel::{ApnsEnvironment, ApnsSubscription, FcmSubscription, PushChannel};
 pub use context::{Context, ContextError};
 pub use ids::{ChallengeId, CredentialId, IdError, TenantId, UserId};
 pub use jws::{DecisionClaims, DecisionVerdict, DenyReason, JwsError};

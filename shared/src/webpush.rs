@@ -76,6 +76,19 @@ pub enum SubscriptionError {
     /// `auth` is not 16 bytes.
     #[error("push subscription auth must be 16 bytes in base64url")]
     Auth,
+    /// An APNs `device_token` that is not 1 to 200 hex digits.
+    #[error(
+        "push subscription device_token must be the APNs device token in hex (at most 200 digits)"
+    )]
+    DeviceToken,
+    /// An FCM `registration_token` that is empty, too long or has other characters.
+    #[error(
+        "push subscription registration_token must be the FCM registration token (at most 1024 characters of A-Z a-z 0-9 - _ : .)"
+    )]
+    RegistrationToken,
+    /// An APNs alert `language` other than `ja` or `en`.
+    #[error("push subscription language must be ja or en, got {0:?}")]
+    Language(String),
 }
 
 impl PushSubscription {

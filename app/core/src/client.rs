@@ -13,7 +13,7 @@ use onepush_protocol::api::{
     PostDecision, Problem, ProvisionRequest, Provisioned, UpdatePushSubscription,
 };
 use onepush_protocol::proof::{ProofSigner, sign_proof};
-use onepush_protocol::{ChallengeId, CredentialId, DeviceKey, PushSubscription};
+use onepush_protocol::{ChallengeId, CredentialId, DeviceKey, PushChannel};
 use reqwest::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -168,11 +168,13 @@ impl RelayClient {
         read_json(response, "POST /v1/device/credentials").await
     }
 
-    /// `PUT /v1/device/push-subscription`: where Web Push messages go (`None`: nowhere).
+    /// `PUT /v1/device/push-subscription`: where push messages go (`None`: nowhere): a
+    /// Web Push subscription, or an APNs or FCM registration ([`PushChannel`]).
     pub async fn set_push_subscription(
         &self,
-        subscription: Option<PushSubscription>,
+        subscription: Option<impl Into<PushChannel>>,
     ) -> Result<(), ClientError> {
+        let subscription = subscription.map(Into::into);
         let body = to_json(&UpdatePushSubscription { subscription });
         self.send(
             Method::PUT,

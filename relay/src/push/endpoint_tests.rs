@@ -90,7 +90,11 @@ async fn serve(script: &[Answer]) -> (String, Arc<Endpoint>) {
 }
 
 fn sender(timeout: Duration) -> WebPushSender {
-    WebPushSender::new(&VAPID_KEY, SUBJECT.into(), timeout).unwrap()
+    let local = EndpointPolicy {
+        allow_insecure: true,
+        allow_private: true,
+    };
+    WebPushSender::new(&VAPID_KEY, SUBJECT.into(), timeout, local, &[]).unwrap()
 }
 
 fn subscription(origin: &str) -> (PushReceiverKeys, PushSubscription) {
@@ -151,7 +155,7 @@ async fn push_arrives_signed_and_decryptable_by_the_device() {
     let (keys, subscription) = subscription(&origin);
 
     assert_eq!(
-        sender.send(&subscription, PAYLOAD, 42).await,
+        sender.post(&subscription, PAYLOAD, 42).await,
         PushResult::Sent
     );
     assert_eq!(endpoint.count(), 1);
@@ -171,7 +175,7 @@ async fn push_arrives_signed_and_decryptable_by_the_device() {
 
     // The second push to the same push service reuses the VAPID JWT.
     assert_eq!(
-        sender.send(&subscription, b"second", 41).await,
+        sender.post(&subscription, b"second", 41).await,
         PushResult::Sent
     );
     let (headers, body) = endpoint.request(1);
@@ -204,7 +208,7 @@ async fn each_push_service_answer_is_sorted() {
     let (_, subscription) = subscription(&origin);
     let mut results = Vec::new();
     for _ in script {
-        results.push(sender.send(&subscription, PAYLOAD, 60).await);
+        results.push(sender.post(&subscription, PAYLOAD, 60).await);
     }
     let retry = |status, after: Option<u64>| PushResult::Retry {
         status: Some(status),
@@ -236,9 +240,8 @@ async fn deliver(script: &[Answer]) -> (DeliveryOutcome, usize) {
     };
     let outcome = deliver_with_backoff(
         &sender,
-        &subscription,
-        PAYLOAD,
-        deadline,
+        &subscription.into(),
+        &PushMessage::new(PAYLOAD, deadline),
         &OffsetDateTime::now_utc,
         quick,
     )
@@ -266,7 +269,7 @@ async fn push_service_that_hangs_is_retried_after_the_timeout() {
     let sender = sender(Duration::from_millis(300));
     let (_, subscription) = subscription(&origin);
     assert_eq!(
-        sender.send(&subscription, PAYLOAD, 60).await,
+        sender.post(&subscription, PAYLOAD, 60).await,
         PushResult::Retry {
             status: None,
             retry_after: None
@@ -283,7 +286,7 @@ async fn refused_connection_is_retried() {
     let (_, subscription) = subscription(&origin);
     assert_eq!(
         sender(Duration::from_secs(5))
-            .send(&subscription, PAYLOAD, 60)
+            .post(&subscription, PAYLOAD, 60)
             .await,
         PushResult::Retry {
             status: None,
@@ -303,12 +306,70 @@ async fn unusable_subscription_is_rejected_without_a_request() {
     let (_, too_large) = subscription(&origin);
     for subscription in [&bad_keys, &bad_url] {
         assert_eq!(
-            sender.send(subscription, PAYLOAD, 60).await,
+            sender.post(subscription, PAYLOAD, 60).await,
             PushResult::Rejected { status: 0 }
         );
     }
     assert_eq!(
-        sender.send(&too_large, &[b'x'; 4000], 60).await,
+        sender.post(&too_large, &[b'x'; 4000], 60).await,
+        PushResult::Rejected { status: 0 }
+    );
+    assert_eq!(endpoint.count(), 0);
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_refused_when_connecting_not_retried() {
+    // DNS rebinding: the name passed (or skipped) the registration check, and resolves to
+    // loopback when the push is sent. The guard sits in the resolver, so nothing connects.
+    let (origin, endpoint) = serve(&[]).await;
+    let port = origin.rsplit(':').next().unwrap();
+    let insecure_only = EndpointPolicy {
+        allow_insecure: true,
+        allow_private: false,
+    };
+    let sender = WebPushSender::new(
+        &VAPID_KEY,
+        SUBJECT.into(),
+        Duration::from_secs(5),
+        insecure_only,
+        &[],
+    )
+    .unwrap();
+    let (_, by_name) = subscription(&format!("http://localhost:{port}"));
+    let (_, literal) = subscription(&origin);
+    for subscription in [&by_name, &literal] {
+        assert_eq!(
+            sender.post(subscription, PAYLOAD, 60).await,
+            PushResult::Rejected { status: 0 },
+            "{}",
+            subscription.endpoint
+        );
+    }
+    assert_eq!(
+        endpoint.count(),
+        0,
+        "no request reached the loopback server"
+    );
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_unless_allowed() {
+    let (origin, endpoint) = serve(&[]).await;
+    let private_only = EndpointPolicy {
+        allow_insecure: false,
+        allow_private: true,
+    };
+    let sender = WebPushSender::new(
+        &VAPID_KEY,
+        SUBJECT.into(),
+        Duration::from_secs(5),
+        private_only,
+        &[],
+    )
+    .unwrap();
+    let (_, subscription) = subscription(&origin);
+    assert_eq!(
+        sender.post(&subscription, PAYLOAD, 60).await,
         PushResult::Rejected { status: 0 }
     );
     assert_eq!(endpoint.count(), 0);

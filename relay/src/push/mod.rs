@@ -1,11 +1,16 @@
-//! Web Push delivery: the one-method [`PushSender`] trait, how a push service's answer is
-//! sorted ([`classify`]), the real sender ([`WebPushSender`]), a recording one for tests
-//! ([`RecordingPush`]) and the retry loop up to a challenge's deadline
-//! ([`deliver_with_retries`]).
+//! Push delivery: the one-method [`PushSender`] trait, how a push service's answer is
+//! sorted ([`classify`]), the senders ([`WebPushSender`], [`apns::ApnsSender`],
+//! [`fcm::FcmSender`], behind [`Channels`]), the SSRF guard for Web Push endpoints
+//! ([`guard`]), a recording sender for tests ([`RecordingPush`]) and the retry loop up
+//! to a challenge's deadline ([`deliver_with_retries`]).
 //!
 //! The shape follows rust-web-push: a pure request builder and response classifier around
 //! a client trait, so the protocol is testable without a network.
 
+pub mod apns;
+mod channels;
+pub mod fcm;
+pub mod guard;
 mod recording;
 mod retry;
 mod webpush;
@@ -16,23 +21,52 @@ mod endpoint_tests;
 use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
-use onepush_protocol::webpush::PushSubscription;
+use onepush_protocol::PushChannel;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use time::OffsetDateTime;
 
+pub use channels::Channels;
+pub use guard::{EndpointPolicy, EndpointRefused};
 pub use recording::{RecordedPush, RecordingPush};
 pub use retry::{Backoff, DeliveryOutcome, deliver_with_backoff, deliver_with_retries};
 pub use webpush::{VAPID_JWT_LIFETIME, VAPID_JWT_REFRESH_MARGIN, WebPushSender};
 
-/// Sends one Web Push message (RFC 8030 §5) to a subscription.
+/// One challenge announcement, before it is encrypted for a channel.
+#[derive(Debug, Clone, Copy)]
+pub struct PushMessage<'a> {
+    /// The plaintext (a `PushPayload`): encrypted to the channel's keys (RFC 8291,
+    /// padded to `PUSH_MESSAGE_LEN`), the same message on every channel.
+    pub payload: &'a [u8],
+    /// The challenge ID: APNs `apns-collapse-id`, FCM `collapse_key`.
+    pub collapse_id: &'a str,
+    /// The bank's display name: the visible title of an APNs alert.
+    pub title: &'a str,
+    /// The challenge's deadline: after it the message is useless (`apns-expiration`).
+    pub deadline: OffsetDateTime,
+}
+
+impl<'a> PushMessage<'a> {
+    /// A message with `payload` and `deadline`, no collapse ID and no title.
+    pub fn new(payload: &'a [u8], deadline: OffsetDateTime) -> Self {
+        Self {
+            payload,
+            collapse_id: "",
+            title: "",
+            deadline,
+        }
+    }
+}
+
+/// Sends one push message to a channel.
 pub trait PushSender: Send + Sync + 'static {
-    /// Encrypts `payload` for `subscription` (RFC 8291, `aes128gcm`), signs the request
-    /// with VAPID (RFC 8292) and posts it with `TTL: ttl_seconds` and `Urgency: high`.
+    /// Encrypts `message` for `channel` (RFC 8291, `aes128gcm`) and hands it to the
+    /// channel's push service with a lifetime of `ttl_seconds`.
     ///
     /// Never fails: every outcome, network errors included, is a [`PushResult`].
     fn send<'a>(
         &'a self,
-        subscription: &'a PushSubscription,
-        payload: &'a [u8],
+        channel: &'a PushChannel,
+        message: &'a PushMessage<'a>,
         ttl_seconds: u32,
     ) -> BoxFuture<'a, PushResult>;
 }
@@ -89,6 +123,115 @@ pub enum PushError {
     /// The HTTP client could not be built (TLS set-up).
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// A push setting cannot be used (a key file that does not read or parse...).
+    #[error("setting `{key}`: {message}")]
+    Setting {
+        /// The setting.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Upper bound on the connection set-up part of a request timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The HTTP client settings every sender shares: the request timeout, keep-alive, no
+/// redirects (push services answer directly; following one would only widen what the
+/// relay can be made to call), and the system's trust anchors plus `extra_roots`
+/// (`push_ca_file`).
+fn client_builder(
+    request_timeout: Duration,
+    extra_roots: &[reqwest::Certificate],
+) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(request_timeout)
+        .connect_timeout(request_timeout.min(CONNECT_TIMEOUT))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_keepalive(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_merge(extra_roots.iter().cloned())
+        .user_agent(concat!("onepush-relay/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Encrypts `payload` to a device's push keys: RFC 8291 `aes128gcm`, padded to
+/// [`PUSH_MESSAGE_LEN`](onepush_protocol::webpush::PUSH_MESSAGE_LEN) bytes. The same
+/// message travels on every channel.
+fn seal(keys: &onepush_protocol::PushKeys, payload: &[u8]) -> Result<Vec<u8>, String> {
+    use onepush_protocol::webpush;
+    let p256dh: [u8; 65] = onepush_protocol::b64::decode_array(&keys.p256dh)
+        .ok_or("the subscription's p256dh is not 65 bytes of base64url")?;
+    let auth: [u8; 16] = onepush_protocol::b64::decode_array(&keys.auth)
+        .ok_or("the subscription's auth is not 16 bytes of base64url")?;
+    webpush::encrypt(
+        payload,
+        &p256dh,
+        &auth,
+        webpush::Padding::ToLength(webpush::PUSH_MESSAGE_LEN),
+    )
+    .map_err(|e| format!("cannot build the message: {e}"))
+}
+
+/// The DER inside the first PEM block labelled `label` (`-----BEGIN <label>-----`).
+fn read_pem(text: &str, label: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    use base64::Engine as _;
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)? + begin.len();
+    let stop = start + text[start..].find(&end)?;
+    let b64: String = text[start..stop]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()
+        .map(zeroize::Zeroizing::new)
+}
+
+/// A push service's JSON answer (at most 64 KiB of it); `null` when it is not JSON.
+async fn read_json(mut response: reqwest::Response) -> serde_json::Value {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > 64 * 1024 {
+            return serde_json::Value::Null;
+        }
+    }
+    serde_json::from_slice(&body).unwrap_or_default()
+}
+
+/// A compact JWS: base64url(header) . base64url(claims) . base64url(`sign`(input)).
+fn sign_jwt(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
+) -> Result<String, String> {
+    use onepush_protocol::b64::encode;
+    let input = format!(
+        "{}.{}",
+        encode(header.to_string()),
+        encode(claims.to_string())
+    );
+    let signature = sign(input.as_bytes())?;
+    Ok(format!("{input}.{}", encode(signature)))
+}
+
+/// A push service's error code as it may be logged: a short identifier, else a mark
+/// (an answer is never logged verbatim).
+fn reason_for_log(reason: &str) -> String {
+    if !reason.is_empty()
+        && reason.len() <= 64
+        && reason
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        reason.to_owned()
+    } else if reason.is_empty() {
+        String::new()
+    } else {
+        "<unexpected>".to_owned()
+    }
 }
 
 /// Sorts a push service's answer (RFC 8030 §5, §7.3; DESIGN.md "Delivery").

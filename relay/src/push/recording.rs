@@ -4,15 +4,15 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use futures::future::BoxFuture;
-use onepush_protocol::webpush::PushSubscription;
+use onepush_protocol::PushChannel;
 use tokio::sync::watch;
 
-use super::{PushResult, PushSender};
+use super::{PushMessage, PushResult, PushSender};
 
 /// One call to [`RecordingPush::send`](PushSender::send).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedPush {
-    /// The subscription's endpoint URL.
+    /// The Web Push endpoint URL, `apns:<device token>` or `fcm:<registration token>`.
     pub endpoint: String,
     /// The plaintext payload (before encryption).
     pub payload: Vec<u8>,
@@ -87,15 +87,20 @@ impl RecordingPush {
 impl PushSender for RecordingPush {
     fn send<'a>(
         &'a self,
-        subscription: &'a PushSubscription,
-        payload: &'a [u8],
+        channel: &'a PushChannel,
+        message: &'a PushMessage<'a>,
         ttl_seconds: u32,
     ) -> BoxFuture<'a, PushResult> {
+        let endpoint = match channel {
+            PushChannel::WebPush(s) => s.endpoint.clone(),
+            PushChannel::Apns(s) => format!("apns:{}", s.device_token),
+            PushChannel::Fcm(s) => format!("fcm:{}", s.registration_token),
+        };
         let (result, count) = {
             let mut state = self.lock();
             state.calls.push(RecordedPush {
-                endpoint: subscription.endpoint.clone(),
-                payload: payload.to_vec(),
+                endpoint,
+                payload: message.payload.to_vec(),
                 ttl_seconds,
             });
             (
@@ -114,14 +119,18 @@ mod tests {
     use onepush_protocol::webpush::PushKeys;
     use std::time::Duration;
 
-    pub(crate) fn subscription(endpoint: &str) -> PushSubscription {
-        PushSubscription {
+    pub(crate) fn subscription(endpoint: &str) -> PushChannel {
+        PushChannel::WebPush(onepush_protocol::PushSubscription {
             endpoint: endpoint.to_owned(),
             keys: PushKeys {
                 p256dh: "p256dh".into(),
                 auth: "auth".into(),
             },
-        }
+        })
+    }
+
+    fn message(payload: &[u8]) -> PushMessage<'_> {
+        PushMessage::new(payload, time::OffsetDateTime::UNIX_EPOCH)
     }
 
     #[tokio::test]
@@ -130,14 +139,17 @@ mod tests {
         push.push_result(PushResult::Rejected { status: 400 });
         let sub = subscription("https://push.test/a");
         assert_eq!(
-            push.send(&sub, b"one", 60).await,
+            push.send(&sub, &message(b"one"), 60).await,
             PushResult::Gone { status: 410 }
         );
         assert_eq!(
-            push.send(&sub, b"two", 59).await,
+            push.send(&sub, &message(b"two"), 59).await,
             PushResult::Rejected { status: 400 }
         );
-        assert_eq!(push.send(&sub, b"three", 58).await, PushResult::Sent);
+        assert_eq!(
+            push.send(&sub, &message(b"three"), 58).await,
+            PushResult::Sent
+        );
         assert_eq!(push.call_count(), 3);
         assert_eq!(
             push.calls()[1],
@@ -156,8 +168,8 @@ mod tests {
             let push = push.clone();
             tokio::spawn(async move {
                 let sub = subscription("https://push.test/b");
-                push.send(&sub, b"x", 30).await;
-                push.send(&sub, b"y", 30).await;
+                push.send(&sub, &message(b"x"), 30).await;
+                push.send(&sub, &message(b"y"), 30).await;
             })
         };
         tokio::time::timeout(Duration::from_secs(5), push.wait_for_calls(2))

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use onepush_protocol::webpush::PushSubscription;
+use onepush_protocol::PushChannel;
 use time::OffsetDateTime;
 
-use super::{PushResult, PushSender};
+use super::{PushMessage, PushResult, PushSender};
 
 /// Where a push ended up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,23 +52,14 @@ impl Backoff {
 /// aborting its task once the challenge is decided) stops the retries at once.
 pub async fn deliver_with_retries(
     sender: &dyn PushSender,
-    subscription: &PushSubscription,
-    payload: &[u8],
-    deadline: OffsetDateTime,
+    channel: &PushChannel,
+    message: &PushMessage<'_>,
     clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
 ) -> DeliveryOutcome {
-    deliver_with_backoff(
-        sender,
-        subscription,
-        payload,
-        deadline,
-        clock,
-        Backoff::default(),
-    )
-    .await
+    deliver_with_backoff(sender, channel, message, clock, Backoff::default()).await
 }
 
-/// Sends `payload` to `subscription` with `TTL` = whole seconds left before `deadline`
+/// Sends `message` to `channel` with `TTL` = whole seconds left before its `deadline`
 /// (read from `clock` before each attempt), and retries [`PushResult::Retry`] answers
 /// after [`Backoff::delay`] or the `Retry-After`, whichever is longer. Gives up with
 /// [`DeliveryOutcome::Failed`] when the next attempt would come after the deadline, or
@@ -78,12 +69,12 @@ pub async fn deliver_with_retries(
 /// `clock` derived from `tokio::time::Instant`.
 pub async fn deliver_with_backoff(
     sender: &dyn PushSender,
-    subscription: &PushSubscription,
-    payload: &[u8],
-    deadline: OffsetDateTime,
+    channel: &PushChannel,
+    message: &PushMessage<'_>,
     clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
     backoff: Backoff,
 ) -> DeliveryOutcome {
+    let deadline = message.deadline;
     let mut retries = 0;
     loop {
         let ttl_seconds = u32::try_from((deadline - clock()).whole_seconds()).unwrap_or(0);
@@ -91,7 +82,7 @@ pub async fn deliver_with_backoff(
             tracing::info!(attempts = retries, "push not delivered before the deadline");
             return DeliveryOutcome::Failed;
         }
-        let retry_after = match sender.send(subscription, payload, ttl_seconds).await {
+        let retry_after = match sender.send(channel, message, ttl_seconds).await {
             PushResult::Sent => return DeliveryOutcome::Sent,
             PushResult::Gone { .. } => return DeliveryOutcome::Gone,
             PushResult::Rejected { .. } => return DeliveryOutcome::Failed,
@@ -128,14 +119,14 @@ mod tests {
         move || START + (Instant::now() - origin)
     }
 
-    fn subscription() -> PushSubscription {
-        PushSubscription {
+    fn subscription() -> PushChannel {
+        PushChannel::WebPush(onepush_protocol::PushSubscription {
             endpoint: "https://push.test/sub".into(),
             keys: PushKeys {
                 p256dh: "p256dh".into(),
                 auth: "auth".into(),
             },
-        }
+        })
     }
 
     fn retry(status: u16, after: Option<u64>) -> PushResult {
@@ -149,7 +140,8 @@ mod tests {
         let clock = paused_clock();
         let started = Instant::now();
         let deadline = START + time::Duration::seconds(seconds_left);
-        let outcome = deliver_with_retries(push, &subscription(), b"{}", deadline, &clock).await;
+        let message = PushMessage::new(b"{}", deadline);
+        let outcome = deliver_with_retries(push, &subscription(), &message, &clock).await;
         (outcome, started.elapsed())
     }
 

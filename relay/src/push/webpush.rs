@@ -11,13 +11,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::future::BoxFuture;
-use onepush_protocol::webpush::{self, PushSubscription};
+use onepush_protocol::PushChannel;
+use onepush_protocol::webpush::PushSubscription;
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use web_push::{
     PartialVapidSignatureBuilder, SubscriptionInfo, VapidSignature, VapidSignatureBuilder,
 };
 
-use super::{PushError, PushResult, PushSender, classify};
+use super::guard::{EndpointPolicy, GuardedResolver, refused_by_guard};
+use super::{PushError, PushMessage, PushResult, PushSender, classify};
 
 /// How long a VAPID JWT is valid (`exp` − now). RFC 8292 §2 allows at most 24 hours;
 /// 12 leaves room for a push service whose clock runs ahead.
@@ -30,10 +32,7 @@ pub const VAPID_JWT_REFRESH_MARGIN: Duration = Duration::from_secs(3600);
 /// cache is bounded; real deployments see a handful of origins (FCM, Mozilla, Apple…).
 const MAX_CACHED_ORIGINS: usize = 1024;
 
-/// Upper bound on the connection set-up part of the request timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How much of a push service's answer body is read (for the log); the rest is dropped.
+/// How much of a push service's answer body is read (to reuse the connection).
 const MAX_RESPONSE_BODY: usize = 4096;
 
 /// Sends Web Push messages signed with the relay's VAPID key.
@@ -49,6 +48,7 @@ pub struct WebPushSender {
     jwt_cache: Mutex<HashMap<String, CachedJwt>>,
     max_cached_origins: usize,
     jwts_signed: AtomicU64,
+    policy: EndpointPolicy,
 }
 
 struct CachedJwt {
@@ -68,11 +68,14 @@ impl std::fmt::Debug for WebPushSender {
 impl WebPushSender {
     /// A sender signing with `vapid_private_key` (the raw 32-byte P-256 scalar), naming
     /// `subject` (`mailto:` or `https:` contact, RFC 8292 §2.1) in each JWT, and giving
-    /// each request `request_timeout` in all (connecting, sending, reading the answer).
+    /// each request `request_timeout` in all (connecting, sending, reading the answer),
+    /// and connecting only where `policy` allows ([`super::guard`]).
     pub fn new(
         vapid_private_key: &[u8],
         subject: String,
         request_timeout: Duration,
+        policy: EndpointPolicy,
+        extra_roots: &[reqwest::Certificate],
     ) -> Result<Self, PushError> {
         if vapid_private_key.len() != 32 {
             return Err(PushError::InvalidVapidKey);
@@ -84,15 +87,12 @@ impl WebPushSender {
             VapidSignatureBuilder::from_base64_no_sub(&URL_SAFE_NO_PAD.encode(vapid_private_key))
                 .map_err(|_| PushError::InvalidVapidKey)?;
         let public_key_b64 = URL_SAFE_NO_PAD.encode(vapid.get_public_key());
-        let client = reqwest::Client::builder()
-            .timeout(request_timeout)
-            .connect_timeout(request_timeout.min(CONNECT_TIMEOUT))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(60))
-            // Push services answer directly; following a redirect from a device-chosen
-            // endpoint would only widen what the relay can be made to call.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("onepush-relay/", env!("CARGO_PKG_VERSION")))
+        let client = super::client_builder(request_timeout, extra_roots)
+            // Every name is resolved by the guard, which drops internal addresses; a proxy
+            // would resolve names itself, so none is used.
+            .dns_resolver(std::sync::Arc::new(GuardedResolver { policy }))
+            .no_proxy()
+            .https_only(!policy.allow_insecure)
             .build()
             .map_err(PushError::Client)?;
         Ok(Self {
@@ -103,6 +103,7 @@ impl WebPushSender {
             jwt_cache: Mutex::new(HashMap::new()),
             max_cached_origins: MAX_CACHED_ORIGINS,
             jwts_signed: AtomicU64::new(0),
+            policy,
         })
     }
 
@@ -177,21 +178,17 @@ impl WebPushSender {
         ttl_seconds: u32,
         now: SystemTime,
     ) -> Result<reqwest::RequestBuilder, String> {
-        let origin = endpoint_origin(&subscription.endpoint)?;
+        // Parsed once: checked, its origin taken, and handed to the client as it is. A
+        // literal address is connected to as it is (the resolver never sees it), so the
+        // guard checks it here.
+        let url = reqwest::Url::parse(&subscription.endpoint)
+            .map_err(|e| format!("bad push endpoint URL: {e}"))?;
+        self.policy.check_parsed(&url).map_err(|e| e.to_string())?;
+        let origin = url.origin().ascii_serialization();
         let signature = self
             .vapid_signature(&origin, &subscription.endpoint, now)
             .map_err(|e| format!("VAPID signing failed: {e}"))?;
-        let p256dh: [u8; 65] = onepush_protocol::b64::decode_array(&subscription.keys.p256dh)
-            .ok_or("the subscription's p256dh is not 65 bytes of base64url")?;
-        let auth: [u8; 16] = onepush_protocol::b64::decode_array(&subscription.keys.auth)
-            .ok_or("the subscription's auth is not 16 bytes of base64url")?;
-        let body = webpush::encrypt(
-            payload,
-            &p256dh,
-            &auth,
-            webpush::Padding::ToLength(webpush::PUSH_MESSAGE_LEN),
-        )
-        .map_err(|e| format!("cannot build the message: {e}"))?;
+        let body = super::seal(&subscription.keys, payload)?;
         let authorization = format!(
             "vapid t={}, k={}",
             signature.auth_t,
@@ -199,7 +196,7 @@ impl WebPushSender {
         );
         Ok(self
             .client
-            .post(subscription.endpoint.as_str())
+            .post(url)
             .header("TTL", ttl_seconds.to_string())
             .header("Urgency", "high")
             .header(CONTENT_ENCODING, "aes128gcm")
@@ -208,7 +205,8 @@ impl WebPushSender {
             .body(body))
     }
 
-    async fn post(
+    /// Posts one Web Push message: what [`PushSender::send`] does for a Web Push channel.
+    pub async fn post(
         &self,
         subscription: &PushSubscription,
         payload: &[u8],
@@ -225,6 +223,10 @@ impl WebPushSender {
         let mut response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
+                if let Some(refused) = refused_by_guard(&error) {
+                    tracing::warn!(push_origin = %origin, reason = %refused, "push refused before sending");
+                    return PushResult::Rejected { status: 0 };
+                }
                 tracing::warn!(
                     push_origin = %origin,
                     timeout = error.is_timeout(),
@@ -240,15 +242,15 @@ impl WebPushSender {
         };
         let status = response.status().as_u16();
         let result = classify(status, response.headers());
-        // Read (a bounded part of) the body so the connection can be reused.
-        let mut body = Vec::new();
-        while body.len() < MAX_RESPONSE_BODY {
+        // Read (a bounded part of) the body so the connection can be reused. It is
+        // never logged: a push service (or whatever a device named) chooses its bytes.
+        let mut body_len = 0;
+        while body_len < MAX_RESPONSE_BODY {
             match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(Some(chunk)) => body_len += chunk.len(),
                 Ok(None) | Err(_) => break,
             }
         }
-        body.truncate(MAX_RESPONSE_BODY);
         if result == PushResult::Sent {
             tracing::debug!(push_origin = %origin, status, "push sent");
         } else {
@@ -256,7 +258,7 @@ impl WebPushSender {
                 push_origin = %origin,
                 status,
                 result = result.label(),
-                body = %String::from_utf8_lossy(&body),
+                body_bytes = body_len,
                 "push service refused the message"
             );
         }
@@ -265,13 +267,17 @@ impl WebPushSender {
 }
 
 impl PushSender for WebPushSender {
+    /// Sends to a Web Push channel; any other channel is refused (status 0).
     fn send<'a>(
         &'a self,
-        subscription: &'a PushSubscription,
-        payload: &'a [u8],
+        channel: &'a PushChannel,
+        message: &'a PushMessage<'a>,
         ttl_seconds: u32,
     ) -> BoxFuture<'a, PushResult> {
-        Box::pin(self.post(subscription, payload, ttl_seconds))
+        match channel.web_push() {
+            Some(subscription) => Box::pin(self.post(subscription, message.payload, ttl_seconds)),
+            None => Box::pin(std::future::ready(PushResult::Rejected { status: 0 })),
+        }
     }
 }
 
@@ -300,6 +306,8 @@ mod tests {
             &KEY,
             "mailto:ops@onepush.test".into(),
             Duration::from_secs(5),
+            EndpointPolicy::default(),
+            &[],
         )
         .unwrap()
     }
@@ -327,19 +335,31 @@ mod tests {
         let timeout = Duration::from_secs(1);
         let subject = || "mailto:a@b.test".to_owned();
         assert!(matches!(
-            WebPushSender::new(&[1; 31], subject(), timeout),
+            WebPushSender::new(&[1; 31], subject(), timeout, EndpointPolicy::default(), &[]),
             Err(PushError::InvalidVapidKey)
         ));
         assert!(matches!(
-            WebPushSender::new(&[0; 32], subject(), timeout),
+            WebPushSender::new(&[0; 32], subject(), timeout, EndpointPolicy::default(), &[]),
             Err(PushError::InvalidVapidKey)
         ));
         assert!(matches!(
-            WebPushSender::new(&[0xff; 32], subject(), timeout),
+            WebPushSender::new(
+                &[0xff; 32],
+                subject(),
+                timeout,
+                EndpointPolicy::default(),
+                &[]
+            ),
             Err(PushError::InvalidVapidKey)
         ));
         assert!(matches!(
-            WebPushSender::new(&KEY, "ops@b.test".into(), timeout),
+            WebPushSender::new(
+                &KEY,
+                "ops@b.test".into(),
+                timeout,
+                EndpointPolicy::default(),
+                &[]
+            ),
             Err(PushError::InvalidSubject(_))
         ));
     }

@@ -185,11 +185,7 @@ impl Service {
 
     /// Publishes a new challenge to event streams and starts its Web Push delivery to
     /// `subscription`.
-    fn announce(
-        &self,
-        ch: &ChallengeRecord,
-        subscription: Option<onepush_protocol::PushSubscription>,
-    ) {
+    fn announce(&self, ch: &ChallengeRecord, subscription: Option<onepush_protocol::PushChannel>) {
         crate::metrics::challenge_created(ch.kind);
         self.notifier.publish(ChallengeChange {
             challenge_id: ch.id,
@@ -207,25 +203,33 @@ impl Service {
     async fn push_challenge(
         &self,
         ch: &ChallengeRecord,
-        subscription: &onepush_protocol::PushSubscription,
+        subscription: &onepush_protocol::PushChannel,
     ) {
         // The message carries what the signed fetch would answer (when it fits), so
         // the phone shows the prompt without a round trip to the relay.
-        let payload = match self.tenant(&ch.tenant_id).await {
+        let (payload, title) = match self.tenant(&ch.tenant_id).await {
             Ok(tenant) => {
-                PushPayload::plaintext_for(views::device_challenge(ch, tenant.display_name))
+                let title = tenant.display_name.clone();
+                let view = views::device_challenge(ch, tenant.display_name);
+                (PushPayload::plaintext_for(view), title)
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the tenant: the push names only the challenge");
-                PushPayload::challenge(ch.id).to_plaintext()
+                (PushPayload::challenge(ch.id).to_plaintext(), String::new())
             }
+        };
+        let collapse_id = ch.id.to_string();
+        let message = crate::push::PushMessage {
+            payload: &payload,
+            collapse_id: &collapse_id,
+            title: &title,
+            deadline: from_unix(ch.expires_at),
         };
         let clock = self.clock.clone();
         let outcome = crate::push::deliver_with_retries(
             self.push.as_ref(),
             subscription,
-            &payload,
-            from_unix(ch.expires_at),
+            &message,
             &move || clock.now(),
         )
         .await;

@@ -6,7 +6,7 @@ use onepush_protocol::api::{
     ProvisionRequest, Provisioned,
 };
 use onepush_protocol::totp::TotpSecret;
-use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushSubscription};
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushChannel};
 
 use super::{Service, views};
 use crate::clock::from_unix;
@@ -23,6 +23,7 @@ impl Service {
         if let Some(sub) = &req.push_subscription {
             sub.validate()
                 .map_err(|e| ApiError::InvalidRequest(format!("push_subscription: {e}")))?;
+            self.check_push_endpoint("push_subscription", sub).await?;
         }
         let secret = TotpSecret::generate();
         for _ in 0..10 {
@@ -59,16 +60,37 @@ impl Service {
     pub async fn set_push_subscription(
         &self,
         device: &CredentialRecord,
-        sub: Option<PushSubscription>,
+        sub: Option<PushChannel>,
     ) -> Result<(), ApiError> {
         if let Some(s) = &sub {
             s.validate()
                 .map_err(|e| ApiError::InvalidRequest(format!("subscription: {e}")))?;
+            self.check_push_endpoint("subscription", s).await?;
         }
         self.store
             .set_push_subscription(&device.id, sub.as_ref())
             .await?;
         Ok(())
+    }
+
+    /// A channel this relay can send to: its sender is configured (else 409 naming the
+    /// setting), and a Web Push endpoint passes the SSRF guard at registration
+    /// ([`crate::push::guard`]; else 422 with the reason).
+    async fn check_push_endpoint(&self, field: &str, sub: &PushChannel) -> Result<(), ApiError> {
+        if let Some(setting) = self.settings.push_channel_setting_missing(sub) {
+            return Err(ApiError::PushChannelNotConfigured(format!(
+                "{field}: this relay does not send {} pushes; its operator must set `{setting}`",
+                sub.kind()
+            )));
+        }
+        let Some(web_push) = sub.web_push() else {
+            return Ok(());
+        };
+        self.settings
+            .endpoint_policy()
+            .check_registration(&web_push.endpoint)
+            .await
+            .map_err(|e| ApiError::PushEndpointRefused(format!("{field}.endpoint: {e}")))
     }
 
     /// `ch` as its device sees it, recording that it reached the device. The write is

@@ -35,9 +35,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use onepush_protocol::api::{AuditEvent, DecisionRecord};
-use onepush_protocol::{
-    ChallengeId, ChallengeStatus, CredentialId, PushSubscription, TenantId, UserId,
-};
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushChannel, TenantId, UserId};
 
 pub use bindings::{
     BindingChange, BindingChanged, BindingStore, EndPrompts, OtpFailure, PromptNotice,
@@ -304,7 +302,7 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn set_push_subscription(
         &self,
         id: &CredentialId,
-        sub: Option<&PushSubscription>,
+        sub: Option<&PushChannel>,
     ) -> Result<(), StoreError>;
     /// Records `step` as used if it is newer than the last used one; false if not (replay).
     async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError>;

@@ -2,8 +2,8 @@
 
 use onepush_protocol::api::{BindingState, DecisionRecord};
 use onepush_protocol::{
-    ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, Jwk, PushSubscription,
-    TenantId, UserId,
+    ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, Jwk, PushChannel, TenantId,
+    UserId,
 };
 
 /// A bank.
@@ -40,7 +40,7 @@ pub struct CredentialRecord {
     /// The TOTP secret, sealed with the master key (see [`crate::keys::RelayKeys::seal`]).
     pub totp_secret_sealed: Vec<u8>,
     /// Where to send Web Push messages.
-    pub push_subscription: Option<PushSubscription>,
+    pub push_subscription: Option<PushChannel>,
     /// The newest TOTP step used (replay guard, shared by every binding).
     pub last_used_step: Option<u64>,
     /// When the device revoked it (Unix seconds).
@@ -173,7 +173,7 @@ pub struct ChallengeGate {
     /// answers them (empty when they were not asked for).
     pub refusals: Vec<i64>,
     /// The bound credential's push subscription, if it has one.
-    pub push_subscription: Option<PushSubscription>,
+    pub push_subscription: Option<PushChannel>,
 }
 
 /// A secret sealed with the master key ([`crate::keys::RelayKeys::seal`]): nonce ‖

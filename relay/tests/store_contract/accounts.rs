@@ -84,7 +84,7 @@ pub async fn credential_keeps_its_fields_and_revoking_clears_the_push_subscripti
         None
     );
     store
-        .set_push_subscription(&cred.id, Some(&subscription()))
+        .set_push_subscription(&cred.id, Some(&subscription().into()))
         .await
         .unwrap();
     store.revoke_credential(&cred.id, NOW + 5).await.unwrap();

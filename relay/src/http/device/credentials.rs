@@ -61,9 +61,14 @@ pub async fn revoke_self(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Replace or clear the Web Push subscription.
+/// Replace or clear the push channel: Web Push (`type` `webpush`, or left out), APNs
+/// (`apns`) or FCM (`fcm`), each with the device's push keys.
 #[utoipa::path(put, path = "/v1/device/push-subscription", tag = "device", request_body = UpdatePushSubscription,
-    responses((status = 204), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204),
+        (status = 400, description = "`invalid-request`: the detail names the bad field (type, endpoint, device_token, environment, registration_token, keys.p256dh, keys.auth, language)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`push-channel-not-configured`: this relay has no sender for the channel; the detail names the setting (apns_key_file, fcm_service_account_file)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`push-endpoint-refused`: a Web Push endpoint that is not https, or whose address is internal (loopback, private, link-local, CGNAT, multicast, unspecified); the detail says which", body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn push_subscription(
     State(state): State<AppState>,
     device: Device,

@@ -2,7 +2,7 @@
 //! backend's module (`#[path]`, see `tenants.rs`).
 
 use async_trait::async_trait;
-use onepush_protocol::{CredentialId, PushSubscription, TenantId, UserId};
+use onepush_protocol::{CredentialId, PushChannel, TenantId, UserId};
 
 use super::DbStore;
 use super::rows::{self, get};
@@ -39,7 +39,7 @@ impl CredentialStore for DbStore {
     async fn set_push_subscription(
         &self,
         id: &CredentialId,
-        sub: Option<&PushSubscription>,
+        sub: Option<&PushChannel>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE credentials SET push_subscription = $1 WHERE id = $2")
             .bind(sub.map(to_json))

@@ -1,7 +1,7 @@
 //! Credentials, bindings and device-proof `jti`s.
 
 use async_trait::async_trait;
-use onepush_protocol::{CredentialId, PushSubscription, TenantId, UserId};
+use onepush_protocol::{CredentialId, PushChannel, TenantId, UserId};
 use rusqlite::params;
 
 use super::SqliteStore;
@@ -69,7 +69,7 @@ impl CredentialStore for SqliteStore {
     async fn set_push_subscription(
         &self,
         id: &CredentialId,
-        sub: Option<&PushSubscription>,
+        sub: Option<&PushChannel>,
     ) -> Result<(), StoreError> {
         let (sub, id) = (sub.map(to_json), id.clone());
         self.write(move |c| {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::render;
+use crate::subscription;
 use crate::unlock::Unlock;
 use crate::watch;
 use crate::{Cli, Command};
@@ -57,6 +58,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 home: unlock.home.clone(),
             };
             watch::run(device, options, true).await
+        }
+        Command::PushSubscription { target } => {
+            let mut device = open(&unlock)?;
+            subscription::run(&mut device, &target, json).await
         }
         Command::PushEndpoint {
             listen,

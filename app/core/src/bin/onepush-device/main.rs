@@ -6,6 +6,7 @@
 mod commands;
 mod number;
 mod render;
+mod subscription;
 mod unlock;
 mod watch;
 
@@ -121,6 +122,12 @@ pub enum Command {
         /// Also serve a Web Push endpoint on this address and register it.
         #[arg(long, value_name = "ADDR")]
         push_listen: Option<SocketAddr>,
+    },
+    /// Register where the relay pushes this phone's challenges: a real phone's APNs or
+    /// FCM token (to drive a staging relay), a Web Push endpoint, or --clear.
+    PushSubscription {
+        #[command(flatten)]
+        target: subscription::Target,
     },
     /// Serve a local Web Push endpoint, register it, and answer the pushes.
     PushEndpoint {
