@@ -107,15 +107,17 @@ fn a_fetch_that_differs_from_the_event_stream_copy_is_refused() {
     let challenges = t.events("challenge");
     let cid = t.set_up(None);
     t.enroll(&cid, "yamada");
-    // The stream announces the real transfer (and the app records it); every fetch
-    // then serves another payee.
-    t.proxy().swap_context(swapped_transfer());
+    // The stream (or the pull when the stream connects) announces the real transfer,
+    // and the app records it before it tells the UI; every fetch then serves another
+    // payee. (Swapped only once the app was told: a pull made while the stream connects
+    // would otherwise bring the swapped copy first.)
     let created = block_on(
         t.bank
             .challenge("yamada", "transaction", transfer_context(), false),
     );
     let id = created.id.to_string();
     wait_for(&challenges, |e| e["id"] == id.as_str());
+    t.proxy().swap_context(swapped_transfer());
     assert_eq!(
         t.fails("get_challenge", json!({ "id": id })),
         "challenge_changed"
