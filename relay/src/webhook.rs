@@ -12,14 +12,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::header::CONTENT_TYPE;
-use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
-/// The prefix of a webhook secret (`whsec_` + base64 of the key bytes).
-pub const SECRET_PREFIX: &str = "whsec_";
-
-/// How far a `webhook-timestamp` may be from the receiver's clock (the spec's suggestion).
-pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+// The signature itself is shared with banks (`onepush-bank`): one implementation, in the
+// protocol crate.
+pub use onepush_protocol::webhook::{DEFAULT_TOLERANCE, SECRET_PREFIX, sign, verify};
 
 /// Key bytes in a new secret (the spec allows 24 to 64).
 const SECRET_BYTES: usize = 32;
@@ -85,40 +82,6 @@ pub fn new_secret() -> String {
     format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
 }
 
-/// The `webhook-signature` value for one message: `v1,` + standard base64 of
-/// HMAC-SHA256 over `{msg_id}.{timestamp}.{body}`, keyed by the base64-decoded secret
-/// (after `whsec_`). A secret that is not valid base64 is used as raw bytes, as the
-/// reference libraries do for unprefixed secrets.
-pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let tag = hmac::sign(&key(secret), &signed_content(msg_id, timestamp, body));
-    format!("v1,{}", STANDARD.encode(tag.as_ref()))
-}
-
-/// Whether `signature_header` holds a valid `v1` signature of this message and
-/// `timestamp` is within `tolerance` of `now` (both Unix seconds). The header may list
-/// several space-separated signatures (during a secret rotation); one valid one is enough.
-/// Tags are compared in constant time.
-pub fn verify(
-    secret: &str,
-    msg_id: &str,
-    timestamp: i64,
-    body: &[u8],
-    signature_header: &str,
-    now: i64,
-    tolerance: Duration,
-) -> bool {
-    if now.abs_diff(timestamp) > tolerance.as_secs() {
-        return false;
-    }
-    let key = key(secret);
-    let content = signed_content(msg_id, timestamp, body);
-    signature_header
-        .split(' ')
-        .filter_map(|signature| signature.strip_prefix("v1,"))
-        .filter_map(|tag| STANDARD.decode(tag).ok())
-        .any(|tag| hmac::verify(&key, &content, &tag).is_ok())
-}
-
 /// The wait before the next attempt after `attempts` failed ones (`0` = the first
 /// attempt, sent at once); `None` once the schedule is used up: give up.
 ///
@@ -127,20 +90,6 @@ pub fn verify(
 /// | next after | 0 | 5 s | 5 min | 30 min | 2 h | 5 h | 10 h | 10 h | give up |
 pub fn next_attempt_delay(attempts: u32) -> Option<Duration> {
     SCHEDULE.get(usize::try_from(attempts).ok()?).copied()
-}
-
-fn key(secret: &str) -> hmac::Key {
-    let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
-    let bytes = STANDARD
-        .decode(encoded)
-        .unwrap_or_else(|_| encoded.as_bytes().to_vec());
-    hmac::Key::new(hmac::HMAC_SHA256, &bytes)
-}
-
-fn signed_content(msg_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
-    let mut content = format!("{msg_id}.{timestamp}.").into_bytes();
-    content.extend_from_slice(body);
-    content
 }
 
 /// What one delivery attempt came to.
