@@ -178,6 +178,11 @@ pub struct AuditLoadArgs {
     /// Clients paging through A's audit log during the second run (odd ones by user).
     #[arg(long, default_value_t = 2)]
     pub readers: usize,
+    /// Pages (of 1,000 events) each reader reads per second; 0 = as fast as the relay
+    /// answers (a flood: what it costs the other tenant is then the relay's CPU for the
+    /// pages, not the size of the log).
+    #[arg(long, default_value_t = 0.0)]
+    pub reader_pages_per_second: f64,
     /// How long each run measures.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
