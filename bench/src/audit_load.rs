@@ -156,12 +156,12 @@ async fn measure(args: &AuditLoadArgs, target: &Target) -> anyhow::Result<Report
     for r in 0..args.readers {
         let bank = fleet.banks[0].clone();
         let (pages, failures, stop) = (pages.clone(), failures.clone(), stop.clone());
-        let pace = (args.reader_pages_per_second > 0.0)
+        let every = (args.reader_pages_per_second > 0.0)
             .then(|| Duration::from_secs_f64(1.0 / args.reader_pages_per_second));
         readers.spawn(async move {
             let mut since = 0;
             let user = (r % 2 == 1).then(|| format!("audit-user-{r}"));
-            let mut tick = pace.map(tokio::time::interval);
+            let mut tick = every.map(tokio::time::interval);
             loop {
                 if let Some(tick) = tick.as_mut() {
                     tick.tick().await;
@@ -249,7 +249,10 @@ pub fn print(report: &Report) {
     ] {
         // The legs as `throughput` names them; a run with no lifecycle has none.
         let Some(total) = run.legs.get("lifecycle") else {
-            println!("tenant B {name:<20}: {} ok, {} failed", run.lifecycles, run.failed);
+            println!(
+                "tenant B {name:<20}: {} ok, {} failed",
+                run.lifecycles, run.failed
+            );
             continue;
         };
         println!(
