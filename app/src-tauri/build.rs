@@ -14,6 +14,10 @@ const COMMANDS: &[&str] = &[
     "history",
     "set_settings",
     "reset",
+    "push_status",
+    "push_token",
+    "push_message",
+    "push_opened",
 ];
 
 fn main() {

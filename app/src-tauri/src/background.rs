@@ -107,7 +107,7 @@ async fn forward<R: Runtime>(app: AppHandle<R>, mut rx: mpsc::Receiver<Incoming>
 
 /// Records a copy from the relay as shown; one that differs from the copy shown
 /// before raises the UI's `challenge-changed` event.
-fn record<R: Runtime>(app: &AppHandle<R>, copy: &DeviceChallenge) {
+pub(crate) fn record<R: Runtime>(app: &AppHandle<R>, copy: &DeviceChallenge) {
     if let Sighting::Changed(_) = app.state::<Backend>().record_shown(copy) {
         emit(
             app,

@@ -7,6 +7,7 @@
 //! | [`commands`] | the commands the UI invokes |
 //! | [`backend`] | the shared state: authenticator, settings, followed credential |
 //! | [`background`] | event stream → UI events, notification, window to the front |
+//! | [`push`] | push registration ([`push::PushRegistrar`]) and incoming push messages |
 //! | [`dto`], [`error`] | what commands answer: app types and the `{ kind, message }` error |
 //! | [`home`], [`prefs`], [`pin`], [`verify`] | app home and vault key, app settings, PIN, user check |
 
@@ -19,6 +20,9 @@ pub mod home;
 pub mod notify;
 pub mod pin;
 pub mod prefs;
+pub mod push;
+#[cfg(mobile)]
+mod push_mobile;
 pub mod verify;
 
 use tauri::{Builder, Manager as _, Runtime, WindowEvent};
@@ -40,7 +44,10 @@ pub fn run() {
 /// [`Backend`] is managed already (tests), it is used; otherwise one is opened in
 /// the app home (`ONEPUSH_APP_HOME`, else the app data folder).
 pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_notification::init());
+    #[cfg(mobile)]
+    let builder = push_mobile::plugin(builder);
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_biometric::init());
     builder
@@ -51,8 +58,9 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
                 app.manage(Backend::open(config));
             }
             #[cfg(mobile)]
-            ask_notification_permission(app.handle());
+            push_mobile::setup(app);
             background::start(app.handle());
+            push::start(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -73,6 +81,10 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::challenges::deny,
             commands::challenges::history,
             commands::settings::set_settings,
+            commands::push::push_status,
+            commands::push::push_token,
+            commands::push::push_message,
+            commands::push::push_opened,
         ])
 }
 
@@ -85,21 +97,4 @@ fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-/// Phones ask once for the right to show notifications (Android 13+, iOS).
-#[cfg(mobile)]
-fn ask_notification_permission<R: Runtime>(app: &tauri::AppHandle<R>) {
-    use tauri_plugin_notification::{NotificationExt as _, PermissionState};
-    let app = app.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        let notification = app.notification();
-        let granted = matches!(
-            notification.permission_state(),
-            Ok(PermissionState::Granted)
-        );
-        if !granted && let Err(e) = notification.request_permission() {
-            tracing::warn!(error = %e, "notification permission not asked");
-        }
-    });
 }

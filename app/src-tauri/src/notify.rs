@@ -5,6 +5,7 @@
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, ChallengeKind};
 use tauri::{AppHandle, Manager as _, Runtime};
+#[cfg(desktop)]
 use tauri_plugin_notification::NotificationExt as _;
 
 use crate::backend::Backend;
@@ -62,7 +63,13 @@ pub async fn challenge<R: Runtime>(
         details.as_ref().map(|c| c.kind),
         details.as_ref().map(|c| c.tenant_name.as_str()),
     );
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+    // Phones: the push plugin's notification, which carries the challenge ID so
+    // that tapping it opens the prompt (`push_opened`).
+    #[cfg(mobile)]
+    let shown = crate::push_mobile::show(app, id, title, body).await;
+    #[cfg(desktop)]
+    let shown = app.notification().builder().title(title).body(body).show();
+    if let Err(e) = shown {
         tracing::info!(error = %e, "no native notification");
     }
 }

@@ -62,7 +62,7 @@ fn registered_commands() -> BTreeSet<String> {
 #[test]
 fn capability_grants_exactly_the_contracts_commands() {
     let contract = contract_commands();
-    assert_eq!(contract.len(), 12, "{contract:?}");
+    assert_eq!(contract.len(), 16, "{contract:?}");
     assert_eq!(declared_commands(), contract, "build.rs");
     assert_eq!(registered_commands(), contract, "run_app's handler");
 
@@ -82,6 +82,26 @@ fn capability_grants_exactly_the_contracts_commands() {
         .map(str::to_owned)
         .into();
     assert_eq!(others, events, "nothing beyond listening to events");
+}
+
+#[test]
+fn phones_only_add_listening_to_the_push_plugin() {
+    let capability = json("capabilities/push-mobile.json");
+    assert_eq!(capability["windows"], serde_json::json!(["main"]));
+    assert_eq!(capability["platforms"], serde_json::json!(["android", "iOS"]));
+    assert_eq!(
+        capability["permissions"],
+        serde_json::json!([
+            "notifications:allow-register-listener",
+            "notifications:allow-remove-listener",
+            "notifications:allow-set-click-listener-active"
+        ])
+    );
+    let files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities"))
+        .expect("capabilities")
+        .map(|e| e.expect("entry").file_name().into_string().expect("name"))
+        .collect();
+    assert_eq!(files.len(), 2, "default.json and push-mobile.json: {files:?}");
 }
 
 #[test]

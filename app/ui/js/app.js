@@ -10,6 +10,7 @@ import * as home from './home.js';
 import * as prompt from './prompt.js';
 import * as history from './history.js';
 import * as settings from './settings.js';
+import * as push from './push.js';
 
 const SCREENS = { setup, home, prompt, history, settings };
 const NAV_SCREENS = ['home', 'history', 'settings'];
@@ -110,10 +111,12 @@ async function start() {
   setState(await api.getState());
   if (!ctx.state.setUp) {
     go('setup');
+    await push.start(ctx);
     return;
   }
   go('home');
   await refreshPending({ open: true });
+  await push.start(ctx);
 }
 
 // Pending challenges are pulled again whenever the app comes back to the front.

@@ -69,4 +69,8 @@ export const api = {
   history: () => invoke('history'),
   setSettings: (changes) => invoke('set_settings', changes),
   reset: () => invoke('reset'),
+  pushStatus: () => invoke('push_status'),
+  pushToken: (token) => invoke('push_token', { token }),
+  pushMessage: (message) => invoke('push_message', { message }),
+  pushOpened: (tapped) => invoke('push_opened', tapped),
 };

@@ -186,6 +186,7 @@ export function responses(overrides = {}) {
     reset: { __settings: { setUp: false, credentialId: null, relayUrl: null, pinBeforeApprove: false, pinSet: false } },
     setup: { __settings: { setUp: true, credentialId: STATE.credentialId } },
     challenges: Object.fromEntries(Object.values(CHALLENGES).map((c) => [c.id, c])),
+    push_status: { pluginEvents: false, channel: null },
     ...overrides,
   };
 }
@@ -223,6 +224,11 @@ export async function openApp(env, { lang = 'ja', colorScheme = 'light', resp = 
 /** Commands the page sent, optionally of one name. */
 export async function calls(page, cmd) {
   return page.evaluate((c) => (c ? window.__mock.callsOf(c) : window.__mock.calls), cmd);
+}
+
+/** Fires a plugin event (`core.addPluginListener`) in the page. */
+export async function emitPlugin(page, plugin, event, payload) {
+  await page.evaluate(([p, e, d]) => window.__mock.emitPlugin(p, e, d), [plugin, event, payload]);
 }
 
 /** Emits a backend event into the page. */

@@ -7,6 +7,8 @@
 // command fails); `{ __seq: [a, b, ...] }` (answered in turn, the last one
 // repeats); `{ __decide: status }` (answers `{ id: args.id, status }`).
 // `get_challenge` answers from `config.responses.challenges[id]`.
+// Plugin listeners (`core.addPluginListener`, as the notifications plugin's events
+// reach the UI on phones) are fired with `window.__mock.emitPlugin(plugin, event, payload)`.
 // `{ __settings: true }` (for set_settings, setup, reset) acts like a backend
 // that keeps its state: the args are merged into the `get_state` answer, kept
 // in sessionStorage so a reload sees them, and the new state is returned.
@@ -55,6 +57,9 @@ export function mockTauri(config) {
       }
     },
     listening: (event) => Object.keys(listeners[event] || {}).length,
+    emitPlugin(plugin, event, payload) {
+      for (const cb of Object.values(listeners[`plugin:${plugin}|${event}`] || {})) cb(copy(payload));
+    },
   };
 
   window.__TAURI__ = {
@@ -63,6 +68,13 @@ export function mockTauri(config) {
         calls.push({ cmd, args: copy(args || {}) });
         await Promise.resolve();
         return answer(cmd, args || {});
+      },
+      async addPluginListener(plugin, event, cb) {
+        const key = `plugin:${plugin}|${event}`;
+        const id = nextListener++;
+        (listeners[key] ||= {})[id] = cb;
+        calls.push({ cmd: 'addPluginListener', args: { plugin, event } });
+        return { unregister: async () => delete listeners[key][id] };
       },
     },
     event: {

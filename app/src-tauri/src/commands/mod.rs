@@ -3,4 +3,5 @@
 
 pub mod challenges;
 pub mod device;
+pub mod push;
 pub mod settings;

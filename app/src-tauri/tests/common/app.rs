@@ -3,9 +3,10 @@
 //! `tauri::test::get_ipc_response`.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use onepush_app::push::Push;
 use onepush_app::{AppConfig, Backend, run_app};
 use onepush_relay::testing::tampering::{TamperingProxy, spawn_relay_behind_proxy};
 use onepush_relay::testing::{TestRelay, spawn_relay};
@@ -38,8 +39,13 @@ pub struct TestApp {
     pub bank: Bank,
     /// The compromised-relay stand-in the app talks through, when started with one.
     pub proxy: Option<TamperingProxy>,
+    /// Makes the push registration each launch manages (as the phones' plugin does).
+    push: Option<MakePush>,
     _dir: tempfile::TempDir,
 }
+
+/// Makes the [`Push`] one launch of the app manages.
+pub type MakePush = Arc<dyn Fn() -> Push + Send + Sync>;
 
 impl TestApp {
     /// A fresh install next to a fresh relay with one bank.
@@ -47,7 +53,7 @@ impl TestApp {
         init_logging();
         let dir = tempfile::tempdir().expect("temporary folder");
         let relay = block_on(spawn_relay(&dir.path().join("relay")));
-        Self::launch_on(dir, relay, None)
+        Self::launch_on(dir, relay, None, None)
     }
 
     /// A fresh install whose relay is reached only through a [`TamperingProxy`] (the
@@ -56,13 +62,27 @@ impl TestApp {
         init_logging();
         let dir = tempfile::tempdir().expect("temporary folder");
         let (relay, proxy) = block_on(spawn_relay_behind_proxy(&dir.path().join("relay")));
-        Self::launch_on(dir, relay, Some(proxy))
+        Self::launch_on(dir, relay, Some(proxy), None)
     }
 
-    fn launch_on(dir: tempfile::TempDir, relay: TestRelay, proxy: Option<TamperingProxy>) -> Self {
+    /// Like [`TestApp::start_behind_proxy`], with push registration through the
+    /// registrar `push` makes (as on a phone).
+    pub fn start_behind_proxy_with_push(push: MakePush) -> Self {
+        init_logging();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (relay, proxy) = block_on(spawn_relay_behind_proxy(&dir.path().join("relay")));
+        Self::launch_on(dir, relay, Some(proxy), Some(push))
+    }
+
+    fn launch_on(
+        dir: tempfile::TempDir,
+        relay: TestRelay,
+        proxy: Option<TamperingProxy>,
+        push: Option<MakePush>,
+    ) -> Self {
         let home = dir.path().join("app");
         let relay_url = proxy.as_ref().map_or(relay.url.clone(), |p| p.url.clone());
-        let (app, webview, _) = launch(&home, &relay_url, None);
+        let (app, webview, _) = launch(&home, &relay_url, None, push.as_ref());
         Self {
             app,
             webview,
@@ -71,6 +91,7 @@ impl TestApp {
             bank: Bank::new(&relay.url, &relay.api_key),
             relay: Some(relay),
             proxy,
+            push,
             _dir: dir,
         }
     }
@@ -89,7 +110,7 @@ impl TestApp {
     /// payloads of backend event `name` from the very start.
     pub fn restart_listening(&mut self, name: &str) -> mpsc::Receiver<Value> {
         self.app.cleanup_before_exit();
-        let (app, webview, rx) = launch(&self.home, &self.relay_url, Some(name));
+        let (app, webview, rx) = launch(&self.home, &self.relay_url, Some(name), self.push.as_ref());
         self.app = app;
         self.webview = webview;
         rx.expect("listening")
@@ -195,6 +216,7 @@ fn launch(
     home: &std::path::Path,
     relay_url: &str,
     listen: Option<&str>,
+    push: Option<&MakePush>,
 ) -> (
     tauri::App<MockRuntime>,
     WebviewWindow<MockRuntime>,
@@ -204,7 +226,11 @@ fn launch(
         home: home.to_owned(),
         relay_url: relay_url.to_owned(),
     };
-    let mut app = run_app(mock_builder().manage(Backend::open(config)))
+    let mut builder = mock_builder().manage(Backend::open(config));
+    if let Some(push) = push {
+        builder = builder.manage(push());
+    }
+    let mut app = run_app(builder)
         .build(mock_context(noop_assets()))
         .expect("the app builds");
     let rx = listen.map(|name| listen_to(&app, name));
