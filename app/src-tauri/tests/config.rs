@@ -88,7 +88,10 @@ fn capability_grants_exactly_the_contracts_commands() {
 fn phones_only_add_listening_to_the_push_plugin() {
     let capability = json("capabilities/push-mobile.json");
     assert_eq!(capability["windows"], serde_json::json!(["main"]));
-    assert_eq!(capability["platforms"], serde_json::json!(["android", "iOS"]));
+    assert_eq!(
+        capability["platforms"],
+        serde_json::json!(["android", "iOS"])
+    );
     assert_eq!(
         capability["permissions"],
         serde_json::json!([
@@ -101,7 +104,11 @@ fn phones_only_add_listening_to_the_push_plugin() {
         .expect("capabilities")
         .map(|e| e.expect("entry").file_name().into_string().expect("name"))
         .collect();
-    assert_eq!(files.len(), 2, "default.json and push-mobile.json: {files:?}");
+    assert_eq!(
+        files.len(),
+        2,
+        "default.json and push-mobile.json: {files:?}"
+    );
 }
 
 #[test]

@@ -140,13 +140,22 @@ fn a_pushed_challenge_is_decrypted_and_ends_as_the_shown_prompt() {
     assert_eq!(t.ok("push_status", json!({}))["channel"], "webpush");
 
     // The relay has the subscription: the challenge is pushed to it.
-    let created = block_on(t.bank.challenge("yamada", "transaction", transfer_context(), true));
+    let created = block_on(
+        t.bank
+            .challenge("yamada", "transaction", transfer_context(), true),
+    );
     let pushed = receiver.next();
     assert_eq!(pushed.token, "first");
-    assert!(shown(&t, created.id).is_none(), "nothing but the push brings it");
+    assert!(
+        shown(&t, created.id).is_none(),
+        "nothing but the push brings it"
+    );
 
     let receipt = t.ok("push_message", json!({ "message": b64(&pushed.body) }));
-    assert_eq!(receipt, json!({ "id": created.id.to_string(), "dropped": null }));
+    assert_eq!(
+        receipt,
+        json!({ "id": created.id.to_string(), "dropped": null })
+    );
     let id = created.id.to_string();
     wait_for(&challenges, |e| e["id"] == id.as_str());
     let recorded = serde_json::to_value(shown(&t, created.id).expect("recorded as shown")).unwrap();
@@ -161,7 +170,10 @@ fn a_pushed_challenge_is_decrypted_and_ends_as_the_shown_prompt() {
     assert_eq!(accepted["status"], "approved");
     let outcome = block_on(t.bank.outcome(created.id, 5));
     assert_eq!(outcome.status, ChallengeStatus::Approved);
-    assert_eq!(block_on(t.bank.verified_decision(&outcome)).dec, DecisionVerdict::Approve);
+    assert_eq!(
+        block_on(t.bank.verified_decision(&outcome)).dec,
+        DecisionVerdict::Approve
+    );
 }
 
 #[test]
@@ -173,7 +185,10 @@ fn a_refreshed_token_replaces_the_subscription() {
     assert_eq!(t.ok("push_token", json!({ "token": "second" })), "webpush");
     assert_eq!(puts(&t), 2);
     // The same token again is not registered again.
-    assert_eq!(t.ok("push_token", json!({ "token": "second" })), Value::Null);
+    assert_eq!(
+        t.ok("push_token", json!({ "token": "second" })),
+        Value::Null
+    );
     assert_eq!(puts(&t), 2);
 
     let created = block_on(t.bank.challenge("yamada", "login", login_context(), false));
@@ -210,7 +225,10 @@ fn a_tampered_or_foreign_push_is_dropped_with_the_reason() {
     let receipt = t.ok("push_message", json!({ "message": "not base64!" }));
     assert_eq!(receipt["dropped"], "the push message is not base64url");
     assert!(shown(&t, created.id).is_none(), "nothing was shown");
-    assert_eq!(t.fails("approve", json!({ "id": created.id.to_string() })), "challenge_not_shown");
+    assert_eq!(
+        t.fails("approve", json!({ "id": created.id.to_string() })),
+        "challenge_not_shown"
+    );
 }
 
 #[test]
@@ -222,7 +240,10 @@ fn tapping_a_push_that_arrived_while_closed_opens_its_prompt() {
 
     // The app is closed: the push service holds the message; the phone shows the
     // relay's alert. Tapping it starts the app with the message.
-    let created = block_on(t.bank.challenge("yamada", "transaction", transfer_context(), true));
+    let created = block_on(
+        t.bank
+            .challenge("yamada", "transaction", transfer_context(), true),
+    );
     let pushed = receiver.next();
     let _challenges = t.restart_listening("challenge");
     let receipt = t.ok("push_opened", json!({ "message": b64(&pushed.body) }));

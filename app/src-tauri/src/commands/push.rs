@@ -47,6 +47,10 @@ impl From<Result<onepush_protocol::ChallengeId, push::Dropped>> for PushReceipt 
 
 /// Whether the UI should forward plugin events, and the channel registered.
 #[tauri::command]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "Tauri hands commands their AppHandle by value"
+)]
 pub fn push_status<R: Runtime>(app: AppHandle<R>) -> PushStatus {
     PushStatus {
         plugin_events: cfg!(mobile),

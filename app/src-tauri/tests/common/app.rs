@@ -110,7 +110,8 @@ impl TestApp {
     /// payloads of backend event `name` from the very start.
     pub fn restart_listening(&mut self, name: &str) -> mpsc::Receiver<Value> {
         self.app.cleanup_before_exit();
-        let (app, webview, rx) = launch(&self.home, &self.relay_url, Some(name), self.push.as_ref());
+        let (app, webview, rx) =
+            launch(&self.home, &self.relay_url, Some(name), self.push.as_ref());
         self.app = app;
         self.webview = webview;
         rx.expect("listening")
