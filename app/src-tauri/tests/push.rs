@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use bank::{login_context, transfer_context};
 use onepush_app::Backend;
 use onepush_app::push::{Push, PushAddress, PushRegistrar, Registering};
-use onepush_protocol::{ChallengeId, ChallengeStatus, DecisionVerdict};
+use onepush_protocol::{ApnsEnvironment, ChallengeId, ChallengeStatus, DecisionVerdict};
 use serde_json::{Value, json};
 use tauri::Manager as _;
 
@@ -75,7 +75,8 @@ async fn take(
 }
 
 /// The phone's push plugin, faked: registering gives the receiver's endpoint for
-/// the token `first`; a refreshed token gives that token's endpoint.
+/// the token `first`; a refreshed token gives that token's endpoint, or an APNs
+/// (sandbox) or FCM token for `apns:TOKEN` and `fcm:TOKEN`.
 struct FakeRegistrar {
     base: String,
 }
@@ -87,6 +88,17 @@ impl PushRegistrar for FakeRegistrar {
     }
 
     fn refreshed(&self, token: &str) -> PushAddress {
+        if let Some(token) = token.strip_prefix("apns:") {
+            return PushAddress::Apns {
+                device_token: token.to_owned(),
+                environment: ApnsEnvironment::Sandbox,
+            };
+        }
+        if let Some(token) = token.strip_prefix("fcm:") {
+            return PushAddress::Fcm {
+                registration_token: token.to_owned(),
+            };
+        }
         PushAddress::WebPush {
             endpoint: format!("{}/push/{token}", self.base),
         }
@@ -202,6 +214,46 @@ fn a_refreshed_token_replaces_the_subscription() {
         remembered["address"]["endpoint"],
         format!("{}/push/second", receiver.base)
     );
+}
+
+#[test]
+fn apns_and_fcm_tokens_reach_the_relay_as_their_channels() {
+    // The test relay has no APNs or FCM sender: it refuses each channel naming the
+    // setting it lacks, which shows the app sent that channel.
+    let receiver = Receiver::start();
+    let t = phone(&receiver);
+    set_up_with_push(&t);
+    let apns = format!("apns:{}", "0a".repeat(32));
+    let refused = t
+        .invoke("push_token", json!({ "token": apns }))
+        .expect_err("no APNs sender");
+    assert_eq!(refused["kind"], "relay", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("apns_key_file"),
+        "{refused}"
+    );
+    let refused = t
+        .invoke("push_token", json!({ "token": "fcm:dGVzdA:APA91b" }))
+        .expect_err("no FCM sender");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("fcm_service_account_file"),
+        "{refused}"
+    );
+    assert_eq!(puts(&t), 3);
+    // A token the phone cannot have is refused before asking the relay.
+    assert_eq!(
+        t.fails("push_token", json!({ "token": "apns:not hex" })),
+        "invalid_input"
+    );
+    assert_eq!(puts(&t), 3);
+    // The Web Push subscription stays the one registered.
+    assert_eq!(t.ok("push_status", json!({}))["channel"], "webpush");
 }
 
 #[test]
