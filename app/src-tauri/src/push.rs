@@ -218,7 +218,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         loop {
             let following = credential.borrow_and_update().is_some();
-            if following && let Err(e) = register(&app).await {
+            if !following {
+                // Reset: the credential and its subscription are gone at the relay.
+                app.state::<Push>().remember(&home, None);
+            } else if let Err(e) = register(&app).await {
                 tracing::warn!(error = %e.message, "push registration failed; the event stream still works while the app runs");
             }
             if credential.changed().await.is_err() {
