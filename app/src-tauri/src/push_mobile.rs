@@ -76,7 +76,7 @@ impl<R: Runtime> PushRegistrar for PluginRegistrar<R> {
                 .register_for_push_notifications()
                 .await
                 .map_err(|e| e.to_string())?;
-            Ok(self.refreshed(&token))
+            Ok::<_, String>(self.refreshed(&token))
         })
     }
 
