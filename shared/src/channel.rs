@@ -60,6 +60,20 @@ pub struct FcmSubscription {
     pub registration_token: String,
     /// The keys the message is encrypted to (RFC 8291).
     pub keys: PushKeys,
+    /// The language of the visible notification text (`ja` or `en`; default `en`), which
+    /// is generic like APNs' alert: Android shows it even when the app is not running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// The visible text of an APNs alert or an FCM notification is in `ja` or `en`.
+fn check_language(language: Option<&str>) -> Result<(), SubscriptionError> {
+    match language {
+        Some(l) if !matches!(l, "ja" | "en") => {
+            Err(SubscriptionError::Language(l.chars().take(16).collect()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Where a credential's challenge announcements go.
@@ -121,13 +135,7 @@ impl PushChannel {
                 {
                     return Err(SubscriptionError::DeviceToken);
                 }
-                if let Some(language) = &s.language
-                    && !matches!(language.as_str(), "ja" | "en")
-                {
-                    return Err(SubscriptionError::Language(
-                        language.chars().take(16).collect(),
-                    ));
-                }
+                check_language(s.language.as_deref())?;
             }
             Self::Fcm(s) => {
                 let token = &s.registration_token;
@@ -139,6 +147,7 @@ impl PushChannel {
                 {
                     return Err(SubscriptionError::RegistrationToken);
                 }
+                check_language(s.language.as_deref())?;
             }
         }
         self.keys().p256dh_bytes()?;
@@ -164,6 +173,7 @@ impl fmt::Debug for PushChannel {
                 .debug_struct("Fcm")
                 .field("registration_token", &short(&s.registration_token))
                 .field("keys", &s.keys)
+                .field("language", &s.language)
                 .finish(),
         }
     }

@@ -86,7 +86,7 @@ pub enum SubscriptionError {
         "push subscription registration_token must be the FCM registration token (at most 1024 characters of A-Z a-z 0-9 - _ : .)"
     )]
     RegistrationToken,
-    /// An APNs alert `language` other than `ja` or `en`.
+    /// An APNs alert or FCM notification `language` other than `ja` or `en`.
     #[error("push subscription language must be ja or en, got {0:?}")]
     Language(String),
 }

@@ -95,6 +95,7 @@ impl PushAddress {
             Self::Fcm { registration_token } => PushChannel::Fcm(FcmSubscription {
                 registration_token: registration_token.clone(),
                 keys: push_keys,
+                language: Some(language.to_owned()),
             }),
             Self::WebPush { endpoint } => PushChannel::WebPush(keys.subscription(endpoint)),
         }

@@ -240,8 +240,8 @@ fn sort(status: StatusCode, reason: &str, headers: &reqwest::header::HeaderMap) 
     })
 }
 
-/// The language of the generic alert text.
-fn alert_body(language: Option<&str>) -> &'static str {
+/// The language of the generic alert text (APNs alert, FCM notification).
+pub(super) fn alert_body(language: Option<&str>) -> &'static str {
     match language {
         Some("ja") => "承認のリクエストがあります",
         _ => "Approval request",

@@ -285,7 +285,11 @@ fn about_the_token(error: &serde_json::Value) -> bool {
             .is_some_and(|m| m.contains("registration token"))
 }
 
-/// The JSON body: a data message (the app builds its own notification from it).
+/// The JSON body: the encrypted message as data, and a generic visible notification (the
+/// bank's name, "approval request", nothing of the challenge) that Android shows itself
+/// when the app is not running — a data-only message would wake nothing then. Its `tag`
+/// is the challenge ID, so a repeated push replaces the notification; a tap opens the
+/// app with the data.
 fn body(
     subscription: &FcmSubscription,
     message: &PushMessage<'_>,
@@ -296,10 +300,15 @@ fn body(
         "message": {
             "token": subscription.registration_token,
             "data": { super::apns::MESSAGE_KEY: onepush_protocol::b64::encode(sealed) },
+            "notification": {
+                "title": message.title,
+                "body": super::apns::alert_body(subscription.language.as_deref()),
+            },
             "android": {
                 "priority": "HIGH",
                 "ttl": format!("{ttl_seconds}s"),
                 "collapse_key": message.collapse_id,
+                "notification": { "tag": message.collapse_id },
             },
         }
     });
@@ -309,6 +318,32 @@ fn body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_message_carries_a_generic_notification_and_only_ciphertext() {
+        let keys = onepush_protocol::webpush::PushReceiverKeys::generate();
+        let subscription = FcmSubscription {
+            registration_token: "token-1".into(),
+            keys: keys.subscription("").keys,
+            language: Some("ja".into()),
+        };
+        let payload = br#"{"context":{"payee":"Secret Payee Ltd"}}"#;
+        let message = PushMessage {
+            payload,
+            collapse_id: "0190c0de-0000-7000-8000-000000000001",
+            title: "Demo Bank",
+            deadline: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let body: serde_json::Value =
+            serde_json::from_slice(&body(&subscription, &message, 60).unwrap()).unwrap();
+        let m = &body["message"];
+        assert_eq!(m["notification"]["title"], "Demo Bank");
+        assert_eq!(m["notification"]["body"], "承認のリクエストがあります");
+        assert_eq!(m["android"]["notification"]["tag"], message.collapse_id);
+        assert_eq!(m["android"]["ttl"], "60s");
+        assert!(!body.to_string().contains("Secret Payee"), "only ciphertext");
+        assert!(m["data"][super::super::apns::MESSAGE_KEY].is_string());
+    }
 
     #[test]
     fn an_access_token_is_kept_until_five_minutes_before_it_expires() {

@@ -77,6 +77,7 @@ async fn setup(kind: &str) -> Ctx {
         _ => PushChannel::Fcm(FcmSubscription {
             registration_token: REGISTRATION_TOKEN.into(),
             keys,
+            language: Some("ja".into()),
         }),
     };
     phone

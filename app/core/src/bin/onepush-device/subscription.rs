@@ -28,8 +28,8 @@ pub struct Target {
     /// With --apns: the token is from a development build (APNs sandbox).
     #[arg(long, requires = "apns")]
     sandbox: bool,
-    /// With --apns: the language of the visible alert (ja or en).
-    #[arg(long, requires = "apns", value_parser = ["ja", "en"])]
+    /// With --apns or --fcm: the language of the visible alert (ja or en).
+    #[arg(long, value_parser = ["ja", "en"])]
     language: Option<String>,
 }
 
@@ -52,6 +52,7 @@ pub async fn run(device: &mut Authenticator, target: &Target, json: bool) -> Res
         PushChannel::Fcm(FcmSubscription {
             registration_token: token.trim().to_owned(),
             keys,
+            language: target.language.clone(),
         })
     } else if let Some(endpoint) = &target.endpoint {
         device.set_push_endpoint(Some(endpoint)).await?;
