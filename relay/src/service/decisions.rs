@@ -299,16 +299,8 @@ impl Service {
                 detail: serde_json::json!({ "reason": "not_me" }),
             },
         };
-        let prompts = self
-            .end_prompts(&ch.tenant_id, "not_me", true, Some(ch.id))
+        self.apply_binding_change(&change, "not_me", true, Some(ch.id))
             .await?;
-        if let Some(done) = self
-            .store
-            .change_binding(&change, self.now(), &prompts)
-            .await?
-        {
-            self.prompts_ended(&done.ended).await;
-        }
         Ok(())
     }
 }

@@ -107,15 +107,10 @@ impl Service {
                     serde_json::json!({ "grace_until": grace }),
                 ),
             };
-            let prompts = self
-                .end_prompts(&tenant.id, op.reason(), false, None)
-                .await?;
             if let Some(done) = self
-                .store
-                .change_binding(&change, self.now(), &prompts)
+                .apply_binding_change(&change, op.reason(), false, None)
                 .await?
             {
-                self.prompts_ended(&done.ended).await;
                 return Ok(views::user_binding(&done.binding));
             }
         }
@@ -152,16 +147,8 @@ impl Service {
                     serde_json::json!({ "by": "device" }),
                 ),
             };
-            let prompts = self
-                .end_prompts(&binding.tenant_id, "credential_revoked", false, None)
+            self.apply_binding_change(&change, "credential_revoked", false, None)
                 .await?;
-            if let Some(done) = self
-                .store
-                .change_binding(&change, self.now(), &prompts)
-                .await?
-            {
-                self.prompts_ended(&done.ended).await;
-            }
         }
         // Any left (a user unregistered before, a challenge created meanwhile).
         self.cancel_pending(credential, "credential_revoked", |_| true)
@@ -220,17 +207,12 @@ impl Service {
                     serde_json::json!({ "reason": "reported_lost" }),
                 ),
             };
-            let prompts = self
-                .end_prompts(&tenant.id, "reported_lost", true, None)
-                .await?;
             if let Some(done) = self
-                .store
-                .change_binding(&change, self.now(), &prompts)
+                .apply_binding_change(&change, "reported_lost", true, None)
                 .await?
             {
                 locked_bindings += 1;
                 cancelled_challenges += u32::try_from(done.ended.len()).unwrap_or(u32::MAX);
-                self.prompts_ended(&done.ended).await;
             }
         }
         // Any left to this credential in this tenant (a user unregistered meanwhile).

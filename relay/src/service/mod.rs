@@ -257,6 +257,30 @@ impl Service {
         }
     }
 
+    /// Makes `change` (a compare-and-set on the binding's state) and, in the same
+    /// transaction, ends the user's pending challenges for `reason` (`spare` left
+    /// pending); then sends what ending them owes (webhooks, streams). `None`: the
+    /// binding was no longer in a `from` state, nothing changed.
+    pub(crate) async fn apply_binding_change(
+        &self,
+        change: &crate::store::BindingChange,
+        reason: &'static str,
+        binding_locked: bool,
+        spare: Option<onepush_protocol::ChallengeId>,
+    ) -> Result<Option<crate::store::BindingChanged>, ApiError> {
+        let prompts = self
+            .end_prompts(&change.tenant_id, reason, binding_locked, spare)
+            .await?;
+        let done = self
+            .store
+            .change_binding(change, self.now(), &prompts)
+            .await?;
+        if let Some(done) = &done {
+            self.prompts_ended(&done.ended).await;
+        }
+        Ok(done)
+    }
+
     /// How a binding change about to be made in `tenant` ends the user's pending
     /// challenges: each `cancelled` for `reason`, with its webhook and its
     /// `challenge.cancelled` audit event (both naming the reason), `spare` left pending.
