@@ -1,6 +1,7 @@
 //! Challenges and idempotency keys, for both backends. Compiled inside each backend's
 //! module (`#[path]`, see `tenants.rs`).
 
+use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -72,10 +73,8 @@ static INSERT_CHALLENGE: LazyLock<[String; 4]> = LazyLock::new(|| {
             next += 2;
         }
         if audit {
-            sql.push_str(&format!(
-                ", audited AS ({})",
-                audit_insert(next, "$10", "made")
-            ));
+            write!(sql, ", audited AS ({})", audit_insert(next, "$10", "made"))
+                .expect("writing to a String cannot fail");
         }
         sql.push_str(" SELECT n, (SELECT COUNT(*) FROM made) AS made FROM pending");
         sql
@@ -101,21 +100,21 @@ static FINISH_CHALLENGE: LazyLock<[String; 8]> = LazyLock::new(|| {
         let mut sql = format!("WITH done AS ({update} RETURNING id)");
         let mut next = if approve { 6 } else { 5 };
         if webhook {
-            sql.push_str(&format!(
+            write!(
+                sql,
                 ", hook AS (INSERT INTO webhook_outbox (id, tenant_id, body, created_at, \
                  attempts, next_attempt_at) SELECT ${}, ${}, ${}, ${}, 0, $2 FROM done)",
                 next,
                 next + 1,
                 next + 2,
                 next + 3
-            ));
+            )
+            .expect("writing to a String cannot fail");
             next += 4;
         }
         if audit {
-            sql.push_str(&format!(
-                ", audited AS ({})",
-                audit_insert(next, "$2", "done")
-            ));
+            write!(sql, ", audited AS ({})", audit_insert(next, "$2", "done"))
+                .expect("writing to a String cannot fail");
         }
         sql.push_str(" SELECT COUNT(*) AS n FROM done");
         sql
