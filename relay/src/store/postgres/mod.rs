@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: several relays on one database. Its queries are the shared
 //! ones in `../shared/` (compiled here with `Db = Postgres`); its own are the connection
-//! set-up (pool size, `statement_timeout`), its migrations and `CLAIM_WEBHOOKS`.
+//! set-up (pool size, `statement_timeout`), its migrations, `CLAIM_WEBHOOKS` and the
+//! one-trip reads of the hot path ([`reads`]).
 
 use std::str::FromStr as _;
 
@@ -25,6 +26,7 @@ mod ops;
 #[path = "../shared/outbox.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod outbox;
+mod reads;
 #[path = "../shared/rows.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod rows;
@@ -99,5 +101,29 @@ impl Store for PgStore {
             .await
             .map_err(StoreError::from_sqlx)?;
         Ok(())
+    }
+
+    async fn credential_and_challenge(
+        &self,
+        credential: &onepush_protocol::CredentialId,
+        challenge: &onepush_protocol::ChallengeId,
+    ) -> Result<
+        (
+            Option<super::CredentialRecord>,
+            Option<super::ChallengeRecord>,
+        ),
+        StoreError,
+    > {
+        self.read_credential_and_challenge(credential, challenge)
+            .await
+    }
+
+    async fn challenge_gate(
+        &self,
+        tenant: &onepush_protocol::TenantId,
+        user: &onepush_protocol::UserId,
+        refusals: Option<(i64, u32)>,
+    ) -> Result<Option<super::ChallengeGate>, StoreError> {
+        self.read_gate(tenant, user, refusals).await
     }
 }

@@ -1,20 +1,129 @@
 //! Challenges and idempotency keys, for both backends. Compiled inside each backend's
 //! module (`#[path]`, see `tenants.rs`).
 
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use onepush_protocol::api::DecisionRecord;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
 use sqlx::AssertSqlSafe;
+use sqlx::query::Query;
 
 use super::DbStore;
-use super::outbox::insert_outbox;
 use super::rows::{self, CHALLENGE_SELECT, get};
-use super::tenants::insert_audit;
 use crate::store::bindings::sql;
 use crate::store::codec::to_json;
 use crate::store::{
     Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
 };
+
+/// The user's binding as a challenge insert checks it, locked to the commit.
+static LOCK_BINDING_FOR_CHALLENGE: LazyLock<String> =
+    LazyLock::new(|| format!("{} FOR UPDATE", sql::BINDING_FOR_CHALLENGE));
+
+/// The audit columns (`$AT` the event's time) of an insert fed by `source`: six
+/// parameters from `$first`, bound by [`bind_audit`].
+fn audit_insert(first: usize, at: &str, source: &str) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "INSERT INTO audit_events (tenant_id, at, event, user_id, credential_id, challenge_id, \
+         detail) SELECT {}, {at}, {}, {}, {}, {}, {} FROM {source}",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5)
+    )
+}
+
+/// Binds an audit event's six parameters (see [`audit_insert`]).
+fn bind_audit<'q>(q: DbQuery<'q>, e: &NewAudit) -> DbQuery<'q> {
+    q.bind(e.tenant_id.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(e.event.clone())
+        .bind(e.user_id.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(e.credential_id.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(e.challenge_id.map(|c| c.to_string()))
+        .bind(e.detail.to_string())
+}
+
+type DbQuery<'q> = Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments>;
+
+/// A challenge insert in one statement: the user's pending, not overdue challenges
+/// counted (`n`), and the challenge inserted only below the limit `$15` (`made`: 1 or
+/// 0), with its idempotency key (`$16`, `$17`) and audit event when asked for. Indexed
+/// by `idempotency + 2 * audit`.
+static INSERT_CHALLENGE: LazyLock<[String; 4]> = LazyLock::new(|| {
+    [(false, false), (true, false), (false, true), (true, true)].map(|(idem, audit)| {
+        let mut sql = String::from(
+            "WITH pending AS (SELECT COUNT(*) AS n FROM challenges WHERE tenant_id = $2 \
+             AND user_id = $3 AND status = 'pending' AND expires_at > $10), \
+             made AS (INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, \
+             context, number, nonce, status, created_at, expires_at, decided_at, \
+             reached_device, decision) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14 FROM pending WHERE pending.n < $15 RETURNING id)",
+        );
+        let mut next = 16;
+        if idem {
+            sql.push_str(
+                ", idem AS (INSERT INTO idempotency_keys (tenant_id, key, request_hash, \
+                 challenge_id) SELECT $2, $16, $17, $1 FROM made)",
+            );
+            next += 2;
+        }
+        if audit {
+            write!(sql, ", audited AS ({})", audit_insert(next, "$10", "made"))
+                .expect("writing to a String cannot fail");
+        }
+        sql.push_str(" SELECT n, (SELECT COUNT(*) FROM made) AS made FROM pending");
+        sql
+    })
+});
+
+fn insert_challenge_sql(idempotency: bool, audit: bool) -> &'static str {
+    &INSERT_CHALLENGE[usize::from(idempotency) + 2 * usize::from(audit)]
+}
+
+/// A challenge's end in one statement (`n`: 1 if it ended, 0 if it was not pending, or,
+/// for an approval, its binding not active and bound to the signer), with its webhook
+/// (due at once) and audit event when asked for. Indexed by `approve + 2 * webhook + 4 *
+/// audit`.
+static FINISH_CHALLENGE: LazyLock<[String; 8]> = LazyLock::new(|| {
+    std::array::from_fn(|i| {
+        let (approve, webhook, audit) = (i & 1 == 1, i & 2 == 2, i & 4 == 4);
+        let update = if approve {
+            sql::APPROVE_CHALLENGE
+        } else {
+            sql::FINISH_CHALLENGE
+        };
+        let mut sql = format!("WITH done AS ({update} RETURNING id)");
+        let mut next = if approve { 6 } else { 5 };
+        if webhook {
+            write!(
+                sql,
+                ", hook AS (INSERT INTO webhook_outbox (id, tenant_id, body, created_at, \
+                 attempts, next_attempt_at) SELECT ${}, ${}, ${}, ${}, 0, $2 FROM done)",
+                next,
+                next + 1,
+                next + 2,
+                next + 3
+            )
+            .expect("writing to a String cannot fail");
+            next += 4;
+        }
+        if audit {
+            write!(sql, ", audited AS ({})", audit_insert(next, "$2", "done"))
+                .expect("writing to a String cannot fail");
+        }
+        sql.push_str(" SELECT COUNT(*) AS n FROM done");
+        sql
+    })
+});
+
+fn finish_challenge_sql(approve: bool, webhook: bool, audit: bool) -> &'static str {
+    &FINISH_CHALLENGE[usize::from(approve) + 2 * usize::from(webhook) + 4 * usize::from(audit)]
+}
 
 /// How many of a user's challenges are pending and not overdue at `now`.
 async fn pending_count<'c, E>(
@@ -53,15 +162,12 @@ impl ChallengeStore for DbStore {
         // user (on any relay) waits here, then counts this one; a concurrent binding
         // change waits for this commit, then ends this challenge too (or, first, makes
         // this read see the binding no longer active).
-        let binding = sqlx::query(AssertSqlSafe(format!(
-            "{} FOR UPDATE",
-            sql::BINDING_FOR_CHALLENGE
-        )))
-        .bind(c.tenant_id.as_str())
-        .bind(c.user_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+        let binding = sqlx::query(LOCK_BINDING_FOR_CHALLENGE.as_str())
+            .bind(c.tenant_id.as_str())
+            .bind(c.user_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         let active = match binding {
             Some(row) => {
                 get::<String>(&row, "state")? == "active"
@@ -72,53 +178,38 @@ impl ChallengeStore for DbStore {
         if !active {
             return Ok(Admission::BindingNotActive);
         }
-        if let Some(limit) = max_pending {
-            let pending = pending_count(&mut *tx, &c.tenant_id, &c.user_id, c.created_at).await?;
-            if pending >= limit {
-                return Ok(Admission::TooManyPending(pending));
-            }
-        }
+        // The count, the inserts and the audit event in one statement, after the lock (a
+        // statement of its own, so its snapshot sees what the lock waited for).
+        let mut insert = sqlx::query(insert_challenge_sql(idempotency.is_some(), audit.is_some()))
+            .bind(c.id.to_string())
+            .bind(c.tenant_id.as_str())
+            .bind(c.user_id.as_str())
+            .bind(c.credential_id.as_str())
+            .bind(c.kind.as_str())
+            .bind(c.context.canonical_json())
+            .bind(c.number.map(i64::from))
+            .bind(&c.nonce)
+            .bind(c.status.as_str())
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(c.decided_at)
+            .bind(c.reached_device)
+            .bind(c.decision.as_ref().map(to_json))
+            .bind(max_pending.map_or(i64::MAX, i64::from));
         if let Some((key, hash)) = idempotency {
             // The primary key (tenant, key) makes a second relay's insert fail: `Conflict`.
-            sqlx::query(
-                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, challenge_id) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(c.tenant_id.as_str())
-            .bind(key)
-            .bind(&hash[..])
-            .bind(c.id.to_string())
-            .execute(&mut *tx)
+            insert = insert.bind(key).bind(&hash[..]);
+        }
+        if let Some(event) = audit {
+            insert = bind_audit(insert, event);
+        }
+        let row = insert
+            .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::from_sqlx)?;
-        }
-        sqlx::query(
-            "INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, context, number, \
-             nonce, status, created_at, expires_at, decided_at, reached_device, decision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(c.id.to_string())
-        .bind(c.tenant_id.as_str())
-        .bind(c.user_id.as_str())
-        .bind(c.credential_id.as_str())
-        .bind(c.kind.as_str())
-        .bind(c.context.canonical_json())
-        .bind(c.number.map(i64::from))
-        .bind(&c.nonce)
-        .bind(c.status.as_str())
-        .bind(c.created_at)
-        .bind(c.expires_at)
-        .bind(c.decided_at)
-        .bind(c.reached_device)
-        .bind(c.decision.as_ref().map(to_json))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        if let Some(event) = audit {
-            insert_audit(event, c.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
+        if get::<i64>(&row, "made")? != 1 {
+            let pending = u32::try_from(get::<i64>(&row, "n")?).unwrap_or(u32::MAX);
+            return Ok(Admission::TooManyPending(pending));
         }
         tx.commit().await.map_err(StoreError::from_sqlx)?;
         Ok(Admission::Admitted)
@@ -165,55 +256,41 @@ impl ChallengeStore for DbStore {
         webhook: Option<&OutboxMessage>,
         audit: Option<&NewAudit>,
     ) -> Result<bool, StoreError> {
-        // Conditional: of two relays ending the challenge at once, the second updates no
-        // row (PostgreSQL re-checks the condition after waiting for the first one's lock).
-        // An approval also needs the binding active and bound to the signer, in the
-        // same statement (a binding locked a moment ago cannot be approved through).
+        // One statement, so one implicit transaction: the webhook and the audit event are
+        // inserted only if the update ended the challenge, and a relay killed after it
+        // cannot lose the bank's notification. Conditional: of two relays ending the
+        // challenge at once, the second updates no row (PostgreSQL re-checks the
+        // condition after waiting for the first one's lock). An approval also needs the
+        // binding active and bound to the signer, in the same statement (a binding
+        // locked a moment ago cannot be approved through).
         let approve = status == ChallengeStatus::Approved;
-        let statement = if approve {
-            sql::APPROVE_CHALLENGE
-        } else {
-            sql::FINISH_CHALLENGE
-        };
-        let mut update = sqlx::query(statement)
-            .bind(status.as_str())
-            .bind(at)
-            .bind(decision.map(to_json))
-            .bind(id.to_string());
+        let mut update = sqlx::query(finish_challenge_sql(
+            approve,
+            webhook.is_some(),
+            audit.is_some(),
+        ))
+        .bind(status.as_str())
+        .bind(at)
+        .bind(decision.map(to_json))
+        .bind(id.to_string());
         if approve {
             update = update.bind(decision.map(|d| d.credential_id.as_str().to_owned()));
         }
-        if webhook.is_none() && audit.is_none() {
-            let done = update
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-            return Ok(done.rows_affected() == 1);
-        }
-        // With the webhook in the same transaction, a relay killed right after the update
-        // cannot lose the bank's notification; the audit rides along in the same commit.
-        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        let done = update
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        if let Some(message) = webhook {
-            insert_outbox(message, at)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
+        if let Some(m) = webhook {
+            update = update
+                .bind(&m.id)
+                .bind(m.tenant_id.as_str())
+                .bind(&m.body)
+                .bind(m.created_at);
         }
         if let Some(event) = audit {
-            insert_audit(event, at)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
+            update = bind_audit(update, event);
         }
-        tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(true)
+        let row = update
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(get::<i64>(&row, "n")? == 1)
     }
 
     async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
