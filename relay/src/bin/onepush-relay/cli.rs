@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use crate::relay::Relay;
-use crate::settings::Settings;
+use onepush_relay::{Relay, Settings};
 
 /// OnePush relay: bank API, device API, Web Push delivery.
 #[derive(Debug, Parser)]

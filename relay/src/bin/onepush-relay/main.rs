@@ -1,8 +1,10 @@
 //! `onepush-relay`: parses the command line and runs it.
 
+mod cli;
+
 use clap::Parser as _;
+use cli::{Cli, Command};
 use onepush_relay::Relay;
-use onepush_relay::cli::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: the relay allocates per request on several threads,
@@ -29,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             relay.serve(listener, shutdown_signal()).await
         }
-        Command::Tenant(command) => onepush_relay::cli::tenant(&relay, command).await,
+        Command::Tenant(command) => cli::tenant(&relay, command).await,
     }
 }
 
