@@ -141,7 +141,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The HTTP client settings every sender shares: the request timeout, keep-alive, no
 /// redirects (push services answer directly; following one would only widen what the
 /// relay can be made to call), and the system's trust anchors plus `extra_roots`
-/// (`push_ca_file`).
+/// (`push.ca_file`).
 fn client_builder(
     request_timeout: Duration,
     extra_roots: &[reqwest::Certificate],
