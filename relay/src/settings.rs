@@ -785,10 +785,13 @@ fn value_error(errors: figment::Error) -> SettingsError {
     let mut key = error.path.join(".");
     let message = match &error.kind {
         figment::error::Kind::UnknownField(field, _) => {
-            if !key.is_empty() {
-                key.push('.');
+            // The path names the field already, or only its section.
+            if error.path.last() != Some(field) {
+                if !key.is_empty() {
+                    key.push('.');
+                }
+                key.push_str(field);
             }
-            key.push_str(field);
             "no such setting".to_owned()
         }
         // A secret's value must not reach the log.
