@@ -101,18 +101,18 @@ impl Target {
             // A load generator from one address: the relay's abuse limits (issue 22) would
             // measure themselves, not the relay.
             cmd.env("ONEPUSH_LOG", "warn")
-                .env("ONEPUSH_PROVISION_PER_MINUTE", "1000000")
-                .env("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:0")
-                .env("ONEPUSH_DEVICE_PER_ADDRESS_PER_MINUTE", "0")
-                .env("ONEPUSH_DEVICE_PER_CREDENTIAL_PER_MINUTE", "0")
-                .env("ONEPUSH_LONG_POLLS_PER_TENANT", "1000000")
-                .env("ONEPUSH_EVENT_STREAMS_MAX", "1000000")
-                .env("ONEPUSH_CONNECTIONS_MAX", "1000000")
+                .env("ONEPUSH_LIMITS__PROVISION_PER_MINUTE", "1000000")
+                .env("ONEPUSH_HTTP__ADMIN_LISTEN", "127.0.0.1:0")
+                .env("ONEPUSH_LIMITS__DEVICE_PER_ADDRESS_PER_MINUTE", "0")
+                .env("ONEPUSH_LIMITS__DEVICE_PER_CREDENTIAL_PER_MINUTE", "0")
+                .env("ONEPUSH_LIMITS__LONG_POLLS_PER_TENANT", "1000000")
+                .env("ONEPUSH_LIMITS__EVENT_STREAMS_MAX", "1000000")
+                .env("ONEPUSH_HTTP__CONNECTIONS_MAX", "1000000")
                 // The bench's push endpoint is plain HTTP on loopback.
-                .env("ONEPUSH_PUSH_ALLOW_INSECURE_ENDPOINTS", "true")
-                .env("ONEPUSH_PUSH_ALLOW_PRIVATE_ENDPOINTS", "true");
+                .env("ONEPUSH_PUSH__WEBPUSH__ALLOW_INSECURE_ENDPOINTS", "true")
+                .env("ONEPUSH_PUSH__WEBPUSH__ALLOW_PRIVATE_ENDPOINTS", "true");
             if let Some(n) = settings.max_pending_per_user {
-                cmd.env("ONEPUSH_MAX_PENDING_PER_USER", n.to_string());
+                cmd.env("ONEPUSH_PUSH_FATIGUE__MAX_PENDING_PER_USER", n.to_string());
             }
         };
         // Tenant names are unique per run, so a shared PostgreSQL database can be reused.

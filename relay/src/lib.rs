@@ -11,7 +11,6 @@
 //! | [`expiry`], [`outbox`], [`unbound`], [`retention`] | background tasks |
 //! | [`serve`], [`cluster`] | the accept loop with its limits; the start-up check of the keys |
 
-pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod error;

@@ -2,7 +2,7 @@
 //! them (Standard Webhooks), and records the result with the backoff schedule.
 //!
 //! Fair across tenants (issue 22): deliveries run concurrently, at most
-//! `webhook_concurrency` at once and `webhook_per_tenant` per tenant, and each pass
+//! `webhooks.concurrency` at once and `webhooks.per_tenant` per tenant, and each pass
 //! claims round-robin, tenant by tenant, only as many messages as that tenant has room
 //! for. A tenant whose endpoint keeps failing has its [`circuit`] opened: its messages
 //! wait in the outbox instead of holding connections. So one tenant's dead endpoint
@@ -67,10 +67,10 @@ impl Dispatcher {
     /// A dispatcher with the limits and circuit settings of `service`'s settings.
     pub fn new(service: Service, client: WebhookClient) -> Self {
         let settings = service.settings();
-        let (per_tenant, overall) = (settings.webhook_per_tenant, settings.webhook_concurrency);
+        let (per_tenant, overall) = (settings.webhooks.per_tenant, settings.webhooks.concurrency);
         let circuits = Circuits::new(
-            settings.webhook_circuit_failures,
-            settings.webhook_circuit_open_seconds,
+            settings.webhooks.circuit_failures,
+            settings.webhooks.circuit_open_seconds,
         );
         Self {
             service,

@@ -142,7 +142,7 @@ impl Relay {
 
     /// Serves HTTP/1.1 and HTTP/2 without TLS (h2c, prior knowledge; hyper's default of
     /// 200 concurrent streams per connection) on `listener`, and the operations routes
-    /// (`/metrics`) on the setting `admin_listen`, with the background tasks (expiry,
+    /// (`/metrics`) on the setting `http.admin_listen`, with the background tasks (expiry,
     /// webhooks, the sweep of never-bound credentials), until `shutdown` resolves; then
     /// stops taking connections, ends event streams and long-polls, and waits for
     /// requests in flight.
@@ -151,7 +151,7 @@ impl Relay {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let addr = self.service.settings().admin_listen;
+        let addr = self.service.settings().http.admin_listen;
         let admin = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on admin_listen {addr}: {e}"))?;
@@ -166,7 +166,7 @@ impl Relay {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let webhooks = WebhookClient::new(Duration::from_secs(u64::from(
-            self.service.settings().webhook_timeout_seconds,
+            self.service.settings().webhooks.timeout_seconds,
         )))?;
         let retention = tokio::spawn(crate::retention::run(
             self.service.clone(),

@@ -3,17 +3,17 @@
 //!
 //! | job (`what`) | deletes | after (setting) |
 //! | --- | --- | --- |
-//! | `challenges` | ended challenges | `retention_challenges_days` (90) |
-//! | `audit` | audit events | `retention_audit_days` (400) |
-//! | `outbox` | delivered and given-up webhook messages | `retention_outbox_days` (7) |
-//! | `idempotency_keys` | idempotency keys | `retention_idempotency_hours` (24) |
+//! | `challenges` | ended challenges | `retention.challenges_days` (90) |
+//! | `audit` | audit events | `retention.audit_days` (400) |
+//! | `outbox` | delivered and given-up webhook messages | `retention.outbox_days` (7) |
+//! | `idempotency_keys` | idempotency keys | `retention.idempotency_hours` (24) |
 //! | `jtis` | expired proof `jti`s | at expiry (the [`crate::expiry`] task, every tick) |
 //!
 //! Every relay runs the task; each job is claimed through its lease row
 //! ([`OpsStore::claim_retention`](crate::store::OpsStore::claim_retention)) for
-//! `retention_interval_seconds`, so one relay runs it per interval (on PostgreSQL the
+//! `retention.interval_seconds`, so one relay runs it per interval (on PostgreSQL the
 //! claim is one conditional upsert: of relays claiming at once, one wins). Deletes go in
-//! batches of `retention_batch` rows, one statement each: the SQLite writer is free
+//! batches of `retention.batch` rows, one statement each: the SQLite writer is free
 //! between them, and the task yields to other work.
 
 use std::time::Duration;
@@ -60,10 +60,10 @@ impl Job {
     /// How old (seconds) what the job deletes must be, per the settings; `None` = kept.
     pub fn period(self, settings: &crate::Settings) -> Option<i64> {
         let (amount, unit) = match self {
-            Self::Challenges => (settings.retention_challenges_days, 86_400),
-            Self::Audit => (settings.retention_audit_days, 86_400),
-            Self::Outbox => (settings.retention_outbox_days, 86_400),
-            Self::IdempotencyKeys => (settings.retention_idempotency_hours, 3600),
+            Self::Challenges => (settings.retention.challenges_days, 86_400),
+            Self::Audit => (settings.retention.audit_days, 86_400),
+            Self::Outbox => (settings.retention.outbox_days, 86_400),
+            Self::IdempotencyKeys => (settings.retention.idempotency_hours, 3600),
         };
         (amount > 0).then(|| i64::from(amount) * unit)
     }
@@ -97,7 +97,7 @@ pub async fn run_once(service: &Service, holder: &str) -> Result<Vec<(Job, u64)>
             continue;
         };
         let now = service.now();
-        let until = now + i64::from(settings.retention_interval_seconds);
+        let until = now + i64::from(settings.retention.interval_seconds);
         if !store
             .claim_retention(job.name(), holder, now, until)
             .await?
@@ -107,7 +107,7 @@ pub async fn run_once(service: &Service, holder: &str) -> Result<Vec<(Job, u64)>
         let before = now - period;
         let mut total = 0;
         loop {
-            let batch = settings.retention_batch;
+            let batch = settings.retention.batch;
             let n = match job {
                 Job::Challenges => store.delete_old_challenges(before, batch).await?,
                 Job::Audit => store.delete_old_audit(before, batch).await?,

@@ -3,12 +3,12 @@
 //!
 //! - a cap on open connections: past it a connection is answered 503 `overloaded` (with
 //!   `Retry-After`) and closed; past it by more than [`OVERFLOW`] it is closed unanswered;
-//! - a header-read timeout (HTTP/1.1: the whole head within `header_read_timeout_seconds`,
+//! - a header-read timeout (HTTP/1.1: the whole head within `http.header_read_timeout_seconds`,
 //!   slowloris);
-//! - an idle timeout: a connection with no request in flight for `idle_timeout_seconds`
+//! - an idle timeout: a connection with no request in flight for `http.idle_timeout_seconds`
 //!   is closed (also one that never sends a byte; an event stream or a long-poll is a
 //!   request in flight);
-//! - HTTP/2 keep-alive pings (`http2_keep_alive_seconds`): a peer that stops answering
+//! - HTTP/2 keep-alive pings (`http.http2_keep_alive_seconds`): a peer that stops answering
 //!   them is dropped.
 //!
 //! On shutdown it stops accepting, asks every connection to finish its requests in flight
@@ -69,10 +69,12 @@ impl ConnectionLimits {
     /// The limits of `settings`.
     pub fn from_settings(settings: &Settings) -> Self {
         Self {
-            max_connections: usize::try_from(settings.connections_max).unwrap_or(usize::MAX),
-            header_read_timeout: Duration::from_secs(settings.header_read_timeout_seconds.into()),
-            idle_timeout: Duration::from_secs(settings.idle_timeout_seconds.into()),
-            http2_keep_alive: Duration::from_secs(settings.http2_keep_alive_seconds.into()),
+            max_connections: usize::try_from(settings.http.connections_max).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(
+                settings.http.header_read_timeout_seconds.into(),
+            ),
+            idle_timeout: Duration::from_secs(settings.http.idle_timeout_seconds.into()),
+            http2_keep_alive: Duration::from_secs(settings.http.http2_keep_alive_seconds.into()),
         }
     }
 }

@@ -14,7 +14,7 @@ pub const TEST_TENANT: &str = "test-bank";
 /// A relay serving on a loopback port.
 #[derive(Debug)]
 pub struct TestRelay {
-    /// `http://127.0.0.1:<port>`, also the relay's `public_url` unless the settings
+    /// `http://127.0.0.1:<port>`, also the relay's `http.public_url` unless the settings
     /// named one (relays sharing a database behind one load-balancer URL).
     pub url: String,
     /// The relay (its service, router...).
@@ -41,13 +41,14 @@ impl TestRelay {
 /// loopback port (so that test relays do not race for 8421), and Web Push allowed to
 /// plain-HTTP loopback receivers (the tests' own push endpoints).
 pub fn test_settings(dir: &Path) -> Settings {
-    Settings {
+    let mut s = Settings {
         data_dir: dir.to_owned(),
-        admin_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        push_allow_insecure_endpoints: true,
-        push_allow_private_endpoints: true,
         ..Settings::default()
-    }
+    };
+    s.http.admin_listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    s.push.webpush.allow_insecure_endpoints = true;
+    s.push.webpush.allow_private_endpoints = true;
+    s
 }
 
 /// Serves a relay with data in `dir` on `127.0.0.1:0` with tenant [`TEST_TENANT`].
@@ -63,9 +64,9 @@ pub async fn spawn_relay_with(mut settings: Settings, parts: Parts, add_tenant: 
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address");
     let url = format!("http://{addr}");
-    settings.listen = addr;
-    if settings.public_url.is_none() {
-        settings.public_url = Some(url.clone());
+    settings.http.listen = addr;
+    if settings.http.public_url.is_none() {
+        settings.http.public_url = Some(url.clone());
     }
     let relay = Relay::open_with(settings, parts)
         .await

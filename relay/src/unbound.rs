@@ -1,6 +1,6 @@
 //! The background task that deletes credentials never bound to a user (issue 22, item
 //! 3): a credential is provisioned by anyone who asks, so unused ones would pile up and
-//! keep the ID space filling. After `unbound_credential_days` (default 30; 0 = kept) one
+//! keep the ID space filling. After `retention.unbound_credential_days` (default 30; 0 = kept) one
 //! that no binding and no challenge names is deleted. [`sweep`] is the work, which tests
 //! call with a manual clock. Every relay on a shared database may run it: a deletion is
 //! the same whoever makes it.
@@ -19,7 +19,7 @@ pub const SWEEP_LIMIT: u32 = 10_000;
 /// Deletes the credentials never bound and older than the setting; answers how many
 /// (0 when the setting is 0).
 pub async fn sweep(service: &Service) -> Result<u64, StoreError> {
-    let days = service.settings().unbound_credential_days;
+    let days = service.settings().retention.unbound_credential_days;
     if days == 0 {
         return Ok(0);
     }

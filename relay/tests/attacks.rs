@@ -485,9 +485,10 @@ async fn unknown_revoked_and_known_credentials_with_wrong_codes_answer_alike() {
     // detail, after the same work (the timing is printed, not asserted).
     let dir = tempfile::tempdir().unwrap();
     // Room for the timing rounds below: the enrollment lock is tried in binding_locks.rs.
-    let settings = onepush_relay::settings::Settings {
-        enrollment_lock_threshold: 100,
-        ..test_settings(dir.path())
+    let settings = {
+        let mut s = test_settings(dir.path());
+        s.enrollment.lock_threshold = 100;
+        s
     };
     let relay = spawn_relay_with(settings, Parts::default(), true).await;
     let bank = Bank::new(&relay.url, &relay.api_key);
@@ -646,7 +647,10 @@ async fn oversized_headers_and_bodies_are_refused_without_a_server_error() {
         .post("/v1/challenges", &json!({ "user_id": "alice", "kind": "login", "context": { "ip": "1", "user_agent": "u", "deep": deep } }))
         .await;
     a.problem(400, "invalid-request");
-    assert_eq!(relay.relay.service().settings().body_limit_bytes, 65536);
+    assert_eq!(
+        relay.relay.service().settings().http.body_limit_bytes,
+        65536
+    );
     relay.shutdown().await.unwrap();
 }
 

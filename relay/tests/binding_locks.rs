@@ -36,9 +36,10 @@ where
 {
     common::postgres::with_database(|url| async move {
         let dir = tempfile::tempdir().unwrap();
-        test(Settings {
-            database_url: Some(url),
-            ..test_settings(dir.path())
+        test({
+            let mut s = test_settings(dir.path());
+            s.database.url = Some(url);
+            s
         })
         .await;
     })

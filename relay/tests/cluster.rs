@@ -20,11 +20,10 @@ fn random_key() -> Secret {
 }
 
 fn settings(dir: &Path, database_url: Option<&str>, master: &Secret) -> Settings {
-    Settings {
-        database_url: database_url.map(str::to_owned),
-        master_key: Some(master.clone()),
-        ..test_settings(dir)
-    }
+    let mut s = test_settings(dir);
+    s.database.url = database_url.map(str::to_owned);
+    s.master_key = Some(master.clone());
+    s
 }
 
 /// A second data folder with the first one's VAPID key, as a deployment copies it.

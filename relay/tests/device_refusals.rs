@@ -157,9 +157,10 @@ async fn unknown_and_revoked_credentials_get_the_same_answer() {
 async fn unknown_and_revoked_credentials_get_the_same_answer_on_postgres() {
     with_database(|url| async move {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            database_url: Some(url.clone()),
-            ..test_settings(dir.path())
+        let settings = {
+            let mut s = test_settings(dir.path());
+            s.database.url = Some(url.clone());
+            s
         };
         let relay = spawn_relay_with(settings, Parts::default(), true).await;
         same_answer_for_every_bad_credential(relay, url).await;
@@ -168,11 +169,10 @@ async fn unknown_and_revoked_credentials_get_the_same_answer_on_postgres() {
 }
 
 fn limited(dir: &std::path::Path, per_address: u32, per_credential: u32) -> Settings {
-    Settings {
-        device_per_address_per_minute: per_address,
-        device_per_credential_per_minute: per_credential,
-        ..test_settings(dir)
-    }
+    let mut s = test_settings(dir);
+    s.limits.device_per_address_per_minute = per_address;
+    s.limits.device_per_credential_per_minute = per_credential;
+    s
 }
 
 #[tokio::test]
@@ -264,9 +264,10 @@ async fn a_credential_nobody_bound_is_deleted_after_thirty_days() {
 #[tokio::test]
 async fn behind_a_balancer_each_client_address_has_its_own_allowance() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        client_address_header: Some("x-forwarded-for".into()),
-        ..limited(dir.path(), 2, 0)
+    let settings = {
+        let mut s = limited(dir.path(), 2, 0);
+        s.http.client_address_header = Some("x-forwarded-for".into());
+        s
     };
     let relay = spawn_relay_with(settings, Parts::default(), true).await;
     let device = TestDevice::provisioned(&relay.url, None).await;

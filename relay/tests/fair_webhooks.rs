@@ -109,9 +109,10 @@ async fn a_dead_webhook_endpoint_does_not_delay_another_tenant_on_postgres() {
 async fn dead_endpoint(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::starting_now();
-    let settings = onepush_relay::settings::Settings {
-        database_url,
-        ..onepush_relay::testing::test_settings(dir.path())
+    let settings = {
+        let mut s = onepush_relay::testing::test_settings(dir.path());
+        s.database.url = database_url;
+        s
     };
     let parts = Parts {
         clock: Some(Arc::new(clock.clone())),
@@ -208,8 +209,8 @@ async fn a_failing_endpoint_opens_its_circuit_and_a_probe_closes_it() {
     let service = relay.service().clone();
     let settings = service.settings().clone();
     let (threshold, per_tenant) = (
-        settings.webhook_circuit_failures,
-        settings.webhook_per_tenant,
+        settings.webhooks.circuit_failures,
+        settings.webhooks.per_tenant,
     );
     let failing = Receiver::start(503).await;
     let live = Receiver::start(200).await;
@@ -239,14 +240,14 @@ async fn a_failing_endpoint_opens_its_circuit_and_a_probe_closes_it() {
     assert!(dispatcher.circuit_open(&sick));
 
     // After the open period: one probe, which fails, and the circuit opens again.
-    clock.advance(i64::from(settings.webhook_circuit_open_seconds));
+    clock.advance(i64::from(settings.webhooks.circuit_open_seconds));
     run_until_idle(&mut dispatcher).await;
     assert_eq!(hits(&failing), tried + 1, "exactly one probe");
     assert!(dispatcher.circuit_open(&sick));
 
     // The endpoint recovers: the next probe closes the circuit and everything follows.
     failing.status.store(200, Ordering::SeqCst);
-    clock.advance(2 * i64::from(settings.webhook_circuit_open_seconds));
+    clock.advance(2 * i64::from(settings.webhooks.circuit_open_seconds));
     run_until_idle(&mut dispatcher).await;
     assert!(!dispatcher.circuit_open(&sick));
     let expected: BTreeSet<String> = (0..20).map(|i| format!("msg_sick_{i:02}")).collect();

@@ -13,7 +13,6 @@ use futures::StreamExt as _;
 use onepush_protocol::api::{BankChallenge, ChallengeCreated};
 use onepush_protocol::{ChallengeStatus, DecisionVerdict};
 use onepush_relay::Parts;
-use onepush_relay::settings::Settings;
 use onepush_relay::testing::{spawn_relay_with, test_settings};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -53,15 +52,16 @@ async fn knock(addr: &str) -> (String, Option<TcpStream>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_at_every_cap_leaves_banks_challenges_working() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        connections_max: CONNECTIONS,
-        event_streams_max: STREAMS,
-        event_streams_per_credential: 3,
-        long_polls_per_tenant: LONG_POLLS,
-        header_read_timeout_seconds: 60,
-        idle_timeout_seconds: 60,
-        provision_per_minute: 1000,
-        ..test_settings(dir.path())
+    let settings = {
+        let mut s = test_settings(dir.path());
+        s.http.connections_max = CONNECTIONS;
+        s.limits.event_streams_max = STREAMS;
+        s.limits.event_streams_per_credential = 3;
+        s.limits.long_polls_per_tenant = LONG_POLLS;
+        s.http.header_read_timeout_seconds = 60;
+        s.http.idle_timeout_seconds = 60;
+        s.limits.provision_per_minute = 1000;
+        s
     };
     let relay = spawn_relay_with(settings, Parts::default(), true).await;
 

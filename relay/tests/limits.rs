@@ -82,8 +82,8 @@ async fn a_fourth_event_stream_closes_the_oldest() {
 async fn event_streams_past_the_relay_cap_get_503_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
     let relay = relay_with(dir.path(), |s| {
-        s.event_streams_max = 2;
-        s.event_streams_per_credential = 2;
+        s.limits.event_streams_max = 2;
+        s.limits.event_streams_per_credential = 2;
     })
     .await;
     let a = TestDevice::provisioned(&relay.url, None).await;
@@ -100,7 +100,7 @@ async fn event_streams_past_the_relay_cap_get_503_with_retry_after() {
 #[tokio::test]
 async fn long_polls_past_the_tenant_cap_get_503_and_other_banks_still_wait() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = relay_with(dir.path(), |s| s.long_polls_per_tenant = 2).await;
+    let relay = relay_with(dir.path(), |s| s.limits.long_polls_per_tenant = 2).await;
     let bank = Bank::new(&relay.url, &relay.api_key);
     let device = TestDevice::provisioned(&relay.url, None).await;
     bank.enroll("alice", &device)
@@ -156,7 +156,7 @@ async fn long_polls_past_the_tenant_cap_get_503_and_other_banks_still_wait() {
 #[tokio::test]
 async fn a_slow_header_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = relay_with(dir.path(), |s| s.header_read_timeout_seconds = 1).await;
+    let relay = relay_with(dir.path(), |s| s.http.header_read_timeout_seconds = 1).await;
     let mut slow = TcpStream::connect(addr_of(&relay.url)).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: ")
         .await
@@ -176,7 +176,7 @@ async fn a_slow_header_is_cut_off() {
 #[tokio::test]
 async fn a_connection_that_never_sends_a_byte_is_closed_when_idle() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = relay_with(dir.path(), |s| s.idle_timeout_seconds = 1).await;
+    let relay = relay_with(dir.path(), |s| s.http.idle_timeout_seconds = 1).await;
     let mut silent = TcpStream::connect(addr_of(&relay.url)).await.unwrap();
     assert_eq!(read_to_close(&mut silent).await, "");
     relay.shutdown().await.unwrap();
@@ -185,7 +185,7 @@ async fn a_connection_that_never_sends_a_byte_is_closed_when_idle() {
 #[tokio::test]
 async fn connections_past_the_cap_get_503_and_are_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = relay_with(dir.path(), |s| s.connections_max = 3).await;
+    let relay = relay_with(dir.path(), |s| s.http.connections_max = 3).await;
     let mut held = Vec::new();
     // Each connection asks once and stays open (keep-alive) until one is over the cap.
     let mut over = None;
@@ -236,7 +236,7 @@ async fn connections_past_the_cap_get_503_and_are_closed() {
 #[tokio::test]
 async fn an_idle_http2_connection_is_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = relay_with(dir.path(), |s| s.idle_timeout_seconds = 1).await;
+    let relay = relay_with(dir.path(), |s| s.http.idle_timeout_seconds = 1).await;
     let mut h2 = TcpStream::connect(addr_of(&relay.url)).await.unwrap();
     // The client preface and an empty SETTINGS frame (RFC 9113 §3.4), then nothing.
     h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")

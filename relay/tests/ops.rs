@@ -115,8 +115,8 @@ async fn metrics_are_not_on_the_public_listener() {
 #[test]
 fn the_operations_listener_is_on_loopback_by_default() {
     let settings = onepush_relay::Settings::default();
-    assert!(settings.admin_listen.ip().is_loopback());
-    assert_ne!(settings.admin_listen, settings.listen);
+    assert!(settings.http.admin_listen.ip().is_loopback());
+    assert_ne!(settings.http.admin_listen, settings.http.listen);
 }
 
 /// RFC 9457: errors are `application/problem+json`, and the document must say so

@@ -32,10 +32,9 @@ async fn open(settings: Settings, clock: &ManualClock) -> Relay {
 }
 
 fn settings(dir: &Path, database_url: Option<String>) -> Settings {
-    Settings {
-        database_url,
-        ..onepush_relay::testing::test_settings(dir)
-    }
+    let mut s = onepush_relay::testing::test_settings(dir);
+    s.database.url = database_url;
+    s
 }
 
 /// A tenant `bank`, a credential, and for each `(age in days, status)` a challenge
@@ -180,7 +179,7 @@ async fn retention_deletes_old_challenges_once_across_two_relays() {
         assert_eq!(audit.len(), 5, "the four recent events and the enrollment");
 
         // Within the interval neither relay runs the jobs again; after it, one does.
-        clock.advance(i64::from(sa.settings().retention_interval_seconds) - 1);
+        clock.advance(i64::from(sa.settings().retention.interval_seconds) - 1);
         assert_eq!(run_once(&sa, "relay-a").await.unwrap(), []);
         assert_eq!(run_once(&sb, "relay-b").await.unwrap(), []);
         clock.advance(1);
@@ -231,10 +230,11 @@ async fn recent_audit_events_stay_append_only_while_old_ones_are_deleted() {
         );
     }
     // With the retention off, nothing is deleted.
-    let kept = Settings {
-        retention_audit_days: 0,
-        retention_challenges_days: 0,
-        ..settings(dir.path(), None)
+    let kept = {
+        let mut s = settings(dir.path(), None);
+        s.retention.audit_days = 0;
+        s.retention.challenges_days = 0;
+        s
     };
     drop(relay);
     clock.advance(1000 * DAY);

@@ -27,12 +27,11 @@ fn master_key() -> Secret {
 }
 
 fn settings(dir: &std::path::Path, database_url: &str, master: &Secret) -> Settings {
-    Settings {
-        database_url: Some(database_url.to_owned()),
-        public_url: Some(PUBLIC_URL.to_owned()),
-        master_key: Some(master.clone()),
-        ..test_settings(dir)
-    }
+    let mut s = test_settings(dir);
+    s.database.url = Some(database_url.to_owned());
+    s.http.public_url = Some(PUBLIC_URL.to_owned());
+    s.master_key = Some(master.clone());
+    s
 }
 
 struct Pair {
@@ -255,9 +254,10 @@ async fn a_relay_cannot_start_without_its_database_and_says_which() {
         let proxy = Proxy::start(proxy::server_addr(&url).await).await;
         proxy.cut();
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            database_url: Some(proxy::through(&url, proxy.addr)),
-            ..test_settings(dir.path())
+        let settings = {
+            let mut s = test_settings(dir.path());
+            s.database.url = Some(proxy::through(&url, proxy.addr));
+            s
         };
         let err = onepush_relay::Relay::open(settings).await.unwrap_err();
         let text = format!("{err:#}");

@@ -46,9 +46,9 @@ impl Deployment {
             .arg("--data-dir")
             .arg(data_dir)
             .env("ONEPUSH_MASTER_KEY", &self.master_key)
-            .env("ONEPUSH_PUBLIC_URL", PUBLIC_URL)
+            .env("ONEPUSH_HTTP__PUBLIC_URL", PUBLIC_URL)
             .env("ONEPUSH_LOG", "warn")
-            .env("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:0")
+            .env("ONEPUSH_HTTP__ADMIN_LISTEN", "127.0.0.1:0")
             .kill_on_drop(true);
         command
     }

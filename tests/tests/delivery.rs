@@ -107,8 +107,8 @@ async fn challenge_sent_while_the_phone_was_offline_is_pulled_after_it_reconnect
     let proxy = Proxy::start(relay_addr).await;
     // The phone reaches the relay only through the proxy, so proofs name the proxy's URL.
     let mut settings = test_settings(&dir.path().join("relay"));
-    settings.listen = relay_addr;
-    settings.public_url = Some(proxy.url.clone());
+    settings.http.listen = relay_addr;
+    settings.http.public_url = Some(proxy.url.clone());
     let relay = Relay::open_with(settings, Parts::default()).await.unwrap();
     let tenant = relay
         .add_tenant("test-bank", "Test Bank", None)

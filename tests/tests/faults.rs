@@ -191,8 +191,8 @@ async fn sigkill_under_load_keeps_every_told_decision_and_pending_deadline_and_e
     // The receiver refuses every first delivery on purpose: that is not a dead endpoint,
     // so the webhook circuit breaker must not take it for one.
     let settings = [
-        ("ONEPUSH_MAX_PENDING_PER_USER", "1000"),
-        ("ONEPUSH_WEBHOOK_CIRCUIT_FAILURES", "1000"),
+        ("ONEPUSH_PUSH_FATIGUE__MAX_PENDING_PER_USER", "1000"),
+        ("ONEPUSH_WEBHOOKS__CIRCUIT_FAILURES", "1000"),
     ];
     let relay = RelayProcess::serve(&data, None, &settings).await;
     let bank = Bank::new(&relay.url, &tenant.api_key);

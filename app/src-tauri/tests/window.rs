@@ -95,7 +95,7 @@ async fn start_relay(data: &Path, logs: &Path) -> (Process, String, String) {
         .args(["--data-dir"])
         .arg(data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:0")
+        .env("ONEPUSH_HTTP__ADMIN_LISTEN", "127.0.0.1:0")
         .stdout(log_file(logs, "relay.log"))
         .stderr(log_file(logs, "relay.err.log"))
         .spawn()

@@ -1,4 +1,4 @@
-//! The operations listener (`admin_listen`, loopback by default), apart from the public
+//! The operations listener (`http.admin_listen`, loopback by default), apart from the public
 //! one: `/metrics` and any route only operators may call. Other modules add theirs to
 //! [`admin_router`]. Also the HTTP request metrics of the public listener.
 

@@ -42,9 +42,9 @@ impl Caps {
     /// The caps of `settings`.
     pub fn new(settings: &Settings) -> Self {
         Self {
-            streams_per_credential: usize_of(settings.event_streams_per_credential).max(1),
-            streams_max: usize_of(settings.event_streams_max).max(1),
-            long_polls_per_tenant: usize_of(settings.long_polls_per_tenant).max(1),
+            streams_per_credential: usize_of(settings.limits.event_streams_per_credential).max(1),
+            streams_max: usize_of(settings.limits.event_streams_max).max(1),
+            long_polls_per_tenant: usize_of(settings.limits.long_polls_per_tenant).max(1),
             streams: Mutex::new(Streams::default()),
             long_polls: Mutex::new(HashMap::new()),
         }
@@ -176,11 +176,12 @@ mod tests {
     use super::*;
 
     fn caps(per_credential: u32, max: u32, per_tenant: u32) -> Arc<Caps> {
-        Arc::new(Caps::new(&Settings {
-            event_streams_per_credential: per_credential,
-            event_streams_max: max,
-            long_polls_per_tenant: per_tenant,
-            ..Settings::default()
+        Arc::new(Caps::new(&{
+            let mut s = Settings::default();
+            s.limits.event_streams_per_credential = per_credential;
+            s.limits.event_streams_max = max;
+            s.limits.long_polls_per_tenant = per_tenant;
+            s
         }))
     }
 

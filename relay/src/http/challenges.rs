@@ -17,7 +17,7 @@ use crate::error::ApiError;
 
 /// Ask a user to approve a login, transaction or admin operation.
 ///
-/// Push fatigue: 429 `push-fatigue` when the user has `max_pending_per_user` challenges
+/// Push fatigue: 429 `push-fatigue` when the user has `push_fatigue.max_pending_per_user` challenges
 /// pending; 429 `push-fatigue-lockout` (with `Retry-After`) when the tenant's limit of
 /// challenges ended denied or expired unanswered within its window is reached (no
 /// approval since). The bank is told of a lockout once, by the audit event and webhook
@@ -100,7 +100,7 @@ pub struct WaitQuery {
 }
 
 /// A challenge's status; with `wait`, returns as soon as it is no longer pending. A
-/// tenant has at most `long_polls_per_tenant` waiting at once per relay (default 1,000):
+/// tenant has at most `limits.long_polls_per_tenant` waiting at once per relay (default 1,000):
 /// past it, 503 `overloaded` with `Retry-After`.
 #[utoipa::path(get, path = "/v1/challenges/{id}", tag = "bank", params(("id" = String, Path), WaitQuery),
     responses((status = 200, body = BankChallenge), (status = "4XX", body = Problem, content_type = "application/problem+json"),

@@ -34,7 +34,7 @@ async fn read_body(req: Request, state: &AppState) -> Result<(Parts, Bytes), Api
     let req = Request::from_parts(parts.clone(), body);
     let bytes = Bytes::from_request(req, state)
         .await
-        .map_err(|e| body_error(&e, state.service.settings().body_limit_bytes))?;
+        .map_err(|e| body_error(&e, state.service.settings().http.body_limit_bytes))?;
     Ok((parts, bytes))
 }
 
@@ -172,7 +172,7 @@ pub struct Provisioning {
 }
 
 /// The client address of a request: the last address in the header the setting
-/// `client_address_header` names (what the balancer in front appended), else the
+/// `http.client_address_header` names (what the balancer in front appended), else the
 /// socket's peer (`0.0.0.0` without a socket: router tests).
 pub fn client_ip(
     headers: &axum::http::HeaderMap,
@@ -182,6 +182,7 @@ pub fn client_ip(
     let forwarded = state
         .service
         .settings()
+        .http
         .client_address_header
         .as_deref()
         .and_then(|name| headers.get_all(name).iter().next_back())
@@ -250,7 +251,7 @@ async fn verify_request(
         url: &url,
         body: &body,
         now: state.service.now(),
-        max_skew: i64::from(state.service.settings().proof_skew_seconds),
+        max_skew: i64::from(state.service.settings().device.proof_skew_seconds),
     };
     let verified = proof::verify_proof(token, &jwk, &check, |_, _| true);
     if let Some((kid, cause)) = refused {

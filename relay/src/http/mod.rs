@@ -32,8 +32,7 @@ use crate::shutdown::Shutdown;
 
 /// What every handler can reach: a handle on [`Shared`]. axum clones the state for
 /// every request (and every `State` extractor): one reference count to bump, not the
-/// dozen `Arc`s inside (their drops and clones were ≈ 1 % of the relay's CPU, all on
-/// counters both cores write).
+/// dozen `Arc`s inside, whose counters every core would write on every request.
 #[derive(Clone, Debug)]
 pub struct AppState(Arc<Shared>);
 
@@ -74,7 +73,7 @@ impl std::fmt::Debug for Shared {
 /// The OpenAPI document's frame; the paths come from the routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "OnePush relay", description = "Bank API, device API and operations of the OnePush relay. See docs/api.md. Every route answers 413 `body-too-large` over the body limit and 431 `headers-too-large` when the request headers are over `header_limit_bytes` (16 KiB)."),
+    info(title = "OnePush relay", description = "Bank API, device API and operations of the OnePush relay. See docs/api.md. Every route answers 413 `body-too-large` over the body limit and 431 `headers-too-large` when the request headers are over `http.header_limit_bytes` (16 KiB)."),
     tags(
         (name = "bank", description = "Bank API: Authorization: Bearer <tenant API key>"),
         (name = "device", description = "Device API: every request carries an OnePush-Proof header, except a decision post, which its signed decision authenticates"),
@@ -127,12 +126,12 @@ pub fn router(service: &Service, shutdown: Shutdown) -> Router {
 pub fn state(service: &Service, shutdown: Shutdown) -> AppState {
     let settings = service.settings();
     AppState(Arc::new(Shared {
-        limiter: Arc::new(RateLimiter::new(settings.provision_per_minute)),
+        limiter: Arc::new(RateLimiter::new(settings.limits.provision_per_minute)),
         device_limiter: Arc::new(RateLimiter::new_or_off(
-            settings.device_per_address_per_minute,
+            settings.limits.device_per_address_per_minute,
         )),
         credential_limiter: Arc::new(RateLimiter::new_or_off(
-            settings.device_per_credential_per_minute,
+            settings.limits.device_per_credential_per_minute,
         )),
         caps: Arc::new(caps::Caps::new(settings)),
         openapi: Arc::new(api_router().into_openapi()),
@@ -146,11 +145,13 @@ pub fn state(service: &Service, shutdown: Shutdown) -> AppState {
 pub fn app(state: AppState) -> Router {
     let (routes, _) = api_router().split_for_parts();
     let service = &state.service;
-    let header_limit = service.settings().header_limit_bytes;
+    let header_limit = service.settings().http.header_limit_bytes;
     routes
         .route_layer(axum::middleware::from_fn(admin::mark_route))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(service.settings().body_limit_bytes))
+        .layer(DefaultBodyLimit::max(
+            service.settings().http.body_limit_bytes,
+        ))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| async move {
                 if header_bytes(&req) > header_limit {

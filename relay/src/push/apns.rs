@@ -26,7 +26,7 @@ pub const APNS_JWT_RENEW_AFTER: Duration = Duration::from_secs(40 * 60);
 /// The JSON key of the payload that carries the encrypted message (base64url).
 pub const MESSAGE_KEY: &str = "onepush_message";
 
-/// What the APNs sender is configured with (settings `apns_*`).
+/// What the APNs sender is configured with (settings `push.apns.*`).
 #[derive(Clone)]
 pub struct ApnsConfig {
     /// The `.p8` key, PKCS#8 PEM.
@@ -77,13 +77,13 @@ impl ApnsSender {
         extra_roots: &[reqwest::Certificate],
     ) -> Result<Self, PushError> {
         let der = read_pem(&config.key_pem, "PRIVATE KEY").ok_or(PushError::Setting {
-            key: "apns_key_file",
+            key: "push.apns.key_file",
             message: "not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)".into(),
         })?;
         let key =
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &SystemRandom::new())
                 .map_err(|e| PushError::Setting {
-                    key: "apns_key_file",
+                    key: "push.apns.key_file",
                     message: format!("not a P-256 key: {e}"),
                 })?;
         let client = super::client_builder(request_timeout, extra_roots)
@@ -354,7 +354,7 @@ mod tests {
             base_url: None,
         };
         let err = ApnsSender::new(config.clone(), Duration::from_secs(1), &[]).unwrap_err();
-        assert!(err.to_string().contains("apns_key_file"), "{err}");
+        assert!(err.to_string().contains("push.apns.key_file"), "{err}");
         config.key_pem = zeroize::Zeroizing::new(
             "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".into(),
         );

@@ -16,9 +16,9 @@ use crate::settings::Settings;
 pub struct Channels {
     /// Web Push, always on.
     pub web: WebPushSender,
-    /// APNs (`apns_key_file` ...).
+    /// APNs (`push.apns.key_file` ...).
     pub apns: Option<ApnsSender>,
-    /// FCM (`fcm_service_account_file`).
+    /// FCM (`push.fcm.service_account_file`).
     pub fcm: Option<FcmSender>,
 }
 
@@ -41,42 +41,42 @@ impl Channels {
         vapid_private_key: &[u8],
         request_timeout: Duration,
     ) -> Result<Self, PushError> {
-        let roots = match &settings.push_ca_file {
+        let roots = match &settings.push.ca_file {
             Some(path) => {
-                reqwest::Certificate::from_pem_bundle(read("push_ca_file", path)?.as_bytes())
-                    .map_err(|e| setting_error("push_ca_file", e))?
+                reqwest::Certificate::from_pem_bundle(read("push.ca_file", path)?.as_bytes())
+                    .map_err(|e| setting_error("push.ca_file", e))?
             }
             None => Vec::new(),
         };
         let web = WebPushSender::new(
             vapid_private_key,
-            settings.vapid_subject.clone(),
+            settings.push.webpush.vapid_subject.clone(),
             request_timeout,
             settings.endpoint_policy(),
             &roots,
         )?;
-        let apns = match &settings.apns_key_file {
+        let apns = match &settings.push.apns.key_file {
             Some(path) => {
                 let need = |key: &'static str, value: &Option<String>| {
                     value
                         .clone()
-                        .ok_or_else(|| setting_error(key, "must be set with apns_key_file"))
+                        .ok_or_else(|| setting_error(key, "must be set with push.apns.key_file"))
                 };
                 let config = ApnsConfig {
-                    key_pem: zeroize::Zeroizing::new(read("apns_key_file", path)?),
-                    key_id: need("apns_key_id", &settings.apns_key_id)?,
-                    team_id: need("apns_team_id", &settings.apns_team_id)?,
-                    topic: need("apns_topic", &settings.apns_topic)?,
-                    base_url: settings.apns_base_url.clone(),
+                    key_pem: zeroize::Zeroizing::new(read("push.apns.key_file", path)?),
+                    key_id: need("push.apns.key_id", &settings.push.apns.key_id)?,
+                    team_id: need("push.apns.team_id", &settings.push.apns.team_id)?,
+                    topic: need("push.apns.topic", &settings.push.apns.topic)?,
+                    base_url: settings.push.apns.base_url.clone(),
                 };
                 Some(ApnsSender::new(config, request_timeout, &roots)?)
             }
             None => None,
         };
-        let fcm = match &settings.fcm_service_account_file {
+        let fcm = match &settings.push.fcm.service_account_file {
             Some(path) => Some(FcmSender::new(
-                &zeroize::Zeroizing::new(read("fcm_service_account_file", path)?),
-                settings.fcm_base_url.clone(),
+                &zeroize::Zeroizing::new(read("push.fcm.service_account_file", path)?),
+                settings.push.fcm.base_url.clone(),
                 request_timeout,
                 &roots,
             )?),

@@ -78,7 +78,7 @@ impl FcmSender {
         extra_roots: &[reqwest::Certificate],
     ) -> Result<Self, PushError> {
         let setting = |message: String| PushError::Setting {
-            key: "fcm_service_account_file",
+            key: "push.fcm.service_account_file",
             message,
         };
         let mut account: ServiceAccount = serde_json::from_str(json)

@@ -1,7 +1,7 @@
 //! The SSRF guard for device-chosen Web Push endpoints: only `https` (plain `http` only
-//! with `push_allow_insecure_endpoints`), and never an internal address (loopback,
+//! with `push.webpush.allow_insecure_endpoints`), and never an internal address (loopback,
 //! private, link-local, CGNAT, multicast, unspecified, reserved) unless
-//! `push_allow_private_endpoints` is on.
+//! `push.webpush.allow_private_endpoints` is on.
 //!
 //! Checked twice: when a device registers the endpoint (so it learns at once why it is
 //! refused), and on every connection: the sender's DNS resolver ([`GuardedResolver`])
@@ -30,9 +30,9 @@ pub struct EndpointPolicy {
 /// Why an endpoint is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointRefused {
-    /// Not `https` (and `push_allow_insecure_endpoints` is off), or not a URL at all.
+    /// Not `https` (and `push.webpush.allow_insecure_endpoints` is off), or not a URL at all.
     #[error(
-        "push endpoint must be an https:// URL (plain http:// only with push_allow_insecure_endpoints), got scheme {0:?}"
+        "push endpoint must be an https:// URL (plain http:// only with push.webpush.allow_insecure_endpoints), got scheme {0:?}"
     )]
     Scheme(String),
     /// The URL cannot be parsed or has no host.
@@ -40,7 +40,7 @@ pub enum EndpointRefused {
     NotAUrl(String),
     /// The address is internal.
     #[error(
-        "push endpoint address {addr} is {class}; the relay only sends to public addresses (push_allow_private_endpoints is off)"
+        "push endpoint address {addr} is {class}; the relay only sends to public addresses (push.webpush.allow_private_endpoints is off)"
     )]
     Address {
         /// The refused address.
@@ -50,7 +50,7 @@ pub enum EndpointRefused {
     },
     /// The host name resolves to internal addresses only.
     #[error(
-        "push endpoint host {host} resolves to {addr}, which is {class}; the relay only sends to public addresses (push_allow_private_endpoints is off)"
+        "push endpoint host {host} resolves to {addr}, which is {class}; the relay only sends to public addresses (push.webpush.allow_private_endpoints is off)"
     )]
     Resolved {
         /// The host name.

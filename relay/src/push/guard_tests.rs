@@ -68,7 +68,10 @@ fn public_addresses_pass() {
 fn only_https_unless_insecure_is_allowed() {
     let err = STRICT.check_url("http://push.example/x").unwrap_err();
     assert_eq!(err, EndpointRefused::Scheme("http".into()));
-    assert!(err.to_string().contains("push_allow_insecure_endpoints"));
+    assert!(
+        err.to_string()
+            .contains("push.webpush.allow_insecure_endpoints")
+    );
     assert!(matches!(
         STRICT.check_url("ftp://push.example/x"),
         Err(EndpointRefused::Scheme(_))
@@ -102,7 +105,10 @@ fn literal_internal_addresses_are_refused_however_written() {
             matches!(err, EndpointRefused::Address { .. }),
             "{url}: {err}"
         );
-        assert!(err.to_string().contains("push_allow_private_endpoints"));
+        assert!(
+            err.to_string()
+                .contains("push.webpush.allow_private_endpoints")
+        );
     }
     let private = EndpointPolicy {
         allow_private: true,

@@ -1,8 +1,8 @@
 //! Push delivery: the one-method [`PushSender`] trait, how a push service's answer is
 //! sorted ([`classify`]), the senders ([`WebPushSender`], [`apns::ApnsSender`],
 //! [`fcm::FcmSender`], behind [`Channels`]), the SSRF guard for Web Push endpoints
-//! ([`guard`]), a recording sender for tests ([`RecordingPush`]) and the retry loop up
-//! to a challenge's deadline ([`deliver_with_retries`]).
+//! ([`guard`]), the retry loop up to a challenge's deadline ([`deliver_with_retries`]),
+//! and, with the `testing` feature, a recording sender for tests (`RecordingPush`).
 //!
 //! The shape follows rust-web-push: a pure request builder and response classifier around
 //! a client trait, so the protocol is testable without a network.
@@ -11,6 +11,7 @@ pub mod apns;
 mod channels;
 pub mod fcm;
 pub mod guard;
+#[cfg(any(test, feature = "testing"))]
 mod recording;
 mod retry;
 mod webpush;
@@ -27,6 +28,7 @@ use time::OffsetDateTime;
 
 pub use channels::Channels;
 pub use guard::{EndpointPolicy, EndpointRefused};
+#[cfg(any(test, feature = "testing"))]
 pub use recording::{RecordedPush, RecordingPush};
 pub use retry::{Backoff, DeliveryOutcome, deliver_with_backoff, deliver_with_retries};
 pub use webpush::{VAPID_JWT_LIFETIME, VAPID_JWT_REFRESH_MARGIN, WebPushSender};
@@ -139,7 +141,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The HTTP client settings every sender shares: the request timeout, keep-alive, no
 /// redirects (push services answer directly; following one would only widen what the
 /// relay can be made to call), and the system's trust anchors plus `extra_roots`
-/// (`push_ca_file`).
+/// (`push.ca_file`).
 fn client_builder(
     request_timeout: Duration,
     extra_roots: &[reqwest::Certificate],

@@ -67,7 +67,7 @@ impl Service {
     ) -> Result<ChallengeCreated, ApiError> {
         if self.maintenance() {
             return Err(ApiError::Maintenance(
-                self.settings.maintenance_retry_after_seconds,
+                self.settings.maintenance.retry_after_seconds,
             ));
         }
         let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
@@ -125,7 +125,7 @@ impl Service {
         // The `challenge.created` audit event is written in the same transaction, and the
         // pending limit checked in it (so two creates at once cannot both pass it).
         let audit = created_audit(&ch);
-        let limit = Some(self.settings.max_pending_per_user);
+        let limit = Some(self.settings.push_fatigue.max_pending_per_user);
         match self
             .store
             .insert_challenge_audited(&ch, idem, Some(&audit), limit)
@@ -263,7 +263,7 @@ impl Service {
             let waiter = self.notifier.wait_for(*id);
             // Every open long-poll keeps this future resident: the store reads are boxed
             // and the record is dropped before waiting, so only the waiter and its timer
-            // stay (≈ 2 KB less per waiting bank request).
+            // stay for as long as the bank waits.
             let (left, expires_at) = {
                 let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
                 let left = wait.saturating_sub(started.elapsed());

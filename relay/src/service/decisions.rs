@@ -138,7 +138,7 @@ impl Service {
             claims.iat,
             ch.created_at,
             self.now(),
-            self.settings.proof_skew_seconds,
+            self.settings.device.proof_skew_seconds,
         ) {
             return Err(ApiError::DecisionMismatch(why));
         }

@@ -27,7 +27,7 @@ impl Service {
         }
         let secret = TotpSecret::generate();
         for _ in 0..10 {
-            let id = CredentialId::generate(&self.settings.credential_prefix)
+            let id = CredentialId::generate(&self.settings.device.credential_prefix)
                 .map_err(|e| ApiError::Internal(format!("credential prefix: {e}")))?;
             let record = CredentialRecord {
                 totp_secret_sealed: self.keys.seal(secret.as_bytes(), id.as_str().as_bytes()),
@@ -212,7 +212,7 @@ impl Service {
 
     /// Records a proof `jti`; an error if it was seen before (replay).
     pub async fn record_proof(&self, jti: &str, iat: i64) -> Result<(), ApiError> {
-        let keep_until = iat + 2 * i64::from(self.settings.proof_skew_seconds) + 1;
+        let keep_until = iat + 2 * i64::from(self.settings.device.proof_skew_seconds) + 1;
         if self.store.record_jti(jti, keep_until, self.now()).await? {
             Ok(())
         } else {

@@ -93,9 +93,9 @@ impl Service {
     ///
     /// Attempts count per credential (issue 22): each attempt with a live credential's ID
     /// is counted before its codes are checked, and the
-    /// [`enrollment_lock_threshold`](crate::Settings::enrollment_lock_threshold)-th since
+    /// [`enrollment.lock_threshold`](crate::settings::Enrollment::lock_threshold)-th since
     /// the last lock or successful enrollment locks the credential for enrollment for
-    /// [`enrollment_lock_seconds`](crate::Settings::enrollment_lock_seconds). A locked
+    /// [`enrollment.lock_seconds`](crate::settings::Enrollment::lock_seconds). A locked
     /// credential is answered like wrong codes too (even with the right ones), so the
     /// count reveals nothing either; its failures are audited relay-wide
     /// (`enrollment.failed`, `enrollment.refused` with cause `credential_locked`).
@@ -160,7 +160,7 @@ impl Service {
         cause: &'static str,
     ) -> ApiError {
         let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
-        let window = u64::from(self.settings.enrollment_window_steps);
+        let window = u64::from(self.settings.enrollment.window_steps);
         match self.throwaway_secret(&req.credential_id) {
             Ok(secret) => {
                 let outcome = totp::verify_consecutive(&secret, codes, self.now(), 0, window, None);
@@ -190,13 +190,13 @@ impl Service {
         now: i64,
     ) -> Result<(), ApiError> {
         let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
-        let window = u64::from(self.settings.enrollment_window_steps);
+        let window = u64::from(self.settings.enrollment.window_steps);
         let admitted = self
             .store
             .take_enrollment_attempt(
                 &credential.id,
-                self.settings.enrollment_lock_threshold,
-                self.settings.enrollment_lock_seconds,
+                self.settings.enrollment.lock_threshold,
+                self.settings.enrollment.lock_seconds,
                 now,
             )
             .await?;

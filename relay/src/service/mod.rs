@@ -63,7 +63,7 @@ impl Service {
         keys: Arc<RelayKeys>,
         settings: Arc<Settings>,
     ) -> Self {
-        let maintenance = Arc::new(AtomicBool::new(settings.maintenance));
+        let maintenance = Arc::new(AtomicBool::new(settings.maintenance.enabled));
         Self {
             store,
             clock,

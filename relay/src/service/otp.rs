@@ -26,7 +26,7 @@ impl Service {
         }
         let credential = self.live_credential(&binding.credential_id).await?;
         let secret = self.totp_secret(&credential)?;
-        let window = u64::from(self.settings.otp_window_steps);
+        let window = u64::from(self.settings.otp.window_steps);
         let result = totp::verify(
             &secret,
             code,
@@ -139,7 +139,7 @@ impl Service {
         }
         let credential = self.live_credential(&binding.credential_id).await?;
         let secret = self.totp_secret(&credential)?;
-        let window = u64::from(self.settings.resync_window_steps);
+        let window = u64::from(self.settings.otp.resync_window_steps);
         let found = match totp::resync(
             &secret,
             [&codes[0], &codes[1]],

@@ -1,7 +1,6 @@
 //! Tenants, kept for a moment: every bank request authenticates its API key, and every
 //! decision names its tenant (display name, webhook), while tenants change rarely (a key
-//! rotation, a push-fatigue setting). Reading them from the store each time was ~5 % of
-//! the relay's CPU per lifecycle.
+//! rotation, a push-fatigue setting): the hot path must not read the store for them.
 //!
 //! An entry lives [`TTL`]. Changes made through this relay's [`Service`](super::Service)
 //! drop the whole cache at once; a change made by another process (the `tenant` CLI on

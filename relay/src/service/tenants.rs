@@ -91,9 +91,9 @@ impl Service {
             webhook_secret: webhook_secret
                 .as_deref()
                 .map(|secret| self.seal_webhook_secret(&id, secret)),
-            otp_lock_threshold: self.settings.otp_lock_threshold,
-            push_fatigue_threshold: self.settings.push_fatigue_threshold,
-            push_fatigue_window_seconds: self.settings.push_fatigue_window_seconds,
+            otp_lock_threshold: self.settings.otp.lock_threshold,
+            push_fatigue_threshold: self.settings.push_fatigue.threshold,
+            push_fatigue_window_seconds: self.settings.push_fatigue.window_seconds,
             created_at: self.now(),
         };
         match self.store.insert_tenant(&record, &hash).await {

@@ -73,7 +73,7 @@ pub async fn spawn_relay_behind_proxy(dir: &Path) -> (TestRelay, TamperingProxy)
         .expect("bind the proxy");
     let proxy_url = format!("http://{}", listener.local_addr().expect("proxy address"));
     let mut settings = test_settings(dir);
-    settings.public_url = Some(proxy_url);
+    settings.http.public_url = Some(proxy_url);
     let relay = spawn_relay_with(settings, Parts::default(), true).await;
     let proxy = TamperingProxy::serve(listener, &relay.url);
     (relay, proxy)

@@ -11,10 +11,11 @@ use crate::common::TestDevice;
 #[tokio::test]
 async fn internal_and_plain_http_endpoints_are_refused_at_registration() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = onepush_relay::Settings {
-        push_allow_insecure_endpoints: false,
-        push_allow_private_endpoints: false,
-        ..test_settings(dir.path())
+    let settings = {
+        let mut s = test_settings(dir.path());
+        s.push.webpush.allow_insecure_endpoints = false;
+        s.push.webpush.allow_private_endpoints = false;
+        s
     };
     let relay = spawn_relay_with(settings, Parts::default(), true).await;
     let mut device = TestDevice::new(&relay.url);
@@ -32,7 +33,7 @@ async fn internal_and_plain_http_endpoints_are_refused_at_registration() {
         ("https://localhost:8443/push/1", "resolves to"),
         (
             "http://push.example/push/1",
-            "push_allow_insecure_endpoints",
+            "push.webpush.allow_insecure_endpoints",
         ),
     ];
     for (endpoint, why) in cases {
@@ -67,11 +68,11 @@ async fn apns_and_fcm_subscriptions_are_refused_while_their_sender_is_not_config
     let cases = [
         (
             json!({"type": "apns", "device_token": "ab".repeat(32), "environment": "sandbox", "keys": keys}),
-            "apns_key_file",
+            "push.apns.key_file",
         ),
         (
             json!({"type": "fcm", "registration_token": "fcm-token:1", "keys": keys}),
-            "fcm_service_account_file",
+            "push.fcm.service_account_file",
         ),
     ];
     for (subscription, setting) in cases {

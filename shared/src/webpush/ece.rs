@@ -118,8 +118,9 @@ pub fn decrypt(
 /// Encrypts `plaintext` for a subscription's 65-byte `p256dh` key and 16-byte `auth`
 /// secret, with a fresh sender key and salt, record size 4096, padded as `padding` says.
 ///
-/// The sender key is an ephemeral `ring` ECDH key (≈ 60 µs a message against ≈ 280 µs
-/// with the `p256` crate's arithmetic: BENCHMARKS.md). `ring` cannot take a given
+/// The sender key is an ephemeral `ring` ECDH key: the agreement is on every push's
+/// path, and `ring`'s is several times cheaper than the `p256` crate's arithmetic
+/// (figures in BENCHMARKS.md, "Figures behind rules in the code"). `ring` cannot take a given
 /// sender key, so the test that reproduces RFC 8291's example runs the same steps after
 /// a `p256` key agreement instead.
 pub fn encrypt(

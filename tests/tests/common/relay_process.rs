@@ -32,7 +32,7 @@ fn command(data_dir: &Path, env: &[(&str, &str)]) -> Command {
         .arg(data_dir)
         .env("ONEPUSH_LOG", "warn")
         // Operations listener on a free port: relays started side by side do not race for 8421.
-        .env("ONEPUSH_ADMIN_LISTEN", "127.0.0.1:0")
+        .env("ONEPUSH_HTTP__ADMIN_LISTEN", "127.0.0.1:0")
         .envs(env.iter().copied())
         .kill_on_drop(true);
     command

@@ -17,9 +17,9 @@ use onepush_device::{Authenticator, UnencryptedFileKeyStore};
 use onepush_protocol::{
     ApnsEnvironment, ApnsSubscription, ChallengeId, ChallengeStatus, FcmSubscription, PushChannel,
 };
+use onepush_relay::Parts;
 use onepush_relay::clock::ManualClock;
 use onepush_relay::testing::{TestRelay, spawn_relay_with, test_settings};
-use onepush_relay::{Parts, Settings};
 use serde_json::json;
 
 const DEVICE_TOKEN: &str = "4f0d9a2b7c6e5d4c3b2a19080706050403020100ffeeddccbbaa998877665544";
@@ -38,16 +38,17 @@ struct Ctx {
 async fn relay_with_fake() -> (tempfile::TempDir, Fake, TestRelay, ManualClock) {
     let dir = tempfile::tempdir().unwrap();
     let fake = Fake::start(dir.path()).await;
-    let settings = Settings {
-        push_ca_file: Some(fake.ca_file.clone()),
-        apns_key_file: Some(fake.apns_key_file.clone()),
-        apns_key_id: Some(fake::KEY_ID.into()),
-        apns_team_id: Some(fake::TEAM_ID.into()),
-        apns_topic: Some(fake::TOPIC.into()),
-        apns_base_url: Some(fake.url.clone()),
-        fcm_service_account_file: Some(fake.service_account_file.clone()),
-        fcm_base_url: Some(fake.url.clone()),
-        ..test_settings(&dir.path().join("relay"))
+    let settings = {
+        let mut s = test_settings(&dir.path().join("relay"));
+        s.push.ca_file = Some(fake.ca_file.clone());
+        s.push.apns.key_file = Some(fake.apns_key_file.clone());
+        s.push.apns.key_id = Some(fake::KEY_ID.into());
+        s.push.apns.team_id = Some(fake::TEAM_ID.into());
+        s.push.apns.topic = Some(fake::TOPIC.into());
+        s.push.apns.base_url = Some(fake.url.clone());
+        s.push.fcm.service_account_file = Some(fake.service_account_file.clone());
+        s.push.fcm.base_url = Some(fake.url.clone());
+        s
     };
     let clock = ManualClock::starting_now();
     let parts = Parts {

@@ -77,7 +77,7 @@ export async function startWorld({ ttl = 10 } = {}) {
   const tenant = JSON.parse(execFileSync(join(BIN, 'onepush-relay'), [...relayArgs, 'tenant', 'add', 'demo-bank',
     '--display-name', 'OnePushデモ銀行', '--json'], { encoding: 'utf8' }));
   start(join(BIN, 'onepush-relay'), [...relayArgs, 'serve', '--listen', `127.0.0.1:${relayPort}`],
-    { ONEPUSH_PUBLIC_URL: relayUrl });
+    { ONEPUSH_HTTP__PUBLIC_URL: relayUrl });
   await waitHttp(`${relayUrl}/healthz`, 'the relay');
   start(join(BIN, 'onepush-demo-bank'), ['--listen', `127.0.0.1:${bankPort}`, '--relay-url', relayUrl,
     '--data-dir', join(dir, 'bank'), '--ttl-seconds', String(ttl)], { ONEPUSH_BANK_API_KEY: tenant.api_key });

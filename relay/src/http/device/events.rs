@@ -28,8 +28,8 @@ fn sse(event: &DeviceEvent) -> Event {
 
 /// New challenges (`event: challenge`) and status changes (`event: status`) of this
 /// credential; pending challenges are sent first. A credential keeps at most
-/// `event_streams_per_credential` streams (default 3): one more ends the oldest. Past
-/// the relay's `event_streams_max`, 503 `overloaded` with `Retry-After`.
+/// `limits.event_streams_per_credential` streams (default 3): one more ends the oldest. Past
+/// the relay's `limits.event_streams_max`, 503 `overloaded` with `Retry-After`.
 #[utoipa::path(get, path = "/v1/device/events", tag = "device",
     responses((status = 200, content_type = "text/event-stream", body = DeviceEvent), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`overloaded`: the relay has as many event streams open as it allows", body = Problem, content_type = "application/problem+json",

@@ -2,8 +2,8 @@
 //!
 //! A checkpoint copies the WAL's pages into the database file and fsyncs both. Run by the
 //! writer after a commit (SQLite's auto-checkpoint), it holds the writer for the whole
-//! copy and the fsyncs, and every queued write waits: on this machine that was the
-//! 10–20 ms tail of challenge creation and decisions. Here a thread with its own
+//! copy and the fsyncs, and every queued write waits: that becomes the tail of
+//! challenge creation and decisions. Here a thread with its own
 //! connection runs a `PASSIVE` checkpoint every [`INTERVAL`], which never blocks the
 //! writer.
 //!
@@ -16,8 +16,8 @@
 //! fsync from any handle flushes the file), then asks the writer to finish after its
 //! next batch ([`Writer::request_checkpoint`]): the writer's checkpoint then has only the
 //! last moment's frames to copy and sync, and its next commit starts the WAL over (one
-//! small fsync of the WAL header). Measured at 1,300 lifecycles/s: the writer was held
-//! ≈ 5 ms per WAL restart when it finished everything itself, ≈ 2 ms now.
+//! small fsync of the WAL header), so the writer is held for the last moment's frames
+//! only, not for the whole WAL (the figures: BENCHMARKS.md).
 //!
 //! The writer's own auto-checkpoint stays as the backstop (at more frames than
 //! [`FINISH_AT_BYTES`]), should this thread fall behind.
@@ -36,24 +36,23 @@ use rusqlite::Connection;
 
 use super::writer::Writer;
 
-/// How often the checkpointer copies what the WAL has gathered. Short, so the writer
-/// finds little left to copy (open loop at 1,200 lifecycles/s: p99 decision → bank
-/// 2.2–3.0 ms at 25 ms against 4.5 ms at 100 ms; 10 ms cost CPU and gained nothing).
+/// How often the checkpointer copies what the WAL has gathered: short, so the writer
+/// finds little left to copy, and no shorter than what still shortens the tail
+/// (the intervals tried: BENCHMARKS.md).
 const INTERVAL: Duration = Duration::from_millis(25);
 
 /// WAL bytes after which the writer is asked to finish a checkpoint and so let the WAL
-/// start over: ≈ 1.1 s of writes at 2,300 lifecycles/s (44 KB each with 2 KiB pages).
-/// Each finish holds the writer 1–3 ms on this disk, now and then tens of ms (it syncs
-/// the WAL and the database), and every write queued meanwhile waits: at 16 MiB the
-/// writer finished five times a second at that rate and the decisions caught behind it
-/// were about 1 % of all, the p99 (BENCHMARKS.md, session 10). A longer WAL costs reads
+/// start over. Each finish holds the writer for a few ms, now and then tens (it syncs
+/// the WAL and the database), and every write queued meanwhile waits: the finishes must
+/// be rare enough that the writes caught behind them stay out of the p99 at the highest
+/// rate, so about a second of writes at full speed or more (BENCHMARKS.md). A longer WAL costs reads
 /// nothing (they search only the frames not yet copied back, a few ms' worth) and
 /// disk space only. Below `WAL_SIZE_LIMIT` (the WAL keeps its blocks between restarts,
 /// not growing into new ones) and the writer's backstop (`WAL_AUTOCHECKPOINT`).
 pub(super) const FINISH_AT_BYTES: u64 = 112 << 20;
 
 /// Bytes of WAL just past the writer's position that each tick asks the kernel to have
-/// in the page cache (≈ 45 ms of writes at 1,000 lifecycles/s).
+/// in the page cache: more than the writer appends between two ticks at full speed.
 const READ_AHEAD: u64 = 4 << 20;
 
 /// Bytes of a WAL frame's header (its page follows).
@@ -142,8 +141,8 @@ pub(super) fn passive(conn: &Connection) -> rusqlite::Result<i64> {
 /// past its header (where the writer's next frame goes) into the page cache, without
 /// waiting. The writer overwrites the WAL from its start after each restart, and a
 /// frame (a 24-byte header and a page) covers 4 KiB blocks in part: a block that has
-/// left the page cache must be read before it can be written, with the writer held
-/// (BENCHMARKS.md, session 7). Best effort: nothing to do without a WAL yet.
+/// left the page cache must be read before it can be written, with the writer held.
+/// Best effort: nothing to do without a WAL yet.
 fn read_ahead(file: &mut Option<File>, wal: &Path, frames_bytes: u64) {
     if file.is_none() {
         *file = File::open(wal).ok();

@@ -9,7 +9,7 @@
 //! time anyway; whoever holds the connection runs everything queued while it was busy,
 //! the writes in one commit (group commit), and no thread blocks waiting for it. Its page
 //! cache stays warm, where a second connection must drop its cache after every commit
-//! made by another (that was ~5 % of the relay's CPU with a reader pool). Statements are
+//! made by another, so every read after a write would go to the file. Statements are
 //! prepared once per connection (`prepare_cached`). `SQLITE_BUSY` / `SQLITE_LOCKED`
 //! (another process holding the file past [`BUSY_TIMEOUT`]) is
 //! [`StoreError::Unavailable`], which the API answers with 503.
@@ -69,11 +69,10 @@ const _: () = assert!(
 
 /// Page size of a new database file: 2 KiB instead of SQLite's 4 KiB. A commit writes
 /// every page it touched to the WAL whole (and a checkpoint copies it again), and a
-/// lifecycle touches about 13 pages for about 1.5 KB of data: with 2 KiB pages the relay
-/// writes 44 KB to the disk per lifecycle instead of 72 KB (BENCHMARKS.md, session 9).
-/// A decided challenge with a usual context and its decision JWS (≈ 1.3 KB) still fits
-/// one page (1 KiB pages cut the writes to 30 KB but put every decided challenge partly
-/// on an overflow page; a context near its 8 KiB limit overflows either way). A database
+/// lifecycle touches a dozen pages for far less data, so smaller pages mean fewer bytes
+/// written (the figures: BENCHMARKS.md). The rule: the smallest page that still holds a
+/// decided challenge with a usual context and its decision JWS, so that it does not
+/// spill onto an overflow page (a context near its 8 KiB limit overflows either way). A database
 /// created with other pages keeps them (changing needs a `VACUUM` outside WAL mode): it
 /// works the same, with heavier writes.
 const PAGE_SIZE: u32 = 2048;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
-use crate::relay::Relay;
-use crate::settings::Settings;
+use onepush_relay::settings::Deprecated;
+use onepush_relay::{Relay, Settings};
 
 /// OnePush relay: bank API, device API, Web Push delivery.
 #[derive(Debug, Parser)]
@@ -24,7 +24,7 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// TOML settings file (keys as in `Settings`; `ONEPUSH_*` variables override it).
+    /// TOML settings file (`[SECTION] KEY = ...`; `ONEPUSH_<SECTION>__<KEY>` variables override it).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Data folder: database, VAPID key, master key [default: ./onepush-data].
@@ -116,20 +116,22 @@ pub enum TenantCommand {
 }
 
 impl Cli {
-    /// The settings: defaults < file < environment < command-line flags.
-    pub fn settings(&self) -> anyhow::Result<Settings> {
-        let mut settings = Settings::load(self.common.config.as_deref(), std::env::vars())?;
+    /// The settings: defaults < file < environment < command-line flags; with the old
+    /// flat names read, to be logged as deprecated once the log is set up.
+    pub fn settings(&self) -> anyhow::Result<(Settings, Vec<Deprecated>)> {
+        let (mut settings, deprecated) =
+            Settings::load_noting_deprecated(self.common.config.as_deref(), std::env::vars())?;
         if let Some(dir) = &self.common.data_dir {
             settings.data_dir.clone_from(dir);
         }
         if let Some(url) = &self.common.database {
-            settings.database_url = Some(url.clone());
+            settings.database.url = Some(url.clone());
         }
         if let Command::Serve { listen: Some(addr) } = &self.command {
-            settings.listen = *addr;
+            settings.http.listen = *addr;
         }
         settings.validate()?;
-        Ok(settings)
+        Ok((settings, deprecated))
     }
 }
 
@@ -152,8 +154,8 @@ pub async fn tenant(relay: &Relay, command: TenantCommand) -> anyhow::Result<()>
                 service
                     .set_push_fatigue(
                         &name,
-                        push_fatigue_threshold.unwrap_or(settings.push_fatigue_threshold),
-                        push_fatigue_window.unwrap_or(settings.push_fatigue_window_seconds),
+                        push_fatigue_threshold.unwrap_or(settings.push_fatigue.threshold),
+                        push_fatigue_window.unwrap_or(settings.push_fatigue.window_seconds),
                     )
                     .await?;
             }

@@ -1,26 +1,31 @@
 //! `onepush-relay`: parses the command line and runs it.
 
+mod cli;
+
 use clap::Parser as _;
+use cli::{Cli, Command};
 use onepush_relay::Relay;
-use onepush_relay::cli::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: the relay allocates per request on several threads,
-/// and glibc's arenas cost ~12 % of its CPU (BENCHMARKS.md).
+/// where glibc's arenas lock (what it cost: BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = cli.settings()?;
+    let (settings, deprecated) = cli.settings()?;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let listen = settings.listen;
+    for old in deprecated {
+        tracing::warn!("{old}");
+    }
+    let listen = settings.http.listen;
     let relay = Relay::open(settings).await?;
     match cli.command {
         Command::Serve { .. } => {
@@ -29,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             relay.serve(listener, shutdown_signal()).await
         }
-        Command::Tenant(command) => onepush_relay::cli::tenant(&relay, command).await,
+        Command::Tenant(command) => cli::tenant(&relay, command).await,
     }
 }
 
