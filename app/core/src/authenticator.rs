@@ -156,6 +156,12 @@ impl Authenticator {
         Ok(self.store.save(&self.vault)?)
     }
 
+    /// Seals the vault under a new PIN (same keystore secret): opening it needs
+    /// that PIN from now on. The caller checks the current PIN first.
+    pub fn change_pin(&mut self, pin: zeroize::Zeroizing<String>) -> Result<(), DeviceError> {
+        Ok(self.store.change_pin(&self.vault, pin)?)
+    }
+
     /// The security codes at `now`.
     pub fn codes(&self, now: i64) -> Codes {
         let secret = self.vault.totp_secret();

@@ -5,6 +5,7 @@
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, ChallengeKind};
 use tauri::{AppHandle, Manager as _, Runtime};
+#[cfg(mobile)]
 use tauri_plugin_notification::NotificationExt as _;
 
 use crate::backend::Backend;
@@ -41,6 +42,15 @@ pub fn text(
     (title, body)
 }
 
+/// The label of the notification's action that opens the prompt.
+pub fn open_label(language: Language) -> &'static str {
+    if language.resolved() == Language::Ja {
+        "開く"
+    } else {
+        "Open"
+    }
+}
+
 /// Shows the notification for challenge `id`: its kind and bank from `details`, or
 /// fetched when the channel carried none.
 pub async fn challenge<R: Runtime>(
@@ -62,7 +72,18 @@ pub async fn challenge<R: Runtime>(
         details.as_ref().map(|c| c.kind),
         details.as_ref().map(|c| c.tenant_name.as_str()),
     );
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+    // Desktop: a click on it shows the prompt (crate::desktop).
+    #[cfg(desktop)]
+    let shown = crate::desktop::notify(app, id, title, body, open_label(language));
+    #[cfg(mobile)]
+    let shown = app
+        .notification()
+        .builder()
+        .title(title)
+        .body(body)
+        .show()
+        .map_err(|e| e.to_string());
+    if let Err(e) = shown {
         tracing::info!(error = %e, "no native notification");
     }
 }

@@ -43,7 +43,8 @@ fn setup_creates_a_credential_the_state_shows_without_secrets() {
     assert_eq!(t.ok("get_state", no_args()), state);
     assert_eq!(state["approvalCheck"], "none");
     let keys: Vec<&String> = state.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 7, "only the contract's fields: {keys:?}");
+    assert_eq!(keys.len(), 8, "only the contract's fields: {keys:?}");
+    assert_eq!(state["locked"], false);
 
     assert_eq!(
         t.fails("setup", json!({ "relayUrl": t.relay_url })),
@@ -231,8 +232,9 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
     assert_eq!(state["pinSet"], true);
     let cid = state["credentialId"].as_str().unwrap().to_owned();
     t.enroll(&cid, "yamada");
+    // The PIN seals the vault: no hash of it is kept beside it.
     let settings = std::fs::read_to_string(t.home.join("app-settings.json")).unwrap();
-    assert!(settings.contains("$argon2id$") && !settings.contains("2468"));
+    assert!(!settings.contains("argon2") && !settings.contains("2468"));
 
     let created = block_on(t.bank.challenge("yamada", "login", login_context(), false));
     let id = created.id.to_string();
@@ -283,9 +285,15 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
 
 #[test]
 fn settings_change_language_and_pin_only_with_the_current_pin() {
-    let t = TestApp::start();
+    let mut t = TestApp::start();
     let state = t.ok("set_settings", json!({ "language": "ja" }));
     assert_eq!(state["language"], "ja");
+    assert_eq!(
+        t.fails("set_settings", json!({ "pinBeforeApprove": true, "pin": "1234" })),
+        "not_set_up",
+        "a PIN seals the vault: there is none yet"
+    );
+    let cid = t.set_up(None);
     assert_eq!(
         t.fails("set_settings", json!({ "language": "fr" })),
         "invalid_input"
@@ -331,6 +339,50 @@ fn settings_change_language_and_pin_only_with_the_current_pin() {
     assert_eq!(state["pinBeforeApprove"], false);
     assert_eq!(state["pinSet"], true);
     assert_eq!(state["language"], "ja", "fields not given stay");
+
+    // The PIN set in the settings seals the vault: the app starts locked, and only
+    // the PIN set last opens it.
+    let _ = t.restart_listening("challenge");
+    let state = t.ok("get_state", no_args());
+    assert_eq!((&state["locked"], &state["credentialId"]), (&json!(true), &Value::Null));
+    assert_eq!(t.fails("unlock", json!({ "pin": "1234" })), "pin_invalid");
+    assert_eq!(
+        t.ok("unlock", json!({ "pin": "5678" }))["credentialId"],
+        cid.as_str()
+    );
+}
+
+#[test]
+fn a_pin_of_an_earlier_version_is_checked_by_its_hash_then_seals_the_vault() {
+    let mut t = TestApp::start();
+    let cid = t.set_up(None);
+    // What an earlier version kept: the vault without the PIN, the PIN's hash beside it.
+    let mut prefs = onepush_app::prefs::PrefsFile::load(&t.home);
+    prefs.prefs.pin = Some(onepush_app::pin::PinRecord::hashed("2468").unwrap());
+    prefs.prefs.pin_before_approve = true;
+    prefs.save().unwrap();
+    let _ = t.restart_listening("challenge");
+    assert_eq!(t.ok("get_state", no_args())["locked"], false);
+    t.enroll(&cid, "yamada");
+    let created = block_on(t.bank.challenge("yamada", "login", login_context(), false));
+    let id = created.id.to_string();
+    t.show(&id);
+    assert_eq!(
+        t.fails("approve", json!({ "id": id, "pin": "1357" })),
+        "pin_invalid"
+    );
+    assert_eq!(
+        t.ok("approve", json!({ "id": id, "pin": "2468" }))["status"],
+        "approved"
+    );
+    let settings = std::fs::read_to_string(t.home.join("app-settings.json")).unwrap();
+    assert!(!settings.contains("argon2"), "the hash is gone: {settings}");
+    let _ = t.restart_listening("challenge");
+    assert_eq!(t.ok("get_state", no_args())["locked"], true);
+    assert_eq!(
+        t.ok("unlock", json!({ "pin": "2468" }))["credentialId"],
+        cid.as_str()
+    );
 }
 
 #[test]

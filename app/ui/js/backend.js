@@ -55,6 +55,7 @@ export const api = {
   getState: () => invoke('get_state'),
   setup: (relayUrl, pin, keyMode) =>
     invoke('setup', { relayUrl, ...(pin ? { pin } : {}), ...(keyMode ? { keyMode } : {}) }),
+  unlock: (pin) => invoke('unlock', { pin }),
   codes: () => invoke('codes'),
   accounts: () => invoke('accounts'),
   pending: () => invoke('pending'),

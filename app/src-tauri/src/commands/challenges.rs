@@ -69,7 +69,7 @@ pub async fn approve<R: Runtime>(
     backend.to_sign(id)?;
     let verified = verify::user_present(&app, &backend, pin).await?;
     let mut slot = backend.auth().await;
-    let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
+    let auth = slot.as_mut().ok_or_else(|| backend.missing())?;
     // Taken again after the check: a copy that arrived meanwhile may have changed it.
     let challenge = backend.to_sign(id)?;
     let answered = auth
@@ -98,7 +98,7 @@ pub async fn deny(
     };
     let challenge = backend.to_sign(id)?;
     let mut slot = backend.auth().await;
-    let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
+    let auth = slot.as_mut().ok_or_else(|| backend.missing())?;
     let answered = auth.deny(&challenge, reason, false, unix_now()).await?;
     backend.shown_status(id, answered.status);
     Ok(DecisionAccepted {
