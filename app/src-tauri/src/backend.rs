@@ -129,10 +129,10 @@ impl Backend {
         };
         prefs.prefs.pin = Some(record);
         prefs.save()?;
-        let auth = opened.map_err(AppError::from)?;
         if verdict != Verdict::Right {
             return Err(pin::refusal(verdict, now));
         }
+        let auth = opened.map_err(AppError::from)?;
         tracing::info!(credential = %auth.vault().credential_id(), "vault unlocked");
         self.follow(Some(auth.client().clone()));
         *slot = Some(auth);

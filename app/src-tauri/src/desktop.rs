@@ -149,6 +149,7 @@ pub fn notify<R: Runtime>(
         .action("default", open)
         .show()
         .map_err(|e| e.to_string())?;
+    tracing::info!(%id, "notification shown");
     let app = app.clone();
     // Waits (on a thread of its own) until the notification is clicked or closed.
     std::thread::spawn(move || {

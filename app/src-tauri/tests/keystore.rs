@@ -13,7 +13,7 @@ mod bank;
 
 use app::TestApp;
 use onepush_device::keystore::KeySource;
-use onepush_device::{FileKeyStore, os_keystore};
+use onepush_device::{FileKeyStore, KeyStore as _, os_keystore};
 use serde_json::{Value, json};
 
 const COPIED: &str = "this vault's key is not in this device's keystore: the folder was copied from another device or account";

@@ -253,6 +253,23 @@ impl Window {
         );
     }
 
+    /// Closes the window as a window manager's close button does (the X11
+    /// WM_DELETE_WINDOW message: Xvfb runs no window manager).
+    async fn close_window(&self) {
+        let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/close-window.py");
+        let out = Command::new("python3")
+            .arg(tool)
+            .arg("OnePush")
+            .output()
+            .expect("python3 tests/tools/close-window.py");
+        assert!(
+            out.status.success(),
+            "no OnePush window to close: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Clicks `button`; the bank's long-poll outcome once the prompt shows it is done.
     async fn answer(&self, id: ChallengeId, button: &str) -> BankChallenge {
         self.app.click(button).await;
@@ -333,5 +350,44 @@ async fn the_real_window_sets_up_enrolls_and_decides() {
     )
     .await;
     w.shot("07-history").await;
+
+    // Closing the window keeps the app in the tray, following the relay: a challenge
+    // brings the window back with its prompt (and raises the notification).
+    w.app.click(".nav-item[data-screen='home']").await;
+    w.close_window().await;
+    let log = w.shots.join("app-and-driver.err.log");
+    wait_for_log(&log, "window closed: the app stays in the tray").await;
+    w.wait(
+        "the hidden page",
+        "return document.visibilityState === 'hidden';",
+    )
+    .await;
+    let (id, shown) = w.prompt("yamada", "login", login_context()).await;
+    assert!(shown.contains("203.0.113.7"), "{shown}");
+    w.wait(
+        "the window shown again",
+        "return document.visibilityState === 'visible';",
+    )
+    .await;
+    wait_for_log(&log, "notification").await;
+    w.shot("08-prompt-after-tray").await;
+    let outcome = w.answer(id, "#prompt-approve").await;
+    assert_eq!(outcome.status, ChallengeStatus::Approved);
     w.app.end().await;
+}
+
+/// Waits until the app's log (through the driver's stderr) has a line with `text`.
+async fn wait_for_log(log: &Path, text: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let content = std::fs::read_to_string(log).unwrap_or_default();
+        if content.contains(text) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app never logged {text:?}: {content}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
