@@ -478,3 +478,62 @@ fn challenge_sent_while_the_app_was_closed_is_announced_on_start() {
     assert_eq!(t.ok("get_state", no_args())["credentialId"], cid.as_str());
     assert_eq!(t.ok("approve", json!({ "id": id }))["status"], "approved");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn start_at_login_is_off_until_turned_on_and_adds_the_login_item() {
+    const NAME: &str = "start_at_login_is_off_until_turned_on_and_adds_the_login_item";
+    const CHILD: &str = "ONEPUSH_TEST_LOGIN_ITEM_HOME";
+    let Some(home) = std::env::var_os(CHILD) else {
+        // The login item goes to $HOME/.config/autostart: a child process with a
+        // throwaway HOME, so the user's own login items are never touched.
+        let home = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture"])
+            .env(CHILD, home.path())
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    };
+    let items = std::path::Path::new(&home).join(".config/autostart");
+    let login_items = || -> Vec<String> {
+        std::fs::read_dir(&items)
+            .map(|dir| {
+                dir.flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut t = TestApp::start();
+    t.set_up(None);
+    let state = t.ok("get_state", no_args());
+    assert_eq!(
+        (&state["startAtLogin"], &state["desktop"]),
+        (&json!(false), &json!(true))
+    );
+    assert!(login_items().is_empty(), "off by default");
+
+    let state = t.ok("set_settings", json!({ "startAtLogin": true }));
+    assert_eq!(state["startAtLogin"], true);
+    let added = login_items();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert!(
+        added[0].contains("Exec=") && added[0].contains("--autostart"),
+        "starts into the tray: {}",
+        added[0]
+    );
+    let _ = t.restart_listening("challenge");
+    assert_eq!(t.ok("get_state", no_args())["startAtLogin"], true, "kept");
+
+    let state = t.ok("set_settings", json!({ "startAtLogin": false }));
+    assert_eq!(state["startAtLogin"], false);
+    assert!(login_items().is_empty(), "removed");
+}

@@ -82,6 +82,13 @@ pub async fn set_settings<R: Runtime>(
 #[cfg(desktop)]
 fn apply_start_at_login<R: Runtime>(app: &AppHandle<R>, on: bool) -> CommandResult<()> {
     use tauri_plugin_autostart::ManagerExt as _;
+    // Linux: the login item goes to ~/.config/autostart, whose parent the plugin
+    // expects to exist (a fresh account may not have it yet).
+    #[cfg(target_os = "linux")]
+    if on && let Some(home) = std::env::home_dir() {
+        std::fs::create_dir_all(home.join(".config"))
+            .map_err(|e| AppError::internal("the login item could not be changed", &e))?;
+    }
     let login = app.autolaunch();
     let done = if on { login.enable() } else { login.disable() };
     done.map_err(|e| AppError::internal("the login item could not be changed", &e))?;
