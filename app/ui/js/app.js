@@ -61,8 +61,13 @@ function setState(state) {
 }
 
 /** Pulls pending challenges; opens the oldest when asked and no prompt is busy. */
+/** Whether this device answers approval requests (a PC token shows codes only). */
+function approves() {
+  return Boolean(ctx.state && ctx.state.setUp && !ctx.state.locked && ctx.state.tokenKind !== 'otp');
+}
+
 async function refreshPending({ open = false } = {}) {
-  if (!ctx.state || !ctx.state.setUp || ctx.state.locked) return;
+  if (!approves()) return;
   let list;
   try {
     list = await api.pending();
@@ -75,7 +80,7 @@ async function refreshPending({ open = false } = {}) {
 }
 
 function onChallenge(payload) {
-  if (!payload || !payload.id || !ctx.state || !ctx.state.setUp || ctx.state.locked) return;
+  if (!payload || !payload.id || !approves()) return;
   if (!ctx.pending.includes(payload.id)) ctx.pending.push(payload.id);
   if (prompt.isBusy()) {
     prompt.updateQueue(ctx);
