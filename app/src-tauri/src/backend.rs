@@ -102,7 +102,9 @@ impl Backend {
             return Err(match self.vault_problem() {
                 Some(problem) => AppError::new(
                     ErrorKind::NotSetUp,
-                    format!("this device's vault cannot be opened ({problem}): start over to remove it"),
+                    format!(
+                        "this device's vault cannot be opened ({problem}): start over to remove it"
+                    ),
                 ),
                 None => AppError::not_set_up(),
             });

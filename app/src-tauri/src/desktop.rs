@@ -31,7 +31,9 @@ pub fn autostart_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
 pub fn tray_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
     tauri::plugin::Builder::new("onepush-tray")
         .setup(|app, _api| {
-            let language = crate::prefs::PrefsFile::load(&tray_home(app)).prefs.language;
+            let language = crate::prefs::PrefsFile::load(&tray_home(app))
+                .prefs
+                .language;
             setup_tray(app, language);
             Ok(())
         })

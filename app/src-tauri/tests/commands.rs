@@ -289,7 +289,10 @@ fn settings_change_language_and_pin_only_with_the_current_pin() {
     let state = t.ok("set_settings", json!({ "language": "ja" }));
     assert_eq!(state["language"], "ja");
     assert_eq!(
-        t.fails("set_settings", json!({ "pinBeforeApprove": true, "pin": "1234" })),
+        t.fails(
+            "set_settings",
+            json!({ "pinBeforeApprove": true, "pin": "1234" })
+        ),
         "not_set_up",
         "a PIN seals the vault: there is none yet"
     );
@@ -344,8 +347,12 @@ fn settings_change_language_and_pin_only_with_the_current_pin() {
     // the PIN set last opens it.
     let _ = t.restart_listening("challenge");
     let state = t.ok("get_state", no_args());
-    assert_eq!((&state["locked"], &state["credentialId"]), (&json!(true), &Value::Null));
-    let e = t.invoke("unlock", json!({ "pin": "1234" })).unwrap_err(); assert_eq!(e["kind"], "pin_invalid", "{e}");
+    assert_eq!(
+        (&state["locked"], &state["credentialId"]),
+        (&json!(true), &Value::Null)
+    );
+    let e = t.invoke("unlock", json!({ "pin": "1234" })).unwrap_err();
+    assert_eq!(e["kind"], "pin_invalid", "{e}");
     assert_eq!(
         t.ok("unlock", json!({ "pin": "5678" }))["credentialId"],
         cid.as_str()

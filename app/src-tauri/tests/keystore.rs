@@ -179,7 +179,10 @@ fn a_pin_sealed_vault_opens_only_with_the_pin_and_this_keystore() {
     let state = t.ok("unlock", json!({ "pin": "2468" }));
     assert_eq!(state["credentialId"], cid.as_str(), "{state}");
     assert_eq!(state["locked"], false);
-    assert_eq!(t.ok("codes", no_args())["current"].as_str().unwrap().len(), 6);
+    assert_eq!(
+        t.ok("codes", no_args())["current"].as_str().unwrap().len(),
+        6
+    );
     // The same check without the app: the keystore secret alone, or with a wrong PIN.
     assert!(matches!(
         FileKeyStore::without_pin(&t.home).load(),
@@ -208,15 +211,24 @@ fn a_pin_sealed_vault_opens_only_with_the_pin_and_this_keystore() {
     os_keystore::remove(&account).unwrap();
     t.restart_on(copy.clone());
     let state = t.ok("get_state", no_args());
-    assert_eq!((&state["setUp"], &state["locked"]), (&json!(false), &json!(false)));
+    assert_eq!(
+        (&state["setUp"], &state["locked"]),
+        (&json!(false), &json!(false))
+    );
     assert_eq!(t.ok("get_config", no_args())["vaultProblem"], COPIED);
     let refused = t.invoke("unlock", json!({ "pin": "2468" })).unwrap_err();
     assert_eq!(refused["kind"], "not_set_up", "{refused}");
-    assert!(refused["message"].as_str().unwrap().contains(COPIED), "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains(COPIED),
+        "{refused}"
+    );
     let err = FileKeyStore::new(&copy, "2468".to_owned().into())
         .unwrap()
         .load()
         .unwrap_err();
-    assert!(matches!(err, onepush_device::VaultError::NotInKeystore), "{err:?}");
+    assert!(
+        matches!(err, onepush_device::VaultError::NotInKeystore),
+        "{err:?}"
+    );
     os_keystore::write(&account, &saved).unwrap();
 }

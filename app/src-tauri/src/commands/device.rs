@@ -178,7 +178,6 @@ pub fn check_relay_url(input: &str) -> CommandResult<url::Url> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

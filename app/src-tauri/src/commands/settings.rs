@@ -17,7 +17,10 @@ use crate::verify::check_pin;
 /// `start_at_login` (desktop) adds or removes the login item; the setting is saved only
 /// when that worked.
 #[tauri::command]
-#[allow(clippy::too_many_arguments, reason = "one optional argument per setting")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one optional argument per setting"
+)]
 pub async fn set_settings<R: Runtime>(
     app: AppHandle<R>,
     backend: State<'_, Backend>,
