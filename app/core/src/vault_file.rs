@@ -335,19 +335,16 @@ impl KeyStore for FileKeyStore {
             return Err(VaultError::EmptyPin);
         }
         let sealing = self.cached().as_ref().and_then(|k| k.layout.sealing);
-        let key = match sealing {
-            Some((source, id)) => {
-                let secret = self.secret(source, &id)?;
-                let mut layout = Layout::new_v2(source, Some(self.params));
-                layout.sealing = Some((source, id));
-                SealKey::derive(layout, Some(secret.as_slice()), Some(pin.as_bytes()))?
-            }
+        let key = if let Some((source, id)) = sealing {
+            let secret = self.secret(source, &id)?;
+            let mut layout = Layout::new_v2(source, Some(self.params));
+            layout.sealing = Some((source, id));
+            SealKey::derive(layout, Some(secret.as_slice()), Some(pin.as_bytes()))?
+        } else {
             // Never read or written here, or still an earlier version's file: a new
             // secret, as for a new vault.
-            None => {
-                self.pin = Some(pin.clone());
-                self.new_key()?
-            }
+            self.pin = Some(pin.clone());
+            self.new_key()?
         };
         let file = seal::seal(&key, &vault.to_bytes()?)?;
         atomic::write_atomic(&self.path, &file).map_err(io_error(&self.path))?;
