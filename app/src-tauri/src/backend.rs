@@ -13,7 +13,7 @@ use onepush_device::{
     Authenticator, DeviceError, FileKeyStore, KeyStore as _, RelayClient, ShownChallenges,
     ShownError, Sighting, VaultError, os_keystore, unix_now,
 };
-use onepush_protocol::api::DeviceChallenge;
+use onepush_protocol::api::{DeviceChallenge, TokenKind};
 use onepush_protocol::{ChallengeId, ChallengeStatus};
 use tokio::sync::{MutexGuard, watch};
 
@@ -54,7 +54,7 @@ impl Backend {
             Err(problem) => (None, Some(problem), false),
         };
         let prefs = PrefsFile::load(&config.home);
-        let client = auth.as_ref().map(|a| a.client().clone());
+        let client = auth.as_ref().and_then(challenge_client);
         let (follow, _) = watch::channel(client);
         tracing::info!(home = %config.home.display(), set_up = auth.is_some(), locked, "app home opened");
         Self {
@@ -136,7 +136,7 @@ impl Backend {
         }
         let auth = opened.map_err(AppError::from)?;
         tracing::info!(credential = %auth.vault().credential_id(), "vault unlocked");
-        self.follow(Some(auth.client().clone()));
+        self.follow(challenge_client(&auth));
         *slot = Some(auth);
         self.set_locked(false);
         Ok(())
@@ -173,13 +173,22 @@ impl Backend {
         self.prefs.lock().await
     }
 
-    /// A signed relay client for this credential, without holding the vault.
+    /// A signed relay client for this credential's challenges, without holding the
+    /// vault. A code token (`otp`, a PC token) has no challenges: `not_found`.
     pub async fn client(&self) -> CommandResult<RelayClient> {
-        self.auth()
-            .await
-            .as_ref()
-            .map(|a| a.client().clone())
-            .ok_or_else(|| self.missing())
+        let auth = self.auth().await;
+        let auth = auth.as_ref().ok_or_else(|| self.missing())?;
+        challenge_client(auth).ok_or_else(|| {
+            AppError::new(
+                ErrorKind::NotFound,
+                "this PC is a code token: it shows codes and gets no approval requests",
+            )
+        })
+    }
+
+    /// The kind of token set up here (`None`: not set up, or locked).
+    pub async fn token_kind(&self) -> Option<TokenKind> {
+        self.auth().await.as_ref().map(Authenticator::kind)
     }
 
     /// The state the UI sees.
@@ -254,6 +263,12 @@ impl Backend {
     pub fn home(&self) -> &PathBuf {
         &self.config.home
     }
+}
+
+/// The client whose challenges the app follows and answers: a push token's; a code
+/// token (`otp`, such as a PC token, R11) gets none (codes only).
+pub(crate) fn challenge_client(auth: &Authenticator) -> Option<RelayClient> {
+    (auth.kind() == TokenKind::Push).then(|| auth.client().clone())
 }
 
 /// What [`open_vault`] found.

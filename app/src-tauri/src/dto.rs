@@ -2,6 +2,7 @@
 //! carries a secret: no TOTP secret, key, PIN, PIN hash or JWS.
 
 use onepush_device::vault;
+use onepush_protocol::api::TokenKind;
 use onepush_protocol::{ChallengeKind, ChallengeStatus, Context, DenyReason};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -59,6 +60,9 @@ pub struct AppState {
     pub start_at_login: bool,
     /// A desktop app (tray, start at login); false on phones.
     pub desktop: bool,
+    /// `push` (an approver) or `otp` (this PC as a code token: codes only, R11);
+    /// `null` before setup or while locked.
+    pub token_kind: Option<TokenKind>,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
             language: prefs.language,
             start_at_login: prefs.start_at_login,
             desktop: cfg!(desktop),
+            token_kind: vault.map(vault::Vault::kind),
         }
     }
 }
@@ -190,7 +195,7 @@ mod tests {
                 "setUp": false, "locked": false, "credentialId": null, "relayUrl": null,
                 "pinBeforeApprove": false, "approvalCheck": "none", "pinSet": false,
                 "language": "system", "startAtLogin": false,
-                "desktop": cfg!(desktop)
+                "desktop": cfg!(desktop), "tokenKind": null
             })
         );
     }

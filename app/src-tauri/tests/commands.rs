@@ -43,8 +43,12 @@ fn setup_creates_a_credential_the_state_shows_without_secrets() {
     assert_eq!(t.ok("get_state", no_args()), state);
     assert_eq!(state["approvalCheck"], "none");
     let keys: Vec<&String> = state.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 10, "only the contract's fields: {keys:?}");
+    assert_eq!(keys.len(), 11, "only the contract's fields: {keys:?}");
     assert_eq!(state["locked"], false);
+    assert_eq!(
+        state["tokenKind"], "push",
+        "an approver unless asked otherwise"
+    );
 
     assert_eq!(
         t.fails("setup", json!({ "relayUrl": t.relay_url })),
@@ -543,4 +547,44 @@ fn start_at_login_is_off_until_turned_on_and_adds_the_login_item() {
     let state = t.ok("set_settings", json!({ "startAtLogin": false }));
     assert_eq!(state["startAtLogin"], false);
     assert!(login_items().is_empty(), "removed");
+}
+
+#[test]
+fn a_pc_token_provisions_as_otp_and_shows_codes_only() {
+    let t = TestApp::start();
+    // Sealed to this PC's keystore: the key file is not offered for a PC token.
+    assert_eq!(
+        t.fails(
+            "setup",
+            json!({ "relayUrl": t.relay_url, "tokenKind": "otp", "keyMode": "file" })
+        ),
+        "invalid_input"
+    );
+    if !app::keystore_here() {
+        assert_eq!(
+            t.fails(
+                "setup",
+                json!({ "relayUrl": t.relay_url, "tokenKind": "otp" })
+            ),
+            "keystore_unavailable"
+        );
+        return;
+    }
+    let state = t.ok(
+        "setup",
+        json!({ "relayUrl": t.relay_url, "tokenKind": "otp" }),
+    );
+    assert_eq!(state["tokenKind"], "otp", "{state}");
+    let cid = state["credentialId"].as_str().unwrap().to_owned();
+    assert_eq!(t.ok("get_state", no_args())["tokenKind"], "otp");
+    // Codes, and enrollment with them, as for any token.
+    t.enroll(&cid, "yamada");
+    let (status, user) = block_on(t.bank.call(Method::GET, "/v1/users/yamada", None));
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["kind"], "otp", "the relay bound a code token: {user}");
+    // No approvals: the relay refuses a challenge for its user, and the app asks for none.
+    let body = json!({ "user_id": "yamada", "kind": "login", "context": login_context(), "ttl_seconds": 120 });
+    let (status, problem) = block_on(t.bank.call(Method::POST, "/v1/challenges", Some(body)));
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(t.ok("pending", no_args()), json!([]));
 }

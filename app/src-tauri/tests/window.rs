@@ -368,7 +368,10 @@ async fn the_real_window_sets_up_enrolls_and_decides() {
     w.app.click(".nav-item[data-screen='home']").await;
     let log = w.shots.join("app-and-driver.err.log");
     let shown_before = log_count(&log, "notification shown");
-    assert!(shown_before > 0, "the earlier challenges' notifications were shown");
+    assert!(
+        shown_before > 0,
+        "the earlier challenges' notifications were shown"
+    );
     w.close_window().await;
     wait_for_log(&log, "window closed: the app stays in the tray", 1).await;
     w.wait(
@@ -415,4 +418,43 @@ async fn wait_for_log(log: &Path, text: &str, times: usize) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, WebKitWebDriver and the relay binary: run app/src-tauri/test-window.sh"]
+async fn the_real_window_sets_up_a_pc_token_and_shows_its_codes() {
+    let shots = target_dir().join("app-screenshots").join("pc-token");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let work = tempfile::tempdir().expect("temporary folder");
+    let (_relay, relay_url, api_key) = start_relay(&work.path().join("relay"), &shots).await;
+    let home = work.path().join("app");
+    let (_driver, driver_url) = start_driver(&home, &relay_url, &shots).await;
+    let app_path = std::fs::canonicalize(APP).expect("app binary");
+    let app = Session::start(&driver_url, app_path.to_str().expect("UTF-8 path")).await;
+    let w = Window {
+        app,
+        bank: Bank::new(&relay_url, &api_key),
+        shots,
+    };
+    w.wait("the Setup screen", &screen_shown("setup")).await;
+    w.app.click("#setup-kind-otp").await;
+    w.shot("01-setup-pc-token").await;
+    w.set_up(&relay_url).await;
+    w.wait("the Home screen", &screen_shown("home")).await;
+    w.wait(
+        "the kind beside the credential ID",
+        "return document.getElementById('home-kind').classList.contains('chip-otp') \
+         && !document.getElementById('home-kind-help').hidden;",
+    )
+    .await;
+    // The codes it shows enroll the user at the bank, as a code token.
+    w.enroll("suzuki").await;
+    let (status, user) = w
+        .bank
+        .call(reqwest::Method::GET, "/v1/users/suzuki", None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{user}");
+    assert_eq!(user["kind"], "otp", "{user}");
+    w.shot("02-pc-token-home").await;
+    w.app.end().await;
 }

@@ -8,7 +8,7 @@
 //! (`challenge_not_shown`).
 
 use onepush_device::{Sighting, unix_now};
-use onepush_protocol::api::{DecisionAccepted, DeviceChallenge};
+use onepush_protocol::api::{DecisionAccepted, DeviceChallenge, TokenKind};
 use onepush_protocol::{ChallengeId, DenyReason};
 use tauri::{AppHandle, Runtime, State};
 
@@ -18,9 +18,13 @@ use crate::error::{AppError, CommandResult, ErrorKind};
 use crate::verify;
 
 /// The pending challenges of every account, oldest first: each as first shown (a
-/// changed one too: opening it with `get_challenge` reports the change).
+/// changed one too: opening it with `get_challenge` reports the change). A code token
+/// (PC token) has none.
 #[tauri::command]
 pub async fn pending(backend: State<'_, Backend>) -> CommandResult<Vec<DeviceChallenge>> {
+    if backend.token_kind().await == Some(TokenKind::Otp) {
+        return Ok(Vec::new()); // a code token: codes only
+    }
     let list = backend.client().await?.pending().await?;
     Ok(list
         .into_iter()

@@ -2,7 +2,7 @@
 //! accounts, reset.
 
 use onepush_device::{Authenticator, VaultError, unix_now};
-use onepush_protocol::api::DeviceAccount;
+use onepush_protocol::api::{DeviceAccount, TokenKind};
 use tauri::State;
 
 use crate::backend::Backend;
@@ -44,8 +44,15 @@ pub async fn setup(
     relay_url: String,
     pin: Option<String>,
     key_mode: Option<KeyMode>,
+    token_kind: Option<TokenKind>,
 ) -> CommandResult<AppState> {
     let relay_url = check_relay_url(&relay_url)?;
+    let kind = token_kind.unwrap_or_default();
+    if kind == TokenKind::Otp && key_mode == Some(KeyMode::File) {
+        return Err(AppError::invalid(
+            "a PC token is sealed to this PC's keystore: it cannot keep its key in a file",
+        ));
+    }
     if let Some(pin) = &pin {
         pin::check_format(pin)?;
     }
@@ -68,15 +75,20 @@ pub async fn setup(
         .await
         .map_err(|e| AppError::internal("the keystore check failed", &e))?
         .map_err(|e| match e {
+            VaultError::KeystoreUnavailable(_) if kind == TokenKind::Otp => AppError::new(
+                ErrorKind::KeystoreUnavailable,
+                format!("{e}: a PC token needs this PC's keystore"),
+            ),
             VaultError::KeystoreUnavailable(_) => AppError::new(
                 ErrorKind::KeystoreUnavailable,
                 format!("{e}: choose to keep the key in a file (weaker) to set up anyway"),
             ),
             other => other.into(),
         })?;
-    let auth = Authenticator::provision(Box::new(store), relay_url.as_str(), unix_now()).await?;
-    tracing::info!(credential = %auth.vault().credential_id(), relay = %relay_url, "set up");
-    backend.follow(Some(auth.client().clone()));
+    let auth =
+        Authenticator::provision_as(Box::new(store), relay_url.as_str(), kind, unix_now()).await?;
+    tracing::info!(credential = %auth.vault().credential_id(), relay = %relay_url, %kind, "set up");
+    backend.follow(crate::backend::challenge_client(&auth));
     let auth = slot.insert(auth);
     let mut prefs = backend.prefs().await;
     prefs.prefs.pin_before_approve = sealed;
