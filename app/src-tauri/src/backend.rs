@@ -48,7 +48,7 @@ impl Backend {
             tracing::error!(home = %config.home.display(), error = %e, "cannot create the app home");
         }
         let (auth, vault_problem, locked) = match open_vault(&config.home) {
-            Ok(Opened::Open(auth)) => (Some(auth), None, false),
+            Ok(Opened::Open(auth)) => (Some(*auth), None, false),
             Ok(Opened::Nothing) => (None, None, false),
             Ok(Opened::Locked) => (None, None, true),
             Err(problem) => (None, Some(problem), false),
@@ -277,7 +277,7 @@ pub(crate) enum Opened {
     /// No vault: not set up.
     Nothing,
     /// The vault, open.
-    Open(Authenticator),
+    Open(Box<Authenticator>),
     /// A vault sealed with the PIN: it opens with `unlock`.
     Locked,
 }
@@ -304,7 +304,7 @@ pub(crate) fn open_vault(home: &std::path::Path) -> Result<Opened, String> {
         .map_err(DeviceError::Vault)
         .and_then(|store| Authenticator::open(Box::new(store)));
     match opened {
-        Ok(auth) => Ok(Opened::Open(auth)),
+        Ok(auth) => Ok(Opened::Open(Box::new(auth))),
         Err(DeviceError::Vault(VaultError::Locked(_))) => match keystore_entry_missing(home) {
             Some(problem) => {
                 tracing::error!(%problem, "cannot open the vault; reset the app to start over");

@@ -140,14 +140,14 @@ pub fn open_prompt<R: Runtime>(app: &AppHandle<R>, id: ChallengeId) {
 pub fn notify<R: Runtime>(
     app: &AppHandle<R>,
     id: ChallengeId,
-    title: String,
-    body: String,
+    title: &str,
+    body: &str,
     open: &str,
 ) -> Result<(), String> {
     let handle = notify_rust::Notification::new()
         .appname("OnePush")
-        .summary(&title)
-        .body(&body)
+        .summary(title)
+        .body(body)
         .action("default", open)
         .show()
         .map_err(|e| e.to_string())?;
@@ -170,8 +170,8 @@ pub fn notify<R: Runtime>(
 pub fn notify<R: Runtime>(
     app: &AppHandle<R>,
     _id: ChallengeId,
-    title: String,
-    body: String,
+    title: &str,
+    body: &str,
     _open: &str,
 ) -> Result<(), String> {
     use tauri_plugin_notification::NotificationExt as _;

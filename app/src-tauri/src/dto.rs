@@ -38,6 +38,10 @@ pub struct KeystoreStatus {
 /// `get_state`: what the UI needs to pick a screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the UI's contract (COMMANDS.md): independent yes/no facts"
+)]
 pub struct AppState {
     /// A credential exists on this device.
     pub set_up: bool,

@@ -74,7 +74,7 @@ pub async fn challenge<R: Runtime>(
     );
     // Desktop: a click on it shows the prompt (crate::desktop).
     #[cfg(desktop)]
-    let shown = crate::desktop::notify(app, id, title, body, open_label(language));
+    let shown = crate::desktop::notify(app, id, &title, &body, open_label(language));
     #[cfg(mobile)]
     let shown = app
         .notification()

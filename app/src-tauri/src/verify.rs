@@ -76,12 +76,11 @@ pub async fn check_pin(
     let now = unix_now();
     let pin = zeroize::Zeroizing::new(pin);
     let verdict = if record.seals_vault() {
-        match record.locked(now) {
-            Some(until) => Verdict::Locked(until),
-            None => {
-                let right = auth.as_ref().is_some_and(|a| a.store().verify_pin(&pin));
-                record.count(right, now)
-            }
+        if let Some(until) = record.locked(now) {
+            Verdict::Locked(until)
+        } else {
+            let right = auth.as_ref().is_some_and(|a| a.store().verify_pin(&pin));
+            record.count(right, now)
         }
     } else {
         let checked = pin.clone();

@@ -265,8 +265,8 @@ impl Window {
     }
 
     /// Closes the window as a window manager's close button does (the X11
-    /// WM_DELETE_WINDOW message: Xvfb runs no window manager).
-    async fn close_window(&self) {
+    /// `WM_DELETE_WINDOW` message: Xvfb runs no window manager).
+    fn close_window() {
         let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/close-window.py");
         let out = Command::new("python3")
             .arg(tool)
@@ -372,7 +372,7 @@ async fn the_real_window_sets_up_enrolls_and_decides() {
         shown_before > 0,
         "the earlier challenges' notifications were shown"
     );
-    w.close_window().await;
+    Window::close_window();
     wait_for_log(&log, "window closed: the app stays in the tray", 1).await;
     w.wait(
         "the hidden page",
