@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "get_config",
     "get_state",
     "setup",
+    "unlock",
     "codes",
     "accounts",
     "pending",

@@ -4,14 +4,15 @@
 # and the app, and drives the window. Called by the top-level scripts/test.
 # The app seals its vault with the OS keystore: the test runs inside scripts/with-keyring.
 # Installs the Debian packages the app and this test need when missing (apt-get as
-# root, or through sudo). Screenshots and logs land in <target>/app-screenshots/.
+# root, or through sudo); dunst is the notification server the test runs, so the app's
+# notification is really shown. Screenshots and logs land in <target>/app-screenshots/.
 #   --deps-only   install the packages and stop (a Tauri build needs them too)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 debs=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
       librsvg2-dev libayatana-appindicator3-dev build-essential pkg-config libssl-dev
-      xvfb xauth webkit2gtk-driver)
+      xvfb xauth webkit2gtk-driver dunst)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -9,6 +9,11 @@
 //!   an approval past it.
 //! - [`webhook`]: Standard Webhooks verification of the relay's webhooks.
 //!
+//! A user's token has a kind ([`UserBinding::kind`](onepush_protocol::api::UserBinding)):
+//! `push` users approve a challenge; `otp` users (a code-only token, such as a PC token)
+//! type a code the bank checks with [`Client::verify_otp`] — the relay refuses a
+//! challenge for them (409 `code-token`).
+//!
 //! A login approved by one push, from enrollment to the verified decision:
 //!
 //! ```no_run
@@ -20,7 +25,7 @@
 //! #                codes: [String; 2]) -> Result<(), Box<dyn std::error::Error>> {
 //! let relay = Client::new("https://relay.example.com", ApiKey::new("tenant key"))?;
 //! // Registration page: the credential ID and two consecutive codes from the app.
-//! relay.enroll(&CreateEnrollment { user_id: user.clone(), credential_id: cid.clone(), codes }).await?;
+//! relay.enroll(&CreateEnrollment { user_id: user.clone(), credential_id: cid.clone(), codes, kind: None }).await?;
 //! let pinned = relay.jwk(&cid).await?.jwk; // keep it with the user
 //!
 //! // Login: ask the phone, wait for the answer, check the signature yourself.

@@ -3,7 +3,7 @@
 
 use onepush_bank::{ApiKey, AuditQuery, Client, Error, verify};
 use onepush_device::{Authenticator, UnencryptedFileKeyStore, unix_now};
-use onepush_protocol::api::{CreateChallenge, CreateEnrollment, GraceUntil};
+use onepush_protocol::api::{CreateChallenge, CreateEnrollment, GraceUntil, TokenKind};
 use onepush_protocol::{ChallengeKind, ChallengeStatus, Context, DenyReason, UserId, totp};
 use reqwest::Method;
 
@@ -36,6 +36,7 @@ async fn a_bank_enrolls_pins_the_key_and_verifies_an_approved_login() {
         user_id: user.clone(),
         credential_id: cid.clone(),
         codes: codes(&phone),
+        kind: None,
     };
     relay.enroll(&enrollment).await.unwrap();
     let pinned = relay.jwk(&cid).await.unwrap().jwk;
@@ -116,6 +117,7 @@ async fn a_denial_verifies_but_does_not_pass_as_an_approval() {
             user_id: user.clone(),
             credential_id: cid.clone(),
             codes: codes(&phone),
+            kind: None,
         })
         .await
         .unwrap();
@@ -191,5 +193,58 @@ async fn refusals_are_typed_problems_and_raw_requests_reach_any_route() {
     let err = wrong_key.audit(&AuditQuery::default()).await.unwrap_err();
     assert_eq!(err.status(), Some(401), "{err}");
     assert!(relay.healthy().await);
+    test.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_code_token_user_logs_in_with_a_code_and_is_never_pushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = onepush_relay::testing::spawn_relay(&dir.path().join("relay")).await;
+    let relay = Client::new(&test.url, ApiKey::new(&test.api_key)).unwrap();
+    let store = UnencryptedFileKeyStore::new(&dir.path().join("pc"));
+    let pc = Authenticator::provision_as(Box::new(store), &test.url, TokenKind::Otp, unix_now())
+        .await
+        .expect("provision");
+    let user: UserId = "1234567.carol".parse().unwrap();
+    let cid = pc.vault().credential_id().clone();
+
+    // A page that enrolls push tokens only is told what the credential is.
+    let push_only = CreateEnrollment {
+        user_id: user.clone(),
+        credential_id: cid.clone(),
+        codes: codes(&pc),
+        kind: Some(TokenKind::Push),
+    };
+    let err = relay.enroll(&push_only).await.unwrap_err();
+    assert_eq!(err.slug(), Some("token-kind-mismatch"), "{err}");
+    let binding = relay
+        .enroll(&CreateEnrollment {
+            kind: None,
+            ..push_only
+        })
+        .await
+        .unwrap();
+    assert_eq!(binding.kind, TokenKind::Otp);
+    let read = relay.user(&user).await.unwrap().expect("enrolled");
+    assert_eq!(read.kind, TokenKind::Otp);
+
+    // The bank reads the kind and asks for a code; a push is refused anyway.
+    let ask = CreateChallenge {
+        user_id: user.clone(),
+        kind: ChallengeKind::Login,
+        context: Context::from_value(
+            serde_json::json!({"ip": "203.0.113.7", "user_agent": "Firefox"}),
+        )
+        .unwrap(),
+        ttl_seconds: None,
+        number_matching: false,
+    };
+    let err = relay.create_challenge(&ask, None).await.unwrap_err();
+    assert_eq!(err.slug(), Some("code-token"), "{err}");
+    assert_eq!(err.status(), Some(409));
+    let secret = pc.vault().totp_secret();
+    let next = totp::code_at_step(secret, totp::step_at(unix_now()) + 1);
+    let verified = relay.verify_otp(&user, &next).await.unwrap();
+    assert!(verified.valid);
     test.shutdown().await.unwrap();
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
-use onepush_protocol::api::{BindingState, DeviceChallenge, PushPayload};
+use onepush_protocol::api::{BindingState, DeviceChallenge, PushPayload, TokenKind};
 use onepush_protocol::jws::{DecisionClaims, sign_decision, verify_decision};
 use onepush_protocol::proof::{ProofCheck, ProofSigner, sign_proof, verify_proof};
 use onepush_protocol::totp::{self, TotpSecret};
@@ -235,6 +235,7 @@ async fn store_fixture() -> StoreFixture {
             jwk: DeviceKey::generate().public_jwk(),
             totp_secret_sealed: vec![0; 48],
             push_subscription: None,
+            kind: TokenKind::Push,
             last_used_step: None,
             revoked_at: None,
             created_at: 1_700_000_000,
@@ -247,6 +248,7 @@ async fn store_fixture() -> StoreFixture {
                 tenant_id: tenant.id.clone(),
                 user_id: "user-1".parse().expect("user"),
                 credential_id: credential.clone(),
+                kind: TokenKind::Push,
                 state: BindingState::Active,
                 lock_reason: None,
                 grace_until: None,

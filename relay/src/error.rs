@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use onepush_protocol::ChallengeStatus;
-use onepush_protocol::api::BindingState;
+use onepush_protocol::api::{BindingState, TokenKind};
 use time::OffsetDateTime;
 
 use crate::store::StoreError;
@@ -45,9 +45,50 @@ pub enum ApiError {
         /// Grace date.
         grace_until: Option<OffsetDateTime>,
     },
-    /// The user already has an active binding.
-    #[error("user {0} is already enrolled; unregister first to change the credential")]
-    AlreadyEnrolled(String),
+    /// The user already has a live binding (active, suspended or locked).
+    #[error("user {user} is already enrolled{}; unregister first to change the credential or its kind", kind_note(*.kind))]
+    AlreadyEnrolled {
+        /// The user.
+        user: String,
+        /// The kind of token bound, when known.
+        kind: Option<TokenKind>,
+    },
+    /// The user's token is a code token (`otp`): no challenge can be pushed to it.
+    #[error(
+        "user {0} has a code token (otp): it uses one-time codes, not push approvals; check a code with POST /v1/users/{0}/otp/verify instead"
+    )]
+    CodeToken(String),
+    /// Enrolling a token of one kind while the user has a live binding of the other (R10).
+    #[error(
+        "user {user} has {} bound ({}) and this enrollment is for {}; a user has one kind of token at a time: unregister it first (DELETE /v1/users/{user}/enrollment), then enroll the new token",
+        kind_name(*.has),
+        state_name(*.state),
+        kind_name(*.wants)
+    )]
+    TokenKindConflict {
+        /// The user.
+        user: String,
+        /// The kind bound now.
+        has: TokenKind,
+        /// The kind being enrolled.
+        wants: TokenKind,
+        /// The bound token's state.
+        state: BindingState,
+    },
+    /// The enrollment asked for one kind of token and the credential is the other.
+    #[error(
+        "credential {credential} is {}, and this enrollment requires {}; enroll a credential provisioned as {required}",
+        kind_name(*.is),
+        kind_name(*.required)
+    )]
+    TokenKindMismatch {
+        /// The credential, grouped.
+        credential: String,
+        /// Its kind.
+        is: TokenKind,
+        /// The kind the bank asked for.
+        required: TokenKind,
+    },
     /// Same idempotency key, different body.
     #[error("the Idempotency-Key was used before with a different request body")]
     IdempotencyKeyReused,
@@ -166,7 +207,10 @@ impl ApiError {
             | Self::UserNotEnrolled(_)
             | Self::CredentialNotFound(_) => StatusCode::NOT_FOUND,
             Self::BindingNotActive { .. }
-            | Self::AlreadyEnrolled(_)
+            | Self::AlreadyEnrolled { .. }
+            | Self::CodeToken(_)
+            | Self::TokenKindConflict { .. }
+            | Self::TokenKindMismatch { .. }
             | Self::IdempotencyKeyReused
             | Self::ChallengeDecided(_)
             | Self::PushChannelNotConfigured(_) => StatusCode::CONFLICT,
@@ -204,7 +248,10 @@ impl ApiError {
             Self::UserNotEnrolled(_) => "user-not-enrolled",
             Self::CredentialNotFound(_) => "credential-not-found",
             Self::BindingNotActive { .. } => "binding-not-active",
-            Self::AlreadyEnrolled(_) => "already-enrolled",
+            Self::AlreadyEnrolled { .. } => "already-enrolled",
+            Self::CodeToken(_) => "code-token",
+            Self::TokenKindConflict { .. } => "token-kind-conflict",
+            Self::TokenKindMismatch { .. } => "token-kind-mismatch",
             Self::IdempotencyKeyReused => "idempotency-key-reused",
             Self::PushFatigue(_) => "push-fatigue",
             Self::PushFatigueLockout { .. } => "push-fatigue-lockout",
@@ -234,12 +281,7 @@ impl ApiError {
 
     /// A binding-not-active error that names the state and grace date.
     pub fn not_active(state: BindingState, grace_until: Option<i64>) -> Self {
-        let name = match state {
-            BindingState::Active => "active",
-            BindingState::Suspended => "suspended",
-            BindingState::Unregistered => "unregistered",
-            BindingState::Locked => "locked",
-        };
+        let name = state_name(state);
         let grace_until = grace_until.map(crate::clock::from_unix);
         let detail = match grace_until {
             Some(g) => format!(
@@ -255,6 +297,29 @@ impl ApiError {
             grace_until,
         }
     }
+}
+
+/// A binding state as a problem detail names it.
+fn state_name(state: BindingState) -> &'static str {
+    match state {
+        BindingState::Active => "active",
+        BindingState::Suspended => "suspended",
+        BindingState::Unregistered => "unregistered",
+        BindingState::Locked => "locked",
+    }
+}
+
+/// A token kind as a problem detail names it.
+fn kind_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Push => "a push token (push)",
+        TokenKind::Otp => "a code token (otp)",
+    }
+}
+
+fn kind_note(kind: Option<TokenKind>) -> String {
+    kind.map(|k| format!(" with {}", kind_name(k)))
+        .unwrap_or_default()
 }
 
 fn rfc3339(unix: i64) -> String {

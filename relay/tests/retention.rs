@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use onepush_protocol::api::BindingState;
+use onepush_protocol::api::{BindingState, TokenKind};
 use onepush_protocol::{
     ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, DeviceKey,
 };
@@ -49,6 +49,7 @@ async fn seed(relay: &Relay, ages: &[(i64, ChallengeStatus)]) -> Vec<ChallengeRe
         jwk: DeviceKey::generate().public_jwk(),
         totp_secret_sealed: vec![1, 2, 3],
         push_subscription: None,
+        kind: TokenKind::Push,
         last_used_step: None,
         revoked_at: None,
         created_at: now - 200 * DAY,
@@ -59,6 +60,7 @@ async fn seed(relay: &Relay, ages: &[(i64, ChallengeStatus)]) -> Vec<ChallengeRe
         tenant_id: "bank".parse().unwrap(),
         user_id: "alice".parse().unwrap(),
         credential_id: credential.id.clone(),
+        kind: TokenKind::Push,
         state: BindingState::Active,
         lock_reason: None,
         grace_until: None,

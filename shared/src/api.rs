@@ -190,6 +190,53 @@ pub struct CreateEnrollment {
     pub credential_id: CredentialId,
     /// Two consecutive security codes, older first.
     pub codes: [String; 2],
+    /// The kind of token the bank requires; a credential of another kind is refused
+    /// (409 `token-kind-mismatch`). Absent: either kind, as the device provisioned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TokenKind>,
+}
+
+/// What kind of token a credential is, and so what a user bound to it uses (R10, R11).
+///
+/// A user has one kind at a time: switching needs unregistering first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TokenKind {
+    /// A phone that approves challenges with one push, and shows codes too.
+    #[default]
+    Push,
+    /// A code-only token (such as a PC token, R11): one-time codes, no push approvals;
+    /// the relay refuses challenges for its users.
+    Otp,
+}
+
+impl TokenKind {
+    /// The wire name (`push`, `otp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Push => "push",
+            Self::Otp => "otp",
+        }
+    }
+}
+
+impl std::fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TokenKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "push" => Ok(Self::Push),
+            "otp" => Ok(Self::Otp),
+            other => Err(format!("unknown token kind {other:?} (push or otp)")),
+        }
+    }
 }
 
 /// The state of a user's binding to a credential.
@@ -217,6 +264,9 @@ pub struct UserBinding {
     /// The bound credential.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub credential_id: CredentialId,
+    /// The kind of token bound: `push` (one-push approvals and codes) or `otp` (codes
+    /// only; challenges for the user are refused).
+    pub kind: TokenKind,
     /// Its state.
     pub state: BindingState,
     /// Why it is locked, when it is (`otp_failures`, `not_me`, `reported_lost`, `push_fatigue`).
@@ -384,6 +434,10 @@ pub struct ProvisionRequest {
     /// forms of [`UpdatePushSubscription`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_subscription: Option<PushChannel>,
+    /// The kind of token this install is: `push` (the default) or `otp`, a code-only
+    /// token such as a PC token (R11).
+    #[serde(default)]
+    pub kind: TokenKind,
 }
 
 /// `201` answer to [`ProvisionRequest`]. The TOTP secret is shown only here.
@@ -398,6 +452,9 @@ pub struct Provisioned {
     /// The relay's VAPID public key (uncompressed P-256 point, base64url), the
     /// `applicationServerKey` a push service needs.
     pub vapid_public_key: String,
+    /// The kind of token provisioned (as asked).
+    #[serde(default)]
+    pub kind: TokenKind,
 }
 
 impl std::fmt::Debug for Provisioned {
@@ -406,6 +463,7 @@ impl std::fmt::Debug for Provisioned {
             .field("credential_id", &self.credential_id)
             .field("totp_secret", &"<redacted>")
             .field("vapid_public_key", &self.vapid_public_key)
+            .field("kind", &self.kind)
             .finish()
     }
 }
@@ -703,11 +761,38 @@ mod tests {
     }
 
     #[test]
+    fn token_kinds_default_to_push_and_use_snake_case() {
+        assert_eq!(TokenKind::default(), TokenKind::Push);
+        assert_eq!(serde_json::to_value(TokenKind::Otp).unwrap(), "otp");
+        assert_eq!("push".parse::<TokenKind>(), Ok(TokenKind::Push));
+        assert!(
+            "pc".parse::<TokenKind>()
+                .unwrap_err()
+                .contains("push or otp")
+        );
+        let jwk = crate::DeviceKey::generate().public_jwk();
+        let plain = serde_json::json!({ "jwk": jwk });
+        let req: ProvisionRequest = serde_json::from_value(plain).unwrap();
+        assert_eq!(req.kind, TokenKind::Push);
+        let otp = serde_json::json!({ "jwk": jwk, "kind": "otp" });
+        let req: ProvisionRequest = serde_json::from_value(otp).unwrap();
+        assert_eq!(req.kind, TokenKind::Otp);
+        let bad = serde_json::json!({ "jwk": jwk, "kind": "sms" });
+        assert!(serde_json::from_value::<ProvisionRequest>(bad).is_err());
+        let enroll =
+            r#"{"user_id":"u1","credential_id":"ONEP12345674","codes":["123456","654321"]}"#;
+        let e: CreateEnrollment = serde_json::from_str(enroll).unwrap();
+        assert_eq!(e.kind, None);
+        assert!(!serde_json::to_string(&e).unwrap().contains("kind"));
+    }
+
+    #[test]
     fn provisioned_debug_hides_the_secret() {
         let p = Provisioned {
             credential_id: "ONEP12345674".parse().unwrap(),
             totp_secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into(),
             vapid_public_key: "BA".into(),
+            kind: TokenKind::Otp,
         };
         assert!(!format!("{p:?}").contains("GEZD"));
     }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use onepush_protocol::api::{DeviceAccount, DeviceChallenge, ProvisionRequest};
+use onepush_protocol::api::{DeviceAccount, DeviceChallenge, ProvisionRequest, TokenKind};
 use onepush_protocol::jws::{DecisionClaims, sign_decision};
 use onepush_protocol::totp::{self, TotpSecret};
 use onepush_protocol::webpush::PushReceiverKeys;
@@ -77,11 +77,24 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// First start: generates the keys, provisions a credential at `relay_url` and
-    /// saves the new vault in `store`.
+    /// First start: generates the keys, provisions a push token's credential at
+    /// `relay_url` and saves the new vault in `store` ([`Authenticator::provision_as`]
+    /// with [`TokenKind::Push`]).
     pub async fn provision(
         store: Box<dyn KeyStore>,
         relay_url: &str,
+        now: i64,
+    ) -> Result<Self, DeviceError> {
+        Self::provision_as(store, relay_url, TokenKind::Push, now).await
+    }
+
+    /// First start as a token of `kind`: `push`, or `otp` for a code-only token such as
+    /// a PC token (R11: codes only; the relay refuses challenges for its users). The
+    /// vault records the kind ([`Authenticator::kind`]).
+    pub async fn provision_as(
+        store: Box<dyn KeyStore>,
+        relay_url: &str,
+        kind: TokenKind,
         now: i64,
     ) -> Result<Self, DeviceError> {
         if store.exists() {
@@ -93,8 +106,15 @@ impl Authenticator {
         let request = ProvisionRequest {
             jwk: key.public_jwk(),
             push_subscription: None,
+            kind,
         };
         let mut provisioned = anonymous.provision(&request).await?;
+        if provisioned.kind != kind {
+            return Err(DeviceError::Provisioning(format!(
+                "asked for a {kind} token, the relay made a {} token (is the relay older than token kinds?)",
+                provisioned.kind
+            )));
+        }
         let totp_secret = TotpSecret::from_base32(&provisioned.totp_secret)
             .map_err(|_| DeviceError::Provisioning("the TOTP secret is not base32".into()))?;
         provisioned.totp_secret.zeroize();
@@ -106,7 +126,8 @@ impl Authenticator {
             relay_url: anonymous.base_url().to_owned(),
             vapid_public_key: provisioned.vapid_public_key.clone(),
             now,
-        });
+        })
+        .of_kind(kind);
         store.save(&vault)?;
         let client = RelayClient::new(vault.relay_url(), key, Some(provisioned.credential_id))?;
         Ok(Self {
@@ -129,6 +150,11 @@ impl Authenticator {
             store,
             client,
         })
+    }
+
+    /// The kind of token this is: `push`, or `otp` (codes only, such as a PC token).
+    pub fn kind(&self) -> TokenKind {
+        self.vault.kind()
     }
 
     /// The vault.
@@ -154,6 +180,12 @@ impl Authenticator {
     /// Writes the vault back.
     pub fn save(&self) -> Result<(), DeviceError> {
         Ok(self.store.save(&self.vault)?)
+    }
+
+    /// Seals the vault under a new PIN (same keystore secret): opening it needs
+    /// that PIN from now on. The caller checks the current PIN first.
+    pub fn change_pin(&mut self, pin: zeroize::Zeroizing<String>) -> Result<(), DeviceError> {
+        Ok(self.store.change_pin(&self.vault, pin)?)
     }
 
     /// The security codes at `now`.

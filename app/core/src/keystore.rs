@@ -88,6 +88,11 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     fn verifies_user(&self) -> bool;
     /// Where the vault is kept, for messages.
     fn location(&self) -> String;
+    /// Seals `vault` again under `pin` (with the same keystore secret or key file), so
+    /// from now on opening it needs the new PIN. Stores without PINs refuse.
+    fn change_pin(&mut self, _vault: &Vault, _pin: Zeroizing<String>) -> Result<(), VaultError> {
+        Err(VaultError::Unencrypted(PathBuf::from(self.location())))
+    }
 }
 
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> VaultError + '_ {

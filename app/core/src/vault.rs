@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use onepush_protocol::api::DeviceAccount;
+use onepush_protocol::api::{DeviceAccount, TokenKind};
 use onepush_protocol::totp::TotpSecret;
 use onepush_protocol::webpush::PushReceiverKeys;
 use onepush_protocol::{
@@ -82,6 +82,7 @@ pub struct Vault {
     push_keys: Arc<PushReceiverKeys>,
     relay_url: String,
     vapid_public_key: String,
+    kind: TokenKind,
     /// The push endpoint registered with the relay, if any.
     pub push_endpoint: Option<String>,
     /// The users this credential serves, as last fetched from the relay.
@@ -122,12 +123,27 @@ impl Vault {
             push_keys: parts.push_keys,
             relay_url: parts.relay_url,
             vapid_public_key: parts.vapid_public_key,
+            kind: TokenKind::Push,
             push_endpoint: None,
             accounts: Vec::new(),
             history: Vec::new(),
             settings: Settings::default(),
             created_at: parts.now,
         }
+    }
+
+    /// The vault of a credential provisioned as a token of `kind` (a new vault is a
+    /// push token).
+    #[must_use]
+    pub fn of_kind(mut self, kind: TokenKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// The kind of token this credential was provisioned as: `push`, or `otp` for a
+    /// code-only token such as a PC token (R11).
+    pub fn kind(&self) -> TokenKind {
+        self.kind
     }
 
     /// The credential ID.
@@ -185,6 +201,7 @@ impl Vault {
             push_auth_secret: Zeroizing::new(b64::encode(self.push_keys.auth_secret())),
             relay_url: self.relay_url.clone(),
             vapid_public_key: self.vapid_public_key.clone(),
+            kind: self.kind,
             push_endpoint: self.push_endpoint.clone(),
             accounts: self.accounts.clone(),
             history: self.history.clone(),
@@ -220,6 +237,7 @@ impl Vault {
             push_keys: Arc::new(push_keys),
             relay_url: record.relay_url,
             vapid_public_key: record.vapid_public_key,
+            kind: record.kind,
             push_endpoint: record.push_endpoint,
             accounts: record.accounts,
             history: record.history,
@@ -246,6 +264,7 @@ impl fmt::Debug for Vault {
         f.debug_struct("Vault")
             .field("credential_id", &self.credential_id)
             .field("relay_url", &self.relay_url)
+            .field("kind", &self.kind)
             .field("push_endpoint", &self.push_endpoint)
             .field("accounts", &self.accounts.len())
             .field("history", &self.history.len())
@@ -266,6 +285,9 @@ struct VaultRecord {
     push_auth_secret: Zeroizing<String>,
     relay_url: String,
     vapid_public_key: String,
+    /// Absent in vaults written before token kinds: those are push tokens.
+    #[serde(default)]
+    kind: TokenKind,
     #[serde(default)]
     push_endpoint: Option<String>,
     #[serde(default)]
@@ -319,6 +341,20 @@ pub(crate) mod tests {
         );
         assert!(back.settings.pin_before_approve);
         assert_eq!(back.created_at(), 1_700_000_000);
+        assert_eq!(back.kind(), TokenKind::Push);
+    }
+
+    #[test]
+    fn the_token_kind_is_kept_and_old_vaults_are_push_tokens() {
+        let vault = sample_vault().of_kind(TokenKind::Otp);
+        let back = Vault::from_bytes(&vault.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.kind(), TokenKind::Otp);
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&vault.to_bytes().unwrap()).unwrap();
+        assert_eq!(json["kind"], "otp");
+        json.as_object_mut().unwrap().remove("kind");
+        let old = Vault::from_bytes(json.to_string().as_bytes()).unwrap();
+        assert_eq!(old.kind(), TokenKind::Push);
     }
 
     #[test]

@@ -326,6 +326,32 @@ impl KeyStore for FileKeyStore {
     fn location(&self) -> String {
         self.path.display().to_string()
     }
+
+    /// Keeps the vault ID and its secret (keystore entry or key file): only the PIN
+    /// part of the key and the salt change, and the file is replaced in one rename,
+    /// so a crash leaves either the old or the new file, each with what opens it.
+    fn change_pin(&mut self, vault: &Vault, pin: Zeroizing<String>) -> Result<(), VaultError> {
+        if pin.is_empty() {
+            return Err(VaultError::EmptyPin);
+        }
+        let sealing = self.cached().as_ref().and_then(|k| k.layout.sealing);
+        let key = if let Some((source, id)) = sealing {
+            let secret = self.secret(source, &id)?;
+            let mut layout = Layout::new_v2(source, Some(self.params));
+            layout.sealing = Some((source, id));
+            SealKey::derive(layout, Some(secret.as_slice()), Some(pin.as_bytes()))?
+        } else {
+            // Never read or written here, or still an earlier version's file: a new
+            // secret, as for a new vault.
+            self.pin = Some(pin.clone());
+            self.new_key()?
+        };
+        let file = seal::seal(&key, &vault.to_bytes()?)?;
+        atomic::write_atomic(&self.path, &file).map_err(io_error(&self.path))?;
+        *self.cached() = Some(key);
+        self.pin = Some(pin);
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for FileKeyStore {

@@ -173,3 +173,35 @@ fn pin_vault_of_an_earlier_version_is_resealed_with_keystore_and_pin() {
     pin_store(home.path(), "2468").load().unwrap();
     store.delete().unwrap();
 }
+
+#[test]
+fn a_new_pin_reseals_the_vault_under_the_same_keystore_entry() {
+    needs_keystore!("a_new_pin_reseals_the_vault_under_the_same_keystore_entry");
+    let home = tempfile::tempdir().unwrap();
+    let mut store = pin_store(home.path(), "2468");
+    store.save(&sample_vault()).unwrap();
+    let account = account_of(&store);
+    store
+        .change_pin(&sample_vault(), Zeroizing::new("13579".to_owned()))
+        .unwrap();
+    assert_eq!(account_of(&store), account, "the same keystore entry");
+    assert!(matches!(
+        pin_store(home.path(), "2468").load(),
+        Err(VaultError::WrongPin)
+    ));
+    let back = pin_store(home.path(), "13579").load().unwrap();
+    assert_eq!(back.credential_id(), sample_vault().credential_id());
+    // A vault without a PIN gets one the same way.
+    let bare = tempfile::tempdir().unwrap();
+    let mut store = FileKeyStore::without_pin(bare.path()).with_params(KdfParams::FAST_FOR_TESTS);
+    store.save(&sample_vault()).unwrap();
+    store
+        .change_pin(&sample_vault(), Zeroizing::new("1234".to_owned()))
+        .unwrap();
+    assert!(matches!(
+        FileKeyStore::without_pin(bare.path()).load(),
+        Err(VaultError::Locked(_))
+    ));
+    pin_store(bare.path(), "1234").load().unwrap();
+    os_keystore::remove(&account).unwrap();
+}

@@ -6,17 +6,21 @@
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use onepush_device::keystore::KeySource;
 use onepush_device::{
-    Authenticator, KeyStore as _, RelayClient, ShownChallenges, ShownError, Sighting, VaultError,
+    Authenticator, DeviceError, FileKeyStore, KeyStore as _, RelayClient, ShownChallenges,
+    ShownError, Sighting, VaultError, os_keystore, unix_now,
 };
-use onepush_protocol::api::DeviceChallenge;
+use onepush_protocol::api::{DeviceChallenge, TokenKind};
 use onepush_protocol::{ChallengeId, ChallengeStatus};
 use tokio::sync::{MutexGuard, watch};
 
 use crate::dto::AppState;
-use crate::error::{AppError, CommandResult};
+use crate::error::{AppError, CommandResult, ErrorKind};
 use crate::home::{self, AppConfig};
+use crate::pin::{self, PinRecord, Verdict};
 use crate::prefs::PrefsFile;
 
 /// How many announced challenge IDs are remembered (older ones may be announced again).
@@ -33,6 +37,8 @@ pub struct Backend {
     shown: Mutex<ShownChallenges>,
     /// Why the vault in the home could not be opened, for the Setup screen.
     vault_problem: Mutex<Option<String>>,
+    /// The vault is sealed with the PIN and not opened yet: `unlock` opens it.
+    locked: AtomicBool,
 }
 
 impl Backend {
@@ -41,14 +47,16 @@ impl Backend {
         if let Err(e) = std::fs::create_dir_all(&config.home) {
             tracing::error!(home = %config.home.display(), error = %e, "cannot create the app home");
         }
-        let (auth, vault_problem) = match open_vault(&config.home) {
-            Ok(auth) => (auth, None),
-            Err(problem) => (None, Some(problem)),
+        let (auth, vault_problem, locked) = match open_vault(&config.home) {
+            Ok(Opened::Open(auth)) => (Some(*auth), None, false),
+            Ok(Opened::Nothing) => (None, None, false),
+            Ok(Opened::Locked) => (None, None, true),
+            Err(problem) => (None, Some(problem), false),
         };
         let prefs = PrefsFile::load(&config.home);
-        let client = auth.as_ref().map(|a| a.client().clone());
+        let client = auth.as_ref().and_then(challenge_client);
         let (follow, _) = watch::channel(client);
-        tracing::info!(home = %config.home.display(), set_up = auth.is_some(), "app home opened");
+        tracing::info!(home = %config.home.display(), set_up = auth.is_some(), locked, "app home opened");
         Self {
             config,
             auth: tokio::sync::Mutex::new(auth),
@@ -57,7 +65,81 @@ impl Backend {
             seen: Mutex::new(Seen::default()),
             shown: Mutex::new(ShownChallenges::default()),
             vault_problem: Mutex::new(vault_problem),
+            locked: AtomicBool::new(locked),
         }
+    }
+
+    /// Whether the vault waits for its PIN (`unlock`).
+    pub fn is_locked(&self) -> bool {
+        self.locked.load(Ordering::SeqCst)
+    }
+
+    /// Marks the vault as waiting for its PIN, or not.
+    pub fn set_locked(&self, locked: bool) {
+        self.locked.store(locked, Ordering::SeqCst);
+    }
+
+    /// The error of a command that needs the opened vault: `locked` while it waits for
+    /// its PIN, else `not_set_up`.
+    pub fn missing(&self) -> AppError {
+        if self.is_locked() {
+            AppError::new(ErrorKind::Locked, "unlock the app with its PIN first")
+        } else {
+            AppError::not_set_up()
+        }
+    }
+
+    /// Opens the PIN-sealed vault with `pin` (and this device's keystore secret). A
+    /// wrong PIN is counted with the approval PIN's tries and locks the same way; a
+    /// vault whose keystore entry is not here says so (`vault_key_missing`).
+    pub async fn unlock(&self, pin: String) -> CommandResult<()> {
+        let pin = zeroize::Zeroizing::new(pin);
+        let mut slot = self.auth().await;
+        if slot.is_some() {
+            return Ok(());
+        }
+        if !self.is_locked() {
+            return Err(match self.vault_problem() {
+                Some(problem) => AppError::new(
+                    ErrorKind::NotSetUp,
+                    format!(
+                        "this device's vault cannot be opened ({problem}): start over to remove it"
+                    ),
+                ),
+                None => AppError::not_set_up(),
+            });
+        }
+        pin::check_format(&pin)?;
+        let mut prefs = self.prefs().await;
+        let mut record = prefs.prefs.pin.clone().unwrap_or_else(PinRecord::sealing);
+        let now = unix_now();
+        if let Some(until) = record.locked(now) {
+            return Err(pin::refusal(Verdict::Locked(until), now));
+        }
+        let home = self.home().clone();
+        let opened = tauri::async_runtime::spawn_blocking(move || {
+            let store = FileKeyStore::new(&home, pin)?;
+            Authenticator::open(Box::new(store))
+        })
+        .await
+        .map_err(|e| AppError::internal("the vault could not be opened", &e))?;
+        let verdict = match &opened {
+            Ok(_) => record.count(true, now),
+            Err(DeviceError::Vault(VaultError::WrongPin)) => record.count(false, now),
+            // Not a try of the PIN (no keystore entry, a damaged file): not counted.
+            Err(_) => Verdict::Right,
+        };
+        prefs.prefs.pin = Some(record);
+        prefs.save()?;
+        if verdict != Verdict::Right {
+            return Err(pin::refusal(verdict, now));
+        }
+        let auth = opened.map_err(AppError::from)?;
+        tracing::info!(credential = %auth.vault().credential_id(), "vault unlocked");
+        self.follow(challenge_client(&auth));
+        *slot = Some(auth);
+        self.set_locked(false);
+        Ok(())
     }
 
     /// Why the vault here cannot be opened (`None`: it opened, or there is none).
@@ -91,20 +173,33 @@ impl Backend {
         self.prefs.lock().await
     }
 
-    /// A signed relay client for this credential, without holding the vault.
+    /// A signed relay client for this credential's challenges, without holding the
+    /// vault. A code token (`otp`, a PC token) has no challenges: `not_found`.
     pub async fn client(&self) -> CommandResult<RelayClient> {
-        self.auth()
-            .await
-            .as_ref()
-            .map(|a| a.client().clone())
-            .ok_or_else(AppError::not_set_up)
+        let auth = self.auth().await;
+        let auth = auth.as_ref().ok_or_else(|| self.missing())?;
+        challenge_client(auth).ok_or_else(|| {
+            AppError::new(
+                ErrorKind::NotFound,
+                "this PC is a code token: it shows codes and gets no approval requests",
+            )
+        })
+    }
+
+    /// The kind of token set up here (`None`: not set up, or locked).
+    pub async fn token_kind(&self) -> Option<TokenKind> {
+        self.auth().await.as_ref().map(Authenticator::kind)
     }
 
     /// The state the UI sees.
     pub async fn state(&self) -> AppState {
         let auth = self.auth().await;
         let prefs = self.prefs().await;
-        AppState::new(auth.as_ref().map(Authenticator::vault), &prefs.prefs)
+        AppState::new(
+            auth.as_ref().map(Authenticator::vault),
+            &prefs.prefs,
+            self.is_locked(),
+        )
     }
 
     /// Tells the event-stream task which credential to follow (`None`: stop); what
@@ -170,12 +265,29 @@ impl Backend {
     }
 }
 
-/// Opens the vault in `home`: `Ok(None)` when there is none, `Err` with the reason
-/// (logged) when it cannot be opened — e.g. its key is not in this device's keystore
-/// because the folder was copied from another device or account.
-pub(crate) fn open_vault(home: &std::path::Path) -> Result<Option<Authenticator>, String> {
+/// The client whose challenges the app follows and answers: a push token's; a code
+/// token (`otp`, such as a PC token, R11) gets none (codes only).
+pub(crate) fn challenge_client(auth: &Authenticator) -> Option<RelayClient> {
+    (auth.kind() == TokenKind::Push).then(|| auth.client().clone())
+}
+
+/// What [`open_vault`] found.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// No vault: not set up.
+    Nothing,
+    /// The vault, open.
+    Open(Box<Authenticator>),
+    /// A vault sealed with the PIN: it opens with `unlock`.
+    Locked,
+}
+
+/// Opens the vault in `home`: `Err` with the reason (logged) when it cannot be opened
+/// — e.g. its key is not in this device's keystore because the folder was copied from
+/// another device or account (told before any PIN is asked for).
+pub(crate) fn open_vault(home: &std::path::Path) -> Result<Opened, String> {
     if !home::has_vault(home) {
-        return Ok(None);
+        return Ok(Opened::Nothing);
     }
     let opened = home::existing_store(home)
         .map_err(|e| VaultError::Io {
@@ -189,17 +301,36 @@ pub(crate) fn open_vault(home: &std::path::Path) -> Result<Option<Authenticator>
             home::finish_migration(home, &store);
             Ok(store)
         })
-        .map_err(onepush_device::DeviceError::Vault)
+        .map_err(DeviceError::Vault)
         .and_then(|store| Authenticator::open(Box::new(store)));
     match opened {
-        Ok(auth) => Ok(Some(auth)),
+        Ok(auth) => Ok(Opened::Open(Box::new(auth))),
+        Err(DeviceError::Vault(VaultError::Locked(_))) => match keystore_entry_missing(home) {
+            Some(problem) => {
+                tracing::error!(%problem, "cannot open the vault; reset the app to start over");
+                Err(problem)
+            }
+            None => Ok(Opened::Locked),
+        },
         Err(e) => {
             tracing::error!(error = %e, "cannot open the vault; reset the app to start over");
             Err(match e {
-                onepush_device::DeviceError::Vault(vault) => vault.to_string(),
+                DeviceError::Vault(vault) => vault.to_string(),
                 other => other.to_string(),
             })
         }
+    }
+}
+
+/// Why a PIN-sealed vault cannot open here whatever the PIN: its keystore entry is
+/// missing (a copied folder). `None` when it is there, or cannot be looked at now.
+fn keystore_entry_missing(home: &std::path::Path) -> Option<String> {
+    match FileKeyStore::without_pin(home).sealing() {
+        Ok(Some((KeySource::Keystore, account))) => match os_keystore::read(&account) {
+            Ok(None) => Some(VaultError::NotInKeystore.to_string()),
+            Ok(Some(_)) | Err(_) => None,
+        },
+        _ => None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! carries a secret: no TOTP secret, key, PIN, PIN hash or JWS.
 
 use onepush_device::vault;
+use onepush_protocol::api::TokenKind;
 use onepush_protocol::{ChallengeKind, ChallengeStatus, Context, DenyReason};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -37,9 +38,16 @@ pub struct KeystoreStatus {
 /// `get_state`: what the UI needs to pick a screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the UI's contract (COMMANDS.md): independent yes/no facts"
+)]
 pub struct AppState {
     /// A credential exists on this device.
     pub set_up: bool,
+    /// The vault is sealed with the PIN and waits for it (`unlock`); the credential
+    /// ID and relay are unknown until then.
+    pub locked: bool,
     /// The compact credential ID (`ONEP12345674`); the UI groups it.
     pub credential_id: Option<String>,
     /// The relay this credential lives on.
@@ -48,23 +56,34 @@ pub struct AppState {
     pub pin_before_approve: bool,
     /// The check the backend runs before an approval: `pin`, `biometric` or `none`.
     pub approval_check: ApprovalCheck,
-    /// A PIN is stored (as an Argon2id hash).
+    /// A PIN is set: it seals the vault (installs of earlier versions: an Argon2id hash).
     pub pin_set: bool,
     /// `ja`, `en` or `system`.
     pub language: Language,
+    /// Desktop: the app starts at login, into the tray.
+    pub start_at_login: bool,
+    /// A desktop app (tray, start at login); false on phones.
+    pub desktop: bool,
+    /// `push` (an approver) or `otp` (this PC as a code token: codes only, R11);
+    /// `null` before setup or while locked.
+    pub token_kind: Option<TokenKind>,
 }
 
 impl AppState {
-    /// The state of a device with `vault` (or none) and `prefs`.
-    pub fn new(vault: Option<&vault::Vault>, prefs: &Prefs) -> Self {
+    /// The state of a device with `vault` (or none, or `locked` with its PIN) and `prefs`.
+    pub fn new(vault: Option<&vault::Vault>, prefs: &Prefs, locked: bool) -> Self {
         Self {
-            set_up: vault.is_some(),
+            set_up: vault.is_some() || locked,
+            locked: locked && vault.is_none(),
             credential_id: vault.map(|v| v.credential_id().as_str().to_owned()),
             relay_url: vault.map(|v| v.relay_url().to_owned()),
             pin_before_approve: prefs.pin_before_approve,
             approval_check: ApprovalCheck::for_prefs(prefs),
             pin_set: prefs.pin.is_some(),
             language: prefs.language,
+            start_at_login: prefs.start_at_login,
+            desktop: cfg!(desktop),
+            token_kind: vault.map(vault::Vault::kind),
         }
     }
 }
@@ -173,13 +192,14 @@ mod tests {
             json,
             serde_json::json!({ "current": "123456", "next": "654321", "secondsLeft": 7 })
         );
-        let state = serde_json::to_value(AppState::new(None, &Prefs::default())).unwrap();
+        let state = serde_json::to_value(AppState::new(None, &Prefs::default(), false)).unwrap();
         assert_eq!(
             state,
             serde_json::json!({
-                "setUp": false, "credentialId": null, "relayUrl": null,
+                "setUp": false, "locked": false, "credentialId": null, "relayUrl": null,
                 "pinBeforeApprove": false, "approvalCheck": "none", "pinSet": false,
-                "language": "system"
+                "language": "system", "startAtLogin": false,
+                "desktop": cfg!(desktop), "tokenKind": null
             })
         );
     }

@@ -42,6 +42,8 @@ pub enum ErrorKind {
     PinInvalid,
     /// Too many wrong PINs: wait before trying again.
     PinLocked,
+    /// The vault is sealed with the PIN and not unlocked yet: `unlock` first.
+    Locked,
     /// The biometric check (phones) did not pass or was cancelled: nothing was signed.
     BiometricFailed,
     /// No OS keystore can keep a new vault's key (setup): choose file-key mode or

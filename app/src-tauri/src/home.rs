@@ -95,9 +95,17 @@ pub fn finish_migration(home: &Path, store: &FileKeyStore) {
 }
 
 /// A store for a new vault, checked to be able to seal it (the keystore answers, or
-/// file-key mode was chosen) before a credential is made.
-pub fn new_store(home: &Path, mode: KeyMode) -> Result<FileKeyStore, VaultError> {
-    let store = FileKeyStore::without_pin(home);
+/// file-key mode was chosen) before a credential is made. With `pin`, opening the
+/// vault needs both the PIN and the keystore secret (or key file).
+pub fn new_store(
+    home: &Path,
+    mode: KeyMode,
+    pin: Option<Zeroizing<String>>,
+) -> Result<FileKeyStore, VaultError> {
+    let store = match pin {
+        Some(pin) => FileKeyStore::new(home, pin)?,
+        None => FileKeyStore::without_pin(home),
+    };
     let store = match mode {
         KeyMode::Keystore => store,
         KeyMode::File => store.with_key_file(),

@@ -60,7 +60,7 @@ fn vault_key_file_of_an_earlier_version_moves_into_the_keystore_and_goes() {
 #[test]
 fn file_key_mode_is_a_choice_that_needs_no_keystore() {
     let home = tempfile::tempdir().unwrap();
-    let store = new_store(home.path(), KeyMode::File).unwrap();
+    let store = new_store(home.path(), KeyMode::File, None).unwrap();
     store.save(&sample_vault()).unwrap();
     assert!(store.key_file().exists());
     let back = existing_store(home.path()).unwrap();

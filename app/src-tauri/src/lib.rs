@@ -10,10 +10,13 @@
 //! | [`push`] | push registration ([`push::PushRegistrar`]) and incoming push messages |
 //! | [`dto`], [`error`] | what commands answer: app types and the `{ kind, message }` error |
 //! | [`home`], [`prefs`], [`pin`], [`verify`] | app home and vault key, app settings, PIN, user check |
+//! | `desktop` | tray (Open, Quit), start at login, the notification's click |
 
 pub mod backend;
 pub mod background;
 pub mod commands;
+#[cfg(desktop)]
+pub mod desktop;
 pub mod dto;
 pub mod error;
 pub mod home;
@@ -34,7 +37,10 @@ pub use home::AppConfig;
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     init_logging();
-    run_app(Builder::default())
+    let builder = Builder::default();
+    #[cfg(desktop)]
+    let builder = builder.plugin(desktop::tray_plugin());
+    run_app(builder)
         .run(tauri::generate_context!())
         .expect("the app failed to start");
 }
@@ -46,6 +52,8 @@ pub fn run() {
 pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_notification::init());
+    #[cfg(desktop)]
+    let builder = builder.plugin(desktop::autostart_plugin());
     #[cfg(mobile)]
     let builder = push_mobile::plugin(builder);
     #[cfg(mobile)]
@@ -67,11 +75,14 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             if let WindowEvent::Focused(true) = event {
                 background::pull(window.app_handle());
             }
+            #[cfg(desktop)]
+            desktop::on_window_event(window, event);
         })
         .invoke_handler(tauri::generate_handler![
             commands::device::get_config,
             commands::device::get_state,
             commands::device::setup,
+            commands::device::unlock,
             commands::device::codes,
             commands::device::accounts,
             commands::device::reset,

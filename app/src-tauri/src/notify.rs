@@ -5,7 +5,6 @@
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, ChallengeKind};
 use tauri::{AppHandle, Manager as _, Runtime};
-#[cfg(desktop)]
 use tauri_plugin_notification::NotificationExt as _;
 
 use crate::backend::Backend;
@@ -42,6 +41,15 @@ pub fn text(
     (title, body)
 }
 
+/// The label of the notification's action that opens the prompt.
+pub fn open_label(language: Language) -> &'static str {
+    if language.resolved() == Language::Ja {
+        "開く"
+    } else {
+        "Open"
+    }
+}
+
 /// Shows the notification for challenge `id`: its kind and bank from `details`, or
 /// fetched when the channel carried none.
 pub async fn challenge<R: Runtime>(
@@ -66,9 +74,12 @@ pub async fn challenge<R: Runtime>(
     // Phones: the push plugin's notification, which carries the challenge ID so
     // that tapping it opens the prompt (`push_opened`).
     #[cfg(mobile)]
-    let shown = crate::push_mobile::show(app, id, title, body).await;
+    let shown = crate::push_mobile::show(app, id, title, body)
+        .await
+        .map_err(|e| e.to_string());
+    // Desktop: a click on it shows the prompt (crate::desktop).
     #[cfg(desktop)]
-    let shown = app.notification().builder().title(title).body(body).show();
+    let shown = crate::desktop::notify(app, id, &title, &body, open_label(language));
     if let Err(e) = shown {
         tracing::info!(error = %e, "no native notification");
     }

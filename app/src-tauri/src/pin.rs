@@ -1,5 +1,7 @@
-//! The PIN asked before an approval on desktop: its format, its Argon2id hash (a PHC
-//! string, never the PIN) and the lock after repeated wrong tries.
+//! The desktop PIN: its format, the count of wrong tries and the lock after repeated
+//! ones. The PIN seals the vault (with the OS keystore secret): opening the vault is
+//! what checks it, so no hash of it is kept. Installs of earlier versions keep an
+//! Argon2id hash (a PHC string, never the PIN) until the vault is sealed with the PIN.
 //!
 //! Everything here takes `now` (Unix seconds), so the lock is tested without waiting.
 
@@ -25,11 +27,13 @@ pub fn check_format(pin: &str) -> CommandResult<()> {
     }
 }
 
-/// A stored PIN: the Argon2id hash and the count of wrong tries.
+/// A PIN that is set: the count of wrong tries, and for an earlier version's install
+/// the Argon2id hash the PIN is checked against (none when the PIN seals the vault).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinRecord {
-    /// The Argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
-    hash: String,
+    /// Earlier versions: the Argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hash: Option<String>,
     /// Wrong tries since the last right one.
     #[serde(default)]
     failures: u32,
@@ -60,29 +64,58 @@ pub enum Verdict {
 }
 
 impl PinRecord {
-    /// Hashes a new PIN (checked for format first). CPU-heavy: tens of milliseconds.
-    pub fn new(pin: &str) -> CommandResult<Self> {
+    /// Hashes a new PIN (checked for format first), as earlier versions kept it.
+    /// CPU-heavy: tens of milliseconds. Tests of the migration only.
+    #[doc(hidden)]
+    pub fn hashed(pin: &str) -> CommandResult<Self> {
         check_format(pin)?;
         let hash = Argon2::default()
             .hash_password(pin.as_bytes())
             .map_err(|e| AppError::internal("the PIN could not be hashed", &e))?
             .to_string();
         Ok(Self {
-            hash,
+            hash: Some(hash),
             failures: 0,
             locked_until: 0,
         })
     }
 
-    /// Checks `pin` at `now` and counts the result. CPU-heavy like [`PinRecord::new`];
-    /// the comparison inside Argon2 is constant-time.
-    pub fn check(&mut self, pin: &str, now: i64) -> Verdict {
-        if now < self.locked_until {
-            return Verdict::Locked(self.locked_until);
+    /// A PIN that seals the vault: nothing about it is kept here but the tries.
+    pub fn sealing() -> Self {
+        Self {
+            hash: None,
+            failures: 0,
+            locked_until: 0,
         }
-        let right = Argon2::default()
-            .verify_password(pin.as_bytes(), self.hash.as_str())
-            .is_ok();
+    }
+
+    /// Whether the PIN seals the vault (else: an earlier version's hash checks it).
+    pub fn seals_vault(&self) -> bool {
+        self.hash.is_none()
+    }
+
+    /// `Some(until)` while wrong tries lock the PIN at `now`: nothing is checked then.
+    pub fn locked(&self, now: i64) -> Option<i64> {
+        (now < self.locked_until).then_some(self.locked_until)
+    }
+
+    /// Checks `pin` against an earlier version's hash at `now` and counts the result.
+    /// CPU-heavy (Argon2id, constant-time comparison inside). A record without a hash
+    /// (the PIN seals the vault) is checked by opening the vault: see [`PinRecord::count`].
+    pub fn check(&mut self, pin: &str, now: i64) -> Verdict {
+        if let Some(until) = self.locked(now) {
+            return Verdict::Locked(until);
+        }
+        let right = self.hash.as_deref().is_some_and(|hash| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), hash)
+                .is_ok()
+        });
+        self.count(right, now)
+    }
+
+    /// Counts a try checked elsewhere (the vault opened with it, or not) at `now`.
+    pub fn count(&mut self, right: bool, now: i64) -> Verdict {
         if right {
             self.failures = 0;
             self.locked_until = 0;
@@ -136,9 +169,10 @@ mod tests {
 
     #[test]
     fn stored_pin_is_an_argon2id_hash_and_checks() {
-        let mut record = PinRecord::new("2468").unwrap();
-        assert!(record.hash.starts_with("$argon2id$"), "{}", record.hash);
-        assert!(!record.hash.contains("2468"));
+        let mut record = PinRecord::hashed("2468").unwrap();
+        let hash = record.hash.clone().unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains("2468"));
         assert_eq!(record.check("2468", NOW), Verdict::Right);
         assert_eq!(record.check("2469", NOW), Verdict::Wrong);
         assert!(!format!("{record:?}").contains("argon2"));
@@ -146,7 +180,7 @@ mod tests {
 
     #[test]
     fn five_wrong_pins_lock_and_the_lock_grows() {
-        let mut record = PinRecord::new("2468").unwrap();
+        let mut record = PinRecord::hashed("2468").unwrap();
         for _ in 0..TRIES_BEFORE_LOCK {
             assert_eq!(record.check("0000", NOW), Verdict::Wrong);
         }
@@ -161,6 +195,21 @@ mod tests {
         assert_eq!(record.check("2468", NOW + 90), Verdict::Right);
         assert_eq!(record.check("0000", NOW + 91), Verdict::Wrong);
         assert_eq!(record.check("2468", NOW + 92), Verdict::Right);
+    }
+
+    #[test]
+    fn a_sealing_pin_keeps_no_hash_and_counts_tries_checked_elsewhere() {
+        let mut record = PinRecord::sealing();
+        assert!(record.seals_vault());
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(!json.contains("hash"), "{json}");
+        for _ in 0..TRIES_BEFORE_LOCK {
+            assert_eq!(record.count(false, NOW), Verdict::Wrong);
+        }
+        assert_eq!(record.locked(NOW + 29), Some(NOW + 30));
+        assert_eq!(record.locked(NOW + 30), None);
+        assert_eq!(record.count(true, NOW + 30), Verdict::Right);
+        assert_eq!(record.locked(NOW + 31), None);
     }
 
     #[test]

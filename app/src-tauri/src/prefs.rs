@@ -1,6 +1,7 @@
 //! The app's own settings next to the vault (`<home>/app-settings.json`): language,
-//! "PIN before approve" and the PIN's Argon2id hash. They live outside the vault so the
-//! language works before setup; they hold no secret (the PIN is only a hash).
+//! "PIN before approve", the count of wrong PINs, "start at login". They live outside
+//! the vault so the language works before setup; they hold no secret (installs of
+//! earlier versions keep the PIN's Argon2id hash until the PIN seals the vault).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,8 +55,10 @@ pub struct Prefs {
     pub language: Language,
     /// Ask for the PIN (phones: the biometric prompt) before every approval.
     pub pin_before_approve: bool,
-    /// The PIN, hashed, when one is set.
+    /// The PIN's tries when one is set (earlier versions: with its hash).
     pub pin: Option<PinRecord>,
+    /// Desktop: the app starts at login, into the tray (off unless the user turns it on).
+    pub start_at_login: bool,
 }
 
 /// [`Prefs`] and the file they are kept in.

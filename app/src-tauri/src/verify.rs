@@ -2,13 +2,13 @@
 //! PIN (Argon2id-checked) on desktop, the biometric prompt on phones
 //! ([`ApprovalCheck`]).
 
-use onepush_device::unix_now;
+use onepush_device::{Authenticator, unix_now};
 use serde::Serialize;
 use tauri::{AppHandle, Runtime};
 
 use crate::backend::Backend;
 use crate::error::{AppError, CommandResult};
-use crate::pin::{self, Verdict};
+use crate::pin::{self, PinRecord, Verdict};
 use crate::prefs::{Prefs, PrefsFile};
 
 /// The check the backend runs before an approval (`AppState.approvalCheck`), so the UI
@@ -44,19 +44,29 @@ pub async fn user_present<R: Runtime>(
     backend: &Backend,
     pin: Option<String>,
 ) -> CommandResult<bool> {
+    // The vault first, then the settings: the order every command takes them in.
+    let mut auth = backend.auth().await;
     let mut prefs = backend.prefs().await;
     match ApprovalCheck::for_prefs(&prefs.prefs) {
         ApprovalCheck::None => Ok(false),
-        ApprovalCheck::Pin => check_pin(&mut prefs, pin).await.map(|()| true),
-        ApprovalCheck::Biometric => platform::biometric(app, &mut prefs, pin)
+        ApprovalCheck::Pin => check_pin(&mut prefs, auth.as_mut(), pin)
+            .await
+            .map(|()| true),
+        ApprovalCheck::Biometric => platform::biometric(app, &mut prefs, auth.as_mut(), pin)
             .await
             .map(|()| true),
     }
 }
 
-/// Checks `pin` against the stored hash, counts wrong tries (and the lock) and saves
-/// the count. `pin_required` when no PIN is set or none is given.
-pub async fn check_pin(prefs: &mut PrefsFile, pin: Option<String>) -> CommandResult<()> {
+/// Checks `pin`, counts wrong tries (and the lock) and saves the count. A PIN that
+/// seals the vault is checked against the one the open vault was unlocked with (`auth`);
+/// an earlier version's PIN against its Argon2id hash, and once right it seals the
+/// vault (the hash goes). `pin_required` when no PIN is set or none is given.
+pub async fn check_pin(
+    prefs: &mut PrefsFile,
+    auth: Option<&mut Authenticator>,
+    pin: Option<String>,
+) -> CommandResult<()> {
     let (Some(mut record), Some(pin)) = (prefs.prefs.pin.clone(), pin) else {
         return Err(AppError::new(
             crate::error::ErrorKind::PinRequired,
@@ -65,12 +75,35 @@ pub async fn check_pin(prefs: &mut PrefsFile, pin: Option<String>) -> CommandRes
     };
     let now = unix_now();
     let pin = zeroize::Zeroizing::new(pin);
-    let (record, verdict) = tauri::async_runtime::spawn_blocking(move || {
-        let verdict = record.check(&pin, now);
-        (record, verdict)
-    })
-    .await
-    .map_err(|e| AppError::internal("the PIN could not be checked", &e))?;
+    let verdict = if record.seals_vault() {
+        if let Some(until) = record.locked(now) {
+            Verdict::Locked(until)
+        } else {
+            let right = auth.as_ref().is_some_and(|a| a.store().verify_pin(&pin));
+            record.count(right, now)
+        }
+    } else {
+        let checked = pin.clone();
+        let (checked_record, verdict) = tauri::async_runtime::spawn_blocking(move || {
+            let verdict = record.check(&checked, now);
+            (record, verdict)
+        })
+        .await
+        .map_err(|e| AppError::internal("the PIN could not be checked", &e))?;
+        record = checked_record;
+        if verdict == Verdict::Right
+            && let Some(auth) = auth
+        {
+            match auth.change_pin(pin) {
+                Ok(()) => {
+                    tracing::info!("the PIN now seals the vault; its hash is removed");
+                    record = PinRecord::sealing();
+                }
+                Err(e) => tracing::warn!(error = %e, "the vault stays sealed without the PIN"),
+            }
+        }
+        verdict
+    };
     prefs.prefs.pin = Some(record);
     prefs.save()?;
     match verdict {
@@ -90,6 +123,7 @@ mod platform {
     pub async fn biometric<R: Runtime>(
         _app: &AppHandle<R>,
         _prefs: &mut PrefsFile,
+        _auth: Option<&mut onepush_device::Authenticator>,
         _pin: Option<String>,
     ) -> CommandResult<()> {
         Err(AppError::internal(
@@ -105,16 +139,18 @@ mod platform {
 
     use super::{AppError, AppHandle, CommandResult, PrefsFile, Runtime, check_pin};
     use crate::error::ErrorKind;
+    use onepush_device::Authenticator;
 
     /// Phones: the PIN when the UI sent one, else the system's biometric prompt (with
     /// the device passcode as fallback), run here, never trusted from the UI.
     pub async fn biometric<R: Runtime>(
         app: &AppHandle<R>,
         prefs: &mut PrefsFile,
+        auth: Option<&mut Authenticator>,
         pin: Option<String>,
     ) -> CommandResult<()> {
         if pin.is_some() {
-            return check_pin(prefs, pin).await;
+            return check_pin(prefs, auth, pin).await;
         }
         let app = app.clone();
         let reason = match prefs.prefs.language.resolved() {

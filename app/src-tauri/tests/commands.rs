@@ -43,7 +43,12 @@ fn setup_creates_a_credential_the_state_shows_without_secrets() {
     assert_eq!(t.ok("get_state", no_args()), state);
     assert_eq!(state["approvalCheck"], "none");
     let keys: Vec<&String> = state.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 7, "only the contract's fields: {keys:?}");
+    assert_eq!(keys.len(), 11, "only the contract's fields: {keys:?}");
+    assert_eq!(state["locked"], false);
+    assert_eq!(
+        state["tokenKind"], "push",
+        "an approver unless asked otherwise"
+    );
 
     assert_eq!(
         t.fails("setup", json!({ "relayUrl": t.relay_url })),
@@ -231,8 +236,9 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
     assert_eq!(state["pinSet"], true);
     let cid = state["credentialId"].as_str().unwrap().to_owned();
     t.enroll(&cid, "yamada");
+    // The PIN seals the vault: no hash of it is kept beside it.
     let settings = std::fs::read_to_string(t.home.join("app-settings.json")).unwrap();
-    assert!(settings.contains("$argon2id$") && !settings.contains("2468"));
+    assert!(!settings.contains("argon2") && !settings.contains("2468"));
 
     let created = block_on(t.bank.challenge("yamada", "login", login_context(), false));
     let id = created.id.to_string();
@@ -283,9 +289,18 @@ fn pin_before_approve_is_checked_by_the_backend_and_locks() {
 
 #[test]
 fn settings_change_language_and_pin_only_with_the_current_pin() {
-    let t = TestApp::start();
+    let mut t = TestApp::start();
     let state = t.ok("set_settings", json!({ "language": "ja" }));
     assert_eq!(state["language"], "ja");
+    assert_eq!(
+        t.fails(
+            "set_settings",
+            json!({ "pinBeforeApprove": true, "pin": "1234" })
+        ),
+        "not_set_up",
+        "a PIN seals the vault: there is none yet"
+    );
+    let cid = t.set_up(None);
     assert_eq!(
         t.fails("set_settings", json!({ "language": "fr" })),
         "invalid_input"
@@ -331,6 +346,54 @@ fn settings_change_language_and_pin_only_with_the_current_pin() {
     assert_eq!(state["pinBeforeApprove"], false);
     assert_eq!(state["pinSet"], true);
     assert_eq!(state["language"], "ja", "fields not given stay");
+
+    // The PIN set in the settings seals the vault: the app starts locked, and only
+    // the PIN set last opens it.
+    let _ = t.restart_listening("challenge");
+    let state = t.ok("get_state", no_args());
+    assert_eq!(
+        (&state["locked"], &state["credentialId"]),
+        (&json!(true), &Value::Null)
+    );
+    let e = t.invoke("unlock", json!({ "pin": "1234" })).unwrap_err();
+    assert_eq!(e["kind"], "pin_invalid", "{e}");
+    assert_eq!(
+        t.ok("unlock", json!({ "pin": "5678" }))["credentialId"],
+        cid.as_str()
+    );
+}
+
+#[test]
+fn a_pin_of_an_earlier_version_is_checked_by_its_hash_then_seals_the_vault() {
+    let mut t = TestApp::start();
+    let cid = t.set_up(None);
+    // What an earlier version kept: the vault without the PIN, the PIN's hash beside it.
+    let mut prefs = onepush_app::prefs::PrefsFile::load(&t.home);
+    prefs.prefs.pin = Some(onepush_app::pin::PinRecord::hashed("2468").unwrap());
+    prefs.prefs.pin_before_approve = true;
+    prefs.save().unwrap();
+    let _ = t.restart_listening("challenge");
+    assert_eq!(t.ok("get_state", no_args())["locked"], false);
+    t.enroll(&cid, "yamada");
+    let created = block_on(t.bank.challenge("yamada", "login", login_context(), false));
+    let id = created.id.to_string();
+    t.show(&id);
+    assert_eq!(
+        t.fails("approve", json!({ "id": id, "pin": "1357" })),
+        "pin_invalid"
+    );
+    assert_eq!(
+        t.ok("approve", json!({ "id": id, "pin": "2468" }))["status"],
+        "approved"
+    );
+    let settings = std::fs::read_to_string(t.home.join("app-settings.json")).unwrap();
+    assert!(!settings.contains("argon2"), "the hash is gone: {settings}");
+    let _ = t.restart_listening("challenge");
+    assert_eq!(t.ok("get_state", no_args())["locked"], true);
+    assert_eq!(
+        t.ok("unlock", json!({ "pin": "2468" }))["credentialId"],
+        cid.as_str()
+    );
 }
 
 #[test]
@@ -425,4 +488,103 @@ fn challenge_sent_while_the_app_was_closed_is_announced_on_start() {
     wait_for(&challenges, |e| e["id"] == id.as_str());
     assert_eq!(t.ok("get_state", no_args())["credentialId"], cid.as_str());
     assert_eq!(t.ok("approve", json!({ "id": id }))["status"], "approved");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn start_at_login_is_off_until_turned_on_and_adds_the_login_item() {
+    const NAME: &str = "start_at_login_is_off_until_turned_on_and_adds_the_login_item";
+    const CHILD: &str = "ONEPUSH_TEST_LOGIN_ITEM_HOME";
+    let Some(home) = std::env::var_os(CHILD) else {
+        // The login item goes to $HOME/.config/autostart: a child process with a
+        // throwaway HOME, so the user's own login items are never touched.
+        let home = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture"])
+            .env(CHILD, home.path())
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    };
+    let items = std::path::Path::new(&home).join(".config/autostart");
+    let login_items = || -> Vec<String> {
+        std::fs::read_dir(&items)
+            .map(|dir| {
+                dir.flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut t = TestApp::start();
+    t.set_up(None);
+    let state = t.ok("get_state", no_args());
+    assert_eq!(
+        (&state["startAtLogin"], &state["desktop"]),
+        (&json!(false), &json!(true))
+    );
+    assert!(login_items().is_empty(), "off by default");
+
+    let state = t.ok("set_settings", json!({ "startAtLogin": true }));
+    assert_eq!(state["startAtLogin"], true);
+    let added = login_items();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert!(
+        added[0].contains("Exec=") && added[0].contains("--autostart"),
+        "starts into the tray: {}",
+        added[0]
+    );
+    let _ = t.restart_listening("challenge");
+    assert_eq!(t.ok("get_state", no_args())["startAtLogin"], true, "kept");
+
+    let state = t.ok("set_settings", json!({ "startAtLogin": false }));
+    assert_eq!(state["startAtLogin"], false);
+    assert!(login_items().is_empty(), "removed");
+}
+
+#[test]
+fn a_pc_token_provisions_as_otp_and_shows_codes_only() {
+    let t = TestApp::start();
+    // Sealed to this PC's keystore: the key file is not offered for a PC token.
+    assert_eq!(
+        t.fails(
+            "setup",
+            json!({ "relayUrl": t.relay_url, "tokenKind": "otp", "keyMode": "file" })
+        ),
+        "invalid_input"
+    );
+    if !app::keystore_here() {
+        assert_eq!(
+            t.fails(
+                "setup",
+                json!({ "relayUrl": t.relay_url, "tokenKind": "otp" })
+            ),
+            "keystore_unavailable"
+        );
+        return;
+    }
+    let state = t.ok(
+        "setup",
+        json!({ "relayUrl": t.relay_url, "tokenKind": "otp" }),
+    );
+    assert_eq!(state["tokenKind"], "otp", "{state}");
+    let cid = state["credentialId"].as_str().unwrap().to_owned();
+    assert_eq!(t.ok("get_state", no_args())["tokenKind"], "otp");
+    // Codes, and enrollment with them, as for any token.
+    t.enroll(&cid, "yamada");
+    let (status, user) = block_on(t.bank.call(Method::GET, "/v1/users/yamada", None));
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["kind"], "otp", "the relay bound a code token: {user}");
+    // No approvals: the relay refuses a challenge for its user, and the app asks for none.
+    let body = json!({ "user_id": "yamada", "kind": "login", "context": login_context(), "ttl_seconds": 120 });
+    let (status, problem) = block_on(t.bank.call(Method::POST, "/v1/challenges", Some(body)));
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(t.ok("pending", no_args()), json!([]));
 }

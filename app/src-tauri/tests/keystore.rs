@@ -13,7 +13,7 @@ mod bank;
 
 use app::TestApp;
 use onepush_device::keystore::KeySource;
-use onepush_device::{FileKeyStore, os_keystore};
+use onepush_device::{FileKeyStore, KeyStore as _, os_keystore};
 use serde_json::{Value, json};
 
 const COPIED: &str = "this vault's key is not in this device's keystore: the folder was copied from another device or account";
@@ -130,4 +130,105 @@ fn without_a_keystore_setup_says_so_and_takes_a_key_file_only_when_asked() {
     let store = FileKeyStore::without_pin(&t.home);
     assert_eq!(store.sealing().unwrap().unwrap().0, KeySource::KeyFile);
     assert!(store.key_file().exists());
+}
+
+/// Copies the files of `from` into a new folder `to`.
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_pin_sealed_vault_opens_only_with_the_pin_and_this_keystore() {
+    const NAME: &str = "a_pin_sealed_vault_opens_only_with_the_pin_and_this_keystore";
+    if !os_keystore::available_for_test(NAME) {
+        return;
+    }
+    let mut t = TestApp::start();
+    let cid = t.set_up(Some("2468"));
+    let settings = std::fs::read_to_string(t.home.join("app-settings.json")).unwrap();
+    assert!(
+        !settings.contains("argon2") && !settings.contains("2468"),
+        "no PIN hash beside the vault: {settings}"
+    );
+    let (source, account) = FileKeyStore::without_pin(&t.home)
+        .sealing()
+        .unwrap()
+        .unwrap();
+    assert_eq!(source, KeySource::Keystore);
+
+    // The app starts locked: nothing of the credential is known or usable.
+    let _ = t.restart_listening("challenge");
+    let state = t.ok("get_state", no_args());
+    assert_eq!(
+        (&state["setUp"], &state["locked"], &state["credentialId"]),
+        (&json!(true), &json!(true), &Value::Null),
+        "{state}"
+    );
+    assert_eq!(t.fails("codes", no_args()), "locked");
+    assert_eq!(t.ok("get_config", no_args())["vaultProblem"], Value::Null);
+
+    // A wrong PIN with the right keystore does not open it; the right one does.
+    assert_eq!(t.fails("unlock", json!({ "pin": "1357" })), "pin_invalid");
+    assert_eq!(t.fails("unlock", json!({ "pin": "12" })), "invalid_input");
+    assert_eq!(t.ok("get_state", no_args())["locked"], true);
+    let state = t.ok("unlock", json!({ "pin": "2468" }));
+    assert_eq!(state["credentialId"], cid.as_str(), "{state}");
+    assert_eq!(state["locked"], false);
+    assert_eq!(
+        t.ok("codes", no_args())["current"].as_str().unwrap().len(),
+        6
+    );
+    // The same check without the app: the keystore secret alone, or with a wrong PIN.
+    assert!(matches!(
+        FileKeyStore::without_pin(&t.home).load(),
+        Err(onepush_device::VaultError::Locked(_))
+    ));
+    assert!(matches!(
+        FileKeyStore::new(&t.home, "1357".to_owned().into())
+            .unwrap()
+            .load(),
+        Err(onepush_device::VaultError::WrongPin)
+    ));
+
+    // Wrong PINs at unlock count like an approval's: five lock it, even for the right one.
+    let _ = t.restart_listening("challenge");
+    for _ in 0..5 {
+        assert_eq!(t.fails("unlock", json!({ "pin": "0000" })), "pin_invalid");
+    }
+    assert_eq!(t.fails("unlock", json!({ "pin": "2468" })), "pin_locked");
+    assert_eq!(t.ok("get_state", no_args())["locked"], true);
+
+    // A copy of the app's folder where this keystore entry does not exist (another
+    // device or account) does not open, with the right PIN either.
+    let copy = t.home.with_file_name("copied-app");
+    copy_folder(&t.home, &copy);
+    let saved = os_keystore::read(&account).unwrap().expect("the entry");
+    os_keystore::remove(&account).unwrap();
+    t.restart_on(copy.clone());
+    let state = t.ok("get_state", no_args());
+    assert_eq!(
+        (&state["setUp"], &state["locked"]),
+        (&json!(false), &json!(false))
+    );
+    assert_eq!(t.ok("get_config", no_args())["vaultProblem"], COPIED);
+    let refused = t.invoke("unlock", json!({ "pin": "2468" })).unwrap_err();
+    assert_eq!(refused["kind"], "not_set_up", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains(COPIED),
+        "{refused}"
+    );
+    let err = FileKeyStore::new(&copy, "2468".to_owned().into())
+        .unwrap()
+        .load()
+        .unwrap_err();
+    assert!(
+        matches!(err, onepush_device::VaultError::NotInKeystore),
+        "{err:?}"
+    );
+    os_keystore::write(&account, &saved).unwrap();
 }

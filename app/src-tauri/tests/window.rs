@@ -105,6 +105,17 @@ async fn start_relay(data: &Path, logs: &Path) -> (Process, String, String) {
     (Process(child), url, api_key)
 }
 
+/// Starts `dunst`, a notification server (on the session bus scripts/with-keyring
+/// made, drawing on Xvfb), so the app's notifications are really shown.
+fn start_notification_server(logs: &Path) -> Process {
+    let child = Command::new("dunst")
+        .stdout(log_file(logs, "dunst.log"))
+        .stderr(log_file(logs, "dunst.err.log"))
+        .spawn()
+        .expect("dunst (Debian package dunst; test-window.sh installs it)");
+    Process(child)
+}
+
 /// Starts `WebKitWebDriver` with the app's environment; its URL.
 async fn start_driver(home: &Path, relay_url: &str, logs: &Path) -> (Process, String) {
     let port = free_port();
@@ -253,6 +264,23 @@ impl Window {
         );
     }
 
+    /// Closes the window as a window manager's close button does (the X11
+    /// `WM_DELETE_WINDOW` message: Xvfb runs no window manager).
+    fn close_window() {
+        let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/close-window.py");
+        let out = Command::new("python3")
+            .arg(tool)
+            .arg("OnePush")
+            .output()
+            .expect("python3 tests/tools/close-window.py");
+        assert!(
+            out.status.success(),
+            "no OnePush window to close: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Clicks `button`; the bank's long-poll outcome once the prompt shows it is done.
     async fn answer(&self, id: ChallengeId, button: &str) -> BankChallenge {
         self.app.click(button).await;
@@ -274,6 +302,7 @@ async fn the_real_window_sets_up_enrolls_and_decides() {
     let work = tempfile::tempdir().expect("temporary folder");
     let (_relay, relay_url, api_key) = start_relay(&work.path().join("relay"), &shots).await;
     let home = work.path().join("app");
+    let _notifications = start_notification_server(&shots);
     let (_driver, driver_url) = start_driver(&home, &relay_url, &shots).await;
     let app_path = std::fs::canonicalize(APP).expect("app binary");
     let app = Session::start(&driver_url, app_path.to_str().expect("UTF-8 path")).await;
@@ -333,5 +362,99 @@ async fn the_real_window_sets_up_enrolls_and_decides() {
     )
     .await;
     w.shot("07-history").await;
+
+    // Closing the window keeps the app in the tray, following the relay: a challenge
+    // brings the window back with its prompt (and raises the notification).
+    w.app.click(".nav-item[data-screen='home']").await;
+    let log = w.shots.join("app-and-driver.err.log");
+    let shown_before = log_count(&log, "notification shown");
+    assert!(
+        shown_before > 0,
+        "the earlier challenges' notifications were shown"
+    );
+    Window::close_window();
+    wait_for_log(&log, "window closed: the app stays in the tray", 1).await;
+    w.wait(
+        "the hidden page",
+        "return document.visibilityState === 'hidden';",
+    )
+    .await;
+    let (id, shown) = w.prompt("yamada", "login", login_context()).await;
+    assert!(shown.contains("203.0.113.7"), "{shown}");
+    w.wait(
+        "the window shown again",
+        "return document.visibilityState === 'visible';",
+    )
+    .await;
+    // The notification was shown by the notification server (a click on it, its
+    // "default" action, cannot be driven here: see the app's README).
+    wait_for_log(&log, "notification shown", shown_before + 1).await;
+    w.shot("08-prompt-after-tray").await;
+    let outcome = w.answer(id, "#prompt-approve").await;
+    assert_eq!(outcome.status, ChallengeStatus::Approved);
+    w.app.end().await;
+}
+
+/// How many lines of the app's log (the driver's stderr) contain `text`.
+fn log_count(log: &Path, text: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains(text))
+        .count()
+}
+
+/// Waits until the app's log has at least `times` lines with `text`.
+async fn wait_for_log(log: &Path, text: &str, times: usize) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if log_count(log, text) >= times {
+            return;
+        }
+        let content = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(
+            Instant::now() < deadline,
+            "the app never logged {text:?}: {content}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, WebKitWebDriver and the relay binary: run app/src-tauri/test-window.sh"]
+async fn the_real_window_sets_up_a_pc_token_and_shows_its_codes() {
+    let shots = target_dir().join("app-screenshots").join("pc-token");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let work = tempfile::tempdir().expect("temporary folder");
+    let (_relay, relay_url, api_key) = start_relay(&work.path().join("relay"), &shots).await;
+    let home = work.path().join("app");
+    let (_driver, driver_url) = start_driver(&home, &relay_url, &shots).await;
+    let app_path = std::fs::canonicalize(APP).expect("app binary");
+    let app = Session::start(&driver_url, app_path.to_str().expect("UTF-8 path")).await;
+    let w = Window {
+        app,
+        bank: Bank::new(&relay_url, &api_key),
+        shots,
+    };
+    w.wait("the Setup screen", &screen_shown("setup")).await;
+    w.app.click("#setup-kind-otp").await;
+    w.shot("01-setup-pc-token").await;
+    w.set_up(&relay_url).await;
+    w.wait("the Home screen", &screen_shown("home")).await;
+    w.wait(
+        "the kind beside the credential ID",
+        "return document.getElementById('home-kind').classList.contains('chip-otp') \
+         && !document.getElementById('home-kind-help').hidden;",
+    )
+    .await;
+    // The codes it shows enroll the user at the bank, as a code token.
+    w.enroll("suzuki").await;
+    let (status, user) = w
+        .bank
+        .call(reqwest::Method::GET, "/v1/users/suzuki", None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{user}");
+    assert_eq!(user["kind"], "otp", "{user}");
+    w.shot("02-pc-token-home").await;
     w.app.end().await;
 }

@@ -6,13 +6,14 @@ import { api, listen } from './backend.js';
 import * as i18n from './i18n.js';
 import { byId } from './dom.js';
 import * as setup from './setup.js';
+import * as unlock from './unlock.js';
 import * as home from './home.js';
 import * as prompt from './prompt.js';
 import * as history from './history.js';
 import * as settings from './settings.js';
 import * as push from './push.js';
 
-const SCREENS = { setup, home, prompt, history, settings };
+const SCREENS = { setup, unlock, home, prompt, history, settings };
 const NAV_SCREENS = ['home', 'history', 'settings'];
 
 const ctx = {
@@ -61,8 +62,13 @@ function setState(state) {
 }
 
 /** Pulls pending challenges; opens the oldest when asked and no prompt is busy. */
+/** Whether this device answers approval requests (a PC token shows codes only). */
+function approves() {
+  return Boolean(ctx.state && ctx.state.setUp && !ctx.state.locked && ctx.state.tokenKind !== 'otp');
+}
+
 async function refreshPending({ open = false } = {}) {
-  if (!ctx.state || !ctx.state.setUp) return;
+  if (!approves()) return;
   let list;
   try {
     list = await api.pending();
@@ -75,7 +81,7 @@ async function refreshPending({ open = false } = {}) {
 }
 
 function onChallenge(payload) {
-  if (!payload || !payload.id || !ctx.state || !ctx.state.setUp) return;
+  if (!payload || !payload.id || !approves()) return;
   if (!ctx.pending.includes(payload.id)) ctx.pending.push(payload.id);
   if (prompt.isBusy()) {
     prompt.updateQueue(ctx);
@@ -109,6 +115,10 @@ async function start() {
   await listen('challenge-changed', (payload) => payload && payload.id && prompt.onChanged(payload));
 
   setState(await api.getState());
+  if (ctx.state.locked) {
+    go('unlock');
+    return;
+  }
   if (!ctx.state.setUp) {
     go('setup');
     await push.start(ctx);

@@ -53,8 +53,14 @@ export async function listen(event, cb) {
 export const api = {
   getConfig: () => invoke('get_config'),
   getState: () => invoke('get_state'),
-  setup: (relayUrl, pin, keyMode) =>
-    invoke('setup', { relayUrl, ...(pin ? { pin } : {}), ...(keyMode ? { keyMode } : {}) }),
+  setup: (relayUrl, pin, keyMode, tokenKind) =>
+    invoke('setup', {
+      relayUrl,
+      ...(pin ? { pin } : {}),
+      ...(keyMode ? { keyMode } : {}),
+      ...(tokenKind && tokenKind !== 'push' ? { tokenKind } : {}),
+    }),
+  unlock: (pin) => invoke('unlock', { pin }),
   codes: () => invoke('codes'),
   accounts: () => invoke('accounts'),
   pending: () => invoke('pending'),

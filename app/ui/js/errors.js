@@ -19,6 +19,7 @@ const KNOWN = new Set([
   'challenge_changed',
   'challenge_not_shown',
   'biometric_failed',
+  'locked',
 ]);
 
 export function errorText(err) {

@@ -1,6 +1,7 @@
 // home.js — the Home screen: grouped credential ID, the current security code
 // with its 30 s countdown (codes are fetched again from `codes` when it reaches
-// 0), the next code for registration (R8), pending requests and accounts.
+// 0), the next code for registration (R8), pending requests and accounts. A PC
+// token (tokenKind `otp`) shows its kind and the codes only.
 
 import { api } from './backend.js';
 import { byId, el, clear, announce } from './dom.js';
@@ -37,6 +38,11 @@ export function hide() {
 
 export function render(ctx) {
   byId('home-credential').textContent = groupCredentialId(ctx.state && ctx.state.credentialId);
+  // The kind of token beside its ID: a PC token shows codes only (R11).
+  const otp = Boolean(ctx.state && ctx.state.tokenKind === 'otp');
+  byId('home-kind').textContent = t(otp ? 'home.kindOtp' : 'home.kindPush');
+  byId('home-kind').className = `chip token-chip ${otp ? 'chip-otp' : 'chip-push'}`;
+  byId('home-kind-help').hidden = !otp;
   if (codes) renderCodes();
   renderSeconds();
   renderPending(ctx, lastPending);
@@ -99,7 +105,7 @@ function renderSeconds() {
 
 /** Lists pending challenges (DeviceChallenge[]) as buttons that open the prompt. */
 export function renderPending(ctx, list) {
-  lastPending = list || [];
+  lastPending = ctx.state && ctx.state.tokenKind === 'otp' ? [] : list || [];
   const ul = byId('home-pending');
   clear(ul);
   for (const c of lastPending) {

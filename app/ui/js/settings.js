@@ -1,6 +1,7 @@
 // settings.js — the Settings screen: language (saved here and in the
 // backend), PIN before approve (turning it off or changing the PIN needs the
-// current PIN), the credential and relay (read-only), and reset with a
+// current PIN; a new PIN seals the vault again), start at login (desktop, off
+// unless turned on), the credential and relay (read-only), and reset with a
 // confirmation (revokes the credential, R6).
 
 import { api } from './backend.js';
@@ -20,6 +21,10 @@ export function init(ctx) {
   byId('settings-language').addEventListener('change', onLanguage);
   byId('settings-pin').addEventListener('change', onPinSwitch);
   byId('settings-set-pin').addEventListener('click', changePin);
+  byId('settings-autostart').addEventListener('change', (ev) => {
+    showError('');
+    save({ startAtLogin: ev.target.checked }).then(render);
+  });
   byId('settings-reset').addEventListener('click', reset);
 }
 
@@ -35,6 +40,8 @@ export function render() {
   const setPin = byId('settings-set-pin');
   setPin.textContent = t('settings.changePin');
   setPin.hidden = !s.pinSet;
+  byId('settings-desktop').hidden = !s.desktop;
+  byId('settings-autostart').checked = Boolean(s.startAtLogin);
   byId('settings-credential').textContent = groupCredentialId(s.credentialId);
   byId('settings-relay').textContent = neutralize(s.relayUrl || '');
 }

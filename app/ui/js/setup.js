@@ -1,5 +1,6 @@
-// setup.js — the Setup screen: relay URL (prefilled from `get_config`), the
-// optional PIN (typed twice), and `setup` to create the credential. Where the
+// setup.js — the Setup screen: relay URL (prefilled from `get_config`), how the
+// device is used (an approver like the phone app, or this PC as a code-only token,
+// R11), the optional PIN (typed twice), and `setup` to create the credential. Where the
 // device has no OS keystore, it says so and offers the (weaker) key file as an
 // explicit choice; a vault that cannot be opened is named, with "start over".
 
@@ -42,6 +43,12 @@ export function init(ctx) {
     submit(ctx);
   });
   byId('setup-start-over').addEventListener('click', () => startOver());
+  for (const id of ['setup-kind-push', 'setup-kind-otp']) byId(id).addEventListener('change', renderNotices);
+}
+
+/** `otp` when "this PC as a code token" is chosen, else `push`. */
+function tokenKind() {
+  return byId('setup-kind-otp').checked ? 'otp' : 'push';
 }
 
 let config = null;
@@ -50,12 +57,15 @@ let config = null;
 function renderNotices() {
   const keystore = config && config.keystore;
   const noKeystore = Boolean(keystore && keystore.available === false);
+  // A PC token is sealed to this PC's keystore: the key file is not offered for it.
+  const pcToken = tokenKind() === 'otp';
   byId('setup-keystore').hidden = !noKeystore;
+  byId('setup-file-key').closest('.field').hidden = pcToken;
   if (noKeystore) {
-    byId('setup-keystore-msg').textContent = t('setup.noKeystore', { d: neutralize(keystore.detail || '?') });
-  } else {
-    byId('setup-file-key').checked = false;
+    const detail = neutralize(keystore.detail || '?');
+    byId('setup-keystore-msg').textContent = t(pcToken ? 'setup.noKeystoreOtp' : 'setup.noKeystore', { d: detail });
   }
+  if (!noKeystore || pcToken) byId('setup-file-key').checked = false;
   const problem = config && config.vaultProblem;
   byId('setup-vault-problem').hidden = !problem;
   if (problem) byId('setup-vault-problem-msg').textContent = t('setup.vaultProblem', { m: neutralize(problem) });
@@ -115,7 +125,7 @@ async function submit(ctx) {
   try {
     const pin = byId('setup-use-pin').checked ? byId('setup-pin').value : undefined;
     const keyMode = byId('setup-file-key').checked ? 'file' : undefined;
-    const state = await api.setup(byId('setup-relay').value.trim(), pin, keyMode);
+    const state = await api.setup(byId('setup-relay').value.trim(), pin, keyMode, tokenKind());
     byId('setup-pin').value = '';
     byId('setup-pin2').value = '';
     ctx.setState(state);

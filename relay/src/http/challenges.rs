@@ -49,6 +49,8 @@ use crate::error::ApiError;
     )),
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body → same challenge")),
     responses((status = 201, body = ChallengeCreated),
+        (status = 409, description = "`code-token`: the user's token is a code token (`otp`, such as a PC token): it uses one-time codes (`POST /v1/users/{user_id}/otp/verify`), not push approvals; `binding-not-active`: the binding is suspended, unregistered or locked",
+            body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`push-fatigue` (too many pending) or `push-fatigue-lockout` (too many denied or unanswered within the tenant's window; the detail says how many and until when)",
             body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "push-fatigue-lockout: seconds until new challenges are accepted"))),

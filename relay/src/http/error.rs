@@ -43,6 +43,7 @@ impl ApiError {
                 problem.state = Some(*state);
                 problem.grace_until = *grace_until;
             }
+            Self::TokenKindConflict { state, .. } => problem.state = Some(*state),
             Self::ChallengeDecided(s) | Self::ChallengeExpired(s) => {
                 problem.challenge_status = Some(*s);
             }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use onepush_protocol::api::{
     BankChallenge, BindingState, ChallengeCreated, CreateChallenge, DEFAULT_TTL_SECONDS,
-    MAX_TTL_SECONDS, MIN_TTL_SECONDS, PushPayload,
+    MAX_TTL_SECONDS, MIN_TTL_SECONDS, PushPayload, TokenKind,
 };
 use onepush_protocol::challenge::ChallengeEvent;
 use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context, UserId};
@@ -95,6 +95,11 @@ impl Service {
         let binding = gate.binding;
         if binding.state != BindingState::Active {
             return Err(ApiError::not_active(binding.state, binding.grace_until));
+        }
+        // A code token (R10, R11) answers with one-time codes, never a push; its kind came
+        // with the binding, in the same read.
+        if binding.kind == TokenKind::Otp {
+            return Err(ApiError::CodeToken(req.user_id.to_string()));
         }
         if let Some(lockout) = lockout(tenant, &gate.refusals) {
             return Err(ApiError::PushFatigueLockout {

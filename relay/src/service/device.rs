@@ -34,17 +34,27 @@ impl Service {
                 id: id.clone(),
                 jwk: req.jwk.clone(),
                 push_subscription: req.push_subscription.clone(),
+                kind: req.kind,
                 last_used_step: None,
                 revoked_at: None,
                 created_at: self.now(),
             };
             match self.store.insert_credential(&record).await {
                 Ok(()) => {
-                    self.device_audit(&id, "credential.provisioned", None).await;
+                    self.audit(NewAudit {
+                        tenant_id: None,
+                        event: "credential.provisioned".to_owned(),
+                        user_id: None,
+                        credential_id: Some(id.clone()),
+                        challenge_id: None,
+                        detail: serde_json::json!({ "kind": req.kind }),
+                    })
+                    .await;
                     return Ok(Provisioned {
                         credential_id: id,
                         totp_secret: secret.to_base32(),
                         vapid_public_key: self.keys.vapid_public_b64(),
+                        kind: req.kind,
                     });
                 }
                 Err(StoreError::Conflict) => {}

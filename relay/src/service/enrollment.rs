@@ -110,9 +110,25 @@ impl Service {
             Err(StoreError::NotFound) => Err("credential_not_found"),
             Err(e) => return Err(e.into()),
         };
+        // One kind of token per user (R10): a live binding (active, suspended or locked)
+        // is unregistered before another token, of either kind, is enrolled. The answer
+        // names the kind bound, and is `token-kind-conflict` when the bank asked for the
+        // other kind; it never depends on the credential ID sent, whose existence and
+        // kind the codes have not proven yet (F1).
         match self.store.binding(&tenant.id, &req.user_id).await {
             Ok(b) if b.state != BindingState::Unregistered => {
-                return Err(ApiError::AlreadyEnrolled(req.user_id.to_string()));
+                return Err(match req.kind {
+                    Some(wants) if wants != b.kind => ApiError::TokenKindConflict {
+                        user: req.user_id.to_string(),
+                        has: b.kind,
+                        wants,
+                        state: b.state,
+                    },
+                    _ => ApiError::AlreadyEnrolled {
+                        user: req.user_id.to_string(),
+                        kind: Some(b.kind),
+                    },
+                });
             }
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
@@ -123,15 +139,18 @@ impl Service {
             return Err(codes_error(&TotpError::Malformed));
         }
         let now = self.now();
-        match credential {
-            Ok(credential) => self.enrollment_step(tenant, &req, &credential, now).await?,
+        let credential = match credential {
+            Ok(credential) => {
+                self.enrollment_step(tenant, &req, &credential, now).await?;
+                credential
+            }
             Err(cause) => return Err(self.refuse_unknown(tenant, &req, cause).await),
-        }
-        let credential_id = req.credential_id;
+        };
         let binding = BindingRecord {
             tenant_id: tenant.id.clone(),
             user_id: req.user_id,
-            credential_id,
+            credential_id: credential.id,
+            kind: credential.kind,
             state: BindingState::Active,
             lock_reason: None,
             grace_until: None,
@@ -139,13 +158,18 @@ impl Service {
             drift_steps: 0,
             enrolled_at: now,
         };
-        let audit = binding_event(&binding, "binding.enrolled", serde_json::json!({}));
+        let audit = binding_event(
+            &binding,
+            "binding.enrolled",
+            serde_json::json!({ "kind": binding.kind }),
+        );
         match self.store.insert_binding(&binding, &audit).await {
             Ok(()) => Ok(views::user_binding(&binding)),
             // Another enrollment of the user won.
-            Err(StoreError::Conflict) => {
-                Err(ApiError::AlreadyEnrolled(binding.user_id.to_string()))
-            }
+            Err(StoreError::Conflict) => Err(ApiError::AlreadyEnrolled {
+                user: binding.user_id.to_string(),
+                kind: None,
+            }),
             Err(e) => Err(e.into()),
         }
     }
@@ -231,6 +255,23 @@ impl Service {
                 return Err(codes_error(&e));
             }
         };
+        // The codes proved the credential: its kind may be told. Checked before the step
+        // is used, so the same codes enroll once the bank asks for the right kind.
+        if let Some(required) = req.kind
+            && required != credential.kind
+        {
+            later(enrollment_event(
+                tenant,
+                req,
+                "enrollment.failed",
+                "token_kind_mismatch",
+            ));
+            return Err(ApiError::TokenKindMismatch {
+                credential: credential.id.grouped(),
+                is: credential.kind,
+                required,
+            });
+        }
         if !self.store.use_totp_step(&credential.id, step).await? {
             let cause = TotpError::Replayed.to_string();
             later(enrollment_event(tenant, req, "enrollment.failed", &cause));

@@ -49,6 +49,7 @@ pub fn user_binding(b: &BindingRecord) -> UserBinding {
     UserBinding {
         user_id: b.user_id.clone(),
         credential_id: b.credential_id.clone(),
+        kind: b.kind,
         state: b.state,
         lock_reason: b.lock_reason.clone(),
         grace_until: b.grace_until.map(from_unix),

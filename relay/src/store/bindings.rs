@@ -169,10 +169,10 @@ pub(crate) fn from_states(from: &[BindingState]) -> Result<[&'static str; 4], St
 pub(crate) mod sql {
     /// Binds a user unless it has a binding in a state other than `unregistered`.
     pub const INSERT_BINDING: &str = "INSERT INTO bindings (tenant_id, user_id, credential_id, state, \
-         lock_reason, grace_until, failures, drift_steps, enrolled_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         lock_reason, grace_until, failures, drift_steps, enrolled_at, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (tenant_id, user_id) DO UPDATE SET credential_id = excluded.credential_id, \
-         state = excluded.state, lock_reason = excluded.lock_reason, grace_until = excluded.grace_until, \
+         kind = excluded.kind, state = excluded.state, lock_reason = excluded.lock_reason, grace_until = excluded.grace_until, \
          failures = excluded.failures, drift_steps = excluded.drift_steps, enrolled_at = excluded.enrolled_at \
          WHERE bindings.state = 'unregistered'";
 

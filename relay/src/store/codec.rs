@@ -1,6 +1,6 @@
 //! Encoding helpers both backends use: JSON columns, parsed text columns, binding states.
 
-use onepush_protocol::api::BindingState;
+use onepush_protocol::api::{BindingState, TokenKind};
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
@@ -36,6 +36,11 @@ pub(super) fn binding_state_str(state: BindingState) -> &'static str {
         BindingState::Unregistered => "unregistered",
         BindingState::Locked => "locked",
     }
+}
+
+/// A token kind as stored (`push`, `otp`; the migration's `CHECK` allows only these).
+pub(super) fn token_kind_str(kind: TokenKind) -> &'static str {
+    kind.as_str()
 }
 
 pub(super) fn binding_state(text: &str) -> Result<BindingState, StoreError> {

@@ -108,6 +108,7 @@ pub(super) fn credential(row: &(impl Columns + ?Sized)) -> Result<CredentialReco
             .text("push_subscription")?
             .map(|s| json(&s, "push subscription"))
             .transpose()?,
+        kind: parsed(row, "kind")?,
         last_used_step: row
             .int("last_used_step")?
             .map(u64::try_from)
@@ -123,6 +124,7 @@ pub(super) fn binding(row: &(impl Columns + ?Sized)) -> Result<BindingRecord, St
         tenant_id: parsed(row, "tenant_id")?,
         user_id: parsed(row, "user_id")?,
         credential_id: parsed(row, "credential_id")?,
+        kind: parsed(row, "kind")?,
         state: binding_state(&string(row, "state")?)?,
         lock_reason: row.text("lock_reason")?,
         grace_until: row.int("grace_until")?,

@@ -1,6 +1,6 @@
 //! The records the [`Store`](super::Store) keeps and hands out.
 
-use onepush_protocol::api::{BindingState, DecisionRecord};
+use onepush_protocol::api::{BindingState, DecisionRecord, TokenKind};
 use onepush_protocol::{
     ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, Jwk, PushChannel, TenantId,
     UserId,
@@ -41,6 +41,8 @@ pub struct CredentialRecord {
     pub totp_secret_sealed: Vec<u8>,
     /// Where to send Web Push messages.
     pub push_subscription: Option<PushChannel>,
+    /// The kind of token the device provisioned itself as.
+    pub kind: TokenKind,
     /// The newest TOTP step used (replay guard, shared by every binding).
     pub last_used_step: Option<u64>,
     /// When the device revoked it (Unix seconds).
@@ -58,6 +60,9 @@ pub struct BindingRecord {
     pub user_id: UserId,
     /// The credential.
     pub credential_id: CredentialId,
+    /// The credential's kind, recorded at enrollment: read with the binding, so the
+    /// challenge gate refuses a code token (`otp`) without another read.
+    pub kind: TokenKind,
     /// Its state.
     pub state: BindingState,
     /// Why locked.

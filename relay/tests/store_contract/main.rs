@@ -8,6 +8,7 @@ mod bindings;
 mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
+mod kinds;
 mod ops;
 mod records;
 mod upkeep;
@@ -91,6 +92,7 @@ contract!(
     bindings::an_approval_needs_the_binding_active_and_bound_to_the_signer,
     bindings::enrollment_attempts_lock_a_credential_for_a_while,
     bindings::concurrent_enrollment_attempts_are_counted_exactly,
+    kinds::a_credential_and_its_binding_keep_their_kind,
     upkeep::the_first_recorded_cluster_value_is_kept,
     upkeep::concurrent_first_relays_agree_on_one_cluster_value,
     upkeep::only_old_credentials_never_bound_are_swept,

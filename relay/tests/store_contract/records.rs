@@ -1,6 +1,6 @@
 //! Records the contract tests store, and a seeded store.
 
-use onepush_protocol::api::{BindingState, DecisionRecord};
+use onepush_protocol::api::{BindingState, DecisionRecord, TokenKind};
 use onepush_protocol::{
     ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId, DecisionVerdict, DeviceKey,
     PushKeys, PushSubscription, TenantId, UserId,
@@ -50,6 +50,7 @@ pub fn credential() -> CredentialRecord {
         jwk: DeviceKey::generate().public_jwk(),
         totp_secret_sealed: vec![1, 2, 3, 250],
         push_subscription: Some(subscription().into()),
+        kind: TokenKind::Push,
         last_used_step: None,
         revoked_at: None,
         created_at: NOW,
@@ -61,6 +62,7 @@ pub fn binding(tenant: &str, name: &str, cred: &CredentialId) -> BindingRecord {
         tenant_id: tenant_id(tenant),
         user_id: user(name),
         credential_id: cred.clone(),
+        kind: TokenKind::Push,
         state: BindingState::Active,
         lock_reason: None,
         grace_until: None,

@@ -8,7 +8,7 @@
 //! (`challenge_not_shown`).
 
 use onepush_device::{Sighting, unix_now};
-use onepush_protocol::api::{DecisionAccepted, DeviceChallenge};
+use onepush_protocol::api::{DecisionAccepted, DeviceChallenge, TokenKind};
 use onepush_protocol::{ChallengeId, DenyReason};
 use tauri::{AppHandle, Runtime, State};
 
@@ -18,9 +18,13 @@ use crate::error::{AppError, CommandResult, ErrorKind};
 use crate::verify;
 
 /// The pending challenges of every account, oldest first: each as first shown (a
-/// changed one too: opening it with `get_challenge` reports the change).
+/// changed one too: opening it with `get_challenge` reports the change). A code token
+/// (PC token) has none.
 #[tauri::command]
 pub async fn pending(backend: State<'_, Backend>) -> CommandResult<Vec<DeviceChallenge>> {
+    if backend.token_kind().await == Some(TokenKind::Otp) {
+        return Ok(Vec::new()); // a code token: codes only
+    }
     let list = backend.client().await?.pending().await?;
     Ok(list
         .into_iter()
@@ -69,7 +73,7 @@ pub async fn approve<R: Runtime>(
     backend.to_sign(id)?;
     let verified = verify::user_present(&app, &backend, pin).await?;
     let mut slot = backend.auth().await;
-    let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
+    let auth = slot.as_mut().ok_or_else(|| backend.missing())?;
     // Taken again after the check: a copy that arrived meanwhile may have changed it.
     let challenge = backend.to_sign(id)?;
     let answered = auth
@@ -98,7 +102,7 @@ pub async fn deny(
     };
     let challenge = backend.to_sign(id)?;
     let mut slot = backend.auth().await;
-    let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
+    let auth = slot.as_mut().ok_or_else(|| backend.missing())?;
     let answered = auth.deny(&challenge, reason, false, unix_now()).await?;
     backend.shown_status(id, answered.status);
     Ok(DecisionAccepted {

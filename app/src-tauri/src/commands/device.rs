@@ -1,7 +1,8 @@
-//! Commands about the device itself: configuration, state, setup, codes, accounts, reset.
+//! Commands about the device itself: configuration, state, setup, unlock, codes,
+//! accounts, reset.
 
 use onepush_device::{Authenticator, VaultError, unix_now};
-use onepush_protocol::api::DeviceAccount;
+use onepush_protocol::api::{DeviceAccount, TokenKind};
 use tauri::State;
 
 use crate::backend::Backend;
@@ -34,20 +35,29 @@ pub async fn get_state(backend: State<'_, Backend>) -> CommandResult<AppState> {
 }
 
 /// Creates the credential at `relay_url` (keys made here, vault saved with its key in
-/// the OS keystore, or in a key file when `key_mode` is `file`), with a PIN before
-/// approvals when `pin` is given, and starts following the event stream.
+/// the OS keystore, or in a key file when `key_mode` is `file`). With `pin`, the PIN
+/// seals the vault together with the keystore secret (the app starts locked, `unlock`)
+/// and is asked before approvals. Starts following the event stream.
 #[tauri::command]
 pub async fn setup(
     backend: State<'_, Backend>,
     relay_url: String,
     pin: Option<String>,
     key_mode: Option<KeyMode>,
+    token_kind: Option<TokenKind>,
 ) -> CommandResult<AppState> {
     let relay_url = check_relay_url(&relay_url)?;
-    let pin = match pin {
-        Some(pin) => Some(hash_pin(pin).await?),
-        None => None,
-    };
+    let kind = token_kind.unwrap_or_default();
+    if kind == TokenKind::Otp && key_mode == Some(KeyMode::File) {
+        return Err(AppError::invalid(
+            "a PC token is sealed to this PC's keystore: it cannot keep its key in a file",
+        ));
+    }
+    if let Some(pin) = &pin {
+        pin::check_format(pin)?;
+    }
+    let pin = pin.map(zeroize::Zeroizing::new);
+    let sealed = pin.is_some();
     let mut slot = backend.auth().await;
     let home = backend.home();
     if slot.is_some() || home::has_vault(home) {
@@ -61,32 +71,46 @@ pub async fn setup(
     }
     let home_dir = home.clone();
     let mode = key_mode.unwrap_or_default();
-    let store = tauri::async_runtime::spawn_blocking(move || home::new_store(&home_dir, mode))
+    let store = tauri::async_runtime::spawn_blocking(move || home::new_store(&home_dir, mode, pin))
         .await
         .map_err(|e| AppError::internal("the keystore check failed", &e))?
         .map_err(|e| match e {
+            VaultError::KeystoreUnavailable(_) if kind == TokenKind::Otp => AppError::new(
+                ErrorKind::KeystoreUnavailable,
+                format!("{e}: a PC token needs this PC's keystore"),
+            ),
             VaultError::KeystoreUnavailable(_) => AppError::new(
                 ErrorKind::KeystoreUnavailable,
                 format!("{e}: choose to keep the key in a file (weaker) to set up anyway"),
             ),
             other => other.into(),
         })?;
-    let auth = Authenticator::provision(Box::new(store), relay_url.as_str(), unix_now()).await?;
-    tracing::info!(credential = %auth.vault().credential_id(), relay = %relay_url, "set up");
-    backend.follow(Some(auth.client().clone()));
+    let auth =
+        Authenticator::provision_as(Box::new(store), relay_url.as_str(), kind, unix_now()).await?;
+    tracing::info!(credential = %auth.vault().credential_id(), relay = %relay_url, %kind, "set up");
+    backend.follow(crate::backend::challenge_client(&auth));
     let auth = slot.insert(auth);
     let mut prefs = backend.prefs().await;
-    prefs.prefs.pin_before_approve = pin.is_some();
-    prefs.prefs.pin = pin;
+    prefs.prefs.pin_before_approve = sealed;
+    prefs.prefs.pin = sealed.then(PinRecord::sealing);
     prefs.save()?;
-    Ok(AppState::new(Some(auth.vault()), &prefs.prefs))
+    Ok(AppState::new(Some(auth.vault()), &prefs.prefs, false))
+}
+
+/// Opens the PIN-sealed vault with `pin` (the app started locked). A wrong PIN is
+/// `pin_invalid` and counts towards the lock (`pin_locked`) like an approval's; a vault
+/// whose keystore entry is not on this device is `vault_key_missing`.
+#[tauri::command]
+pub async fn unlock(backend: State<'_, Backend>, pin: String) -> CommandResult<AppState> {
+    backend.unlock(pin).await?;
+    Ok(backend.state().await)
 }
 
 /// The security codes now (offline: the vault's TOTP secret and the clock).
 #[tauri::command]
 pub async fn codes(backend: State<'_, Backend>) -> CommandResult<Codes> {
     let slot = backend.auth().await;
-    let auth = slot.as_ref().ok_or_else(AppError::not_set_up)?;
+    let auth = slot.as_ref().ok_or_else(|| backend.missing())?;
     Ok(auth.codes(unix_now()).into())
 }
 
@@ -94,30 +118,40 @@ pub async fn codes(backend: State<'_, Backend>) -> CommandResult<Codes> {
 #[tauri::command]
 pub async fn accounts(backend: State<'_, Backend>) -> CommandResult<Vec<DeviceAccount>> {
     let mut slot = backend.auth().await;
-    let auth = slot.as_mut().ok_or_else(AppError::not_set_up)?;
+    let auth = slot.as_mut().ok_or_else(|| backend.missing())?;
     Ok(auth.refresh_accounts().await?.to_vec())
 }
 
 /// Revokes the credential at the relay (every binding, R6), then forgets it here. When
-/// the relay cannot be reached nothing changes.
+/// the relay cannot be reached nothing changes. A vault still locked (PIN forgotten)
+/// or unreadable is removed here only: the relay cannot be asked without its key.
 #[tauri::command]
 pub async fn reset(backend: State<'_, Backend>) -> CommandResult<AppState> {
     let mut slot = backend.auth().await;
     let home = backend.home();
-    if let Some(auth) = slot.take() {
-        let credential = auth.vault().credential_id().clone();
-        if let Err(e) = auth.reset().await {
-            *slot = crate::backend::open_vault(home).ok().flatten();
-            return Err(e.into());
+    if let Some(auth) = slot.as_ref() {
+        // Revoked first with the vault kept open: a relay that cannot be reached
+        // leaves the app as it was (a PIN-sealed vault could not be reopened here).
+        match auth.client().delete_self().await {
+            Ok(()) => {}
+            Err(e) if e.status() == Some(401) => {
+                tracing::info!("the relay no longer knows this credential");
+            }
+            Err(e) => return Err(e.into()),
         }
+        let auth = slot.take().expect("checked above");
+        let credential = auth.vault().credential_id().clone();
+        auth.forget()?;
         tracing::info!(%credential, "reset: credential revoked and forgotten");
     } else {
-        // A vault that cannot be opened (its key lost, or copied from elsewhere): start
-        // over. The relay is not asked: the credential may belong to another device.
+        // A vault that cannot be opened (its key lost, or copied from elsewhere) or
+        // still locked: start over. The relay is not asked: the credential may belong
+        // to another device.
         home::remove_unreadable_vault(home)
             .map_err(|e| AppError::internal("the old vault could not be removed", &e))?;
     }
     backend.set_vault_problem(None);
+    backend.set_locked(false);
     backend.follow(None);
     home::remove_legacy_key(home)
         .map_err(|e| AppError::internal("the old vault key could not be removed", &e))?;
@@ -125,7 +159,7 @@ pub async fn reset(backend: State<'_, Backend>) -> CommandResult<AppState> {
     prefs.prefs.pin = None;
     prefs.prefs.pin_before_approve = false;
     prefs.save()?;
-    Ok(AppState::new(None, &prefs.prefs))
+    Ok(AppState::new(None, &prefs.prefs, false))
 }
 
 /// The relay URL, if acceptable: `https://`, or `http://` to this machine only.
@@ -154,15 +188,6 @@ pub fn check_relay_url(input: &str) -> CommandResult<url::Url> {
     } else {
         Err(bad())
     }
-}
-
-/// Hashes a new PIN on the blocking pool (Argon2id takes tens of milliseconds).
-pub async fn hash_pin(pin: String) -> CommandResult<PinRecord> {
-    pin::check_format(&pin)?;
-    let pin = zeroize::Zeroizing::new(pin);
-    tauri::async_runtime::spawn_blocking(move || PinRecord::new(&pin))
-        .await
-        .map_err(|e| AppError::internal("the PIN could not be hashed", &e))?
 }
 
 #[cfg(test)]

@@ -117,6 +117,15 @@ impl TestApp {
         rx.expect("listening")
     }
 
+    /// Quits, and starts the app on `home` instead (a copy of the folder, say).
+    pub fn restart_on(&mut self, home: PathBuf) {
+        self.app.cleanup_before_exit();
+        let (app, webview, _) = launch(&home, &self.relay_url, None);
+        self.app = app;
+        self.webview = webview;
+        self.home = home;
+    }
+
     /// Invokes `cmd` with `args` as the UI does; the answer or the rejection.
     pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
         let request = InvokeRequest {

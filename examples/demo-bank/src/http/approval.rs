@@ -253,6 +253,7 @@ pub fn start_message(e: &StartError) -> String {
     };
     match slug {
         Some("maintenance") => "ワンプッシュ認証はシステム障害のため一時停止中です。当行ホームページのお知らせをご確認ください / one-push is suspended during a system failure".to_owned(),
+        Some("code-token") => "ワンタイムパスワード（コードトークン）をご利用のため、ワンプッシュ認証での承認はできません / your token is a code token: it cannot approve by push".to_owned(),
         Some("push-fatigue") => "短時間に承認依頼が多すぎます。しばらくしてから再度お試しください / too many requests: try again later".to_owned(),
         Some("user-not-enrolled" | "binding-not-active") => {
             "ワンプッシュ認証が利用中ではありません / one-push is not active for this user".to_owned()

@@ -1,5 +1,5 @@
-//! Login (contract number, user ID, login password), the R17 token policy, logout
-//! and the dashboard.
+//! Login (contract number, user ID, login password), the R17 token policy, the OTP
+//! login of code-token users (R10, R11), logout and the dashboard.
 
 use askama::Template;
 use axum::Extension;
@@ -7,7 +7,7 @@ use axum::extract::{Form, State};
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use onepush_protocol::ChallengeKind;
-use onepush_protocol::api::{BindingState, UserBinding};
+use onepush_protocol::api::{BindingState, TokenKind, UserBinding};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -65,6 +65,8 @@ pub async fn login_page(
 enum Gate {
     /// Ask the phone.
     Push,
+    /// Ask for a one-time code: the user's token is a code token (binding kind `otp`).
+    Otp,
     /// Let in with passwords only, with a notice.
     PasswordOnly(Option<String>),
     /// Refuse, with the reason.
@@ -126,6 +128,13 @@ pub async fn login(
             }
             "/dashboard".to_owned()
         }
+        Gate::Otp => {
+            state
+                .store
+                .await_otp(&fresh.id, &user.contract_number, &user.user_id)
+                .await?;
+            "/login/otp".to_owned()
+        }
         Gate::Push => {
             let context = json!({
                 "ip": client.ip,
@@ -173,6 +182,7 @@ fn token_gate(user: &User, binding: Option<&UserBinding>, now: i64) -> Gate {
         };
     };
     match binding.state {
+        BindingState::Active if binding.kind == TokenKind::Otp => Gate::Otp,
         BindingState::Active => Gate::Push,
         BindingState::Locked => Gate::Refuse(format!(
             "ワンプッシュ認証がロック（閉塞）されています。お取引店にご連絡ください / your token is locked ({})",
@@ -197,6 +207,116 @@ fn token_gate(user: &User, binding: Option<&UserBinding>, now: i64) -> Gate {
                 _ => Gate::Refuse(r17_message()),
             }
         }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login_otp.html")]
+struct OtpPage {
+    meta: Meta,
+    name: String,
+    error: Option<String>,
+}
+
+/// The one-time code of an OTP login.
+#[derive(Debug, Deserialize)]
+pub struct OtpForm {
+    csrf: String,
+    code: String,
+}
+
+const OTP_TITLE: &str = "ワンタイムパスワード / One-time code";
+
+/// The user whose password was right and whose code is awaited, if any.
+async fn otp_pending_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+    let (Some(contract), Some(user_id)) = (&session.contract_number, &session.otp_user_id) else {
+        return Ok(None);
+    };
+    match state.store.user(contract, user_id).await {
+        Ok(user) => Ok(Some(user)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /login/otp`: the code form, after a right password.
+pub async fn otp_page(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, AppError> {
+    let Some(user) = otp_pending_user(&state, &session).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let meta = Meta::new(&state, &session, OTP_TITLE).await?;
+    render(&OtpPage {
+        meta,
+        name: user.name,
+        error: None,
+    })
+}
+
+/// `POST /login/otp`: the code is checked by the relay (used once, failures counted
+/// toward the lock); a right one completes the login.
+pub async fn otp_submit(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<OtpForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&session, &form.csrf)?;
+    let Some(user) = otp_pending_user(&state, &session).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let code = form.code.trim();
+    let refused = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        match state.relay.verify_otp(&user.relay_user_id(), code).await {
+            Ok(_) => None,
+            Err(e) => match e.problem() {
+                Some(p) => Some(otp_refusal(p)),
+                None => return Err(e.into()),
+            },
+        }
+    } else {
+        Some(
+            "ワンタイムパスワード（6桁の数字）を入力してください / enter the 6-digit code"
+                .to_owned(),
+        )
+    };
+    if let Some(error) = refused {
+        let meta = Meta::new(&state, &session, OTP_TITLE).await?;
+        return render_invalid(&OtpPage {
+            meta,
+            name: user.name,
+            error: Some(error),
+        });
+    }
+    state
+        .store
+        .sign_in(&session.id, &user.contract_number, &user.user_id)
+        .await?;
+    state
+        .store
+        .set_flash(
+            &session.id,
+            "ワンタイムパスワードでログインしました / signed in with a one-time code",
+        )
+        .await?;
+    Ok(Redirect::to("/dashboard").into_response())
+}
+
+/// A refused code in words.
+fn otp_refusal(p: &onepush_protocol::api::Problem) -> String {
+    match p.slug() {
+        "code-invalid" => format!(
+            "ワンタイムパスワードが正しくありません（あと{}回でロック）/ wrong code ({} tries left)",
+            p.attempts_left.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            p.attempts_left.map_or_else(|| "-".to_owned(), |n| n.to_string())
+        ),
+        "code-replayed" => "このワンタイムパスワードは使用済みです。次のコードを入力してください / code already used: wait for the next one".to_owned(),
+        "binding-locked" => "ワンタイムパスワードの誤りが続いたためロック（閉塞）されました。お取引店にご連絡ください / too many wrong codes: your token is locked".to_owned(),
+        "user-not-enrolled" | "binding-not-active" => {
+            "トークンが利用中ではありません。もう一度ログインしてください / your token is not active: sign in again".to_owned()
+        }
+        _ => format!("ワンタイムパスワードを確認できません / could not check the code: {}", p.detail),
     }
 }
 
@@ -247,7 +367,12 @@ pub async fn dashboard(
     let user = require_user(&state, &session).await?;
     let meta = Meta::new(&state, &session, "トップページ / Dashboard").await?;
     let token = match state.relay.binding(&user.relay_user_id()).await {
-        Ok(Some(b)) => format!("{} ({})", binding_label(b.state), b.credential_id),
+        Ok(Some(b)) => format!(
+            "{} — {} ({})",
+            binding_label(b.state),
+            kind_label(b.kind),
+            b.credential_id
+        ),
         Ok(None) => "未登録 / not registered".to_owned(),
         Err(_) => "確認できません / unavailable".to_owned(),
     };
@@ -261,6 +386,14 @@ pub async fn dashboard(
         transfers,
         user,
     })
+}
+
+/// Japanese label of a token kind.
+pub fn kind_label(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Push => "ワンプッシュ認証 / one-push",
+        TokenKind::Otp => "ワンタイムパスワード（コードトークン）/ code token",
+    }
 }
 
 /// Japanese label of a binding state.

@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(login::index))
         .route("/login", get(login::login_page).post(login::login))
+        .route("/login/otp", get(login::otp_page).post(login::otp_submit))
         .route("/logout", post(login::logout))
         .route("/dashboard", get(login::dashboard))
         .route("/approval/{id}", get(approval::waiting))

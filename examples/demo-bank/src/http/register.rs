@@ -174,6 +174,7 @@ pub async fn enroll(
             .map_err(|e: onepush_protocol::IdError| AppError::Internal(e.into()))?,
         credential_id: credential.clone(),
         codes,
+        kind: None,
     };
     match state.relay.enroll(&body).await {
         Ok(binding) => {

@@ -17,6 +17,8 @@ pub struct Session {
     pub user_id: Option<String>,
     /// The user signed in on the registration page only (R8).
     pub register_user_id: Option<String>,
+    /// A code-token user whose password was right, until their one-time code is checked.
+    pub otp_user_id: Option<String>,
     /// Signed in as bank staff.
     pub staff: bool,
     /// A notice for the next page.
@@ -53,7 +55,23 @@ impl Store {
 
     /// Marks the login complete.
     pub async fn sign_in(&self, id: &str, contract: &str, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET contract_number = ?, user_id = ?, register_user_id = NULL WHERE id = ?")
+        sqlx::query("UPDATE sessions SET contract_number = ?, user_id = ?, register_user_id = NULL, otp_user_id = NULL WHERE id = ?")
+            .bind(contract)
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The password of a code-token user was right: the login waits for their code.
+    pub async fn await_otp(
+        &self,
+        id: &str,
+        contract: &str,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET contract_number = ?, otp_user_id = ?, user_id = NULL, register_user_id = NULL WHERE id = ?")
             .bind(contract)
             .bind(user_id)
             .bind(id)
@@ -69,7 +87,7 @@ impl Store {
         contract: &str,
         user_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET contract_number = ?, register_user_id = ?, user_id = NULL WHERE id = ?")
+        sqlx::query("UPDATE sessions SET contract_number = ?, register_user_id = ?, user_id = NULL, otp_user_id = NULL WHERE id = ?")
             .bind(contract)
             .bind(user_id)
             .bind(id)

@@ -86,12 +86,16 @@ export async function startWorld({ ttl = 10 } = {}) {
   return { dir, relayUrl, bankUrl };
 }
 
-/** An emulated phone (its own `--home`), provisioned at the relay. */
-export function newPhone(world, name) {
+/**
+ * An emulated phone (its own `--home`), provisioned at the relay; with `kind: 'otp'` a
+ * code-only token (a PC token: codes, no push approvals).
+ */
+export function newPhone(world, name, { kind } = {}) {
   const home = join(world.dir, `phone-${name}`);
   const base = [join(BIN, 'onepush-device'), ['--home', home, '--insecure-no-pin']];
   const run = (...args) => JSON.parse(execFileSync(base[0], [...base[1], '--json', ...args], { encoding: 'utf8' }));
-  const phone = { home, numbers: join(home, 'numbers'), ...run('init', '--relay', world.relayUrl) };
+  const kindArgs = kind ? ['--kind', kind] : [];
+  const phone = { home, numbers: join(home, 'numbers'), ...run('init', ...kindArgs, '--relay', world.relayUrl) };
   writeFileSync(phone.numbers, '');
   phone.codes = () => run('codes', '--enroll').codes;
   /** Starts `watch --auto MODE --json` (plus `extra` flags); resolves once it is following the event stream. */

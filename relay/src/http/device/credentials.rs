@@ -32,7 +32,9 @@ impl FromRequestParts<AppState> for ProvisionAllowed {
     }
 }
 
-/// Provision a credential for a new app install; the proof embeds the same JWK.
+/// Provision a credential for a new app install; the proof embeds the same JWK. `kind`
+/// says whether it is a push token (the default) or a code-only token (`otp`, such as a
+/// PC token), whose users get codes and no push approvals.
 #[utoipa::path(post, path = "/v1/device/credentials", tag = "device", request_body = ProvisionRequest,
     responses((status = 201, body = Provisioned), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn provision(

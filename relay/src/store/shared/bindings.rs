@@ -9,7 +9,7 @@ use super::outbox::insert_outbox;
 use super::rows::{self, get};
 use super::tenants::insert_audit;
 use crate::store::bindings::{from_states, sql};
-use crate::store::codec::binding_state_str;
+use crate::store::codec::{binding_state_str, token_kind_str};
 use crate::store::{
     BindingChange, BindingChanged, BindingRecord, BindingStore, ChallengeRecord, EndPrompts,
     NewAudit, OtpFailure, StoreError,
@@ -70,6 +70,7 @@ impl BindingStore for DbStore {
             .bind(i64::from(b.failures))
             .bind(b.drift_steps)
             .bind(b.enrolled_at)
+            .bind(token_kind_str(b.kind))
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_sqlx)?;

@@ -6,7 +6,7 @@ use onepush_protocol::{CredentialId, PushChannel, TenantId, UserId};
 
 use super::DbStore;
 use super::rows::{self, get};
-use crate::store::codec::to_json;
+use crate::store::codec::{to_json, token_kind_str};
 use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
 
 #[async_trait]
@@ -14,13 +14,14 @@ impl CredentialStore for DbStore {
     async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
-             revoked_at, created_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5)",
+             revoked_at, created_at, kind) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6)",
         )
         .bind(c.id.as_str())
         .bind(to_json(&c.jwk))
         .bind(&c.totp_secret_sealed)
         .bind(c.push_subscription.as_ref().map(to_json))
         .bind(c.created_at)
+        .bind(token_kind_str(c.kind))
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;

@@ -11,7 +11,7 @@ use super::outbox::insert_outbox;
 use super::rows::{self, all, exec, get, one};
 use super::tenants::insert_audit;
 use crate::store::bindings::{from_states, sql};
-use crate::store::codec::binding_state_str;
+use crate::store::codec::{binding_state_str, token_kind_str};
 use crate::store::{
     BindingChange, BindingChanged, BindingRecord, BindingStore, ChallengeRecord, EndPrompts,
     NewAudit, OtpFailure, StoreError, found,
@@ -65,7 +65,8 @@ impl BindingStore for SqliteStore {
                     b.grace_until,
                     i64::from(b.failures),
                     b.drift_steps,
-                    b.enrolled_at
+                    b.enrolled_at,
+                    token_kind_str(b.kind)
                 ],
             )?;
             if changed != 1 {

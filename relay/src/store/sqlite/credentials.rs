@@ -6,7 +6,7 @@ use rusqlite::params;
 
 use super::SqliteStore;
 use super::rows::{self, all, exec, get, one};
-use crate::store::codec::to_json;
+use crate::store::codec::{to_json, token_kind_str};
 use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
 
 /// Expired jtis deleted per write by `prune_jtis`.
@@ -47,13 +47,14 @@ impl CredentialStore for SqliteStore {
             exec(
                 conn,
                 "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
-                 revoked_at, created_at) VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5)",
+                 revoked_at, created_at, kind) VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5, ?6)",
                 params![
                     c.id.as_str(),
                     to_json(&c.jwk),
                     c.totp_secret_sealed,
                     c.push_subscription.as_ref().map(to_json),
-                    c.created_at
+                    c.created_at,
+                    token_kind_str(c.kind)
                 ],
             )
             .map(drop)

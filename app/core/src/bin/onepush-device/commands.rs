@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result};
 use onepush_device::{Authenticator, ShownError, ShownLog, Sighting, unix_now};
-use onepush_protocol::api::DeviceChallenge;
+use onepush_protocol::api::{DeviceChallenge, TokenKind};
 use onepush_protocol::{ChallengeId, DenyReason};
 use serde::Serialize;
 use serde_json::json;
@@ -22,7 +22,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let unlock = cli.unlock();
     let json = cli.json;
     match cli.command {
-        Command::Init { relay } => init(&unlock, &relay, json).await,
+        Command::Init { relay, kind } => init(&unlock, &relay, kind, json).await,
         Command::Show => show(&unlock, json),
         Command::Codes { enroll } => codes(&unlock, enroll, json),
         Command::Accounts => accounts(&unlock, json).await,
@@ -99,20 +99,31 @@ fn parse_id(id: &str) -> Result<ChallengeId> {
     Ok(id.trim().parse::<ChallengeId>()?)
 }
 
-async fn init(unlock: &Unlock, relay: &str, json: bool) -> Result<()> {
+async fn init(unlock: &Unlock, relay: &str, kind: TokenKind, json: bool) -> Result<()> {
     let store = unlock.new_store()?;
-    let device = Authenticator::provision(store, relay, unix_now()).await?;
+    let device = Authenticator::provision_as(store, relay, kind, unix_now()).await?;
     let vault = device.vault();
     let cid = vault.credential_id();
     let value = json!({
         "credential_id": cid.as_str(),
         "credential_id_grouped": cid.grouped(),
+        "kind": device.kind(),
         "relay_url": vault.relay_url(),
         "encrypted": device.store().verifies_user(),
         "key": key_kind(unlock),
     });
-    emit(json, &value, || format!("credential ID: {}", cid.grouped()));
+    emit(json, &value, || {
+        format!("credential ID: {} ({})", cid.grouped(), kind_label(kind))
+    });
     Ok(())
+}
+
+/// How the text output names a token kind, next to the credential ID.
+fn kind_label(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Push => "push token",
+        TokenKind::Otp => "code-only token",
+    }
 }
 
 /// Where a new vault's key is: `os-keystore`, `file` (--file-key) or `none` (insecure).
@@ -132,6 +143,7 @@ fn show(unlock: &Unlock, json: bool) -> Result<()> {
     let value = json!({
         "credential_id": cid.as_str(),
         "credential_id_grouped": cid.grouped(),
+        "kind": device.kind(),
         "code": codes.current,
         "seconds_left": codes.seconds_left,
         "relay_url": vault.relay_url(),
@@ -142,8 +154,9 @@ fn show(unlock: &Unlock, json: bool) -> Result<()> {
     });
     emit(json, &value, || {
         let mut text = format!(
-            "credential ID: {}\ncode:          {} ({} s left)\nrelay:         {}\nvault:         {}{}",
+            "credential ID: {} ({})\ncode:          {} ({} s left)\nrelay:         {}\nvault:         {}{}",
             cid.grouped(),
+            kind_label(device.kind()),
             codes.current,
             codes.seconds_left,
             vault.relay_url(),

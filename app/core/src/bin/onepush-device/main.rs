@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use onepush_device::{ClientError, DeviceError, ShownError, VaultError};
+use onepush_protocol::api::TokenKind;
 use zeroize::Zeroizing;
 
 /// The OnePush phone emulator: provision a credential, show codes, approve or deny
@@ -64,6 +65,10 @@ pub enum Command {
             default_value = "http://127.0.0.1:8420"
         )]
         relay: String,
+        /// The kind of token: push (approves challenges with one push, shows codes) or
+        /// otp (a code-only token, such as a PC token: codes, no push approvals).
+        #[arg(long, value_name = "push|otp", default_value = "push", value_parser = parse_token_kind)]
+        kind: TokenKind,
     },
     /// Show the credential ID, the current code and the relay.
     Show,
@@ -140,6 +145,10 @@ pub enum Command {
         #[command(flatten)]
         answer: AnswerArgs,
     },
+}
+
+fn parse_token_kind(text: &str) -> Result<TokenKind, String> {
+    text.parse()
 }
 
 /// How `watch` and `push-endpoint` answer.
