@@ -35,11 +35,9 @@ where
 {
     common::postgres::with_database(|url| async move {
         let dir = tempfile::tempdir().unwrap();
-        test(Settings {
-            database_url: Some(url),
-            ..test_settings(dir.path())
-        })
-        .await;
+        let mut settings = test_settings(dir.path());
+        settings.database.url = Some(url);
+        test(settings).await;
     })
     .await;
 }

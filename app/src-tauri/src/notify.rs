@@ -5,7 +5,6 @@
 use onepush_protocol::api::DeviceChallenge;
 use onepush_protocol::{ChallengeId, ChallengeKind};
 use tauri::{AppHandle, Manager as _, Runtime};
-use tauri_plugin_notification::NotificationExt as _;
 
 use crate::backend::Backend;
 use crate::prefs::Language;

@@ -341,7 +341,10 @@ mod tests {
         assert_eq!(m["notification"]["body"], "承認のリクエストがあります");
         assert_eq!(m["android"]["notification"]["tag"], message.collapse_id);
         assert_eq!(m["android"]["ttl"], "60s");
-        assert!(!body.to_string().contains("Secret Payee"), "only ciphertext");
+        assert!(
+            !body.to_string().contains("Secret Payee"),
+            "only ciphertext"
+        );
         assert!(m["data"][super::super::apns::MESSAGE_KEY].is_string());
     }
 

@@ -120,7 +120,7 @@ impl TestApp {
     /// Quits, and starts the app on `home` instead (a copy of the folder, say).
     pub fn restart_on(&mut self, home: PathBuf) {
         self.app.cleanup_before_exit();
-        let (app, webview, _) = launch(&home, &self.relay_url, None);
+        let (app, webview, _) = launch(&home, &self.relay_url, None, self.push.as_ref());
         self.app = app;
         self.webview = webview;
         self.home = home;
