@@ -124,9 +124,12 @@ pub enum ApiError {
     /// Too many requests from this address.
     #[error("too many requests from this address; retry in {0} seconds")]
     RateLimited(u64),
-    /// Maintenance mode (R18).
-    #[error("one-push is suspended for maintenance; retry after {0} seconds")]
-    Maintenance(u32),
+    /// One-push is suspended for maintenance (R18): the suspension in force.
+    #[error("{}", maintenance_detail(.0))]
+    Maintenance(Box<onepush_protocol::api::MaintenanceStatus>),
+    /// No tenant with this slug (operator routes).
+    #[error("tenant {0} does not exist")]
+    TenantNotFound(String),
     /// The database is unreachable.
     #[error("service unavailable")]
     Unavailable,
@@ -164,7 +167,8 @@ impl ApiError {
             Self::RouteNotFound(_)
             | Self::ChallengeNotFound
             | Self::UserNotEnrolled(_)
-            | Self::CredentialNotFound(_) => StatusCode::NOT_FOUND,
+            | Self::CredentialNotFound(_)
+            | Self::TenantNotFound(_) => StatusCode::NOT_FOUND,
             Self::BindingNotActive { .. }
             | Self::AlreadyEnrolled(_)
             | Self::IdempotencyKeyReused
@@ -203,6 +207,7 @@ impl ApiError {
             Self::ChallengeNotFound => "challenge-not-found",
             Self::UserNotEnrolled(_) => "user-not-enrolled",
             Self::CredentialNotFound(_) => "credential-not-found",
+            Self::TenantNotFound(_) => "tenant-not-found",
             Self::BindingNotActive { .. } => "binding-not-active",
             Self::AlreadyEnrolled(_) => "already-enrolled",
             Self::IdempotencyKeyReused => "idempotency-key-reused",
@@ -261,6 +266,25 @@ fn rfc3339(unix: i64) -> String {
     crate::clock::from_unix(unix)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// `one-push is suspended for maintenance: <message>; retry after N seconds (until T)`.
+fn maintenance_detail(status: &onepush_protocol::api::MaintenanceStatus) -> String {
+    let mut detail = "one-push is suspended for maintenance".to_owned();
+    if let Some(message) = &status.message {
+        detail.push_str(": ");
+        detail.push_str(message);
+    }
+    if let Some(seconds) = status.retry_after_seconds {
+        detail.push_str(&format!("; retry after {seconds} seconds"));
+    }
+    if let Some(until) = status.until {
+        detail.push_str(&format!(
+            " (it ends at {})",
+            rfc3339(until.unix_timestamp())
+        ));
+    }
+    detail
 }
 
 fn number_mismatch_detail(tries_left: u32) -> String {

@@ -12,6 +12,7 @@
 //! | [`serve`], [`cluster`] | the accept loop with its limits; the start-up check of the keys |
 
 pub mod cli;
+pub mod cli_maintenance;
 pub mod clock;
 pub mod cluster;
 pub mod error;

@@ -21,8 +21,14 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let listen = settings.listen;
+    let command = match cli.command {
+        Command::Maintenance(command) => {
+            return onepush_relay::cli_maintenance::run(settings, command).await;
+        }
+        other => other,
+    };
     let relay = Relay::open(settings).await?;
-    match cli.command {
+    match command {
         Command::Serve { .. } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -30,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
             relay.serve(listener, shutdown_signal()).await
         }
         Command::Tenant(command) => onepush_relay::cli::tenant(&relay, command).await,
+        Command::Maintenance(_) => unreachable!("handled above"),
     }
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use onepush_protocol::api::{
     BankChallenge, ChallengeCreated, CreateChallenge, CreateEnrollment, CredentialKey, GraceUntil,
-    OtpResynced, OtpVerified, Problem, ReportedLost, ResyncOtp, UserBinding, VerifyOtp,
+    MaintenanceStatus, OtpResynced, OtpVerified, Problem, ReportedLost, ResyncOtp, UserBinding,
+    VerifyOtp,
 };
 use onepush_protocol::{ChallengeId, CredentialId};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -254,6 +255,12 @@ impl RelayClient {
             None,
         )
         .await
+    }
+
+    /// `GET /v1/maintenance`: whether one-push is suspended for this bank (R18).
+    pub async fn maintenance(&self) -> Result<MaintenanceStatus, RelayError> {
+        self.call::<(), _>(Method::GET, "/v1/maintenance", None)
+            .await
     }
 
     /// `GET /healthz`: whether the relay answers at all.

@@ -4,6 +4,7 @@ mod admin;
 mod approval;
 mod contract;
 mod login;
+mod maintenance;
 mod payments;
 mod register;
 mod resync;
@@ -88,6 +89,8 @@ pub struct Meta {
     pub transfers: bool,
     /// A notice from the previous step.
     pub flash: Option<String>,
+    /// The relay's maintenance announcement (R18), on the pages that show it.
+    pub maintenance: Option<String>,
 }
 
 impl Meta {
