@@ -300,6 +300,33 @@ async fn bad_input_to_the_operator_routes_is_a_problem_and_banks_cannot_switch()
     relay.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn the_operations_listener_documents_its_maintenance_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = spawn_relay_with(test_settings(dir.path()), Parts::default(), true).await;
+    let doc: Value = admin(&relay, reqwest::Method::GET, "/openapi.json", None)
+        .await
+        .json(200);
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/maintenance", ["get", "put", "delete"]),
+        ("/maintenance/{tenant}", ["get", "put", "delete"]),
+    ] {
+        for method in methods {
+            assert!(paths[path].get(method).is_some(), "{method} {path} missing");
+        }
+    }
+    assert!(doc["components"]["schemas"].get("SetMaintenance").is_some());
+    // The public document has the bank's read only.
+    let public: Value = Bank::new(&relay.url, "")
+        .get("/openapi.json")
+        .await
+        .json(200);
+    assert!(public["paths"].get("/maintenance").is_none());
+    assert!(public["paths"]["/v1/maintenance"].get("get").is_some());
+    relay.shutdown().await.unwrap();
+}
+
 /// `onepush-relay maintenance …` on `data_dir` (the relay's SQLite file, or `database`
 /// with its master key).
 async fn cli(
