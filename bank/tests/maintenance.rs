@@ -34,8 +34,10 @@ async fn a_bank_reads_the_announcement_and_gets_it_again_in_the_refusal() {
     let ask = CreateChallenge {
         user_id: "1234567.alice".parse().unwrap(),
         kind: ChallengeKind::Login,
-        context: Context::from_value(serde_json::json!({"ip": "203.0.113.7", "user_agent": "Firefox"}))
-            .unwrap(),
+        context: Context::from_value(
+            serde_json::json!({"ip": "203.0.113.7", "user_agent": "Firefox"}),
+        )
+        .unwrap(),
         ttl_seconds: None,
         number_matching: false,
     };

@@ -61,7 +61,9 @@ pub async fn run(settings: Settings, command: MaintenanceCommand) -> anyhow::Res
             Ok(t) => Some(t),
             Err(e) => fail(
                 2,
-                &format!("--until {text:?} is not an RFC 3339 time like 2026-12-07T06:00:00+09:00 ({e})"),
+                &format!(
+                    "--until {text:?} is not an RFC 3339 time like 2026-12-07T06:00:00+09:00 ({e})"
+                ),
             ),
         },
         _ => None,
@@ -126,7 +128,9 @@ fn print_on(tenant: Option<&str>, status: &MaintenanceStatus, json: bool) {
     println!(
         "maintenance on for {}: new challenges get 503 (until {}, Retry-After {} s){}",
         whom(tenant),
-        status.until.map_or_else(|| "turned off".to_owned(), |t| when(Some(t))),
+        status
+            .until
+            .map_or_else(|| "turned off".to_owned(), |t| when(Some(t))),
         status.retry_after_seconds.unwrap_or_default(),
         status
             .message
@@ -138,7 +142,10 @@ fn print_on(tenant: Option<&str>, status: &MaintenanceStatus, json: bool) {
 
 fn print_off(tenant: Option<&str>, was_on: bool, json: bool) {
     if json {
-        println!("{}", serde_json::json!({ "tenant_id": tenant, "was_on": was_on }));
+        println!(
+            "{}",
+            serde_json::json!({ "tenant_id": tenant, "was_on": was_on })
+        );
     } else if was_on {
         println!("maintenance off for {}", whom(tenant));
     } else {

@@ -24,13 +24,21 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 const BIN: &str = env!("CARGO_BIN_EXE_onepush-relay");
-const MESSAGE: &str = "システム障害のためワンプッシュ認証を一時停止しています / one-push is suspended";
+const MESSAGE: &str =
+    "システム障害のためワンプッシュ認証を一時停止しています / one-push is suspended";
 
 /// A call to the operations listener (no credentials: reaching it is the operator's).
-async fn admin(relay: &TestRelay, method: reqwest::Method, path: &str, body: Option<&str>) -> Answer {
+async fn admin(
+    relay: &TestRelay,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+) -> Answer {
     let mut req = reqwest::Client::new().request(method, format!("{}{path}", relay.admin_url));
     if let Some(body) = body {
-        req = req.header("content-type", "application/json").body(body.to_owned());
+        req = req
+            .header("content-type", "application/json")
+            .body(body.to_owned());
     }
     Answer::read(req.send().await.expect("request")).await
 }
@@ -84,7 +92,10 @@ async fn relay_audit(database_url: &str, event: &str) -> Vec<Value> {
         pool.close().await;
         rows
     };
-    details.iter().map(|d| serde_json::from_str(d).unwrap()).collect()
+    details
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
 }
 
 fn sqlite_url(dir: &std::path::Path) -> String {
@@ -113,9 +124,13 @@ async fn maintenance_refuses_new_challenges_with_the_message_while_devices_and_o
     let before: ChallengeCreated = bank.login("alice", json!({})).await.json(201);
 
     let until = clock.now_unix() + 600;
-    let on: MaintenanceStatus = put(&relay, "/maintenance", &json!({ "message": MESSAGE, "until": rfc3339(until) }))
-        .await
-        .json(200);
+    let on: MaintenanceStatus = put(
+        &relay,
+        "/maintenance",
+        &json!({ "message": MESSAGE, "until": rfc3339(until) }),
+    )
+    .await
+    .json(200);
     assert!(on.on);
     assert_eq!(on.scope, Some(MaintenanceScope::Relay));
     assert_eq!(on.retry_after_seconds, Some(600));
@@ -137,18 +152,31 @@ async fn maintenance_refuses_new_challenges_with_the_message_while_devices_and_o
     let answered = device
         .answer(&before.id.to_string(), DecisionVerdict::Approve, None)
         .await;
-    assert_eq!(answered.status, 200, "{}", String::from_utf8_lossy(&answered.body));
-    let decided: BankChallenge = bank.get(&format!("/v1/challenges/{}", before.id)).await.json(200);
+    assert_eq!(
+        answered.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answered.body)
+    );
+    let decided: BankChallenge = bank
+        .get(&format!("/v1/challenges/{}", before.id))
+        .await
+        .json(200);
     assert_eq!(decided.status, ChallengeStatus::Approved);
     clock.advance(60);
-    bank.post("/v1/users/alice/otp/verify", &json!({ "code": device.code_at_offset(0) }))
-        .await
-        .json::<Value>(200);
+    bank.post(
+        "/v1/users/alice/otp/verify",
+        &json!({ "code": device.code_at_offset(0) }),
+    )
+    .await
+    .json::<Value>(200);
 
     // Off: challenges again, and both changes in the relay-wide audit.
     let off = admin(&relay, reqwest::Method::DELETE, "/maintenance", None).await;
     assert_eq!(off.status, 204);
-    bank.login("alice", json!({})).await.json::<ChallengeCreated>(201);
+    bank.login("alice", json!({}))
+        .await
+        .json::<ChallengeCreated>(201);
     let read: MaintenanceStatus = bank.get("/v1/maintenance").await.json(200);
     assert!(!read.on);
     let url = sqlite_url(dir.path());
@@ -170,7 +198,11 @@ async fn a_banks_own_maintenance_leaves_other_banks_alone_and_is_in_its_audit_lo
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::starting_now();
     let (relay, bank, _device) = enrolled(dir.path(), &clock).await;
-    let other = relay.relay.add_tenant("other-bank", "Other", None).await.unwrap();
+    let other = relay
+        .relay
+        .add_tenant("other-bank", "Other", None)
+        .await
+        .unwrap();
     let other = Bank::new(&relay.url, &other.api_key);
 
     // No body: on, with no message and no end (Retry-After from the setting).
@@ -181,8 +213,17 @@ async fn a_banks_own_maintenance_leaves_other_banks_alone_and_is_in_its_audit_lo
     refused.problem(503, "maintenance");
     assert_eq!(refused.headers.get("retry-after").unwrap(), "300");
     // The other bank is not suspended (its alice is simply not enrolled).
-    other.login("alice", json!({})).await.problem(404, "user-not-enrolled");
-    assert!(!other.get("/v1/maintenance").await.json::<MaintenanceStatus>(200).on);
+    other
+        .login("alice", json!({}))
+        .await
+        .problem(404, "user-not-enrolled");
+    assert!(
+        !other
+            .get("/v1/maintenance")
+            .await
+            .json::<MaintenanceStatus>(200)
+            .on
+    );
 
     let overview: MaintenanceOverview = admin(&relay, reqwest::Method::GET, "/maintenance", None)
         .await
@@ -190,25 +231,42 @@ async fn a_banks_own_maintenance_leaves_other_banks_alone_and_is_in_its_audit_lo
     assert!(!overview.relay.on);
     assert_eq!(overview.tenants.len(), 1);
     assert_eq!(overview.tenants[0].tenant_id.as_str(), "test-bank");
-    let own: MaintenanceStatus = admin(&relay, reqwest::Method::GET, "/maintenance/other-bank", None)
-        .await
-        .json(200);
+    let own: MaintenanceStatus = admin(
+        &relay,
+        reqwest::Method::GET,
+        "/maintenance/other-bank",
+        None,
+    )
+    .await
+    .json(200);
     assert!(!own.on);
 
     // A relay-wide suspension with an end and the bank's own without: the longer one
     // (the bank's, no end) answers.
-    put(&relay, "/maintenance", &json!({ "message": "relay", "until": rfc3339(clock.now_unix() + 60) }))
-        .await
-        .json::<MaintenanceStatus>(200);
+    put(
+        &relay,
+        "/maintenance",
+        &json!({ "message": "relay", "until": rfc3339(clock.now_unix() + 60) }),
+    )
+    .await
+    .json::<MaintenanceStatus>(200);
     let read: MaintenanceStatus = bank.get("/v1/maintenance").await.json(200);
     assert_eq!(read.scope, Some(MaintenanceScope::Tenant));
     let read: MaintenanceStatus = other.get("/v1/maintenance").await.json(200);
     assert_eq!(read.message.as_deref(), Some("relay"));
     admin(&relay, reqwest::Method::DELETE, "/maintenance", None).await;
 
-    let off = admin(&relay, reqwest::Method::DELETE, "/maintenance/test-bank", None).await;
+    let off = admin(
+        &relay,
+        reqwest::Method::DELETE,
+        "/maintenance/test-bank",
+        None,
+    )
+    .await;
     assert_eq!(off.status, 204);
-    bank.login("alice", json!({})).await.json::<ChallengeCreated>(201);
+    bank.login("alice", json!({}))
+        .await
+        .json::<ChallengeCreated>(201);
     let log: Vec<AuditEvent> = bank.get("/v1/audit").await.json(200);
     let events: Vec<&str> = log
         .iter()
@@ -226,9 +284,13 @@ async fn until_ends_maintenance_by_itself_and_the_end_is_audited_once() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::starting_now();
     let (relay, bank, _device) = enrolled(dir.path(), &clock).await;
-    put(&relay, "/maintenance", &json!({ "until": rfc3339(clock.now_unix() + 30) }))
-        .await
-        .json::<MaintenanceStatus>(200);
+    put(
+        &relay,
+        "/maintenance",
+        &json!({ "until": rfc3339(clock.now_unix() + 30) }),
+    )
+    .await
+    .json::<MaintenanceStatus>(200);
     let refused = bank.login("alice", json!({})).await;
     refused.problem(503, "maintenance");
     assert_eq!(refused.headers.get("retry-after").unwrap(), "30");
@@ -238,8 +300,16 @@ async fn until_ends_maintenance_by_itself_and_the_end_is_audited_once() {
 
     clock.advance(20);
     // Past `until`: in force no more, at once (no poll needed).
-    bank.login("alice", json!({})).await.json::<ChallengeCreated>(201);
-    assert!(!bank.get("/v1/maintenance").await.json::<MaintenanceStatus>(200).on);
+    bank.login("alice", json!({}))
+        .await
+        .json::<ChallengeCreated>(201);
+    assert!(
+        !bank
+            .get("/v1/maintenance")
+            .await
+            .json::<MaintenanceStatus>(200)
+            .on
+    );
     // The poll deletes the row and audits the end, once.
     let url = sqlite_url(dir.path());
     eventually("the end by `until` is audited", || {
@@ -264,12 +334,48 @@ async fn bad_input_to_the_operator_routes_is_a_problem_and_banks_cannot_switch()
     let (relay, bank, _device) = enrolled(dir.path(), &clock).await;
     let past = rfc3339(clock.now_unix() - 1);
     let cases: [(&str, String, u16, &str, &str); 6] = [
-        ("/maintenance", json!({ "until": past }).to_string(), 400, "invalid-request", "future"),
-        ("/maintenance", json!({ "until": "tomorrow" }).to_string(), 400, "invalid-request", "invalid JSON body"),
-        ("/maintenance", json!({ "mesage": "typo" }).to_string(), 400, "invalid-request", "unknown field"),
-        ("/maintenance", json!({ "message": "x".repeat(501) }).to_string(), 400, "invalid-request", "500 characters"),
-        ("/maintenance", json!({ "message": "ring\u{7}" }).to_string(), 400, "invalid-request", "control"),
-        ("/maintenance/no-such-bank", "{}".to_owned(), 404, "tenant-not-found", "no-such-bank"),
+        (
+            "/maintenance",
+            json!({ "until": past }).to_string(),
+            400,
+            "invalid-request",
+            "future",
+        ),
+        (
+            "/maintenance",
+            json!({ "until": "tomorrow" }).to_string(),
+            400,
+            "invalid-request",
+            "invalid JSON body",
+        ),
+        (
+            "/maintenance",
+            json!({ "mesage": "typo" }).to_string(),
+            400,
+            "invalid-request",
+            "unknown field",
+        ),
+        (
+            "/maintenance",
+            json!({ "message": "x".repeat(501) }).to_string(),
+            400,
+            "invalid-request",
+            "500 characters",
+        ),
+        (
+            "/maintenance",
+            json!({ "message": "ring\u{7}" }).to_string(),
+            400,
+            "invalid-request",
+            "control",
+        ),
+        (
+            "/maintenance/no-such-bank",
+            "{}".to_owned(),
+            404,
+            "tenant-not-found",
+            "no-such-bank",
+        ),
     ];
     for (path, body, status, slug, says) in cases {
         let answer = admin(&relay, reqwest::Method::PUT, path, Some(&body)).await;
@@ -283,12 +389,21 @@ async fn bad_input_to_the_operator_routes_is_a_problem_and_banks_cannot_switch()
         .send()
         .await
         .unwrap();
-    Answer::read(wrong_type).await.problem(400, "invalid-request");
-    admin(&relay, reqwest::Method::DELETE, "/maintenance/no-such-bank", None)
+    Answer::read(wrong_type)
         .await
-        .problem(404, "tenant-not-found");
+        .problem(400, "invalid-request");
+    admin(
+        &relay,
+        reqwest::Method::DELETE,
+        "/maintenance/no-such-bank",
+        None,
+    )
+    .await
+    .problem(404, "tenant-not-found");
     // Nothing was switched on by any of these.
-    bank.login("alice", json!({})).await.json::<ChallengeCreated>(201);
+    bank.login("alice", json!({}))
+        .await
+        .json::<ChallengeCreated>(201);
     // The public listener has no operator route, with or without a bank key.
     bank.send(reqwest::Method::PUT, "/maintenance", Some(&json!({})))
         .await
@@ -346,7 +461,12 @@ async fn cli(
             .arg(url)
             .env("ONEPUSH_MASTER_KEY", &master.0);
     }
-    command.arg("maintenance").args(args).output().await.unwrap()
+    command
+        .arg("maintenance")
+        .args(args)
+        .output()
+        .await
+        .unwrap()
 }
 
 /// The CLI's refusal: exit 2, one line on stderr saying `says`.
@@ -363,25 +483,54 @@ async fn the_cli_switches_a_running_relay_and_refuses_bad_input_in_one_line() {
     let relay = spawn_relay_with(test_settings(dir.path()), Parts::default(), true).await;
     let bank = Bank::new(&relay.url, &relay.api_key);
 
-    refused(&cli(dir.path(), None, &["on", "--until", "tomorrow"]).await, "RFC 3339");
+    refused(
+        &cli(dir.path(), None, &["on", "--until", "tomorrow"]).await,
+        "RFC 3339",
+    );
     refused(
         &cli(dir.path(), None, &["on", "--until", "2001-01-01T00:00:00Z"]).await,
         "future",
     );
-    refused(&cli(dir.path(), None, &["on", "--tenant", "no-such-bank"]).await, "no-such-bank");
-    refused(&cli(dir.path(), None, &["off", "--tenant", "no-such-bank"]).await, "no-such-bank");
+    refused(
+        &cli(dir.path(), None, &["on", "--tenant", "no-such-bank"]).await,
+        "no-such-bank",
+    );
+    refused(
+        &cli(dir.path(), None, &["off", "--tenant", "no-such-bank"]).await,
+        "no-such-bank",
+    );
     let long = "x".repeat(501);
-    refused(&cli(dir.path(), None, &["on", "--message", &long]).await, "500");
-    assert!(!bank.get("/v1/maintenance").await.json::<MaintenanceStatus>(200).on);
+    refused(
+        &cli(dir.path(), None, &["on", "--message", &long]).await,
+        "500",
+    );
+    assert!(
+        !bank
+            .get("/v1/maintenance")
+            .await
+            .json::<MaintenanceStatus>(200)
+            .on
+    );
 
     // On for this bank, from another process: the running relay follows.
     let out = cli(
         dir.path(),
         None,
-        &["on", "--tenant", "test-bank", "--message", MESSAGE, "--json"],
+        &[
+            "on",
+            "--tenant",
+            "test-bank",
+            "--message",
+            MESSAGE,
+            "--json",
+        ],
     )
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: MaintenanceStatus = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed.message.as_deref(), Some(MESSAGE));
     eventually("the running relay sees the CLI's maintenance", || {
@@ -399,10 +548,17 @@ async fn the_cli_switches_a_running_relay_and_refuses_bad_input_in_one_line() {
     assert_eq!(overview.tenants[0].status.message.as_deref(), Some(MESSAGE));
     let text = cli(dir.path(), None, &["status"]).await;
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("relay\toff") && text.contains("test-bank\ton"), "{text}");
+    assert!(
+        text.contains("relay\toff") && text.contains("test-bank\ton"),
+        "{text}"
+    );
 
     let out = cli(dir.path(), None, &["off", "--tenant", "test-bank"]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("maintenance off for tenant test-bank"));
     eventually("the running relay sees the CLI's end", || {
         let bank = bank.clone();
@@ -419,7 +575,12 @@ async fn the_cli_switches_a_running_relay_and_refuses_bad_input_in_one_line() {
     let by: Vec<(&str, &str)> = log
         .iter()
         .filter(|e| e.event.starts_with("maintenance."))
-        .map(|e| (e.event.as_str(), e.detail["by"].as_str().unwrap_or_default()))
+        .map(|e| {
+            (
+                e.event.as_str(),
+                e.detail["by"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(by, [("maintenance.on", "cli"), ("maintenance.off", "cli")]);
     relay.shutdown().await.unwrap();
@@ -447,15 +608,27 @@ async fn maintenance_switched_on_one_relay_is_seen_by_a_second_relay_on_postgres
         let vapid = onepush_relay::keys::VAPID_FILE;
         onepush_relay::keys::RelayKeys::load_or_create(dirs[0].path(), None).unwrap();
         std::fs::copy(dirs[0].path().join(vapid), dirs[1].path().join(vapid)).unwrap();
-        let a = spawn_relay_with(pg_settings(dirs[0].path(), &url, &master), Parts::default(), true).await;
-        let b = spawn_relay_with(pg_settings(dirs[1].path(), &url, &master), Parts::default(), false).await;
+        let a = spawn_relay_with(
+            pg_settings(dirs[0].path(), &url, &master),
+            Parts::default(),
+            true,
+        )
+        .await;
+        let b = spawn_relay_with(
+            pg_settings(dirs[1].path(), &url, &master),
+            Parts::default(),
+            false,
+        )
+        .await;
         let on_b = Bank::new(&b.url, &a.api_key);
         let mut device = TestDevice::new(&b.url);
         device.provision(None).await;
         on_b.enroll("alice", &device).await.json::<UserBinding>(201);
 
         // Through A's operations listener; B refuses within its poll.
-        put(&a, "/maintenance", &json!({ "message": MESSAGE })).await.json::<MaintenanceStatus>(200);
+        put(&a, "/maintenance", &json!({ "message": MESSAGE }))
+            .await
+            .json::<MaintenanceStatus>(200);
         eventually("relay B refuses new challenges", || {
             let bank = on_b.clone();
             async move { bank.login("alice", json!({})).await.status == 503 }
@@ -464,12 +637,19 @@ async fn maintenance_switched_on_one_relay_is_seen_by_a_second_relay_on_postgres
         let refused = on_b.login("alice", json!({})).await;
         let problem = refused.problem(503, "maintenance");
         assert_eq!(refused.headers.get("retry-after").unwrap(), "300");
-        assert_eq!(problem.maintenance.unwrap().message.as_deref(), Some(MESSAGE));
+        assert_eq!(
+            problem.maintenance.unwrap().message.as_deref(),
+            Some(MESSAGE)
+        );
         assert_eq!(relay_audit(&url, "maintenance.on").await.len(), 1);
 
         // Off through the CLI on the same database: B takes challenges again.
         let out = cli(dirs[1].path(), Some((&url, &master)), &["off"]).await;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         eventually("relay B takes challenges again", || {
             let bank = on_b.clone();
             async move { bank.login("alice", json!({})).await.status == 201 }

@@ -45,7 +45,9 @@ pub fn admin_routes() -> OpenApiRouter<AppState> {
 /// Every suspension in force: relay-wide and per bank (read from the database now).
 #[utoipa::path(get, path = "/maintenance", tag = "operator",
     responses((status = 200, body = MaintenanceOverview), (status = "5XX", body = Problem, content_type = "application/problem+json")))]
-pub async fn overview(State(state): State<AppState>) -> Result<Json<MaintenanceOverview>, ApiError> {
+pub async fn overview(
+    State(state): State<AppState>,
+) -> Result<Json<MaintenanceOverview>, ApiError> {
     Ok(Json(state.service.maintenance_overview().await?))
 }
 

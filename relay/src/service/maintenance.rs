@@ -81,7 +81,10 @@ pub(crate) struct MaintenanceCache(RwLock<Arc<Vec<MaintenanceRecord>>>);
 
 impl MaintenanceCache {
     fn get(&self) -> Arc<Vec<MaintenanceRecord>> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn replace(&self, rows: Vec<MaintenanceRecord>) {
@@ -257,7 +260,10 @@ impl Service {
     }
 
     /// `tenant` parsed and checked to exist (`None` stays relay-wide).
-    async fn known_tenant(&self, tenant: Option<&str>) -> Result<Option<TenantId>, MaintenanceError> {
+    async fn known_tenant(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<Option<TenantId>, MaintenanceError> {
         let Some(slug) = tenant else {
             return Ok(None);
         };
@@ -384,7 +390,12 @@ mod tests {
             Some("障害のため停止中\n復旧は未定".into())
         );
         let long = "あ".repeat(MAX_MAINTENANCE_MESSAGE_CHARS + 1);
-        assert!(check_message(Some(long)).unwrap_err().to_string().contains("500"));
+        assert!(
+            check_message(Some(long))
+                .unwrap_err()
+                .to_string()
+                .contains("500")
+        );
         assert!(
             check_message(Some("bell\u{7}".into()))
                 .unwrap_err()

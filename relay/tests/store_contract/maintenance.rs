@@ -29,12 +29,21 @@ fn suspension(tenant: Option<&str>, ends_at: Option<i64>) -> MaintenanceRecord {
 }
 
 pub async fn suspensions_are_kept_per_scope_replaced_and_audited(store: Arc<dyn Store>) {
-    store.insert_tenant(&tenant("bank"), &[1; 32]).await.unwrap();
+    store
+        .insert_tenant(&tenant("bank"), &[1; 32])
+        .await
+        .unwrap();
     assert!(store.maintenance().await.unwrap().is_empty());
     let relay = suspension(None, Some(NOW + 600));
     let bank = suspension(Some("bank"), None);
-    store.put_maintenance(&relay, &audit(None, "maintenance.on")).await.unwrap();
-    store.put_maintenance(&bank, &audit(Some("bank"), "maintenance.on")).await.unwrap();
+    store
+        .put_maintenance(&relay, &audit(None, "maintenance.on"))
+        .await
+        .unwrap();
+    store
+        .put_maintenance(&bank, &audit(Some("bank"), "maintenance.on"))
+        .await
+        .unwrap();
     let mut rows = store.maintenance().await.unwrap();
     rows.sort_by_key(|r| r.tenant_id.is_some());
     assert_eq!(rows, [relay.clone(), bank.clone()]);
@@ -46,7 +55,10 @@ pub async fn suspensions_are_kept_per_scope_replaced_and_audited(store: Arc<dyn 
         started_at: NOW + 5,
         ..bank.clone()
     };
-    store.put_maintenance(&renewed, &audit(Some("bank"), "maintenance.on")).await.unwrap();
+    store
+        .put_maintenance(&renewed, &audit(Some("bank"), "maintenance.on"))
+        .await
+        .unwrap();
     let rows = store.maintenance().await.unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.contains(&renewed));
@@ -54,8 +66,18 @@ pub async fn suspensions_are_kept_per_scope_replaced_and_audited(store: Arc<dyn 
     // Off: deleted and audited once; off again changes nothing and audits nothing.
     let off = audit(Some("bank"), "maintenance.off");
     let bank_id = tenant_id("bank");
-    assert!(store.delete_maintenance(Some(&bank_id), None, &off, NOW + 6).await.unwrap());
-    assert!(!store.delete_maintenance(Some(&bank_id), None, &off, NOW + 7).await.unwrap());
+    assert!(
+        store
+            .delete_maintenance(Some(&bank_id), None, &off, NOW + 6)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_maintenance(Some(&bank_id), None, &off, NOW + 7)
+            .await
+            .unwrap()
+    );
     let events: Vec<String> = store
         .audit(&bank_id, None, 0, 100)
         .await
@@ -63,15 +85,29 @@ pub async fn suspensions_are_kept_per_scope_replaced_and_audited(store: Arc<dyn 
         .into_iter()
         .map(|e| e.event)
         .collect();
-    assert_eq!(events, ["maintenance.on", "maintenance.on", "maintenance.off"]);
+    assert_eq!(
+        events,
+        ["maintenance.on", "maintenance.on", "maintenance.off"]
+    );
     assert_eq!(store.maintenance().await.unwrap(), [relay]);
 }
 
 pub async fn an_end_by_until_is_deleted_once_and_only_when_due(store: Arc<dyn Store>) {
-    store.put_maintenance(&suspension(None, Some(NOW + 60)), &audit(None, "maintenance.on")).await.unwrap();
+    store
+        .put_maintenance(
+            &suspension(None, Some(NOW + 60)),
+            &audit(None, "maintenance.on"),
+        )
+        .await
+        .unwrap();
     let off = audit(None, "maintenance.off");
     // Not due yet: kept.
-    assert!(!store.delete_maintenance(None, Some(NOW + 59), &off, NOW + 59).await.unwrap());
+    assert!(
+        !store
+            .delete_maintenance(None, Some(NOW + 59), &off, NOW + 59)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.maintenance().await.unwrap().len(), 1);
     // Due: of relays ending it at once, one does.
     let tries = (0..6).map(|_| {
@@ -91,7 +127,15 @@ pub async fn an_end_by_until_is_deleted_once_and_only_when_due(store: Arc<dyn St
     assert_eq!(ended, 1);
     assert!(store.maintenance().await.unwrap().is_empty());
     // A suspension with no end is never ended as due.
-    store.put_maintenance(&suspension(None, None), &audit(None, "maintenance.on")).await.unwrap();
-    assert!(!store.delete_maintenance(None, Some(i64::MAX), &off, NOW + 61).await.unwrap());
+    store
+        .put_maintenance(&suspension(None, None), &audit(None, "maintenance.on"))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .delete_maintenance(None, Some(i64::MAX), &off, NOW + 61)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.maintenance().await.unwrap().len(), 1);
 }

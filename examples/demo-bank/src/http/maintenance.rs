@@ -35,8 +35,7 @@ impl Meta {
 /// The suspension in a 503 `maintenance` refusal, if that is what `e` is.
 pub fn suspension(e: &RelayError) -> Option<MaintenanceStatus> {
     let problem: &Problem = e.problem()?;
-    (problem.slug() == "maintenance")
-        .then(|| problem.maintenance.clone().unwrap_or_default())
+    (problem.slug() == "maintenance").then(|| problem.maintenance.clone().unwrap_or_default())
 }
 
 /// `ワンプッシュ認証は一時停止中です（…まで）: <message>` in Japanese and English.
