@@ -270,21 +270,20 @@ fn rfc3339(unix: i64) -> String {
 
 /// `one-push is suspended for maintenance: <message>; retry after N seconds (until T)`.
 fn maintenance_detail(status: &onepush_protocol::api::MaintenanceStatus) -> String {
-    let mut detail = "one-push is suspended for maintenance".to_owned();
-    if let Some(message) = &status.message {
-        detail.push_str(": ");
-        detail.push_str(message);
-    }
-    if let Some(seconds) = status.retry_after_seconds {
-        detail.push_str(&format!("; retry after {seconds} seconds"));
-    }
-    if let Some(until) = status.until {
-        detail.push_str(&format!(
-            " (it ends at {})",
-            rfc3339(until.unix_timestamp())
-        ));
-    }
-    detail
+    let message = status
+        .message
+        .as_ref()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let retry = status
+        .retry_after_seconds
+        .map(|s| format!("; retry after {s} seconds"))
+        .unwrap_or_default();
+    let until = status
+        .until
+        .map(|t| format!(" (it ends at {})", rfc3339(t.unix_timestamp())))
+        .unwrap_or_default();
+    format!("one-push is suspended for maintenance{message}{retry}{until}")
 }
 
 fn number_mismatch_detail(tries_left: u32) -> String {

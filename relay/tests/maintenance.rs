@@ -143,7 +143,10 @@ async fn maintenance_refuses_new_challenges_with_the_message_while_devices_and_o
     assert!(problem.detail.contains(MESSAGE), "{}", problem.detail);
     let notice = problem.maintenance.expect("the maintenance field");
     assert_eq!(notice.message.as_deref(), Some(MESSAGE));
-    assert_eq!(notice.until.map(|t| t.unix_timestamp()), Some(until));
+    assert_eq!(
+        notice.until.map(time::OffsetDateTime::unix_timestamp),
+        Some(until)
+    );
     // The bank's read, before its customers try.
     let read: MaintenanceStatus = bank.get("/v1/maintenance").await.json(200);
     assert_eq!(read, notice);
@@ -478,7 +481,7 @@ fn refused(out: &std::process::Output, says: &str) {
 }
 
 #[tokio::test]
-async fn the_cli_switches_a_running_relay_and_refuses_bad_input_in_one_line() {
+async fn the_cli_refuses_bad_input_in_one_line_and_switches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let relay = spawn_relay_with(test_settings(dir.path()), Parts::default(), true).await;
     let bank = Bank::new(&relay.url, &relay.api_key);
@@ -511,6 +514,14 @@ async fn the_cli_switches_a_running_relay_and_refuses_bad_input_in_one_line() {
             .json::<MaintenanceStatus>(200)
             .on
     );
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_cli_switches_a_running_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = spawn_relay_with(test_settings(dir.path()), Parts::default(), true).await;
+    let bank = Bank::new(&relay.url, &relay.api_key);
 
     // On for this bank, from another process: the running relay follows.
     let out = cli(
@@ -572,7 +583,7 @@ async fn the_cli_switches_a_running_relay_and_refuses_bad_input_in_one_line() {
     })
     .await;
     let log: Vec<AuditEvent> = bank.get("/v1/audit").await.json(200);
-    let by: Vec<(&str, &str)> = log
+    let changes: Vec<(&str, &str)> = log
         .iter()
         .filter(|e| e.event.starts_with("maintenance."))
         .map(|e| {
@@ -582,7 +593,10 @@ async fn the_cli_switches_a_running_relay_and_refuses_bad_input_in_one_line() {
             )
         })
         .collect();
-    assert_eq!(by, [("maintenance.on", "cli"), ("maintenance.off", "cli")]);
+    assert_eq!(
+        changes,
+        [("maintenance.on", "cli"), ("maintenance.off", "cli")]
+    );
     relay.shutdown().await.unwrap();
 }
 

@@ -366,13 +366,12 @@ pub async fn watch(service: Service, shutdown: crate::shutdown::Shutdown) {
                 tracing::info!("maintenance state read again");
                 failing = false;
             }
-            Ok(()) => {}
             // Logged once per outage; the last state read stays in force meanwhile.
             Err(e) if !failing => {
                 tracing::error!(error = %e, "cannot read the maintenance state; keeping the last one read");
                 failing = true;
             }
-            Err(_) => {}
+            Ok(()) | Err(_) => {}
         }
     }
 }
