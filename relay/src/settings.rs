@@ -99,9 +99,11 @@ pub struct Settings {
     /// Largest total size of a request's headers (names, values and request line), in
     /// bytes; larger requests get 431.
     pub header_limit_bytes: usize,
-    /// Maintenance mode (R18): new challenges get 503.
+    /// Maintenance mode (R18) for this relay alone, from its start: new challenges get
+    /// 503. Not stored; `onepush-relay maintenance on` suspends every relay at run time.
     pub maintenance: bool,
-    /// `Retry-After` answered in maintenance mode, in seconds.
+    /// `Retry-After` answered in maintenance mode when the suspension has no `until`, in
+    /// seconds.
     pub maintenance_retry_after_seconds: u32,
     /// The four-letter prefix of new credential IDs.
     pub credential_prefix: String,
