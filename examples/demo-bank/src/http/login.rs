@@ -114,7 +114,7 @@ pub async fn login(
     {
         return refuse(meta, message);
     }
-    let gate = match state.relay.binding(&user.relay_user_id()).await {
+    let gate = match state.relay.user(&user.relay_user_id()?).await {
         Ok(binding) => token_gate(&user, binding.as_ref(), crate::now()),
         Err(e) => return refuse(meta, start_message(&StartError::Relay(e))),
     };
@@ -272,7 +272,7 @@ pub async fn dashboard(
 ) -> Result<Response, AppError> {
     let user = require_user(&state, &session).await?;
     let meta = Meta::new(&state, &session, "トップページ / Dashboard").await?;
-    let token = match state.relay.binding(&user.relay_user_id()).await {
+    let token = match state.relay.user(&user.relay_user_id()?).await {
         Ok(Some(b)) => format!("{} ({})", binding_label(b.state), b.credential_id),
         Ok(None) => "未登録 / not registered".to_owned(),
         Err(_) => "確認できません / unavailable".to_owned(),

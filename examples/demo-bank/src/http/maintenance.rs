@@ -9,7 +9,6 @@ use onepush_protocol::api::{MaintenanceStatus, Problem};
 
 use super::Meta;
 use crate::AppState;
-use crate::relay::RelayError;
 
 /// The announcement for the page frame, when one-push is suspended now (nothing when it
 /// is not, or the relay cannot say).
@@ -33,7 +32,7 @@ impl Meta {
 }
 
 /// The suspension in a 503 `maintenance` refusal, if that is what `e` is.
-pub fn suspension(e: &RelayError) -> Option<MaintenanceStatus> {
+pub fn suspension(e: &onepush_bank::Error) -> Option<MaintenanceStatus> {
     let problem: &Problem = e.problem()?;
     (problem.slug() == "maintenance").then(|| problem.maintenance.clone().unwrap_or_default())
 }

@@ -23,7 +23,6 @@ pub use approval::yen;
 pub use session::{COOKIE_NAME, ClientInfo};
 
 use crate::AppState;
-use crate::relay::RelayError;
 use crate::store::{Session, StoreError, User};
 
 /// The bank's router: a function of the state, so tests drive it with `oneshot`.
@@ -175,12 +174,20 @@ impl From<StoreError> for AppError {
     }
 }
 
-impl From<RelayError> for AppError {
-    fn from(e: RelayError) -> Self {
+impl From<onepush_bank::Error> for AppError {
+    fn from(e: onepush_bank::Error) -> Self {
         match e {
-            RelayError::Transport(why) => Self::Unavailable(why),
-            problem @ RelayError::Problem(_) => Self::Internal(problem.into()),
+            onepush_bank::Error::Transport(_) | onepush_bank::Error::Unreadable { .. } => {
+                Self::Unavailable(e.to_string())
+            }
+            other => Self::Internal(other.into()),
         }
+    }
+}
+
+impl From<onepush_protocol::IdError> for AppError {
+    fn from(e: onepush_protocol::IdError) -> Self {
+        Self::Internal(e.into())
     }
 }
 
