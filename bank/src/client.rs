@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use onepush_protocol::api::{
     AuditEvent, BankChallenge, ChallengeCreated, CreateChallenge, CreateEnrollment, CredentialKey,
-    GraceUntil, IDEMPOTENCY_HEADER, MAX_WAIT_SECONDS, OtpResynced, OtpVerified, Problem,
-    ReportedLost, ResyncOtp, UserBinding, VerifyOtp,
+    GraceUntil, IDEMPOTENCY_HEADER, MAX_WAIT_SECONDS, MaintenanceStatus, OtpResynced, OtpVerified,
+    Problem, ReportedLost, ResyncOtp, UserBinding, VerifyOtp,
 };
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, UserId};
 use reqwest::{Method, RequestBuilder, Url};
@@ -304,6 +304,16 @@ impl Client {
             request = request.query(&[("limit", limit)]);
         }
         self.send(request).await
+    }
+
+    /// `GET /v1/maintenance`: whether one-push is suspended for this bank now (R18), with
+    /// the operator's announcement (`message`) and end (`until`), so the bank can show it
+    /// on its login and payment pages before its customers try. While it is on,
+    /// [`create_challenge`](Self::create_challenge) fails with the problem `maintenance`,
+    /// whose `maintenance` field carries the same status.
+    pub async fn maintenance(&self) -> Result<MaintenanceStatus, Error> {
+        self.call::<(), _>(Method::GET, &["v1", "maintenance"], None)
+            .await
     }
 
     /// `GET /healthz`: whether the relay answers at all.

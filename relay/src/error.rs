@@ -165,9 +165,12 @@ pub enum ApiError {
     /// Too many requests from this address.
     #[error("too many requests from this address; retry in {0} seconds")]
     RateLimited(u64),
-    /// Maintenance mode (R18).
-    #[error("one-push is suspended for maintenance; retry after {0} seconds")]
-    Maintenance(u32),
+    /// One-push is suspended for maintenance (R18): the suspension in force.
+    #[error("{}", maintenance_detail(.0))]
+    Maintenance(Box<onepush_protocol::api::MaintenanceStatus>),
+    /// No tenant with this slug (operator routes).
+    #[error("tenant {0} does not exist")]
+    TenantNotFound(String),
     /// The database is unreachable.
     #[error("service unavailable")]
     Unavailable,
@@ -205,7 +208,8 @@ impl ApiError {
             Self::RouteNotFound(_)
             | Self::ChallengeNotFound
             | Self::UserNotEnrolled(_)
-            | Self::CredentialNotFound(_) => StatusCode::NOT_FOUND,
+            | Self::CredentialNotFound(_)
+            | Self::TenantNotFound(_) => StatusCode::NOT_FOUND,
             Self::BindingNotActive { .. }
             | Self::AlreadyEnrolled { .. }
             | Self::CodeToken(_)
@@ -247,6 +251,7 @@ impl ApiError {
             Self::ChallengeNotFound => "challenge-not-found",
             Self::UserNotEnrolled(_) => "user-not-enrolled",
             Self::CredentialNotFound(_) => "credential-not-found",
+            Self::TenantNotFound(_) => "tenant-not-found",
             Self::BindingNotActive { .. } => "binding-not-active",
             Self::AlreadyEnrolled { .. } => "already-enrolled",
             Self::CodeToken(_) => "code-token",
@@ -326,6 +331,24 @@ fn rfc3339(unix: i64) -> String {
     crate::clock::from_unix(unix)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// `one-push is suspended for maintenance: <message>; retry after N seconds (until T)`.
+fn maintenance_detail(status: &onepush_protocol::api::MaintenanceStatus) -> String {
+    let message = status
+        .message
+        .as_ref()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let retry = status
+        .retry_after_seconds
+        .map(|s| format!("; retry after {s} seconds"))
+        .unwrap_or_default();
+    let until = status
+        .until
+        .map(|t| format!(" (it ends at {})", rfc3339(t.unix_timestamp())))
+        .unwrap_or_default();
+    format!("one-push is suspended for maintenance{message}{retry}{until}")
 }
 
 fn number_mismatch_detail(tries_left: u32) -> String {

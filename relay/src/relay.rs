@@ -104,6 +104,11 @@ impl Relay {
             .seal_clear_webhook_secrets()
             .await
             .context("cannot seal the stored webhook secrets")?;
+        // Suspensions stored by an operator (R18) are in force from the first request.
+        service
+            .refresh_maintenance()
+            .await
+            .context("cannot read the maintenance state")?;
         crate::metrics::install();
         Ok(Self {
             service,
@@ -142,8 +147,9 @@ impl Relay {
 
     /// Serves HTTP/1.1 and HTTP/2 without TLS (h2c, prior knowledge; hyper's default of
     /// 200 concurrent streams per connection) on `listener`, and the operations routes
-    /// (`/metrics`) on the setting `http.admin_listen`, with the background tasks (expiry,
-    /// webhooks, the sweep of never-bound credentials), until `shutdown` resolves; then
+    /// (`/metrics`, `/maintenance`) on the setting `http.admin_listen`, with the background
+    /// tasks (expiry, webhooks, the sweep of never-bound credentials, the maintenance
+    /// poll), until `shutdown` resolves; then
     /// stops taking connections, ends event streams and long-polls, and waits for
     /// requests in flight.
     pub async fn serve(
@@ -185,6 +191,10 @@ impl Relay {
             self.service.clone(),
             self.shutdown.clone(),
         ));
+        let maintenance = tokio::spawn(crate::service::maintenance::watch(
+            self.service.clone(),
+            self.shutdown.clone(),
+        ));
         let trigger = self.trigger.clone();
         let stopped = self.shutdown.clone();
         tokio::spawn(async move {
@@ -214,7 +224,7 @@ impl Relay {
         );
         tokio::join!(public, operations);
         self.trigger.fire();
-        let _ = tokio::join!(expiry, outbox, sweep, retention);
+        let _ = tokio::join!(expiry, outbox, sweep, retention, maintenance);
         tracing::info!("relay stopped");
         Ok(())
     }

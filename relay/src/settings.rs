@@ -337,9 +337,11 @@ impl Default for PushFatigue {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Maintenance {
-    /// Maintenance mode (R18): new challenges get 503.
+    /// Maintenance mode (R18) for this relay alone, from its start: new challenges get
+    /// 503. Not stored; `onepush-relay maintenance on` suspends every relay at run time.
     pub enabled: bool,
-    /// `Retry-After` answered in maintenance mode, in seconds.
+    /// `Retry-After` answered in maintenance mode when the suspension has no `until`, in
+    /// seconds.
     pub retry_after_seconds: u32,
 }
 

@@ -397,11 +397,11 @@ async fn challenges_need_the_context_fields_of_their_kind_and_an_enrolled_active
 async fn maintenance_mode_refuses_new_challenges_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
     let (relay, bank, _device) = enrolled(dir.path()).await;
-    relay.relay.service().set_maintenance(true);
+    relay.relay.service().set_local_maintenance(true);
     let answer = bank.login("alice", json!({})).await;
     answer.problem(503, "maintenance");
     assert_eq!(answer.headers.get("retry-after").unwrap(), "300");
-    relay.relay.service().set_maintenance(false);
+    relay.relay.service().set_local_maintenance(false);
     bank.login("alice", json!({}))
         .await
         .json::<ChallengeCreated>(201);

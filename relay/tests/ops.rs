@@ -163,6 +163,7 @@ fn openapi_lists_every_route_with_its_methods() {
         ("/v1/credentials/{cid}/report-lost", "post"),
         ("/v1/credentials/{cid}/jwk", "get"),
         ("/v1/audit", "get"),
+        ("/v1/maintenance", "get"),
         ("/v1/device/credentials", "post"),
         ("/v1/device/credentials/self", "delete"),
         ("/v1/device/push-subscription", "put"),

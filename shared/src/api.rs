@@ -11,6 +11,10 @@ use crate::context::Context;
 use crate::ids::{ChallengeId, CredentialId, TenantId, UserId};
 use crate::jws::{DecisionVerdict, DenyReason};
 use crate::keys::Jwk;
+pub use crate::maintenance::{
+    MAX_MAINTENANCE_MESSAGE_CHARS, MaintenanceOverview, MaintenanceScope, MaintenanceStatus,
+    SetMaintenance, TenantMaintenance,
+};
 
 /// The header that carries a device request proof (see [`crate::proof`]).
 pub const PROOF_HEADER: &str = "OnePush-Proof";
@@ -60,6 +64,10 @@ pub struct Problem {
     /// numbers before the challenge ends denied (`number-mismatch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// The suspension in force, when the problem is `maintenance` (R18): its announcement
+    /// (`message`) and end (`until`), for the bank to show its customers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<MaintenanceStatus>,
 }
 
 impl Problem {

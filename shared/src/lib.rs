@@ -28,6 +28,7 @@ pub mod ids;
 mod jose;
 pub mod jws;
 pub mod keys;
+pub mod maintenance;
 pub mod proof;
 pub mod totp;
 pub mod transaction;

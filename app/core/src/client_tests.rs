@@ -38,6 +38,7 @@ fn problem_error_reads_as_its_detail() {
         grace_until: None,
         challenge_status: None,
         attempts_left: None,
+        maintenance: None,
     };
     let err = ClientError::Problem(Box::new(problem));
     assert_eq!(

@@ -198,6 +198,7 @@ mod tests {
             grace_until: None,
             challenge_status: None,
             attempts_left: None,
+            maintenance: None,
         }))
     }
 

@@ -5,10 +5,10 @@ use onepush_protocol::jws::DenyReason;
 use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId};
 use time::OffsetDateTime;
 
+use onepush_bank::verify::{self, Expected};
+
 use crate::AppState;
-use crate::relay::RelayError;
 use crate::store::{AdminOp, Approval, PasswordKind, Purpose, StoreError, Transfer, User};
-use crate::verify::{self, Expected};
 
 /// Why a challenge could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,7 @@ pub enum StartError {
     NoActiveToken,
     /// The relay refused or could not be reached.
     #[error(transparent)]
-    Relay(#[from] RelayError),
+    Relay(#[from] onepush_bank::Error),
     /// The bank's database.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -34,19 +34,20 @@ pub async fn start(
     purpose: &Purpose,
     number_matching: bool,
 ) -> Result<Approval, StartError> {
-    let relay_user = user.relay_user_id();
+    // A bank user ID the relay's alphabet does not allow cannot be sent.
+    let relay_user = user
+        .relay_user_id()
+        .map_err(|e| onepush_bank::Error::Url(format!("user ID: {e}")))?;
     let binding = state
         .relay
-        .binding(&relay_user)
+        .user(&relay_user)
         .await?
         .ok_or(StartError::NoActiveToken)?;
     if binding.state != onepush_protocol::api::BindingState::Active {
         return Err(StartError::NoActiveToken);
     }
     let body = CreateChallenge {
-        user_id: relay_user
-            .parse()
-            .map_err(|e| RelayError::Transport(format!("user ID: {e}")))?,
+        user_id: relay_user,
         kind,
         context: context.clone(),
         ttl_seconds: Some(state.settings.ttl_seconds),
@@ -56,7 +57,7 @@ pub async fn start(
     onepush_protocol::keys::fill_random(&mut key);
     let created = state
         .relay
-        .create_challenge(&body, &onepush_protocol::b64::encode(key))
+        .create_challenge(&body, Some(&onepush_protocol::b64::encode(key)))
         .await?;
     let approval = Approval {
         challenge_id: created.id.to_string(),
@@ -65,8 +66,8 @@ pub async fn start(
         user_id: user.user_id.clone(),
         credential_id: binding.credential_id.as_str().to_owned(),
         purpose: purpose.name().to_owned(),
-        payload: serde_json::to_string(purpose)
-            .map_err(|e| RelayError::Transport(e.to_string()))?,
+        // Strings and numbers only: serialising it cannot fail.
+        payload: serde_json::to_string(purpose).expect("a purpose serialises"),
         context: context.canonical_json(),
         number: created.number.map(i64::from),
         expires_at: created.expires_at.unix_timestamp(),
@@ -115,7 +116,7 @@ async fn finish(
         return Ok(());
     }
     let expected = expected(approval)?;
-    match verify::verify_approval(&state.relay, challenge, &expected).await {
+    match verify_approval(state, challenge, &expected).await {
         Err(why) => {
             tracing::warn!(challenge = %id, %why, "decision failed the bank's own check");
             state
@@ -145,6 +146,49 @@ async fn finish(
     Ok(())
 }
 
+/// A decision the bank checked itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// RFC 7638 thumbprint of the key that signed.
+    pub thumbprint: String,
+    /// The credential that signed.
+    pub credential_id: CredentialId,
+    /// Whether the user unlocked the phone app with PIN or biometrics.
+    pub user_verified: bool,
+}
+
+impl Verified {
+    /// The line shown on the bank's pages.
+    pub fn summary(&self) -> String {
+        format!(
+            "署名を検証しました / signature verified — クレデンシャルID {} · 鍵サムプリント (key thumbprint) {}",
+            self.credential_id, self.thumbprint
+        )
+    }
+}
+
+/// The bank's own check of an `approved` challenge with the SDK: the JWS against the
+/// registered credential's key (`GET /v1/credentials/{cid}/jwk`), then every claim
+/// against what the bank sent. `Err` says what did not match.
+pub async fn verify_approval(
+    state: &AppState,
+    challenge: &BankChallenge,
+    expected: &Expected,
+) -> Result<Verified, String> {
+    let key = state
+        .relay
+        .jwk(&expected.credential_id)
+        .await
+        .map_err(|e| format!("could not fetch the credential's key: {e}"))?;
+    let claims = verify::verify_approval(challenge, &key.jwk, expected)
+        .map_err(|e| format!("signature check failed: {e}"))?;
+    Ok(Verified {
+        thumbprint: key.jwk.thumbprint(),
+        credential_id: claims.cid,
+        user_verified: claims.uv,
+    })
+}
+
 fn expected(approval: &Approval) -> anyhow::Result<Expected> {
     let kind = match approval.purpose()? {
         Purpose::Login => ChallengeKind::Login,
@@ -153,7 +197,8 @@ fn expected(approval: &Approval) -> anyhow::Result<Expected> {
     };
     Ok(Expected {
         challenge_id: approval.challenge_id.parse()?,
-        user_id: crate::store::relay_user_id(&approval.contract_number, &approval.user_id),
+        tenant_id: None,
+        user_id: crate::store::relay_user_id(&approval.contract_number, &approval.user_id)?,
         credential_id: approval.credential_id.parse::<CredentialId>()?,
         kind,
         context: Context::from_value(serde_json::from_str(&approval.context)?)?,
@@ -254,7 +299,7 @@ pub async fn run_admin(
             let grace = grace_until(state);
             state
                 .relay
-                .unregister(&crate::store::relay_user_id(contract, target), &grace)
+                .unregister(&crate::store::relay_user_id(contract, target)?, &grace)
                 .await?;
         }
     }

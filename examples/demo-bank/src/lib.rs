@@ -1,14 +1,14 @@
 //! OnePush demo bank: a corporate internet bank like the one in the seeds, which asks
 //! the OnePush relay (over its public bank API only) to approve logins, transfers and
-//! admin operations, and checks every signed decision itself.
+//! admin operations, and checks every signed decision itself. It speaks to the relay
+//! through the bank SDK, [`onepush_bank`]: the client of the bank API and the
+//! decision verification a bank would use.
 //!
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`config`] | command line, environment and page settings |
 //! | [`store`] | the bank's SQLite database (users, sessions, approvals, transfers, outbox) |
-//! | [`relay`] | the client of the relay's bank API |
-//! | [`verify`] | the bank's own check of a decision JWS |
-//! | [`flow`] | starting a challenge and applying its outcome |
+//! | [`flow`] | starting a challenge, the bank's own check of the signed decision, applying it |
 //! | [`payments`] | the payment screens per transaction type and their contexts |
 //! | [`http`] | the pages |
 
@@ -17,17 +17,14 @@ pub mod flow;
 pub mod http;
 pub mod passwords;
 pub mod payments;
-pub mod relay;
 pub mod seed;
 pub mod store;
-pub mod verify;
 
 use std::sync::Arc;
 
 pub use config::{Config, Settings};
 pub use http::app;
 
-use relay::RelayClient;
 use store::Store;
 
 /// Everything a page handler needs.
@@ -36,7 +33,7 @@ pub struct AppState {
     /// The bank's database.
     pub store: Store,
     /// The relay's bank API.
-    pub relay: RelayClient,
+    pub relay: onepush_bank::Client,
     /// Page settings.
     pub settings: Arc<Settings>,
 }
@@ -56,9 +53,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "seeded the demo contract and users"
         );
     }
-    let relay = RelayClient::new(
+    let relay = onepush_bank::Client::new(
         &config.relay_url,
-        relay::ApiKey::new(config.api_key.clone()),
+        onepush_bank::ApiKey::new(config.api_key.clone()),
     )?;
     if !relay.healthy().await {
         tracing::warn!(relay = %config.relay_url, "the relay does not answer yet; logins with one-push will fail until it does");

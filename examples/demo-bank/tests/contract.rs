@@ -57,7 +57,7 @@ async fn ending_the_contract_unregisters_every_token_and_cancels_pending_pushes(
         let binding = w
             .state
             .relay
-            .binding(&format!("{}.{user_id}", seed::CONTRACT))
+            .user(&format!("{}.{user_id}", seed::CONTRACT).parse().unwrap())
             .await
             .unwrap()
             .unwrap();

@@ -186,7 +186,7 @@ async fn admin_unregisters_a_token_with_a_push_and_every_user_is_mailed() {
     let binding = w
         .state
         .relay
-        .binding("1234567.approver01")
+        .user(&"1234567.approver01".parse().unwrap())
         .await
         .unwrap()
         .unwrap();

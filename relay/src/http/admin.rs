@@ -1,5 +1,6 @@
 //! The operations listener (`http.admin_listen`, loopback by default), apart from the public
-//! one: `/metrics` and any route only operators may call. Other modules add theirs to
+//! one: `/metrics`, `/healthz`, the operator's `/maintenance` routes
+//! ([`super::maintenance`]) and their `/openapi.json`. Other modules add theirs to
 //! [`admin_router`]. Also the HTTP request metrics of the public listener.
 
 use std::time::Instant;
@@ -16,8 +17,17 @@ use crate::error::ApiError;
 
 /// The routes of the operations listener.
 pub fn admin_router(state: AppState) -> Router {
-    Router::new()
+    let (operator, doc) = super::maintenance::admin_routes().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    operator
         .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
         .route("/healthz", get(super::ops::healthz))
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::RouteNotFound(uri.path().to_owned()) },

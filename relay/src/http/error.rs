@@ -35,6 +35,7 @@ impl ApiError {
             grace_until: None,
             challenge_status: None,
             attempts_left: None,
+            maintenance: None,
         };
         match self {
             Self::BindingNotActive {
@@ -48,6 +49,7 @@ impl ApiError {
                 problem.challenge_status = Some(*s);
             }
             Self::CodeInvalid { attempts_left } => problem.attempts_left = Some(*attempts_left),
+            Self::Maintenance(status) => problem.maintenance = Some((**status).clone()),
             Self::BindingLocked => problem.attempts_left = Some(0),
             Self::NumberMismatch { tries_left } => {
                 problem.attempts_left = Some(*tries_left);
@@ -79,7 +81,7 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         let retry_after = match self {
-            Self::Maintenance(s) => Some(u64::from(s)),
+            Self::Maintenance(status) => Some(status.retry_after_seconds.unwrap_or(1).max(1)),
             Self::RateLimited(s) | Self::CredentialRateLimited(s) => Some(s),
             Self::PushFatigueLockout { retry_after, .. } => Some(retry_after.max(1)),
             Self::DatabaseUnavailable(_) => Some(DATABASE_RETRY_AFTER_SECONDS),

@@ -10,6 +10,7 @@ mod device;
 mod enrollments;
 pub mod error;
 pub mod extract;
+pub mod maintenance;
 mod ops;
 mod users;
 
@@ -98,6 +99,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(credentials::report_lost))
         .routes(routes!(credentials::jwk))
         .routes(routes!(audit::list))
+        .routes(routes!(maintenance::bank_status))
         .routes(routes!(device::credentials::provision))
         .routes(routes!(device::credentials::revoke_self))
         .routes(routes!(device::credentials::push_subscription))

@@ -65,10 +65,9 @@ impl Service {
         req: CreateChallenge,
         idempotency_key: Option<String>,
     ) -> Result<ChallengeCreated, ApiError> {
-        if self.maintenance() {
-            return Err(ApiError::Maintenance(
-                self.settings.maintenance.retry_after_seconds,
-            ));
+        // From memory: the stored suspensions are read by the maintenance poll, not here.
+        if let Some(refusal) = self.maintenance_refusal(&tenant.id) {
+            return Err(refusal);
         }
         let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
         if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&ttl) {

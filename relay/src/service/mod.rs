@@ -7,6 +7,7 @@ mod device;
 pub mod device_auth;
 mod enrollment;
 pub mod lifecycle;
+pub mod maintenance;
 mod otp;
 mod tenant_cache;
 pub mod tenants;
@@ -41,7 +42,10 @@ pub struct Service {
     pub(crate) keys: Arc<RelayKeys>,
     pub(crate) settings: Arc<Settings>,
     pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
-    maintenance: Arc<AtomicBool>,
+    /// This relay's `maintenance` setting (R18), apart from the stored suspensions.
+    local_maintenance: Arc<AtomicBool>,
+    /// The stored suspensions as last read ([`maintenance`]).
+    maintenance_rows: Arc<maintenance::MaintenanceCache>,
     tenants: Arc<tenant_cache::TenantCache>,
 }
 
@@ -63,7 +67,7 @@ impl Service {
         keys: Arc<RelayKeys>,
         settings: Arc<Settings>,
     ) -> Self {
-        let maintenance = Arc::new(AtomicBool::new(settings.maintenance.enabled));
+        let local_maintenance = Arc::new(AtomicBool::new(settings.maintenance.enabled));
         Self {
             store,
             clock,
@@ -72,7 +76,8 @@ impl Service {
             keys,
             settings,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
-            maintenance,
+            local_maintenance,
+            maintenance_rows: Arc::default(),
             tenants: Arc::default(),
         }
     }
@@ -92,14 +97,16 @@ impl Service {
         self.clock.now_unix()
     }
 
-    /// Turns maintenance mode (R18) on or off at run time.
-    pub fn set_maintenance(&self, on: bool) {
-        self.maintenance.store(on, Ordering::SeqCst);
+    /// Turns this relay's own maintenance switch (the `maintenance` setting, R18) on or
+    /// off: this relay only, not stored. The stored suspensions every relay honours are
+    /// [`maintenance_on`](Self::maintenance_on) and [`maintenance_off`](Self::maintenance_off).
+    pub fn set_local_maintenance(&self, on: bool) {
+        self.local_maintenance.store(on, Ordering::SeqCst);
     }
 
-    /// Whether maintenance mode is on.
-    pub fn maintenance(&self) -> bool {
-        self.maintenance.load(Ordering::SeqCst)
+    /// Whether this relay's own maintenance switch is on.
+    pub fn local_maintenance(&self) -> bool {
+        self.local_maintenance.load(Ordering::SeqCst)
     }
 
     /// Appends an audit event, logging (not failing) if the store refuses.

@@ -24,6 +24,7 @@
 pub(crate) mod bindings;
 mod codec;
 mod decode;
+pub mod maintenance;
 mod ops;
 pub mod postgres;
 mod records;
@@ -40,6 +41,7 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushChannel, 
 pub use bindings::{
     BindingChange, BindingChanged, BindingStore, EndPrompts, OtpFailure, PromptNotice,
 };
+pub use maintenance::{MaintenanceRecord, MaintenanceStore};
 pub use upkeep::{ClusterStore, CredentialSweep};
 
 pub use ops::OpsStore;
@@ -197,6 +199,7 @@ pub trait Store:
     + OpsStore
     + ClusterStore
     + CredentialSweep
+    + MaintenanceStore
     + std::fmt::Debug
 {
     /// Checks the database answers.

@@ -9,6 +9,7 @@ mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
 mod kinds;
+mod maintenance;
 mod ops;
 mod records;
 mod upkeep;
@@ -104,4 +105,6 @@ contract!(
     ops::retention_deletes_old_ended_challenges_and_their_keys_in_batches,
     ops::retention_deletes_ended_webhooks_and_keeps_pending_ones,
     ops::retention_deletes_audit_below_a_bound_that_only_moves_forward,
+    maintenance::suspensions_are_kept_per_scope_replaced_and_audited,
+    maintenance::an_end_by_until_is_deleted_once_and_only_when_due,
 );

@@ -16,7 +16,6 @@ use super::{AppError, Meta, render, render_invalid, require_user};
 use crate::AppState;
 use crate::flow::{self, StartError};
 use crate::passwords::{self, LOCK_AFTER};
-use crate::relay::RelayError;
 use crate::store::{AdminOp, Purpose, Session, StoreError, User};
 
 const TITLE: &str = "管理者メニュー / Admin";
@@ -211,7 +210,7 @@ async fn prepare(
             {
                 return Ok(Err(message));
             }
-            let binding = state.relay.binding(&target_user.relay_user_id()).await?;
+            let binding = state.relay.user(&target_user.relay_user_id()?).await?;
             if binding.is_none_or(|b| b.state == onepush_protocol::api::BindingState::Unregistered)
             {
                 return Ok(Err(format!(
@@ -307,9 +306,9 @@ async fn verify_otp(
             "OTP（6桁のセキュリティコード）を入力してください / enter your 6-digit code".to_owned(),
         ));
     }
-    match state.relay.verify_otp(&admin.relay_user_id(), code).await {
+    match state.relay.verify_otp(&admin.relay_user_id()?, code).await {
         Ok(_) => Ok(Ok(())),
-        Err(RelayError::Problem(p)) => Ok(Err(match p.slug() {
+        Err(onepush_bank::Error::Problem { problem: p, .. }) => Ok(Err(match p.slug() {
             "code-invalid" => format!(
                 "OTPが正しくありません（あと{}回でロック）/ wrong code",
                 p.attempts_left.map_or_else(|| "-".to_owned(), |n| n.to_string())

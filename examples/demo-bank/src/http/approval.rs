@@ -248,11 +248,19 @@ pub fn start_message(e: &StartError) -> String {
         StartError::NoActiveToken => {
             return "ワンプッシュ認証が利用中ではありません。登録してください / one-push is not active for you: register first".to_owned();
         }
-        StartError::Relay(relay) => relay.slug(),
+        StartError::Relay(relay) => {
+            if let Some(status) = super::maintenance::suspension(relay) {
+                // R18: the operator's announcement; transactions wait until it ends.
+                return format!(
+                    "{}\nメンテナンス終了後に再度お試しください / please try again after the maintenance",
+                    super::maintenance::text(&status)
+                );
+            }
+            relay.slug()
+        }
         StartError::Store(_) => None,
     };
     match slug {
-        Some("maintenance") => "ワンプッシュ認証はシステム障害のため一時停止中です。当行ホームページのお知らせをご確認ください / one-push is suspended during a system failure".to_owned(),
         Some("code-token") => "ワンタイムパスワード（コードトークン）をご利用のため、ワンプッシュ認証での承認はできません / your token is a code token: it cannot approve by push".to_owned(),
         Some("push-fatigue") => "短時間に承認依頼が多すぎます。しばらくしてから再度お試しください / too many requests: try again later".to_owned(),
         Some("user-not-enrolled" | "binding-not-active") => {

@@ -25,8 +25,8 @@ pub async fn end(
     }
     let mut ended = Vec::new();
     for user in state.store.users(seed::CONTRACT).await? {
-        let relay_user = user.relay_user_id();
-        match state.relay.binding(&relay_user).await? {
+        let relay_user = user.relay_user_id()?;
+        match state.relay.user(&relay_user).await? {
             Some(b) if b.state != BindingState::Unregistered => {
                 state
                     .relay

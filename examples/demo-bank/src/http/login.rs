@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::approval::{fmt_date, start_message};
+use super::maintenance;
 use super::session::{check_csrf, new_session, set_cookie};
 use super::{AppError, ClientInfo, Meta, render, render_invalid, require_user, signed_in_user};
 use crate::flow::{self, StartError};
@@ -52,7 +53,10 @@ pub async fn login_page(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
 ) -> Result<Response, AppError> {
-    let meta = Meta::new(&state, &session, "ログイン / Sign in").await?;
+    let meta = Meta::new(&state, &session, "ログイン / Sign in")
+        .await?
+        .announce(&state)
+        .await;
     render(&LoginPage {
         meta,
         error: None,
@@ -88,7 +92,10 @@ pub async fn login(
             user_id: form.user_id.clone(),
         })
     };
-    let meta = Meta::new(&state, &session, "ログイン / Sign in").await?;
+    let meta = Meta::new(&state, &session, "ログイン / Sign in")
+        .await?
+        .announce(&state)
+        .await;
     let (contract, user_id) = (form.contract.trim(), form.user_id.trim());
     if contract.is_empty() || user_id.is_empty() || form.password.is_empty() {
         return refuse(
@@ -109,7 +116,7 @@ pub async fn login(
     {
         return refuse(meta, message);
     }
-    let gate = match state.relay.binding(&user.relay_user_id()).await {
+    let gate = match state.relay.user(&user.relay_user_id()?).await {
         Ok(binding) => token_gate(&user, binding.as_ref(), crate::now()),
         Err(e) => return refuse(meta, start_message(&StartError::Relay(e))),
     };
@@ -119,13 +126,7 @@ pub async fn login(
     let target = match gate {
         Gate::Refuse(message) => return refuse(meta, message),
         Gate::PasswordOnly(notice) => {
-            state
-                .store
-                .sign_in(&fresh.id, &user.contract_number, &user.user_id)
-                .await?;
-            if let Some(notice) = notice {
-                state.store.set_flash(&fresh.id, &notice).await?;
-            }
+            password_only(&state, &fresh.id, &user, notice).await?;
             "/dashboard".to_owned()
         }
         Gate::Otp => {
@@ -157,14 +158,39 @@ pub async fn login(
             .await
             {
                 Ok(approval) => format!("/approval/{}", approval.challenge_id),
-                Err(e @ (StartError::Relay(_) | StartError::NoActiveToken)) => {
-                    return refuse(meta, start_message(&e));
-                }
+                Err(StartError::Relay(e)) => match maintenance::suspension(&e) {
+                    // R18: one-push suspended by the relay's operator: the bank's
+                    // password-only policy, with the announcement.
+                    Some(status) => {
+                        let notice = maintenance::password_only_notice(&status);
+                        password_only(&state, &fresh.id, &user, Some(notice)).await?;
+                        "/dashboard".to_owned()
+                    }
+                    None => return refuse(meta, start_message(&StartError::Relay(e))),
+                },
+                Err(e @ StartError::NoActiveToken) => return refuse(meta, start_message(&e)),
                 Err(StartError::Store(e)) => return Err(e.into()),
             }
         }
     };
     Ok(([(SET_COOKIE, cookie)], Redirect::to(&target)).into_response())
+}
+
+/// Signs `user` in on the session `session_id` with passwords only, with `notice`.
+async fn password_only(
+    state: &AppState,
+    session_id: &str,
+    user: &User,
+    notice: Option<String>,
+) -> Result<(), AppError> {
+    state
+        .store
+        .sign_in(session_id, &user.contract_number, &user.user_id)
+        .await?;
+    if let Some(notice) = notice {
+        state.store.set_flash(session_id, &notice).await?;
+    }
+    Ok(())
 }
 
 /// R13, R14, R17: who may log in how, given the relay's binding.
@@ -268,7 +294,7 @@ pub async fn otp_submit(
     };
     let code = form.code.trim();
     let refused = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        match state.relay.verify_otp(&user.relay_user_id(), code).await {
+        match state.relay.verify_otp(&user.relay_user_id()?, code).await {
             Ok(_) => None,
             Err(e) => match e.problem() {
                 Some(p) => Some(otp_refusal(p)),
@@ -366,7 +392,7 @@ pub async fn dashboard(
 ) -> Result<Response, AppError> {
     let user = require_user(&state, &session).await?;
     let meta = Meta::new(&state, &session, "トップページ / Dashboard").await?;
-    let token = match state.relay.binding(&user.relay_user_id()).await {
+    let token = match state.relay.user(&user.relay_user_id()?).await {
         Ok(Some(b)) => format!(
             "{} — {} ({})",
             binding_label(b.state),

@@ -4,6 +4,7 @@ mod admin;
 mod approval;
 mod contract;
 mod login;
+mod maintenance;
 mod payments;
 mod register;
 mod resync;
@@ -22,7 +23,6 @@ pub use approval::yen;
 pub use session::{COOKIE_NAME, ClientInfo};
 
 use crate::AppState;
-use crate::relay::RelayError;
 use crate::store::{Session, StoreError, User};
 
 /// The bank's router: a function of the state, so tests drive it with `oneshot`.
@@ -89,6 +89,8 @@ pub struct Meta {
     pub transfers: bool,
     /// A notice from the previous step.
     pub flash: Option<String>,
+    /// The relay's maintenance announcement (R18), on the pages that show it.
+    pub maintenance: Option<String>,
 }
 
 impl Meta {
@@ -173,12 +175,20 @@ impl From<StoreError> for AppError {
     }
 }
 
-impl From<RelayError> for AppError {
-    fn from(e: RelayError) -> Self {
+impl From<onepush_bank::Error> for AppError {
+    fn from(e: onepush_bank::Error) -> Self {
         match e {
-            RelayError::Transport(why) => Self::Unavailable(why),
-            problem @ RelayError::Problem(_) => Self::Internal(problem.into()),
+            onepush_bank::Error::Transport(_) | onepush_bank::Error::Unreadable { .. } => {
+                Self::Unavailable(e.to_string())
+            }
+            other => Self::Internal(other.into()),
         }
+    }
+}
+
+impl From<onepush_protocol::IdError> for AppError {
+    fn from(e: onepush_protocol::IdError) -> Self {
+        Self::Internal(e.into())
     }
 }
 

@@ -117,7 +117,10 @@ pub async fn menu(
     Extension(session): Extension<Session>,
 ) -> Result<Response, AppError> {
     let user = payer(&state, &session).await?;
-    let meta = Meta::new(&state, &session, "各種お取引 / Payments").await?;
+    let meta = Meta::new(&state, &session, "各種お取引 / Payments")
+        .await?
+        .announce(&state)
+        .await;
     let done = state
         .store
         .approved_payments(&user.contract_number)
@@ -155,7 +158,10 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let screen = screen_of(&slug)?;
     let user = payer(&state, &session).await?;
-    let meta = Meta::new(&state, &session, screen.title).await?;
+    let meta = Meta::new(&state, &session, screen.title)
+        .await?
+        .announce(&state)
+        .await;
     render(&page_for(meta, screen, &user, &HashMap::new(), None))
 }
 
@@ -187,7 +193,10 @@ pub async fn submit(
     let screen = screen_of(&slug)?;
     check_csrf(&session, form.get("csrf").map_or("", String::as_str))?;
     let user = payer(&state, &session).await?;
-    let meta = Meta::new(&state, &session, screen.title).await?;
+    let meta = Meta::new(&state, &session, screen.title)
+        .await?
+        .announce(&state)
+        .await;
     let fail = |meta: Meta, error: String| {
         render_invalid(&page_for(meta, screen, &user, &form, Some(error)))
     };

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use super::session::{check_csrf, new_session, set_cookie};
 use super::{AppError, Meta, render, render_invalid, signed_in_user};
 use crate::flow;
-use crate::relay::RelayError;
 use crate::store::{PasswordKind, Session, StoreError, User};
 use crate::{AppState, seed};
 
@@ -168,10 +167,7 @@ pub async fn enroll(
         return render_invalid(&page);
     }
     let body = CreateEnrollment {
-        user_id: user
-            .relay_user_id()
-            .parse()
-            .map_err(|e: onepush_protocol::IdError| AppError::Internal(e.into()))?,
+        user_id: user.relay_user_id()?,
         credential_id: credential.clone(),
         codes,
         kind: None,
@@ -185,7 +181,7 @@ pub async fn enroll(
             page.credential_id.clear();
             render(&page)
         }
-        Err(RelayError::Problem(problem)) => {
+        Err(onepush_bank::Error::Problem { problem, .. }) => {
             page.error = Some(match problem.slug() {
                 "credential-not-found" => "クレデンシャルIDが見つかりません。アプリに表示されたIDを確認してください / credential ID not found".to_owned(),
                 "already-enrolled" => "この利用者は既にワンプッシュ認証を登録済みです（登録変更は登録解除の後に行ってください）/ already registered: unregister first".to_owned(),

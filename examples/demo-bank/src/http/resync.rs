@@ -11,7 +11,6 @@ use serde::Deserialize;
 use super::session::check_csrf;
 use super::{AppError, Meta, render, render_invalid, require_user};
 use crate::AppState;
-use crate::relay::RelayError;
 use crate::store::Session;
 
 const TITLE: &str = "時刻補正 / Resynchronise your token";
@@ -85,13 +84,18 @@ pub async fn submit(
             "6桁のセキュリティコードを2つ入力してください / enter two 6-digit codes".to_owned(),
         );
     }
-    match state.relay.resync_otp(&user.relay_user_id(), codes).await {
+    let [older, newer] = [codes[0].as_str(), codes[1].as_str()];
+    match state
+        .relay
+        .resync_otp(&user.relay_user_id()?, [older, newer])
+        .await
+    {
         Ok(r) => render(&ResyncPage {
             meta,
             error: None,
             done: Some(drift_text(r.drift_steps)),
         }),
-        Err(RelayError::Problem(p)) => fail(meta, match p.slug() {
+        Err(onepush_bank::Error::Problem { problem: p, .. }) => fail(meta, match p.slug() {
             "codes-invalid" => "コードが正しくないか、連続していません。次のコードに変わるのを待って、連続する2つを入力してください / the codes are wrong or not consecutive".to_owned(),
             "user-not-enrolled" => "ワンプッシュ認証が登録されていません / no token is registered for you".to_owned(),
             _ => format!("補正できませんでした / could not resynchronise: {}", p.detail),

@@ -13,7 +13,6 @@ use super::approval::fmt_date;
 use super::login::binding_label;
 use super::session::check_csrf;
 use super::{AppError, Meta, render, render_invalid};
-use crate::relay::RelayError;
 use crate::store::{Mail, Session, StoreError};
 use crate::{AppState, seed};
 
@@ -88,7 +87,7 @@ pub async fn page(
 async fn rows(state: &AppState) -> Result<Vec<TokenRow>, AppError> {
     let mut rows = Vec::new();
     for user in state.store.users(seed::CONTRACT).await? {
-        let binding = state.relay.binding(&user.relay_user_id()).await?;
+        let binding = state.relay.user(&user.relay_user_id()?).await?;
         let (state_text, credential, grace) = match binding {
             None => (
                 "未登録 / not registered".to_owned(),
@@ -182,14 +181,14 @@ pub async fn action(
         Ok(g) => g,
         Err(message) => return staff_error(&state, &session, message.to_owned()).await,
     };
-    let relay_user = user.relay_user_id();
+    let relay_user = user.relay_user_id()?;
     let grace_body = GraceUntil { grace_until: grace };
     let result = match form.action.as_str() {
         "suspend" => state.relay.suspend(&relay_user, &grace_body).await.map(|_| "一時停止しました / suspended".to_owned()),
         "resume" => state.relay.resume(&relay_user).await.map(|_| "再開しました / resumed".to_owned()),
         "unlock" => state.relay.unlock(&relay_user).await.map(|_| "閉塞を解除しました / unlocked".to_owned()),
         "unregister" => state.relay.unregister(&relay_user, &grace_body).await.map(|_| "登録を解除しました / unregistered".to_owned()),
-        "report_lost" => match state.relay.binding(&relay_user).await? {
+        "report_lost" => match state.relay.user(&relay_user).await? {
             Some(b) => state.relay.report_lost(&b.credential_id).await.map(|r| {
                 format!(
                     "紛失届を受け付けました。ロック {} 件、取消 {} 件 / reported lost: {} bindings locked, {} challenges cancelled",
@@ -215,7 +214,7 @@ pub async fn action(
                 "/staff",
             )))
         }
-        Err(RelayError::Problem(p)) => {
+        Err(onepush_bank::Error::Problem { problem: p, .. }) => {
             staff_error(
                 &state,
                 &session,

@@ -64,7 +64,10 @@ pub async fn page(
     Extension(session): Extension<Session>,
 ) -> Result<Response, AppError> {
     transfer_user(&state, &session).await?;
-    let meta = Meta::new(&state, &session, TITLE).await?;
+    let meta = Meta::new(&state, &session, TITLE)
+        .await?
+        .announce(&state)
+        .await;
     render(&TransferPage {
         meta,
         error: None,
@@ -116,7 +119,10 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     check_csrf(&session, &form.csrf)?;
     let user = transfer_user(&state, &session).await?;
-    let meta = Meta::new(&state, &session, TITLE).await?;
+    let meta = Meta::new(&state, &session, TITLE)
+        .await?
+        .announce(&state)
+        .await;
     let fail = |meta: Meta, error: String| {
         render_invalid(&TransferPage {
             meta,

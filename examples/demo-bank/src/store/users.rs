@@ -1,5 +1,6 @@
 //! Users of a contract: roles, password hashes and failure counters.
 
+use onepush_protocol::{IdError, UserId};
 use sqlx::FromRow;
 
 use super::{Store, StoreError};
@@ -98,14 +99,15 @@ impl User {
     }
 
     /// The user ID the relay knows: `<contract>.<user>`, unique in the tenant.
-    pub fn relay_user_id(&self) -> String {
+    pub fn relay_user_id(&self) -> Result<UserId, IdError> {
         relay_user_id(&self.contract_number, &self.user_id)
     }
 }
 
-/// The user ID the relay knows for a bank user.
-pub fn relay_user_id(contract: &str, user: &str) -> String {
-    format!("{contract}.{user}")
+/// The user ID the relay knows for a bank user (an error only for a bank user ID the
+/// relay's alphabet does not allow; the seeded ones all fit).
+pub fn relay_user_id(contract: &str, user: &str) -> Result<UserId, IdError> {
+    format!("{contract}.{user}").parse()
 }
 
 /// Which password a counter or hash is about.

@@ -76,14 +76,21 @@ export async function startWorld({ ttl = 10 } = {}) {
   const relayArgs = ['--data-dir', join(dir, 'relay')];
   const tenant = JSON.parse(execFileSync(join(BIN, 'onepush-relay'), [...relayArgs, 'tenant', 'add', 'demo-bank',
     '--display-name', 'OnePushデモ銀行', '--json'], { encoding: 'utf8' }));
+  // The operations listener on a free port: another relay on this machine may hold 8421.
   start(join(BIN, 'onepush-relay'), [...relayArgs, 'serve', '--listen', `127.0.0.1:${relayPort}`],
-    { ONEPUSH_HTTP__PUBLIC_URL: relayUrl });
+    { ONEPUSH_HTTP__PUBLIC_URL: relayUrl, ONEPUSH_HTTP__ADMIN_LISTEN: '127.0.0.1:0' });
   await waitHttp(`${relayUrl}/healthz`, 'the relay');
   start(join(BIN, 'onepush-demo-bank'), ['--listen', `127.0.0.1:${bankPort}`, '--relay-url', relayUrl,
     '--data-dir', join(dir, 'bank'), '--ttl-seconds', String(ttl)], { ONEPUSH_BANK_API_KEY: tenant.api_key });
   await waitHttp(`${bankUrl}/healthz`, 'the demo bank');
   mkdirSync(SHOTS, { recursive: true });
   return { dir, relayUrl, bankUrl };
+}
+
+/** `onepush-relay ARGS…` on the world's relay data (the operator's CLI); answers stdout. */
+export function relayCli(world, ...args) {
+  return execFileSync(join(BIN, 'onepush-relay'), ['--data-dir', join(world.dir, 'relay'), ...args],
+    { encoding: 'utf8', env: { ...process.env, ONEPUSH_LOG: 'warn' } });
 }
 
 /**

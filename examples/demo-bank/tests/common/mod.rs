@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
-use onepush_demo_bank::relay::{ApiKey, RelayClient};
+use onepush_bank::{ApiKey, Client};
 use onepush_demo_bank::store::Store;
 use onepush_demo_bank::{AppState, Settings, seed};
 use tower::ServiceExt as _;
@@ -25,7 +25,7 @@ pub async fn bank(relay_url: &str, api_key: &str, settings: Settings) -> AppStat
     seed::seed(&store, onepush_demo_bank::now())
         .await
         .expect("seed");
-    let relay = RelayClient::new(relay_url, ApiKey::new(api_key)).expect("client");
+    let relay = Client::new(relay_url, ApiKey::new(api_key)).expect("client");
     AppState {
         store,
         relay,

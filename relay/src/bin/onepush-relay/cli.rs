@@ -1,4 +1,5 @@
-//! The command line: `serve`, `tenant add|list|rotate-key|set-push-fatigue|rotate-webhook-secret`.
+//! The command line: `serve`, `tenant add|list|rotate-key|set-push-fatigue|rotate-webhook-secret`,
+//! `maintenance on|off|status` (in [`crate::maintenance`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +54,10 @@ pub enum Command {
     /// Manage tenants (banks).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Suspend one-push for maintenance (R18), for every bank or one; every relay on the
+    /// database honours it within a second.
+    #[command(subcommand)]
+    Maintenance(crate::maintenance::MaintenanceCommand),
 }
 
 /// Tenant commands.

@@ -1,6 +1,7 @@
 //! `onepush-relay`: parses the command line and runs it.
 
 mod cli;
+mod maintenance;
 
 use clap::Parser as _;
 use cli::{Cli, Command};
@@ -26,8 +27,14 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("{old}");
     }
     let listen = settings.http.listen;
+    let command = match cli.command {
+        Command::Maintenance(command) => {
+            return maintenance::run(settings, command).await;
+        }
+        other => other,
+    };
     let relay = Relay::open(settings).await?;
-    match cli.command {
+    match command {
         Command::Serve { .. } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -35,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
             relay.serve(listener, shutdown_signal()).await
         }
         Command::Tenant(command) => cli::tenant(&relay, command).await,
+        Command::Maintenance(_) => unreachable!("handled above"),
     }
 }
 

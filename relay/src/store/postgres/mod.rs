@@ -20,6 +20,9 @@ mod challenges;
 #[path = "../shared/credentials.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod credentials;
+#[path = "../shared/maintenance.rs"]
+#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+mod maintenance;
 #[path = "../shared/ops.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod ops;

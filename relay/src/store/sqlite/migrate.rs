@@ -48,6 +48,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../../migrations/sqlite/0009_token_kinds.sql"),
     ),
+    (
+        10,
+        include_str!("../../../migrations/sqlite/0010_maintenance.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.

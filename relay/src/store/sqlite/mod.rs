@@ -25,6 +25,7 @@ mod bindings;
 mod challenges;
 mod checkpoint;
 mod credentials;
+mod maintenance;
 mod migrate;
 mod ops;
 mod outbox;
