@@ -166,7 +166,7 @@ async fn a_code_token_gets_codes_and_no_push(settings: Settings) {
     let resynced: OtpResynced = bank
         .post(
             "/v1/users/alice/otp/resync",
-            &json!({ "codes": [pc.code_at_offset(0), pc.code_at_offset(1)] }),
+            &json!({ "codes": [pc.code_at_offset(-1), pc.code_at_offset(0)] }),
         )
         .await
         .json(200);
