@@ -29,6 +29,7 @@
 //! Appendix C vectors check this code (`tests/ocra_vectors.rs`).
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -100,7 +101,7 @@ impl Hash {
     }
 
     /// Output bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Self::Sha1 => 20,
             Self::Sha256 => 32,
@@ -296,7 +297,7 @@ pub struct Inputs<'a> {
     pub time_steps: Option<u64>,
 }
 
-/// The RFC 6287 §5 DataInput: `suite ‖ 0x00 ‖ C ‖ Q ‖ P ‖ S ‖ T`.
+/// The RFC 6287 §5 `DataInput`: `suite ‖ 0x00 ‖ C ‖ Q ‖ P ‖ S ‖ T`.
 fn data_input(suite: &Suite, inputs: &Inputs<'_>) -> Result<Vec<u8>, OcraError> {
     let bad = |why: String| OcraError::BadInput(why);
     let mut msg = suite.text.as_bytes().to_vec();
@@ -309,11 +310,11 @@ fn data_input(suite: &Suite, inputs: &Inputs<'_>) -> Result<Vec<u8>, OcraError> 
     }
     msg.extend_from_slice(&question_bytes(suite, inputs.question)?);
     match (suite.pin, inputs.pin_hash) {
-        (Some(h), Some(p)) if p.len() == h.len() => msg.extend_from_slice(p),
+        (Some(h), Some(p)) if p.len() == h.output_len() => msg.extend_from_slice(p),
         (Some(h), _) => {
             return Err(bad(format!(
                 "the suite asks for a {}-byte PIN hash",
-                h.len()
+                h.output_len()
             )));
         }
         (None, None) => {}
@@ -396,21 +397,24 @@ fn decimal_to_hex(decimal: &str) -> String {
             limbs.push(u32::try_from(carry).unwrap_or(0));
         }
     }
-    let mut hex: String = limbs.iter().rev().map(|l| format!("{l:08x}")).collect();
+    let mut hex = String::new();
+    for l in limbs.iter().rev() {
+        let _ = write!(hex, "{l:08x}");
+    }
     let trimmed = hex.trim_start_matches('0').len();
     hex.drain(..hex.len() - trimmed);
     hex
 }
 
 /// The OCRA response of `suite` for `key` and `inputs` (RFC 6287 §5.2): the HMAC of the
-/// DataInput, truncated as HOTP does (RFC 4226 §5.3) to the suite's digits, or the whole
+/// `DataInput`, truncated as HOTP does (RFC 4226 §5.3) to the suite's digits, or the whole
 /// HMAC in hexadecimal for 0 digits.
 pub fn generate(suite: &Suite, key: &[u8], inputs: &Inputs<'_>) -> Result<String, OcraError> {
     let msg = data_input(suite, inputs)?;
     let tag = ring::hmac::sign(&ring::hmac::Key::new(suite.hash.hmac(), key), &msg);
     let mac = tag.as_ref();
     if suite.digits == 0 {
-        return Ok(mac.iter().map(|b| format!("{b:02x}")).collect());
+        return Ok(to_hex(mac));
     }
     let offset = usize::from(mac[mac.len() - 1] & 0x0f);
     let binary = u32::from_be_bytes([
@@ -549,11 +553,16 @@ pub fn question(
     }
     ctx.update(&context.digest());
     ctx.update(nonce);
-    ctx.finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    to_hex(ctx.finish().as_ref())
+}
+
+/// Lower-case hexadecimal.
+fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// What a bank shows as a QR code (or text) for an offline code: everything the app needs

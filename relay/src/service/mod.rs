@@ -7,6 +7,7 @@ mod device;
 pub mod device_auth;
 mod enrollment;
 pub mod lifecycle;
+mod offline;
 mod otp;
 mod tenant_cache;
 pub mod tenants;

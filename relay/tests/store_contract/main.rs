@@ -8,6 +8,7 @@ mod bindings;
 mod challenges;
 #[path = "../common/mod.rs"]
 mod common;
+mod offline;
 mod ops;
 mod records;
 mod upkeep;
@@ -102,4 +103,8 @@ contract!(
     ops::retention_deletes_old_ended_challenges_and_their_keys_in_batches,
     ops::retention_deletes_ended_webhooks_and_keeps_pending_ones,
     ops::retention_deletes_audit_below_a_bound_that_only_moves_forward,
+    offline::an_offline_challenge_keeps_every_field_and_only_its_tenant_reads_it,
+    offline::an_offline_challenge_is_used_once_and_never_after_its_deadline,
+    offline::concurrent_uses_of_one_offline_challenge_have_one_winner,
+    offline::a_credential_without_an_ocra_key_reads_back_without_one,
 );

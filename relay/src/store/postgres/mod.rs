@@ -19,6 +19,9 @@ mod challenges;
 #[path = "../shared/credentials.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod credentials;
+#[path = "../shared/offline.rs"]
+#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+mod offline;
 #[path = "../shared/ops.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod ops;

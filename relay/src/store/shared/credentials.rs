@@ -14,13 +14,14 @@ impl CredentialStore for DbStore {
     async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
-             revoked_at, created_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5)",
+             revoked_at, created_at, ocra_key) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6)",
         )
         .bind(c.id.as_str())
         .bind(to_json(&c.jwk))
         .bind(&c.totp_secret_sealed)
         .bind(c.push_subscription.as_ref().map(to_json))
         .bind(c.created_at)
+        .bind(c.ocra_key_sealed.as_deref())
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;

@@ -44,6 +44,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/sqlite/0008_ops_retention_fair_webhooks.sql"),
     ),
+    (
+        11,
+        include_str!("../../../migrations/sqlite/0011_offline_codes.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.

@@ -26,6 +26,7 @@ mod challenges;
 mod checkpoint;
 mod credentials;
 mod migrate;
+mod offline;
 mod ops;
 mod outbox;
 mod rows;
