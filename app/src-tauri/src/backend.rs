@@ -33,6 +33,8 @@ pub struct Backend {
     shown: Mutex<ShownChallenges>,
     /// Why the vault in the home could not be opened, for the Setup screen.
     vault_problem: Mutex<Option<String>>,
+    /// The offline payload last shown (`offline_read`): the code is computed over it.
+    offline: Mutex<Option<onepush_device::OfflinePrompt>>,
 }
 
 impl Backend {
@@ -57,7 +59,24 @@ impl Backend {
             seen: Mutex::new(Seen::default()),
             shown: Mutex::new(ShownChallenges::default()),
             vault_problem: Mutex::new(vault_problem),
+            offline: Mutex::new(None),
         }
+    }
+
+    /// Keeps the offline prompt just shown (replacing any earlier one).
+    pub fn set_offline(&self, prompt: Option<onepush_device::OfflinePrompt>) {
+        *self
+            .offline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = prompt;
+    }
+
+    /// The offline prompt shown last, if any.
+    pub fn offline(&self) -> Option<onepush_device::OfflinePrompt> {
+        self.offline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Why the vault here cannot be opened (`None`: it opened, or there is none).

@@ -10,8 +10,9 @@ import * as home from './home.js';
 import * as prompt from './prompt.js';
 import * as history from './history.js';
 import * as settings from './settings.js';
+import * as offline from './offline.js';
 
-const SCREENS = { setup, home, prompt, history, settings };
+const SCREENS = { setup, home, prompt, history, settings, offline };
 const NAV_SCREENS = ['home', 'history', 'settings'];
 
 const ctx = {

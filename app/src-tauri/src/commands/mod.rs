@@ -3,4 +3,5 @@
 
 pub mod challenges;
 pub mod device;
+pub mod offline;
 pub mod settings;
