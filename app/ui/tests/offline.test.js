@@ -33,7 +33,7 @@ for (const lang of ['ja', 'en']) {
     await readPayload(page);
     assert.deepEqual((await calls(page, 'offline_read')).map((c) => c.args), [{ payload: PAYLOAD }]);
     const heading = await page.textContent('#offline-heading');
-    assert.equal(heading, lang === 'ja' ? '振込の承認' : 'Approve a transfer');
+    assert.equal(heading, lang === 'ja' ? '振込の承認' : 'Approve this transfer?');
     const details = await page.textContent('#offline-details');
     for (const v of ['1,000,000', 'カ)ヤマダショウジ', 'みずほ 本店 普通 1234567']) {
       assert.ok(details.includes(v), `${v} in ${details}`);
@@ -64,7 +64,7 @@ test('the prompt and the offline screen show the same rows for one transaction',
   // The prompt adds its request time first; the context rows follow, the same.
   const promptRows = await page.$$eval('#prompt-details .row', (rows) => rows.map((r) => r.textContent));
   assert.deepEqual(promptRows.slice(1), offlineRows);
-  assert.equal(await page.textContent('#prompt-title'), 'Approve a transfer');
+  assert.equal(await page.textContent('#prompt-title'), 'Approve this transfer?');
   await done(page, assert);
 });
 

@@ -5,8 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use onepush_protocol::api::{
-    BankChallenge, ChallengeCreated, CreateChallenge, CreateEnrollment, CredentialKey, GraceUntil,
-    OtpResynced, OtpVerified, Problem, ReportedLost, ResyncOtp, UserBinding, VerifyOtp,
+    BankChallenge, ChallengeCreated, CreateChallenge, CreateEnrollment, CreateOfflineChallenge,
+    CredentialKey, GraceUntil, OfflineChallengeCreated, OfflineCodeVerified, OtpResynced,
+    OtpVerified, Problem, ReportedLost, ResyncOtp, UserBinding, VerifyOfflineCode, VerifyOtp,
 };
 use onepush_protocol::{ChallengeId, CredentialId};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -150,6 +151,32 @@ impl RelayClient {
     pub async fn cancel_challenge(&self, id: &ChallengeId) -> Result<BankChallenge, RelayError> {
         self.call::<(), _>(Method::DELETE, &format!("/v1/challenges/{id}"), None)
             .await
+    }
+
+    /// `POST /v1/offline-challenges`: an offline code for a phone without network.
+    pub async fn create_offline_challenge(
+        &self,
+        body: &CreateOfflineChallenge,
+    ) -> Result<OfflineChallengeCreated, RelayError> {
+        self.call(Method::POST, "/v1/offline-challenges", Some(body))
+            .await
+    }
+
+    /// `POST /v1/offline-challenges/{id}/verify`: the 8-digit code the user typed.
+    pub async fn verify_offline_code(
+        &self,
+        id: &ChallengeId,
+        code: &str,
+    ) -> Result<OfflineCodeVerified, RelayError> {
+        let body = VerifyOfflineCode {
+            code: code.to_owned(),
+        };
+        self.call(
+            Method::POST,
+            &format!("/v1/offline-challenges/{id}/verify"),
+            Some(&body),
+        )
+        .await
     }
 
     /// `POST /v1/enrollments` (R8).
