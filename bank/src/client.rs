@@ -4,9 +4,10 @@ use std::fmt;
 use std::time::Duration;
 
 use onepush_protocol::api::{
-    AuditEvent, BankChallenge, ChallengeCreated, CreateChallenge, CreateEnrollment, CredentialKey,
-    GraceUntil, IDEMPOTENCY_HEADER, MAX_WAIT_SECONDS, MaintenanceStatus, OtpResynced, OtpVerified,
-    Problem, ReportedLost, ResyncOtp, UserBinding, VerifyOtp,
+    AuditEvent, BankChallenge, ChallengeCreated, CreateChallenge, CreateEnrollment,
+    CreateOfflineChallenge, CredentialKey, GraceUntil, IDEMPOTENCY_HEADER, MAX_WAIT_SECONDS,
+    MaintenanceStatus, OfflineChallengeCreated, OfflineCodeVerified, OtpResynced, OtpVerified,
+    Problem, ReportedLost, ResyncOtp, UserBinding, VerifyOfflineCode, VerifyOtp,
 };
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, UserId};
 use reqwest::{Method, RequestBuilder, Url};
@@ -205,6 +206,36 @@ impl Client {
         self.call(
             Method::POST,
             &["v1", "users", user.as_str(), "otp", "verify"],
+            Some(&body),
+        )
+        .await
+    }
+
+    /// `POST /v1/offline-challenges`: an offline code (RFC 6287 OCRA) for a user whose
+    /// phone has no network; show the answer's `payload` as a QR code (or text).
+    pub async fn create_offline_challenge(
+        &self,
+        body: &CreateOfflineChallenge,
+    ) -> Result<OfflineChallengeCreated, Error> {
+        self.call(Method::POST, &["v1", "offline-challenges"], Some(body))
+            .await
+    }
+
+    /// `POST /v1/offline-challenges/{id}/verify`: checks the 8-digit code the user typed;
+    /// each offline challenge is answered once, before its deadline, and wrong codes
+    /// count toward the binding's OTP lock.
+    pub async fn verify_offline_code(
+        &self,
+        id: &ChallengeId,
+        code: &str,
+    ) -> Result<OfflineCodeVerified, Error> {
+        let body = VerifyOfflineCode {
+            code: code.to_owned(),
+        };
+        let id = id.to_string();
+        self.call(
+            Method::POST,
+            &["v1", "offline-challenges", &id, "verify"],
             Some(&body),
         )
         .await

@@ -234,6 +234,7 @@ async fn store_fixture() -> StoreFixture {
             id: credential.clone(),
             jwk: DeviceKey::generate().public_jwk(),
             totp_secret_sealed: vec![0; 48],
+            ocra_key_sealed: None,
             push_subscription: None,
             kind: TokenKind::Push,
             last_used_step: None,

@@ -132,6 +132,19 @@ pub enum ApiError {
     /// An OTP code was already used (or older than the last used).
     #[error("code was already used; wait for the next code")]
     CodeReplayed,
+    /// An offline challenge was already answered with a right code.
+    #[error(
+        "this offline challenge was already answered; its code works once: start a new offline challenge"
+    )]
+    OfflineUsed,
+    /// An offline challenge's deadline passed.
+    #[error("the offline challenge's deadline passed at {0}; start a new offline challenge")]
+    OfflineExpired(String),
+    /// The user's credential has no OCRA key (provisioned before offline codes).
+    #[error(
+        "the user's app was set up before offline codes existed and has no offline-code key; set the app up again (new credential) to use offline codes"
+    )]
+    OfflineUnavailable,
     /// This failure locked the binding.
     #[error("too many wrong codes: the token is now locked; the bank must unlock it")]
     BindingLocked,
@@ -217,8 +230,10 @@ impl ApiError {
             | Self::TokenKindMismatch { .. }
             | Self::IdempotencyKeyReused
             | Self::ChallengeDecided(_)
-            | Self::PushChannelNotConfigured(_) => StatusCode::CONFLICT,
-            Self::ChallengeExpired(_) => StatusCode::GONE,
+            | Self::PushChannelNotConfigured(_)
+            | Self::OfflineUsed
+            | Self::OfflineUnavailable => StatusCode::CONFLICT,
+            Self::ChallengeExpired(_) | Self::OfflineExpired(_) => StatusCode::GONE,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CodesInvalid(_)
             | Self::CodeInvalid { .. }
@@ -267,6 +282,9 @@ impl ApiError {
             Self::CodeInvalid { .. } => "code-invalid",
             Self::CodeReplayed => "code-replayed",
             Self::BindingLocked => "binding-locked",
+            Self::OfflineUsed => "offline-code-used",
+            Self::OfflineExpired(_) => "offline-challenge-expired",
+            Self::OfflineUnavailable => "offline-code-unavailable",
             Self::DecisionMalformed(_) => "decision-malformed",
             Self::DecisionSignatureInvalid(_) => "decision-signature-invalid",
             Self::CredentialMismatch => "credential-mismatch",

@@ -164,6 +164,8 @@ fn openapi_lists_every_route_with_its_methods() {
         ("/v1/credentials/{cid}/jwk", "get"),
         ("/v1/audit", "get"),
         ("/v1/maintenance", "get"),
+        ("/v1/offline-challenges", "post"),
+        ("/v1/offline-challenges/{id}/verify", "post"),
         ("/v1/device/credentials", "post"),
         ("/v1/device/credentials/self", "delete"),
         ("/v1/device/push-subscription", "put"),
@@ -193,4 +195,15 @@ fn openapi_lists_every_route_with_its_methods() {
             .get("CreateChallenge")
             .is_some()
     );
+    for schema in [
+        "CreateOfflineChallenge",
+        "OfflineChallengeCreated",
+        "VerifyOfflineCode",
+        "OfflineCodeVerified",
+    ] {
+        assert!(
+            json["components"]["schemas"].get(schema).is_some(),
+            "{schema}"
+        );
+    }
 }

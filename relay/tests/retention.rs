@@ -48,6 +48,7 @@ async fn seed(relay: &Relay, ages: &[(i64, ChallengeStatus)]) -> Vec<ChallengeRe
         id: CredentialId::generate(CredentialId::DEFAULT_PREFIX).unwrap(),
         jwk: DeviceKey::generate().public_jwk(),
         totp_secret_sealed: vec![1, 2, 3],
+        ocra_key_sealed: None,
         push_subscription: None,
         kind: TokenKind::Push,
         last_used_step: None,

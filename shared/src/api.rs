@@ -317,6 +317,84 @@ pub struct OtpVerified {
     pub step: u64,
 }
 
+/// Shortest time a bank may give a user to type an offline code, in seconds.
+pub const MIN_OFFLINE_TTL_SECONDS: u32 = 60;
+/// Longest time a bank may give a user to type an offline code, in seconds.
+pub const MAX_OFFLINE_TTL_SECONDS: u32 = 600;
+/// Time to type an offline code when the bank does not say, in seconds.
+pub const DEFAULT_OFFLINE_TTL_SECONDS: u32 = 300;
+
+/// `POST /v1/offline-challenges`: an offline code (RFC 6287 OCRA) for a user whose phone
+/// has no network. Same kinds and context rules as [`CreateChallenge`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateOfflineChallenge {
+    /// The bank's user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// What kind of approval.
+    pub kind: ChallengeKind,
+    /// What is being approved, shown on the phone as sent (same rules as a push
+    /// challenge's context).
+    pub context: Context,
+    /// Seconds the user has to type the code, [`MIN_OFFLINE_TTL_SECONDS`]–
+    /// [`MAX_OFFLINE_TTL_SECONDS`] (default [`DEFAULT_OFFLINE_TTL_SECONDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u32>,
+}
+
+/// `201` answer to [`CreateOfflineChallenge`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfflineChallengeCreated {
+    /// The offline challenge, for the verify call.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ChallengeId,
+    /// What the bank shows as a QR code (or text to paste): base64url of a compact JSON
+    /// ([`crate::ocra::OfflinePayload`]).
+    pub payload: String,
+    /// The OCRA suite, `OCRA-1:HOTP-SHA256-8:QH64-T1M`.
+    pub suite: String,
+    /// The 64-hex-digit OCRA question the payload asks (the app derives it itself).
+    pub question: String,
+    /// The deadline: a code typed after it is refused.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `POST /v1/offline-challenges/{id}/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifyOfflineCode {
+    /// The eight-digit code the app showed.
+    pub code: String,
+}
+
+/// `200` answer to [`VerifyOfflineCode`]: the code is right, and the offline challenge
+/// is now used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfflineCodeVerified {
+    /// Always true (a wrong code is a problem answer).
+    pub valid: bool,
+    /// The offline challenge.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ChallengeId,
+    /// Its user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
+    /// The kind approved.
+    pub kind: ChallengeKind,
+    /// The context approved, as the offline challenge was created with it: a bank
+    /// checks it is the transaction it means to carry out.
+    pub context: Context,
+    /// The one-minute time step the code belonged to.
+    pub step: u64,
+}
+
 /// `POST /v1/users/{id}/otp/resync` (R12).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -457,6 +535,10 @@ pub struct Provisioned {
     pub credential_id: CredentialId,
     /// The 20-byte TOTP secret, base32 (RFC 4648, no padding).
     pub totp_secret: String,
+    /// The 32-byte OCRA key of offline codes (RFC 6287, `OCRA-1:HOTP-SHA256-8:QH64-T1M`),
+    /// base32 (RFC 4648, no padding). Absent from relays without offline codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocra_key: Option<String>,
     /// The relay's VAPID public key (uncompressed P-256 point, base64url), the
     /// `applicationServerKey` a push service needs.
     pub vapid_public_key: String,
@@ -470,6 +552,7 @@ impl std::fmt::Debug for Provisioned {
         f.debug_struct("Provisioned")
             .field("credential_id", &self.credential_id)
             .field("totp_secret", &"<redacted>")
+            .field("ocra_key", &self.ocra_key.as_ref().map(|_| "<redacted>"))
             .field("vapid_public_key", &self.vapid_public_key)
             .field("kind", &self.kind)
             .finish()
@@ -799,6 +882,7 @@ mod tests {
         let p = Provisioned {
             credential_id: "ONEP12345674".parse().unwrap(),
             totp_secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into(),
+            ocra_key: Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA".into()),
             vapid_public_key: "BA".into(),
             kind: TokenKind::Otp,
         };

@@ -9,6 +9,7 @@
 //! | [`context`] | the [`Context`] a challenge approves and its RFC 8785 digest |
 //! | [`totp`] | RFC 6238 security codes, verification, enrollment and resync |
 //! | [`keys`] | the device's P-256 signing key and its public JWK |
+//! | [`ocra`] | RFC 6287 offline codes: suite, response, question, QR payload |
 //! | [`jws`] | the signed decision (compact JWS, ES256) |
 //! | [`proof`] | the signed device request proof (DPoP-shaped JWT) |
 //! | [`challenge`] | the challenge state machine |
@@ -29,6 +30,7 @@ mod jose;
 pub mod jws;
 pub mod keys;
 pub mod maintenance;
+pub mod ocra;
 pub mod proof;
 pub mod totp;
 pub mod transaction;

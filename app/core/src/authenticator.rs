@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use onepush_protocol::api::{DeviceAccount, DeviceChallenge, ProvisionRequest, TokenKind};
 use onepush_protocol::jws::{DecisionClaims, sign_decision};
+use onepush_protocol::ocra::OcraKey;
 use onepush_protocol::totp::{self, TotpSecret};
 use onepush_protocol::webpush::PushReceiverKeys;
 use onepush_protocol::{ChallengeId, ChallengeStatus, DecisionVerdict, DenyReason, DeviceKey};
@@ -44,6 +45,9 @@ pub enum DeviceError {
     /// The relay's provisioning answer is unusable.
     #[error("the relay's provisioning answer is unusable: {0}")]
     Provisioning(String),
+    /// An offline payload cannot be answered (malformed, late, no OCRA key).
+    #[error("{0}")]
+    Offline(String),
 }
 
 /// The security codes a phone shows.
@@ -118,10 +122,22 @@ impl Authenticator {
         let totp_secret = TotpSecret::from_base32(&provisioned.totp_secret)
             .map_err(|_| DeviceError::Provisioning("the TOTP secret is not base32".into()))?;
         provisioned.totp_secret.zeroize();
+        let ocra_key = provisioned
+            .ocra_key
+            .as_deref()
+            .map(OcraKey::from_base32)
+            .transpose()
+            .map_err(|_| {
+                DeviceError::Provisioning("the OCRA key is not 32 bytes of base32".into())
+            })?;
+        if let Some(k) = provisioned.ocra_key.as_mut() {
+            k.zeroize();
+        }
         let vault = Vault::new(NewVault {
             credential_id: provisioned.credential_id.clone(),
             signing_key: key.clone(),
             totp_secret,
+            ocra_key,
             push_keys,
             relay_url: anonymous.base_url().to_owned(),
             vapid_public_key: provisioned.vapid_public_key.clone(),

@@ -18,6 +18,7 @@ pub mod authenticator;
 pub mod client;
 pub mod events;
 pub mod keystore;
+pub mod offline;
 pub mod os_keystore;
 pub mod push;
 pub mod shown;
@@ -32,6 +33,7 @@ pub use authenticator::{Answered, Authenticator, Codes, DeviceError};
 pub use client::{ClientError, RelayClient};
 pub use events::{Incoming, Source};
 pub use keystore::{FileKeyStore, KeyStore, UnencryptedFileKeyStore, VaultError};
+pub use offline::OfflinePrompt;
 pub use shown::{ShownChallenges, ShownError, ShownLog, Sighting};
 pub use vault::{HistoryEntry, Settings, Vault};
 

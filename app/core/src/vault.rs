@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use onepush_protocol::api::{DeviceAccount, TokenKind};
+use onepush_protocol::ocra::OcraKey;
 use onepush_protocol::totp::TotpSecret;
 use onepush_protocol::webpush::PushReceiverKeys;
 use onepush_protocol::{
@@ -79,6 +80,7 @@ pub struct Vault {
     credential_id: CredentialId,
     signing_key: Arc<DeviceKey>,
     totp_secret: TotpSecret,
+    ocra_key: Option<OcraKey>,
     push_keys: Arc<PushReceiverKeys>,
     relay_url: String,
     vapid_public_key: String,
@@ -103,6 +105,9 @@ pub struct NewVault {
     pub signing_key: Arc<DeviceKey>,
     /// The TOTP secret the relay returned.
     pub totp_secret: TotpSecret,
+    /// The OCRA key of offline codes the relay returned (`None` from a relay without
+    /// offline codes).
+    pub ocra_key: Option<OcraKey>,
     /// The Web Push receiver keys generated on the device.
     pub push_keys: Arc<PushReceiverKeys>,
     /// The relay's base URL (its public URL).
@@ -120,6 +125,7 @@ impl Vault {
             credential_id: parts.credential_id,
             signing_key: parts.signing_key,
             totp_secret: parts.totp_secret,
+            ocra_key: parts.ocra_key,
             push_keys: parts.push_keys,
             relay_url: parts.relay_url,
             vapid_public_key: parts.vapid_public_key,
@@ -161,6 +167,11 @@ impl Vault {
         &self.totp_secret
     }
 
+    /// The OCRA key of offline codes; `None` for a vault provisioned before them.
+    pub fn ocra_key(&self) -> Option<&OcraKey> {
+        self.ocra_key.as_ref()
+    }
+
     /// The Web Push receiver keys (shared with the push endpoint).
     pub fn push_keys(&self) -> &Arc<PushReceiverKeys> {
         &self.push_keys
@@ -197,6 +208,10 @@ impl Vault {
             credential_id: self.credential_id.clone(),
             signing_key: Zeroizing::new(b64::encode(self.signing_key.to_bytes())),
             totp_secret: Zeroizing::new(self.totp_secret.to_base32()),
+            ocra_key: self
+                .ocra_key
+                .as_ref()
+                .map(|k| Zeroizing::new(k.to_base32())),
             push_private_key: Zeroizing::new(b64::encode(self.push_keys.private_bytes())),
             push_auth_secret: Zeroizing::new(b64::encode(self.push_keys.auth_secret())),
             relay_url: self.relay_url.clone(),
@@ -226,6 +241,12 @@ impl Vault {
             .map_err(|_| VaultError::Corrupt("the vault's signing key is invalid".into()))?;
         let totp_secret = TotpSecret::from_base32(&record.totp_secret)
             .map_err(|_| VaultError::Corrupt("the vault's TOTP secret is invalid".into()))?;
+        let ocra_key = record
+            .ocra_key
+            .as_ref()
+            .map(|k| OcraKey::from_base32(k))
+            .transpose()
+            .map_err(|_| VaultError::Corrupt("the vault's OCRA key is invalid".into()))?;
         let private = decode_secret::<32>(&record.push_private_key, "push key")?;
         let auth = decode_secret::<16>(&record.push_auth_secret, "push auth secret")?;
         let push_keys = PushReceiverKeys::from_bytes(private.as_ref(), auth.as_ref())
@@ -234,6 +255,7 @@ impl Vault {
             credential_id: record.credential_id,
             signing_key: Arc::new(signing_key),
             totp_secret,
+            ocra_key,
             push_keys: Arc::new(push_keys),
             relay_url: record.relay_url,
             vapid_public_key: record.vapid_public_key,
@@ -281,6 +303,9 @@ struct VaultRecord {
     credential_id: CredentialId,
     signing_key: Zeroizing<String>,
     totp_secret: Zeroizing<String>,
+    /// Absent in vaults written before offline codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ocra_key: Option<Zeroizing<String>>,
     push_private_key: Zeroizing<String>,
     push_auth_secret: Zeroizing<String>,
     relay_url: String,
@@ -309,6 +334,7 @@ pub(crate) mod tests {
             credential_id: "ONEP12345674".parse().unwrap(),
             signing_key: Arc::new(DeviceKey::generate()),
             totp_secret: TotpSecret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(),
+            ocra_key: Some(OcraKey::from_bytes(&[7u8; 32]).unwrap()),
             push_keys: Arc::new(PushReceiverKeys::generate()),
             relay_url: "http://127.0.0.1:8420".to_owned(),
             vapid_public_key: "BPUSH".to_owned(),
@@ -330,6 +356,10 @@ pub(crate) mod tests {
         assert_eq!(
             back.totp_secret().as_bytes(),
             vault.totp_secret().as_bytes()
+        );
+        assert_eq!(
+            back.ocra_key().unwrap().as_bytes(),
+            vault.ocra_key().unwrap().as_bytes()
         );
         assert_eq!(
             back.push_keys().public_key(),

@@ -39,6 +39,8 @@ pub struct Backend {
     vault_problem: Mutex<Option<String>>,
     /// The vault is sealed with the PIN and not opened yet: `unlock` opens it.
     locked: AtomicBool,
+    /// The offline payload last shown (`offline_read`): the code is computed over it.
+    offline: Mutex<Option<onepush_device::OfflinePrompt>>,
 }
 
 impl Backend {
@@ -66,6 +68,7 @@ impl Backend {
             shown: Mutex::new(ShownChallenges::default()),
             vault_problem: Mutex::new(vault_problem),
             locked: AtomicBool::new(locked),
+            offline: Mutex::new(None),
         }
     }
 
@@ -140,6 +143,22 @@ impl Backend {
         *slot = Some(auth);
         self.set_locked(false);
         Ok(())
+    }
+
+    /// Keeps the offline prompt just shown (replacing any earlier one).
+    pub fn set_offline(&self, prompt: Option<onepush_device::OfflinePrompt>) {
+        *self
+            .offline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = prompt;
+    }
+
+    /// The offline prompt shown last, if any.
+    pub fn offline(&self) -> Option<onepush_device::OfflinePrompt> {
+        self.offline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Why the vault here cannot be opened (`None`: it opened, or there is none).

@@ -15,6 +15,9 @@ pub enum ErrorKind {
     NotSetUp,
     /// An argument is not acceptable (URL, PIN format, number format).
     InvalidInput,
+    /// An offline payload cannot be answered (malformed, past its deadline, no
+    /// offline-code key); the message says which.
+    OfflineRefused,
     /// The relay could not be reached (refused, timed out).
     RelayUnreachable,
     /// The relay refuses for now (429).
@@ -162,6 +165,7 @@ impl From<DeviceError> for AppError {
                 "type the number shown on the bank's page",
             ),
             DeviceError::Provisioning(reason) => Self::new(ErrorKind::Relay, reason),
+            DeviceError::Offline(reason) => Self::new(ErrorKind::OfflineRefused, reason),
         }
     }
 }

@@ -17,6 +17,7 @@ fn sample_vault() -> Vault {
         credential_id: "ONEP12345674".parse().unwrap(),
         signing_key: Arc::new(DeviceKey::generate()),
         totp_secret: TotpSecret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(),
+        ocra_key: None,
         push_keys: Arc::new(PushReceiverKeys::generate()),
         relay_url: "http://127.0.0.1:8420".to_owned(),
         vapid_public_key: "BPUSH".to_owned(),

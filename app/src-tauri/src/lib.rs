@@ -91,6 +91,8 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::challenges::approve,
             commands::challenges::deny,
             commands::challenges::history,
+            commands::offline::offline_read,
+            commands::offline::offline_code,
             commands::settings::set_settings,
             commands::push::push_status,
             commands::push::push_token,

@@ -12,8 +12,9 @@ import * as prompt from './prompt.js';
 import * as history from './history.js';
 import * as settings from './settings.js';
 import * as push from './push.js';
+import * as offline from './offline.js';
 
-const SCREENS = { setup, unlock, home, prompt, history, settings };
+const SCREENS = { setup, unlock, home, prompt, history, settings, offline };
 const NAV_SCREENS = ['home', 'history', 'settings'];
 
 const ctx = {

@@ -73,6 +73,8 @@ export const api = {
   },
   deny: (id, notMe) => invoke('deny', { id, notMe: Boolean(notMe) }),
   history: () => invoke('history'),
+  offlineRead: (payload) => invoke('offline_read', { payload }),
+  offlineCode: (id, pin) => invoke('offline_code', pin ? { id, pin } : { id }),
   setSettings: (changes) => invoke('set_settings', changes),
   reset: () => invoke('reset'),
   pushStatus: () => invoke('push_status'),

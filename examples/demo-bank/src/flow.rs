@@ -1,6 +1,8 @@
 //! Asking the relay for an approval and applying its outcome exactly once.
 
-use onepush_protocol::api::{BankChallenge, CreateChallenge, GraceUntil};
+use onepush_protocol::api::{
+    BankChallenge, CreateChallenge, CreateOfflineChallenge, GraceUntil, OfflineChallengeCreated,
+};
 use onepush_protocol::jws::DenyReason;
 use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context, CredentialId};
 use time::OffsetDateTime;
@@ -187,6 +189,148 @@ pub async fn verify_approval(
         credential_id: claims.cid,
         user_verified: claims.uv,
     })
+}
+
+/// The bank's own record of an approval that does not read back (a damaged row).
+fn unreadable(e: &dyn std::fmt::Display) -> StartError {
+    StartError::Store(StoreError::Db(sqlx::Error::Decode(
+        format!("approval record: {e}").into(),
+    )))
+}
+
+/// "Phone offline?": asks the relay for an offline code for the same operation as the
+/// pending push `approval`, records it as an approval of its own (keyed by the offline
+/// challenge ID, same purpose and context), and cancels the push so only one of the two
+/// can approve. Returns the offline approval and the relay's answer (its QR payload).
+pub async fn start_offline(
+    state: &AppState,
+    approval: &Approval,
+) -> Result<(Approval, OfflineChallengeCreated), StartError> {
+    let expected = expected(approval).map_err(|e| unreadable(&e))?;
+    let body = CreateOfflineChallenge {
+        user_id: expected.user_id.clone(),
+        kind: expected.kind,
+        context: expected.context,
+        ttl_seconds: None,
+    };
+    let created = state.relay.create_offline_challenge(&body).await?;
+    let offline = Approval {
+        challenge_id: created.id.to_string(),
+        number: None,
+        expires_at: created.expires_at.unix_timestamp(),
+        status: ChallengeStatus::Pending.as_str().to_owned(),
+        detail: None,
+        created_at: crate::now(),
+        ..approval.clone()
+    };
+    state.store.insert_approval(&offline).await?;
+    // The push can no longer approve: cancelled at the relay and here.
+    let push: ChallengeId = approval
+        .challenge_id
+        .parse()
+        .map_err(|e| unreadable(&format!("challenge ID: {e}")))?;
+    match state.relay.cancel_challenge(&push).await {
+        Ok(_) => {}
+        Err(e) if e.slug() == Some("challenge-decided") => {}
+        Err(e) => return Err(e.into()),
+    }
+    state
+        .store
+        .finish_approval(&approval.challenge_id, "cancelled", Some("offline"))
+        .await?;
+    Ok((offline, created))
+}
+
+/// What an offline code typed on the bank's page led to.
+#[derive(Debug)]
+pub enum OfflineOutcome {
+    /// Verified and applied (or already finished): go to the approval's result.
+    Done,
+    /// Refused; the user may try again: the message to show.
+    Retry(String),
+}
+
+/// Checks an offline code with the relay and, when it verifies for exactly this
+/// approval's user, kind and context, applies the operation once.
+pub async fn finish_offline(
+    state: &AppState,
+    approval: &Approval,
+    code: &str,
+) -> anyhow::Result<OfflineOutcome> {
+    let id = &approval.challenge_id;
+    let expected = expected(approval)?;
+    let verified = match state
+        .relay
+        .verify_offline_code(&expected.challenge_id, code)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            let (status, message) = match e.slug() {
+                Some("code-invalid") => {
+                    let left = e.problem().and_then(|p| p.attempts_left).unwrap_or(0);
+                    return Ok(OfflineOutcome::Retry(format!(
+                        "コードが違います（あと{left}回でロック）/ wrong code: {left} tries left before the token locks"
+                    )));
+                }
+                Some("invalid-request") => {
+                    return Ok(OfflineOutcome::Retry(
+                        "8桁の数字を入力してください / type the 8 digits the app shows".to_owned(),
+                    ));
+                }
+                Some("offline-challenge-expired") => ("expired", "offline code too late"),
+                Some("binding-locked") => (
+                    "denied",
+                    "too many wrong offline codes: the token is locked",
+                ),
+                Some("offline-code-used") => ("failed", "offline code already used"),
+                Some("binding-not-active") => ("failed", "one-push is not active"),
+                _ => return Err(e.into()),
+            };
+            state
+                .store
+                .finish_approval(id, status, Some(message))
+                .await?;
+            return Ok(OfflineOutcome::Done);
+        }
+    };
+    let same = verified.id == expected.challenge_id
+        && verified.user_id == expected.user_id
+        && verified.kind == expected.kind
+        && verified.context == expected.context;
+    if !same {
+        tracing::warn!(challenge = %id, "offline code verified for another operation");
+        state
+            .store
+            .finish_approval(
+                id,
+                "verification_failed",
+                Some("the offline code approved another operation"),
+            )
+            .await?;
+        return Ok(OfflineOutcome::Done);
+    }
+    let summary = format!(
+        "オフラインコードで承認 / approved with an offline code (RFC 6287 OCRA, step {}, credential {})",
+        verified.step, approval.credential_id
+    );
+    if !state
+        .store
+        .finish_approval(id, "approved", Some(&summary))
+        .await?
+    {
+        return Ok(OfflineOutcome::Done);
+    }
+    let thumbprint = format!("ocra:{}", approval.credential_id);
+    if let Err(e) = apply(state, approval, &thumbprint, &summary).await {
+        tracing::error!(challenge = %id, error = %e, "applying an approved operation failed");
+        let detail = format!("{summary}\n処理に失敗しました / the operation failed: {e}");
+        state
+            .store
+            .set_approval_outcome(id, "failed", &detail)
+            .await?;
+    }
+    Ok(OfflineOutcome::Done)
 }
 
 fn expected(approval: &Approval) -> anyhow::Result<Expected> {

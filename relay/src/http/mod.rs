@@ -11,6 +11,7 @@ mod enrollments;
 pub mod error;
 pub mod extract;
 pub mod maintenance;
+mod offline;
 mod ops;
 mod users;
 
@@ -88,6 +89,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(challenges::create))
         .routes(routes!(challenges::get, challenges::cancel))
+        .routes(routes!(offline::create))
+        .routes(routes!(offline::verify))
         .routes(routes!(enrollments::create))
         .routes(routes!(users::get))
         .routes(routes!(users::verify_otp))

@@ -5,6 +5,7 @@ use onepush_protocol::api::{
     BindingState, DeviceAccount, DeviceAccounts, DeviceChallenge, DeviceChallengeList,
     ProvisionRequest, Provisioned,
 };
+use onepush_protocol::ocra::OcraKey;
 use onepush_protocol::totp::TotpSecret;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushChannel};
 
@@ -26,11 +27,16 @@ impl Service {
             self.check_push_endpoint("push_subscription", sub).await?;
         }
         let secret = TotpSecret::generate();
+        let ocra_key = OcraKey::generate();
         for _ in 0..10 {
             let id = CredentialId::generate(&self.settings.device.credential_prefix)
                 .map_err(|e| ApiError::Internal(format!("credential prefix: {e}")))?;
             let record = CredentialRecord {
                 totp_secret_sealed: self.keys.seal(secret.as_bytes(), id.as_str().as_bytes()),
+                ocra_key_sealed: Some(self.keys.seal(
+                    ocra_key.as_bytes(),
+                    super::offline::ocra_aad(&id).as_bytes(),
+                )),
                 id: id.clone(),
                 jwk: req.jwk.clone(),
                 push_subscription: req.push_subscription.clone(),
@@ -53,6 +59,7 @@ impl Service {
                     return Ok(Provisioned {
                         credential_id: id,
                         totp_secret: secret.to_base32(),
+                        ocra_key: Some(ocra_key.to_base32()),
                         vapid_public_key: self.keys.vapid_public_b64(),
                         kind: req.kind,
                     });

@@ -8,6 +8,7 @@ pub mod device_auth;
 mod enrollment;
 pub mod lifecycle;
 pub mod maintenance;
+mod offline;
 mod otp;
 mod tenant_cache;
 pub mod tenants;

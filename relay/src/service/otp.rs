@@ -84,7 +84,7 @@ impl Service {
     /// decides the lock; audits it as `event`. Answers the error for the bank:
     /// `code-invalid` with the attempts left, `binding-locked` for the failure that
     /// locked, `binding-not-active` when the binding left `active` meanwhile.
-    async fn count_failure(
+    pub(super) async fn count_failure(
         &self,
         tenant: &TenantRecord,
         binding: &BindingRecord,

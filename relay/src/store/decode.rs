@@ -6,7 +6,8 @@ use onepush_protocol::api::{AuditEvent, DecisionRecord};
 
 use super::codec::{binding_state, json, parse, to_u32};
 use super::{
-    BindingRecord, ChallengeRecord, CredentialRecord, OutboxMessage, StoreError, TenantRecord,
+    BindingRecord, ChallengeRecord, CredentialRecord, OfflineRecord, OutboxMessage, StoreError,
+    TenantRecord,
 };
 
 /// The challenge columns [`challenge`] reads.
@@ -104,6 +105,7 @@ pub(super) fn credential(row: &(impl Columns + ?Sized)) -> Result<CredentialReco
         id: parsed(row, "id")?,
         jwk: json(&string(row, "jwk")?, "jwk")?,
         totp_secret_sealed: required(row.bytes("totp_secret")?, "totp_secret")?,
+        ocra_key_sealed: row.bytes("ocra_key")?,
         push_subscription: row
             .text("push_subscription")?
             .map(|s| json(&s, "push subscription"))
@@ -159,6 +161,23 @@ pub(super) fn challenge(row: &(impl Columns + ?Sized)) -> Result<ChallengeRecord
             .text("decision")?
             .map(|d| json::<DecisionRecord>(&d, "decision"))
             .transpose()?,
+    })
+}
+
+pub(super) fn offline(row: &(impl Columns + ?Sized)) -> Result<OfflineRecord, StoreError> {
+    let context: serde_json::Value = json(&string(row, "context")?, "context")?;
+    Ok(OfflineRecord {
+        id: parsed(row, "id")?,
+        tenant_id: parsed(row, "tenant_id")?,
+        user_id: parsed(row, "user_id")?,
+        credential_id: parsed(row, "credential_id")?,
+        kind: parsed(row, "kind")?,
+        context: onepush_protocol::Context::from_value(context)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        nonce: string(row, "nonce")?,
+        created_at: int(row, "created_at")?,
+        expires_at: int(row, "expires_at")?,
+        used_at: row.int("used_at")?,
     })
 }
 

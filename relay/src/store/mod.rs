@@ -47,7 +47,7 @@ pub use upkeep::{ClusterStore, CredentialSweep};
 pub use ops::OpsStore;
 pub use records::{
     Admission, BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit,
-    OutboxMessage, OutboxUpdate, SealedSecret, TenantRecord,
+    OfflineRecord, OutboxMessage, OutboxUpdate, SealedSecret, TenantRecord,
 };
 
 /// A driver's error (sqlx for PostgreSQL, rusqlite for SQLite).
@@ -200,6 +200,7 @@ pub trait Store:
     + ClusterStore
     + CredentialSweep
     + MaintenanceStore
+    + OfflineStore
     + std::fmt::Debug
 {
     /// Checks the database answers.
@@ -464,6 +465,22 @@ pub trait OutboxStore: Send + Sync + 'static {
     ) -> Result<Vec<OutboxMessage>, StoreError>;
     /// Records the result of an attempt.
     async fn webhook_attempted(&self, id: &str, update: OutboxUpdate) -> Result<(), StoreError>;
+}
+
+/// Offline challenges (RFC 6287 OCRA offline codes): each answered at most once.
+#[async_trait]
+pub trait OfflineStore: Send + Sync + 'static {
+    /// Adds an offline challenge; `Conflict` if the ID exists.
+    async fn insert_offline(&self, challenge: &OfflineRecord) -> Result<(), StoreError>;
+    /// One offline challenge of `tenant` (`NotFound` for another tenant's).
+    async fn offline(
+        &self,
+        tenant: &TenantId,
+        id: &ChallengeId,
+    ) -> Result<OfflineRecord, StoreError>;
+    /// Marks it used at `at` if it is unused and `at` is before its deadline: one
+    /// conditional update, so of two relays (or requests) using one code, one wins.
+    async fn use_offline(&self, id: &ChallengeId, at: i64) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

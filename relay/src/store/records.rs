@@ -39,6 +39,9 @@ pub struct CredentialRecord {
     pub jwk: Jwk,
     /// The TOTP secret, sealed with the master key (see [`crate::keys::RelayKeys::seal`]).
     pub totp_secret_sealed: Vec<u8>,
+    /// The OCRA key of offline codes, sealed with the master key (associated data: the
+    /// ID and `#ocra`); `None` for credentials provisioned before offline codes.
+    pub ocra_key_sealed: Option<Vec<u8>>,
     /// Where to send Web Push messages.
     pub push_subscription: Option<PushChannel>,
     /// The kind of token the device provisioned itself as.
@@ -190,4 +193,30 @@ impl std::fmt::Debug for SealedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SealedSecret(<redacted>)")
     }
+}
+
+/// An offline challenge (RFC 6287 OCRA): the question a bank's QR payload asks about one
+/// transaction, answered at most once before its deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflineRecord {
+    /// Its ID.
+    pub id: ChallengeId,
+    /// The bank.
+    pub tenant_id: TenantId,
+    /// The user.
+    pub user_id: UserId,
+    /// The credential bound when it was made (whose OCRA key answers).
+    pub credential_id: CredentialId,
+    /// What kind of approval.
+    pub kind: ChallengeKind,
+    /// What is approved.
+    pub context: Context,
+    /// 16 random bytes, base64url.
+    pub nonce: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The deadline, Unix seconds.
+    pub expires_at: i64,
+    /// When a right code used it (Unix seconds).
+    pub used_at: Option<i64>,
 }

@@ -10,6 +10,7 @@ mod challenges;
 mod common;
 mod kinds;
 mod maintenance;
+mod offline;
 mod ops;
 mod records;
 mod upkeep;
@@ -107,4 +108,8 @@ contract!(
     ops::retention_deletes_audit_below_a_bound_that_only_moves_forward,
     maintenance::suspensions_are_kept_per_scope_replaced_and_audited,
     maintenance::an_end_by_until_is_deleted_once_and_only_when_due,
+    offline::an_offline_challenge_keeps_every_field_and_only_its_tenant_reads_it,
+    offline::an_offline_challenge_is_used_once_and_never_after_its_deadline,
+    offline::concurrent_uses_of_one_offline_challenge_have_one_winner,
+    offline::a_credential_without_an_ocra_key_reads_back_without_one,
 );

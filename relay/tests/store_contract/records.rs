@@ -49,6 +49,7 @@ pub fn credential() -> CredentialRecord {
         id: CredentialId::generate(CredentialId::DEFAULT_PREFIX).unwrap(),
         jwk: DeviceKey::generate().public_jwk(),
         totp_secret_sealed: vec![1, 2, 3, 250],
+        ocra_key_sealed: Some(vec![9, 8, 7, 0]),
         push_subscription: Some(subscription().into()),
         kind: TokenKind::Push,
         last_used_step: None,

@@ -3,5 +3,6 @@
 
 pub mod challenges;
 pub mod device;
+pub mod offline;
 pub mod push;
 pub mod settings;

@@ -30,6 +30,26 @@ struct Waiting {
     what: String,
 }
 
+/// "Phone offline?": the offline payload (as text to scan or paste) and the code field.
+#[derive(Template)]
+#[template(path = "offline.html")]
+struct OfflinePage {
+    meta: Meta,
+    id: String,
+    payload: String,
+    what: String,
+    expires: String,
+    error: Option<String>,
+}
+
+/// The offline code form: the code, and the payload shown (to show it again).
+#[derive(serde::Deserialize)]
+pub struct OfflineCodeForm {
+    csrf: String,
+    code: String,
+    payload: String,
+}
+
 #[derive(Template)]
 #[template(path = "result.html")]
 struct Outcome {
@@ -198,6 +218,87 @@ pub async fn result(
         next,
         next_label,
     })
+}
+
+/// "Phone offline?" on the waiting page: the push is replaced by an offline code.
+pub async fn offline(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&session, form.token())?;
+    let approval = load(&state, &session, &id).await?;
+    let approval = flow::poll(&state, approval, 0)
+        .await
+        .map_err(AppError::Internal)?;
+    if approval.status != "pending" {
+        return Ok(Redirect::to(&location(&approval)).into_response());
+    }
+    let (offline, created) = match flow::start_offline(&state, &approval).await {
+        Ok(started) => started,
+        Err(e) => {
+            let message = match &e {
+                StartError::Relay(r) if r.slug() == Some("offline-code-unavailable") => {
+                    "このアプリはオフラインコードに対応していません。アプリを再設定してください / your app predates offline codes: set it up again".to_owned()
+                }
+                other => start_message(other),
+            };
+            state.store.set_flash(&session.id, &message).await?;
+            return Ok(Redirect::to(&format!("/approval/{id}")).into_response());
+        }
+    };
+    offline_page(&state, &session, &offline, created.payload, None).await
+}
+
+async fn offline_page(
+    state: &AppState,
+    session: &Session,
+    approval: &Approval,
+    payload: String,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let meta = Meta::new(state, session, "オフラインで承認 / Approve offline").await?;
+    let page = OfflinePage {
+        meta,
+        id: approval.challenge_id.clone(),
+        payload,
+        what: describe(approval),
+        expires: fmt_date(approval.expires_at),
+        error,
+    };
+    if page.error.is_some() {
+        super::render_invalid(&page)
+    } else {
+        render(&page)
+    }
+}
+
+/// The code typed from the app: verified by the relay, checked against this operation.
+pub async fn offline_code(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    Form(form): Form<OfflineCodeForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&session, &form.csrf)?;
+    let approval = load(&state, &session, &id).await?;
+    if approval.status != "pending" {
+        return Ok(Redirect::to(&location(&approval)).into_response());
+    }
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    match flow::finish_offline(&state, &approval, &code)
+        .await
+        .map_err(AppError::Internal)?
+    {
+        flow::OfflineOutcome::Retry(message) => {
+            offline_page(&state, &session, &approval, form.payload, Some(message)).await
+        }
+        flow::OfflineOutcome::Done => {
+            let approval = state.store.approval(&id).await?;
+            Ok(Redirect::to(&location(&approval)).into_response())
+        }
+    }
 }
 
 /// Heading and message for each outcome (R4 (1)–(4) and the rest).

@@ -37,6 +37,8 @@ pub fn app(state: AppState) -> Router {
         .route("/approval/{id}/status", get(approval::status))
         .route("/approval/{id}/cancel", post(approval::cancel))
         .route("/approval/{id}/result", get(approval::result))
+        .route("/approval/{id}/offline", post(approval::offline))
+        .route("/approval/{id}/offline-code", post(approval::offline_code))
         .route("/register", get(register::page).post(register::enroll))
         .route("/register/signin", post(register::sign_in))
         .route("/resync", get(resync::page).post(resync::submit))

@@ -105,6 +105,8 @@ export function newPhone(world, name, { kind } = {}) {
   const phone = { home, numbers: join(home, 'numbers'), ...run('init', ...kindArgs, '--relay', world.relayUrl) };
   writeFileSync(phone.numbers, '');
   phone.codes = () => run('codes', '--enroll').codes;
+  /** `offline-code PAYLOAD --yes`: the transaction the phone shows and its 8-digit code (no network needed). */
+  phone.offlineCode = (payload) => run('offline-code', payload, '--yes');
   /** Starts `watch --auto MODE --json` (plus `extra` flags); resolves once it is following the event stream. */
   phone.watch = async (mode, ...extra) => {
     const child = start(base[0], [...base[1], '--json', 'watch', '--auto', mode, ...extra, '--number-from', phone.numbers]);

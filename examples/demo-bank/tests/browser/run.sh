@@ -19,4 +19,4 @@ cd "$here"
 if [ ! -d node_modules/playwright-core ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
-exec node --test --test-concurrency=1 demo-bank.test.mjs kinds.test.mjs admin-staff.test.mjs otp-login.test.mjs maintenance.test.mjs
+exec node --test --test-concurrency=1 demo-bank.test.mjs kinds.test.mjs admin-staff.test.mjs otp-login.test.mjs maintenance.test.mjs offline.test.mjs

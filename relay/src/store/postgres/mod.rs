@@ -23,6 +23,9 @@ mod credentials;
 #[path = "../shared/maintenance.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod maintenance;
+#[path = "../shared/offline.rs"]
+#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
+mod offline;
 #[path = "../shared/ops.rs"]
 #[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
 mod ops;

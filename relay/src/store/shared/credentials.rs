@@ -14,7 +14,7 @@ impl CredentialStore for DbStore {
     async fn insert_credential(&self, c: &CredentialRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
-             revoked_at, created_at, kind) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6)",
+             revoked_at, created_at, kind, ocra_key) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7)",
         )
         .bind(c.id.as_str())
         .bind(to_json(&c.jwk))
@@ -22,6 +22,7 @@ impl CredentialStore for DbStore {
         .bind(c.push_subscription.as_ref().map(to_json))
         .bind(c.created_at)
         .bind(token_kind_str(c.kind))
+        .bind(c.ocra_key_sealed.as_deref())
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;

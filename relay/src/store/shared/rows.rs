@@ -9,7 +9,7 @@ use crate::store::StoreError;
 use crate::store::decode::columns_by_get;
 
 pub(super) use crate::store::decode::{
-    CHALLENGE_SELECT, audit, binding, challenge, credential, outbox, tenant,
+    CHALLENGE_SELECT, audit, binding, challenge, credential, offline, outbox, tenant,
 };
 
 /// A row of this backend.

@@ -47,14 +47,15 @@ impl CredentialStore for SqliteStore {
             exec(
                 conn,
                 "INSERT INTO credentials (id, jwk, totp_secret, push_subscription, last_used_step, \
-                 revoked_at, created_at, kind) VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5, ?6)",
+                 revoked_at, created_at, kind, ocra_key) VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5, ?6, ?7)",
                 params![
                     c.id.as_str(),
                     to_json(&c.jwk),
                     c.totp_secret_sealed,
                     c.push_subscription.as_ref().map(to_json),
                     c.created_at,
-                    token_kind_str(c.kind)
+                    token_kind_str(c.kind),
+                    c.ocra_key_sealed
                 ],
             )
             .map(drop)

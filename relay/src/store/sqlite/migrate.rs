@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../../migrations/sqlite/0010_maintenance.sql"),
     ),
+    (
+        11,
+        include_str!("../../../migrations/sqlite/0011_offline_codes.sql"),
+    ),
 ];
 
 /// Brings the schema on `conn` up to the newest migration.

@@ -27,6 +27,7 @@ mod checkpoint;
 mod credentials;
 mod maintenance;
 mod migrate;
+mod offline;
 mod ops;
 mod outbox;
 mod rows;

@@ -8,7 +8,8 @@ use rusqlite::types::FromSql;
 use super::db;
 use crate::store::decode::{self, columns_by_get};
 use crate::store::{
-    BindingRecord, ChallengeRecord, CredentialRecord, OutboxMessage, StoreError, TenantRecord,
+    BindingRecord, ChallengeRecord, CredentialRecord, OfflineRecord, OutboxMessage, StoreError,
+    TenantRecord,
 };
 
 pub(super) use crate::store::decode::CHALLENGE_SELECT;
@@ -36,6 +37,7 @@ decoders!(
     challenge -> ChallengeRecord,
     audit -> AuditEvent,
     outbox -> OutboxMessage,
+    offline -> OfflineRecord,
 );
 
 /// Runs a cached query and decodes every row with `f`.

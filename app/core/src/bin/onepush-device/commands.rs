@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             answer(&unlock, &id, Answer::Deny(reason), json).await
         }
+        Command::OfflineCode { payload, yes } => offline_code(&unlock, &payload, yes, json),
         Command::History => history(&unlock, json),
         Command::Settings {
             pin_before_approve,
@@ -417,5 +418,44 @@ async fn reset(unlock: &Unlock, force: bool, json: bool) -> Result<()> {
         };
         format!("credential {} {what}; vault deleted", cid.grouped())
     });
+    Ok(())
+}
+
+/// `offline-code PAYLOAD`: the transaction, a confirmation, then the code.
+fn offline_code(unlock: &Unlock, payload: &str, yes: bool, json: bool) -> Result<()> {
+    let payload = if payload == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read the payload from standard input")?;
+        text
+    } else {
+        payload.to_owned()
+    };
+    let device = open(unlock)?;
+    let now = unix_now();
+    let prompt = device.read_offline(&payload, now)?;
+    if !json {
+        println!("offline code (no network needed)");
+        print!("{}", render::challenge_card(&prompt.challenge, now));
+        if !prompt.known_account {
+            println!(
+                "  note:        this bank and user are not among this phone's accounts as last fetched"
+            );
+        }
+    }
+    if !yes {
+        eprint!("Approve this and show the code? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .context("cannot read the answer")?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            anyhow::bail!("not approved: no code shown");
+        }
+    }
+    let code = device.offline_code(&prompt, unix_now())?;
+    let value = json!({ "challenge": challenge_json(&prompt.challenge), "code": code,
+        "known_account": prompt.known_account });
+    emit(json, &value, || format!("code: {code}"));
     Ok(())
 }

@@ -103,6 +103,16 @@ pub enum Command {
         #[arg(long)]
         not_me: bool,
     },
+    /// Answer an offline challenge without network: show the transaction in PAYLOAD
+    /// (the text of the bank's QR code), ask to confirm, then print the 8-digit code to
+    /// type into the bank's page (RFC 6287 OCRA).
+    OfflineCode {
+        /// The bank's offline payload ("-" reads it from standard input).
+        payload: String,
+        /// Confirm without asking (tests and scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// List the answers given on this phone.
     History,
     /// Show or change this phone's settings.
