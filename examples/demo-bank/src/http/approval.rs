@@ -30,13 +30,16 @@ struct Waiting {
     what: String,
 }
 
-/// "Phone offline?": the offline payload (as text to scan or paste) and the code field.
+/// "Phone offline?": the offline payload (as a QR code to scan and as text to paste) and
+/// the code field.
 #[derive(Template)]
 #[template(path = "offline.html")]
 struct OfflinePage {
     meta: Meta,
     id: String,
     payload: String,
+    /// The payload as a QR code, inline SVG (made here from the payload: no user text).
+    qr_svg: String,
     what: String,
     expires: String,
     error: Option<String>,
@@ -251,6 +254,22 @@ pub async fn offline(
     offline_page(&state, &session, &offline, created.payload, None).await
 }
 
+/// `payload` as a QR code in SVG (error correction M: a phone's camera reads it off a
+/// screen), or an empty string when it does not fit in a QR code (the text stays).
+fn qr_svg(payload: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .module_dimensions(4, 4)
+            .quiet_zone(true)
+            .build(),
+        Err(e) => {
+            tracing::warn!(error = %e, len = payload.len(), "offline payload too long for a QR code");
+            String::new()
+        }
+    }
+}
+
 async fn offline_page(
     state: &AppState,
     session: &Session,
@@ -262,6 +281,7 @@ async fn offline_page(
     let page = OfflinePage {
         meta,
         id: approval.challenge_id.clone(),
+        qr_svg: qr_svg(&payload),
         payload,
         what: describe(approval),
         expires: fmt_date(approval.expires_at),
@@ -426,5 +446,21 @@ mod tests {
             outcome_text("denied", Some("not_me")).0,
             outcome_text("denied", None).0
         );
+    }
+}
+
+#[cfg(test)]
+mod qr_tests {
+    #[test]
+    fn an_offline_payload_of_a_transfer_becomes_an_svg_qr_code() {
+        let payload = "A".repeat(600);
+        let svg = super::qr_svg(&payload);
+        assert!(svg.contains("<svg"), "{svg:.80}");
+        assert!(svg.contains("<path"), "dark modules drawn");
+    }
+
+    #[test]
+    fn a_payload_too_long_for_any_qr_code_leaves_only_the_text() {
+        assert_eq!(super::qr_svg(&"A".repeat(5000)), "");
     }
 }

@@ -1,11 +1,13 @@
 // "Phone offline?" on the demo bank's waiting page (RFC 6287 OCRA offline codes): the
-// page shows the QR payload as text, the emulated phone (`onepush-device offline-code
+// page shows the QR payload as a QR code and as text, the emulated phone (`onepush-device offline-code
 // PAYLOAD`) shows the transfer and prints the 8-digit code, the page takes it and the
 // relay verifies it. A wrong code is refused with the tries left; the right one
 // executes the transfer. Relay, bank and phone are real processes.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 import {
   APPROVAL_PASSWORD, CONTRACT, LOGIN_PASSWORD, SHOTS,
   cleanup, launchBrowser, newPhone, startWorld, stop, stopWatchers,
@@ -82,6 +84,10 @@ test('phone offline: the QR payload, the code from the phone, the transfer execu
   assert.ok(payload.length < 1000, `compact payload: ${payload.length}`);
   assert.match(await page.textContent('#what'), /¥42,000/);
   await shot('20-offline-payload');
+  // What a phone's camera reads off the screen is that payload, exactly.
+  const png = PNG.sync.read(await page.locator('#offline-qr').screenshot());
+  const scanned = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  assert.equal(scanned?.data, payload, 'the QR code on the page carries the payload');
 
   // The phone shows exactly this transfer and gives its code.
   const answer = phone.offlineCode(payload);

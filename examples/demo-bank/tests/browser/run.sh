@@ -16,7 +16,8 @@ command -v node >/dev/null || { echo "error: node is needed for the browser test
 (cd "$root" && cargo build -q -p onepush-relay -p onepush-demo-bank -p onepush-device --bins)
 
 cd "$here"
-if [ ! -d node_modules/playwright-core ]; then
+# npm ci when any package of package.json is missing (a checkout that added one).
+if ! node -e 'const p=require("./package.json");for(const d of Object.keys(p.devDependencies))require.resolve(d+"/package.json")' 2>/dev/null; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 exec node --test --test-concurrency=1 demo-bank.test.mjs kinds.test.mjs admin-staff.test.mjs otp-login.test.mjs maintenance.test.mjs offline.test.mjs
