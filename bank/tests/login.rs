@@ -216,7 +216,10 @@ async fn the_audit_log_is_read_page_by_page_to_its_end() {
                 &CreateChallenge {
                     user_id: user.clone(),
                     kind: ChallengeKind::Login,
-                    context: Context::from_value(serde_json::json!({"ip": "203.0.113.7"})).unwrap(),
+                    context: Context::from_value(
+                        serde_json::json!({"ip": "203.0.113.7", "user_agent": "Firefox"}),
+                    )
+                    .unwrap(),
                     ttl_seconds: None,
                     number_matching: false,
                 },
