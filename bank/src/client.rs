@@ -44,6 +44,45 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
 }
 
+/// Pages through the audit log ([`Client::audit_pages`]): each page starts after the
+/// last sequence number of the one before.
+#[derive(Debug, Clone)]
+pub struct AuditPages {
+    client: Client,
+    query: AuditQuery,
+    done: bool,
+}
+
+impl AuditPages {
+    /// The next page, `None` once the log is read to its end. A failed call can be
+    /// retried: the cursor moves only past a page that arrived.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<AuditEvent>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self.client.audit(&self.query).await?;
+        let Some(last) = page.last() else {
+            self.done = true;
+            return Ok(None);
+        };
+        self.query.since = last.seq;
+        // A page shorter than the limit asked for is the last one.
+        if self
+            .query
+            .limit
+            .is_some_and(|limit| page.len() < limit as usize)
+        {
+            self.done = true;
+        }
+        Ok(Some(page))
+    }
+
+    /// Where the next page starts: save it to resume later from there.
+    pub fn cursor(&self) -> i64 {
+        self.query.since
+    }
+}
+
 /// A client of one relay's bank API, authenticated as one tenant.
 ///
 /// Cheap to clone (the connection pool is shared). Requests time out after 20 s,
@@ -98,10 +137,39 @@ impl Client {
         self.http.request(method, url).bearer_auth(&self.key.0)
     }
 
+    /// A request to `path_and_query` (like `/v1/challenges/ID?wait=5`) taken as it is,
+    /// not encoded, under the base URL, carrying the tenant key: for tests that send what
+    /// the typed methods never would (a malformed ID, an unknown parameter). Read the
+    /// answer with [`Client::send`] or as a plain `reqwest::Response`.
+    pub fn raw_path(&self, method: Method, path_and_query: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(path_and_query))
+            .bearer_auth(&self.key.0)
+    }
+
+    /// `path_and_query` appended as it is to the base URL (no key, no encoding): for a
+    /// request built on [`Client::http`], without the key or with other headers.
+    pub fn url(&self, path_and_query: &str) -> String {
+        let base = self.base.as_str().trim_end_matches('/');
+        let path = path_and_query.trim_start_matches('/');
+        format!("{base}/{path}")
+    }
+
+    /// The HTTP client the requests go through (its connection pool).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Sends `request` and reads its JSON answer, or the problem document.
     pub async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, Error> {
         let response = request.send().await.map_err(Error::Transport)?;
         let status = response.status().as_u16();
+        // Delay-seconds only: the relay never sends an HTTP date.
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = response.bytes().await.map_err(Error::Transport)?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| Error::Unreadable {
@@ -113,6 +181,7 @@ impl Client {
             Ok(problem) => Err(Error::Problem {
                 status,
                 problem: Box::new(problem),
+                retry_after,
             }),
             Err(e) => Err(Error::Unreadable {
                 status,
@@ -347,6 +416,16 @@ impl Client {
             .await
     }
 
+    /// Every audit event matching `query`, page by page (`query.since` onwards): call
+    /// [`AuditPages::next_page`] until it answers `None`.
+    pub fn audit_pages(&self, query: AuditQuery) -> AuditPages {
+        AuditPages {
+            client: self.clone(),
+            query,
+            done: false,
+        }
+    }
+
     /// `GET /healthz`: whether the relay answers at all.
     pub async fn healthy(&self) -> bool {
         let request = self.raw(Method::GET, &["healthz"]);
@@ -391,6 +470,23 @@ mod tests {
             "Bearer s3cret"
         );
         assert!(!format!("{client:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_raw_path_is_taken_as_it_is() {
+        let client = Client::new("http://relay.test/onepush/", ApiKey::new("k")).unwrap();
+        let request = client
+            .raw_path(Method::GET, "/v1/challenges/not-a-uuid?wait=x")
+            .build()
+            .unwrap();
+        assert_eq!(
+            request.url().as_str(),
+            "http://relay.test/onepush/v1/challenges/not-a-uuid?wait=x"
+        );
+        assert_eq!(
+            request.headers()["authorization"].to_str().unwrap(),
+            "Bearer k"
+        );
     }
 
     #[test]

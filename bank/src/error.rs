@@ -14,6 +14,9 @@ pub enum Error {
         status: u16,
         /// The problem document.
         problem: Box<Problem>,
+        /// `Retry-After` in seconds, when the relay said when to try again (429
+        /// `push-fatigue-lockout`, 503 `maintenance` and `overloaded`).
+        retry_after: Option<u64>,
     },
     /// The relay answered with something that is neither the expected body nor a
     /// problem document (a proxy's error page, say).
@@ -44,6 +47,14 @@ impl Error {
     /// The problem's slug, when the relay sent one.
     pub fn slug(&self) -> Option<&str> {
         self.problem().map(Problem::slug)
+    }
+
+    /// When to try again, in seconds, when the relay said so (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Problem { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// The HTTP status, when the relay answered at all.

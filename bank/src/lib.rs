@@ -2,8 +2,10 @@
 //!
 //! - [`Client`]: the relay's bank API (docs/api.md), one typed method per route:
 //!   challenges (with long-poll), enrollments, users and their lifecycle, OTP, lost
-//!   devices, credential keys, the audit log. A refusal is an [`Error::Problem`] with
-//!   the relay's RFC 9457 problem document.
+//!   devices, credential keys, the audit log ([`Client::audit_pages`] pages through
+//!   it). A refusal is an [`Error::Problem`] with the relay's RFC 9457 problem
+//!   document. [`Client::raw`] and [`Client::raw_path`] reach any route with the
+//!   tenant key (a route newer than this crate, malformed input in tests).
 //! - [`verify`]: the bank's own check of a decision JWS against the credential key it
 //!   pinned at enrollment, claim by claim against what it sent. The relay cannot forge
 //!   an approval past it.
@@ -43,11 +45,13 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod client;
 mod error;
 pub mod verify;
 pub mod webhook;
 
-pub use client::{ApiKey, AuditQuery, Client};
+pub use client::{ApiKey, AuditPages, AuditQuery, Client};
 pub use error::Error;
 pub use onepush_protocol::api::Problem;

@@ -248,3 +248,75 @@ async fn a_code_token_user_logs_in_with_a_code_and_is_never_pushed() {
     assert!(verified.valid);
     test.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_audit_log_is_read_page_by_page_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = onepush_relay::testing::spawn_relay(&dir.path().join("relay")).await;
+    let relay = Client::new(&test.url, ApiKey::new(&test.api_key)).unwrap();
+    let phone = phone(dir.path(), &test.url).await;
+    let user: UserId = "1234567.carol".parse().unwrap();
+    relay
+        .enroll(&CreateEnrollment {
+            user_id: user.clone(),
+            credential_id: phone.vault().credential_id().clone(),
+            codes: codes(&phone),
+            kind: None,
+        })
+        .await
+        .unwrap();
+    // Five challenges, each cancelled: ten events of the user after the enrollment.
+    for _ in 0..5 {
+        let created = relay
+            .create_challenge(
+                &CreateChallenge {
+                    user_id: user.clone(),
+                    kind: ChallengeKind::Login,
+                    context: Context::from_value(
+                        serde_json::json!({"ip": "203.0.113.7", "user_agent": "Firefox"}),
+                    )
+                    .unwrap(),
+                    ttl_seconds: None,
+                    number_matching: false,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        relay.cancel_challenge(&created.id).await.unwrap();
+    }
+    let all = relay
+        .audit(&AuditQuery {
+            user_id: Some(user.clone()),
+            since: 0,
+            limit: Some(1000),
+        })
+        .await
+        .unwrap();
+    assert!(all.len() >= 11, "{all:?}");
+
+    let mut pages = relay.audit_pages(AuditQuery {
+        user_id: Some(user.clone()),
+        since: 0,
+        limit: Some(3),
+    });
+    let mut read = Vec::new();
+    let mut count = 0;
+    while let Some(page) = pages.next_page().await.unwrap() {
+        assert!(page.len() <= 3);
+        read.extend(page.into_iter().map(|e| e.seq));
+        count += 1;
+    }
+    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
+    assert_eq!(read, seqs, "every event once, in order");
+    assert_eq!(count, seqs.len().div_ceil(3));
+    assert_eq!(pages.cursor(), *seqs.last().unwrap());
+    assert_eq!(pages.next_page().await.unwrap(), None);
+
+    // A raw path goes out as written: a malformed challenge ID is the relay's to refuse.
+    let request = relay.raw_path(Method::GET, "/v1/challenges/not-a-uuid?wait=0");
+    let err = relay.send::<serde_json::Value>(request).await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert!(err.problem().is_some(), "{err}");
+    test.shutdown().await.unwrap();
+}

@@ -1,10 +1,10 @@
-//! HTTP plumbing shared by the bank and the devices: one keep-alive client, answers read
-//! whole, and failures named by leg, status and problem slug (the "errors by kind").
+//! HTTP plumbing: the banks' keep-alive client, answers read whole (the raw requests:
+//! `pending`'s long-polls), and failures named by leg, status and problem slug (the
+//! "errors by kind") from whichever client failed.
 
 use std::time::Duration;
 
 use reqwest::RequestBuilder;
-use serde::de::DeserializeOwned;
 
 /// Why one step of a lifecycle failed: `kind` groups the report, `detail` is one example.
 #[derive(Debug, Clone)]
@@ -21,6 +21,48 @@ impl Failure {
         Self {
             kind: kind.into(),
             detail: detail.into(),
+        }
+    }
+}
+
+impl Failure {
+    /// A bank SDK call of `leg` that failed: `{leg}-{status}-{slug}` for a refusal,
+    /// `{leg}-transport` when the relay could not be reached.
+    pub fn bank(leg: &str, error: &onepush_bank::Error) -> Self {
+        let kind = match error {
+            onepush_bank::Error::Problem {
+                status, problem, ..
+            } => {
+                format!("{leg}-{status}-{}", problem.slug())
+            }
+            onepush_bank::Error::Unreadable { status, .. } => format!("{leg}-{status}-no-problem"),
+            onepush_bank::Error::Transport(_) => format!("{leg}-transport"),
+            onepush_bank::Error::Url(_) => format!("{leg}-url"),
+        };
+        Self::new(kind, error.to_string())
+    }
+
+    /// A device API call of `leg` that failed, named the same way.
+    pub fn client(leg: &str, error: &onepush_device::ClientError) -> Self {
+        use onepush_device::ClientError;
+        let kind = match error {
+            ClientError::Problem(problem) => {
+                format!("{leg}-{}-{}", problem.status, problem.slug())
+            }
+            ClientError::Status { status, .. } => format!("{leg}-{status}-no-problem"),
+            ClientError::Decode { .. } => format!("{leg}-bad-body"),
+            ClientError::Unreachable { .. } | ClientError::BadUrl(_) => {
+                format!("{leg}-transport")
+            }
+        };
+        Self::new(kind, error.to_string())
+    }
+
+    /// A phone operation of `leg` that failed (the relay's refusal, or the phone's own).
+    pub fn device(leg: &str, error: &onepush_device::DeviceError) -> Self {
+        match error {
+            onepush_device::DeviceError::Client(e) => Self::client(leg, e),
+            other => Self::new(format!("{leg}-device"), other.to_string()),
         }
     }
 }
@@ -66,16 +108,6 @@ pub async fn send(leg: &str, req: RequestBuilder) -> Result<Answer, Failure> {
 }
 
 impl Answer {
-    /// The body as `T` if the status is `expected`; otherwise a failure named by the
-    /// status and the problem's slug.
-    pub fn json<T: DeserializeOwned>(&self, leg: &str, expected: u16) -> Result<T, Failure> {
-        if self.status != expected {
-            return Err(self.unexpected(leg));
-        }
-        serde_json::from_slice(&self.body)
-            .map_err(|e| Failure::new(format!("{leg}-bad-body"), e.to_string()))
-    }
-
     /// A failure for an answer that was not the expected one.
     pub fn unexpected(&self, leg: &str) -> Failure {
         let text = String::from_utf8_lossy(&self.body);

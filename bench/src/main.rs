@@ -5,9 +5,9 @@
 mod audit_load;
 mod bank;
 mod cli;
-mod device;
 mod fleet;
 mod http;
+mod inbox;
 mod pending;
 mod probe;
 mod procstat;

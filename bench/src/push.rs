@@ -1,5 +1,5 @@
 //! A Web Push endpoint the bench serves: `POST /push/{device}` is decrypted with that
-//! device's receiver keys (RFC 8291) and the challenge it announces (with its details
+//! device's receiver keys (RFC 8291, `onepush_device::push::open_push`) and the challenge it announces (with its details
 //! when the message carries them) goes to its inbox.
 
 use std::collections::HashMap;
@@ -10,15 +10,17 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use onepush_protocol::api::PushPayload;
 use onepush_protocol::webpush::PushReceiverKeys;
 
-use crate::device::Inbox;
+use crate::inbox::Inbox;
+
+/// A device's push keys and inbox.
+type Receiver = (Arc<PushReceiverKeys>, Arc<Inbox>);
 
 /// The devices the endpoint decrypts for, and what went wrong.
 #[derive(Default)]
 pub struct Registry {
-    devices: RwLock<HashMap<usize, (PushReceiverKeys, Arc<Inbox>)>>,
+    devices: RwLock<HashMap<usize, Receiver>>,
     /// Messages that could not be decrypted or parsed.
     pub bad_messages: AtomicU64,
 }
@@ -31,7 +33,7 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// Makes messages to `/push/{index}` reach this device.
-    pub fn add(&self, index: usize, keys: PushReceiverKeys, inbox: Arc<Inbox>) {
+    pub fn add(&self, index: usize, keys: Arc<PushReceiverKeys>, inbox: Arc<Inbox>) {
         self.devices
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -96,11 +98,8 @@ async fn receive(
         registry.bad_messages.fetch_add(1, Ordering::Relaxed);
         return StatusCode::NOT_FOUND;
     };
-    let payload = keys
-        .decrypt(&body)
-        .ok()
-        .and_then(|plain| PushPayload::from_plaintext(&plain).ok());
-    if let Some(p) = payload {
+    // As the phone opens it (the device library's Web Push receipt).
+    if let Ok(p) = onepush_device::push::open_push(&keys, &body) {
         inbox.deliver(p.id, at, p.challenge);
         StatusCode::CREATED
     } else {

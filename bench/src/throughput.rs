@@ -12,8 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::bank::Bank;
 use crate::cli::ThroughputArgs;
-use crate::device::Device;
-use crate::fleet::Fleet;
+use crate::fleet::{Device, Fleet};
 use crate::http::Failure;
 use crate::probe::{self, ProbeReport};
 use crate::procstat::{self, Memory};

@@ -100,4 +100,5 @@ pub async fn spawn_relay_with(mut settings: Settings, parts: Parts, add_tenant: 
     }
 }
 
+pub mod proxy;
 pub mod tampering;

@@ -140,10 +140,7 @@ async fn flood_long_polls(
         .add_tenant("flood-bank", "Flood", None)
         .await
         .unwrap();
-    let flood_bank = Bank {
-        client: flood_client.clone(),
-        ..Bank::new(&relay.url, &flood_bank.api_key)
-    };
+    let flood_bank = Bank::with_http(&relay.url, &flood_bank.api_key, flood_client.clone());
     flood_bank
         .enroll("mallory", device)
         .await

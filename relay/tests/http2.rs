@@ -42,9 +42,8 @@ async fn long_polls_multiplexed_over_h2c_are_answered_by_the_decisions() {
         let path = format!("/v1/challenges/{id}?wait=30");
         polls.push(tokio::spawn(async move {
             let response = bank
-                .client
-                .get(format!("{}{path}", bank.url))
-                .header("authorization", format!("Bearer {}", bank.api_key))
+                .sdk()
+                .raw_path(reqwest::Method::GET, &path)
                 .send()
                 .await
                 .expect("long-poll");

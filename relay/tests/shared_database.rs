@@ -8,12 +8,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::postgres::with_database;
-use common::proxy::{self, Proxy};
 use common::{Answer, Bank, TestDevice};
 use onepush_protocol::api::{BankChallenge, ChallengeCreated, UserBinding};
 use onepush_protocol::{ChallengeStatus, DecisionVerdict};
 use onepush_relay::Parts;
 use onepush_relay::settings::{Secret, Settings};
+use onepush_relay::testing::proxy::{self, Proxy};
 use onepush_relay::testing::{TestRelay, spawn_relay_with, test_settings};
 use serde_json::json;
 
@@ -100,9 +100,8 @@ async fn an_idempotency_key_holds_across_relays() {
                 "context": { "ip": "203.0.113.7", "user_agent": "Firefox", "location": "Tokyo" } });
             let send = |bank: &Bank| {
                 let req = bank
-                    .client
-                    .post(format!("{}/v1/challenges", bank.url))
-                    .header("authorization", format!("Bearer {}", bank.api_key))
+                    .sdk()
+                    .raw_path(reqwest::Method::POST, "/v1/challenges")
                     .header("idempotency-key", key.clone())
                     .header("content-type", "application/json")
                     .body(body.to_string());

@@ -5,11 +5,11 @@
 mod common;
 
 use common::cli::{Running, device_bin};
-use common::proxy::Proxy;
 use common::{Bank, announces, carried, code_pair, enroll, next_matching, now};
 use onepush_device::events::{self, Incoming, Source};
 use onepush_device::{Authenticator, UnencryptedFileKeyStore};
 use onepush_protocol::{ChallengeKind, ChallengeStatus};
+use onepush_relay::testing::proxy::Proxy;
 use onepush_relay::testing::test_settings;
 use onepush_relay::{Parts, Relay};
 use tokio::sync::mpsc;

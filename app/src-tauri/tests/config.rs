@@ -62,7 +62,7 @@ fn registered_commands() -> BTreeSet<String> {
 #[test]
 fn capability_grants_exactly_the_contracts_commands() {
     let contract = contract_commands();
-    assert_eq!(contract.len(), 17, "{contract:?}");
+    assert_eq!(contract.len(), 19, "{contract:?}");
     assert_eq!(declared_commands(), contract, "build.rs");
     assert_eq!(registered_commands(), contract, "run_app's handler");
 

@@ -1,9 +1,9 @@
-//! Test helpers: a bank client, a device that signs like the app, problem checks.
+//! Test helpers: a bank (the bank SDK's client), a device that signs like the app,
+//! problem checks. The cuttable TCP proxy is `onepush_relay::testing::proxy`.
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod device;
 pub mod postgres;
-pub mod proxy;
 pub mod receiver;
 
 use onepush_protocol::api::Problem;
@@ -66,7 +66,9 @@ impl Answer {
     }
 }
 
-/// A bank backend calling the relay.
+/// A bank backend calling the relay: the bank SDK's client, used raw (these tests
+/// check statuses, headers and problem documents), plus the parts it is made of for
+/// tests that build requests themselves.
 #[derive(Debug, Clone)]
 pub struct Bank {
     pub url: String,
@@ -76,18 +78,30 @@ pub struct Bank {
 
 impl Bank {
     pub fn new(url: &str, api_key: &str) -> Self {
+        Self::with_http(url, api_key, reqwest::Client::new())
+    }
+
+    /// A bank on an HTTP client the test configured (HTTP/2, many connections...).
+    pub fn with_http(url: &str, api_key: &str, client: reqwest::Client) -> Self {
         Self {
             url: url.to_owned(),
             api_key: api_key.to_owned(),
-            client: reqwest::Client::new(),
+            client,
         }
     }
 
+    /// The bank SDK's client with this bank's key and HTTP client.
+    pub fn sdk(&self) -> onepush_bank::Client {
+        onepush_bank::Client::with_http(
+            self.client.clone(),
+            &self.url,
+            onepush_bank::ApiKey::new(&self.api_key),
+        )
+        .expect("the relay URL is a base URL")
+    }
+
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Answer {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.url))
-            .header("authorization", format!("Bearer {}", self.api_key));
+        let mut req = self.sdk().raw_path(method, path);
         if let Some(body) = body {
             req = req
                 .header("content-type", "application/json")
@@ -96,6 +110,7 @@ impl Bank {
         Answer::read(req.send().await.expect("request")).await
     }
 
+    /// A request with exactly these headers (no key unless among them).
     pub async fn raw(
         &self,
         method: reqwest::Method,
@@ -103,9 +118,10 @@ impl Bank {
         body: &str,
         headers: &[(&str, &str)],
     ) -> Answer {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.url))
+        let sdk = self.sdk();
+        let mut req = sdk
+            .http()
+            .request(method, sdk.url(path))
             .body(body.to_owned());
         for (k, v) in headers {
             req = req.header(*k, *v);

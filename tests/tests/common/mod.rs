@@ -1,11 +1,10 @@
-//! The end-to-end harness: an in-process relay on a temp SQLite folder, a bank that
-//! speaks the bank API over HTTP, emulated phones (the `onepush-device` library), and
+//! The end-to-end harness: an in-process relay on a temp SQLite folder, a bank (the
+//! bank SDK, `onepush-bank`), emulated phones (the `onepush-device` library), and
 //! the `onepush-device` binary run as a process.
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod cli;
-pub mod proxy;
 pub mod relay_process;
 
 use std::path::PathBuf;
@@ -13,9 +12,11 @@ use std::time::Duration;
 
 use onepush_device::events::{Incoming, Source};
 use onepush_device::{Authenticator, UnencryptedFileKeyStore};
-use onepush_protocol::api::{BankChallenge, ChallengeCreated, CredentialKey, DeviceChallenge};
+use onepush_protocol::api::{
+    BankChallenge, ChallengeCreated, CreateChallenge, CredentialKey, DeviceChallenge,
+};
 use onepush_protocol::totp;
-use onepush_protocol::{ChallengeId, CredentialId};
+use onepush_protocol::{ChallengeId, Context, CredentialId};
 use onepush_relay::testing::{TestRelay, spawn_relay};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -133,20 +134,23 @@ pub fn transfer_context() -> Value {
     })
 }
 
-/// The bank side: the bank API over HTTP with the tenant's key.
+/// The bank side: the bank SDK's client with the tenant's key. The helpers that answer
+/// `(status, body)` send raw requests (tests check refusals); the others are the SDK's
+/// typed calls and must succeed.
 pub struct Bank {
-    http: reqwest::Client,
-    url: String,
-    api_key: String,
+    relay: onepush_bank::Client,
 }
 
 impl Bank {
     pub fn new(url: &str, api_key: &str) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url: url.to_owned(),
-            api_key: api_key.to_owned(),
-        }
+        let relay = onepush_bank::Client::new(url, onepush_bank::ApiKey::new(api_key))
+            .expect("the relay URL is a base URL");
+        Self { relay }
+    }
+
+    /// The SDK client itself.
+    pub fn sdk(&self) -> &onepush_bank::Client {
+        &self.relay
     }
 
     /// Sends a request; the status and the JSON body (`null` when empty).
@@ -156,10 +160,7 @@ impl Bank {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.api_key);
+        let mut request = self.relay.raw_path(method, path);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -204,22 +205,25 @@ impl Bank {
         ttl: u32,
         number: bool,
     ) -> ChallengeCreated {
-        let (status, body) = self.try_challenge(user, kind, context, ttl, number).await;
-        assert_eq!(status, StatusCode::CREATED, "challenge: {body}");
-        serde_json::from_value(body).expect("ChallengeCreated")
+        let body = CreateChallenge {
+            user_id: user.parse().expect("a valid user ID"),
+            kind: serde_json::from_value(json!(kind)).expect("a challenge kind"),
+            context: Context::from_value(context).expect("a valid context"),
+            ttl_seconds: Some(ttl),
+            number_matching: number,
+        };
+        self.relay
+            .create_challenge(&body, None)
+            .await
+            .unwrap_or_else(|e| panic!("challenge: {e}"))
     }
 
     /// The long-poll: returns once the challenge is decided or after `wait` seconds.
     pub async fn outcome(&self, id: ChallengeId, wait: u32) -> BankChallenge {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("/v1/challenges/{id}?wait={wait}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "outcome: {body}");
-        serde_json::from_value(body).expect("BankChallenge")
+        self.relay
+            .challenge(&id, wait)
+            .await
+            .unwrap_or_else(|e| panic!("outcome: {e}"))
     }
 
     /// `POST /v1/enrollments`.
@@ -251,15 +255,10 @@ impl Bank {
 
     /// `GET /v1/credentials/{cid}/jwk`.
     pub async fn jwk(&self, cid: &CredentialId) -> CredentialKey {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("/v1/credentials/{}/jwk", cid.as_str()),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "jwk: {body}");
-        serde_json::from_value(body).expect("CredentialKey")
+        self.relay
+            .jwk(cid)
+            .await
+            .unwrap_or_else(|e| panic!("jwk: {e}"))
     }
 }
 

@@ -1,9 +1,9 @@
-//! The bank's side in tests: the relay's bank API over HTTP with a tenant key, and the
+//! The bank's side in tests: the bank SDK (`onepush-bank`) with a tenant key, and the
 //! check a bank makes of a decision (the JWS against the credential's JWK).
 
-use onepush_protocol::api::{BankChallenge, ChallengeCreated, CredentialKey};
-use onepush_protocol::jws::verify_decision;
-use onepush_protocol::{ChallengeId, CredentialId, DecisionClaims};
+use onepush_bank::{ApiKey, Client, verify};
+use onepush_protocol::api::{BankChallenge, ChallengeCreated, CreateChallenge};
+use onepush_protocol::{ChallengeId, Context, DecisionClaims};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -20,22 +20,18 @@ pub fn transfer_context() -> Value {
     })
 }
 
-/// The bank API with one tenant's key.
+/// The bank API with one tenant's key: the bank SDK's client. `call` and `enroll`
+/// answer `(status, body)` (tests check refusals); the others must succeed.
 #[derive(Debug, Clone)]
 pub struct Bank {
-    http: reqwest::Client,
-    url: String,
-    api_key: String,
+    relay: Client,
 }
 
 impl Bank {
     /// A bank talking to the relay at `url`.
     pub fn new(url: &str, api_key: &str) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url: url.trim_end_matches('/').to_owned(),
-            api_key: api_key.to_owned(),
-        }
+        let relay = Client::new(url, ApiKey::new(api_key)).expect("the relay URL is a base URL");
+        Self { relay }
     }
 
     /// One request; the status and the JSON body (`null` when empty).
@@ -45,10 +41,7 @@ impl Bank {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.api_key);
+        let mut request = self.relay.raw_path(method, path);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -84,49 +77,50 @@ impl Bank {
         context: Value,
         number: bool,
     ) -> ChallengeCreated {
-        let body = json!({ "user_id": user, "kind": kind, "context": context, "ttl_seconds": 120, "number_matching": number });
-        let (status, body) = self.call(Method::POST, "/v1/challenges", Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "challenge: {body}");
-        serde_json::from_value(body).expect("ChallengeCreated")
+        let body = CreateChallenge {
+            user_id: user.parse().expect("a valid user ID"),
+            kind: serde_json::from_value(json!(kind)).expect("a challenge kind"),
+            context: Context::from_value(context).expect("a valid context"),
+            ttl_seconds: Some(120),
+            number_matching: number,
+        };
+        self.relay
+            .create_challenge(&body, None)
+            .await
+            .unwrap_or_else(|e| panic!("challenge: {e}"))
     }
 
     /// The bank's long-poll: returns once decided or after `wait` seconds.
     pub async fn outcome(&self, id: ChallengeId, wait: u32) -> BankChallenge {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("/v1/challenges/{id}?wait={wait}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "outcome: {body}");
-        serde_json::from_value(body).expect("BankChallenge")
+        self.relay
+            .challenge(&id, wait)
+            .await
+            .unwrap_or_else(|e| panic!("outcome: {e}"))
     }
 
-    /// The decision of a decided challenge, verified as a bank does: the JWS against
-    /// `GET /v1/credentials/{cid}/jwk`.
+    /// The decision of a decided challenge, verified as a bank does with the SDK: the
+    /// JWS against `GET /v1/credentials/{cid}/jwk`, every claim against the challenge
+    /// (approval or denial).
     pub async fn verified_decision(&self, challenge: &BankChallenge) -> DecisionClaims {
         let record = challenge
             .decision
             .as_ref()
             .expect("a decided challenge carries the JWS");
-        let cid: &CredentialId = &challenge.credential_id;
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("/v1/credentials/{}/jwk", cid.as_str()),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "jwk: {body}");
-        let key: CredentialKey = serde_json::from_value(body).expect("CredentialKey");
-        let claims = verify_decision(&record.jws, &key.jwk, cid).expect("the decision verifies");
-        assert_eq!(claims.chl, challenge.id);
-        assert_eq!(
-            claims.ctx,
-            challenge.context.digest_b64(),
-            "signed over what was shown"
-        );
-        claims
+        let key = self
+            .relay
+            .jwk(&challenge.credential_id)
+            .await
+            .unwrap_or_else(|e| panic!("jwk: {e}"));
+        let expected = verify::Expected {
+            challenge_id: challenge.id,
+            tenant_id: None,
+            user_id: challenge.user_id.clone(),
+            credential_id: challenge.credential_id.clone(),
+            kind: challenge.kind,
+            // Signed over what was shown: the context the bank sent.
+            context: challenge.context.clone(),
+            number: None,
+        };
+        verify::verify_decision(&record.jws, &key.jwk, &expected).expect("the decision verifies")
     }
 }
