@@ -23,6 +23,9 @@ pub struct Config {
     /// Why the vault in the app's folder cannot be opened (`null`: it opened, or
     /// there is none), e.g. its key is not in this device's keystore.
     pub vault_problem: Option<String>,
+    /// `true` on phones: the offline-code screen can scan the bank's QR code with the
+    /// camera (`tauri-plugin-barcode-scanner`); elsewhere the payload is pasted.
+    pub qr_scanner: bool,
 }
 
 /// Whether the OS keystore can keep a new vault's key.

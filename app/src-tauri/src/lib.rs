@@ -58,6 +58,10 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     let builder = push_mobile::plugin(builder);
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_biometric::init());
+    // Phones: the camera scan of an offline payload's QR code (the UI calls the
+    // plugin's `scan` itself; capabilities/scan-mobile.json grants only that).
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_barcode_scanner::init());
     builder
         .setup(|app| {
             if app.try_state::<Backend>().is_none() {

@@ -106,8 +106,27 @@ fn phones_only_add_listening_to_the_push_plugin() {
         .collect();
     assert_eq!(
         files.len(),
-        2,
-        "default.json and push-mobile.json: {files:?}"
+        3,
+        "default.json, push-mobile.json and scan-mobile.json: {files:?}"
+    );
+}
+
+#[test]
+fn phones_only_add_the_camera_scan_of_an_offline_qr_code() {
+    let capability = json("capabilities/scan-mobile.json");
+    assert_eq!(capability["windows"], serde_json::json!(["main"]));
+    assert_eq!(
+        capability["platforms"],
+        serde_json::json!(["android", "iOS"])
+    );
+    assert_eq!(
+        capability["permissions"],
+        serde_json::json!([
+            "barcode-scanner:allow-scan",
+            "barcode-scanner:allow-cancel",
+            "barcode-scanner:allow-check-permissions",
+            "barcode-scanner:allow-request-permissions"
+        ])
     );
 }
 

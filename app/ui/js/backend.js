@@ -52,6 +52,8 @@ export async function listen(event, cb) {
 /** The command names, so a typo fails loudly in one place. */
 export const api = {
   getConfig: () => invoke('get_config'),
+  /** Phones: the barcode-scanner plugin's camera scan (one QR code); `{ content }`. */
+  scanQr: () => invoke('plugin:barcode-scanner|scan', { windowed: false, formats: ['QR_CODE'] }),
   getState: () => invoke('get_state'),
   setup: (relayUrl, pin, keyMode, tokenKind) =>
     invoke('setup', {

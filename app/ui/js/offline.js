@@ -26,6 +26,9 @@ export function init(ctx) {
   byId('home-offline').addEventListener('click', () => ctx.go('offline'));
   byId('offline-back').addEventListener('click', () => ctx.go('home'));
   byId('offline-read').addEventListener('click', read);
+  byId('offline-scan').addEventListener('click', scan);
+  // Phones scan the bank's QR code with the camera; desktops paste its content.
+  api.getConfig().then((config) => { byId('offline-scan').hidden = !(config && config.qrScanner); }, () => {});
   byId('offline-cancel').addEventListener('click', reset);
   byId('offline-approve').addEventListener('click', approve);
 }
@@ -80,6 +83,21 @@ export function render() {
       time: formatDateTime(new Date(result.expires_at * 1000).toISOString(), locale()),
     });
   }
+}
+
+/** Phones: the camera reads the bank's QR code into the field, then as "show". */
+async function scan() {
+  showError('');
+  let scanned;
+  try {
+    scanned = await api.scanQr();
+  } catch (err) {
+    showError(errorText(err));
+    return;
+  }
+  if (!scanned || typeof scanned.content !== 'string') return;
+  byId('offline-payload').value = scanned.content;
+  await read();
 }
 
 async function read() {

@@ -99,3 +99,29 @@ test('a refused payload shows why and no transaction', async () => {
   assert.equal((await calls(page, 'offline_code')).length, 0);
   await done(page, assert);
 });
+
+test('desktops paste the payload: no camera scan is offered', async () => {
+  const page = await openApp(env, { resp: offlineResponses() });
+  await page.click('#home-offline');
+  await page.locator('#screen-offline').waitFor();
+  assert.equal(await page.isVisible('#offline-scan'), false);
+  await done(page, assert);
+});
+
+test('phones scan the bank\'s QR code with the camera and show what it asks', async () => {
+  const page = await openApp(env, {
+    resp: offlineResponses({
+      get_config: { relayUrl: 'https://relay.onepush.example', qrScanner: true },
+      'plugin:barcode-scanner|scan': { content: PAYLOAD },
+    }),
+  });
+  await page.click('#home-offline');
+  await page.locator('#offline-scan').waitFor();
+  await page.click('#offline-scan');
+  await page.locator('#offline-view').waitFor();
+  assert.deepEqual((await calls(page, 'plugin:barcode-scanner|scan')).map((c) => c.args),
+    [{ windowed: false, formats: ['QR_CODE'] }]);
+  assert.deepEqual((await calls(page, 'offline_read')).map((c) => c.args), [{ payload: PAYLOAD }]);
+  assert.equal(await page.inputValue('#offline-payload'), PAYLOAD);
+  await done(page, assert);
+});

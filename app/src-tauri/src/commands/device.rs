@@ -25,6 +25,7 @@ pub async fn get_config(backend: State<'_, Backend>) -> CommandResult<Config> {
             detail: probe.err().map(|e| e.to_string()),
         },
         vault_problem: backend.vault_problem(),
+        qr_scanner: cfg!(mobile),
     })
 }
 
