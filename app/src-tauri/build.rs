@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "push_token",
     "push_message",
     "push_opened",
+    "offline_read",
+    "offline_code",
 ];
 
 fn main() {
