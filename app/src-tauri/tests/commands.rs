@@ -28,7 +28,10 @@ fn setup_creates_a_credential_the_state_shows_without_secrets() {
         "{config}"
     );
     assert_eq!(config["vaultProblem"], Value::Null);
-    assert_eq!(config["qrScanner"], false, "desktops paste offline payloads");
+    assert_eq!(
+        config["qrScanner"], false,
+        "desktops paste offline payloads"
+    );
     let before = t.ok("get_state", no_args());
     assert_eq!(before["setUp"], false);
     assert_eq!(t.fails("codes", no_args()), "not_set_up");
