@@ -232,7 +232,7 @@ fn apns_and_fcm_tokens_reach_the_relay_as_their_channels() {
         refused["message"]
             .as_str()
             .unwrap()
-            .contains("apns_key_file"),
+            .contains("push.apns.key_file"),
         "{refused}"
     );
     let refused = t
@@ -242,7 +242,7 @@ fn apns_and_fcm_tokens_reach_the_relay_as_their_channels() {
         refused["message"]
             .as_str()
             .unwrap()
-            .contains("fcm_service_account_file"),
+            .contains("push.fcm.service_account_file"),
         "{refused}"
     );
     assert_eq!(puts(&t), 3);

@@ -68,7 +68,7 @@ pub async fn revoke_self(
 #[utoipa::path(put, path = "/v1/device/push-subscription", tag = "device", request_body = UpdatePushSubscription,
     responses((status = 204),
         (status = 400, description = "`invalid-request`: the detail names the bad field (type, endpoint, device_token, environment, registration_token, keys.p256dh, keys.auth, language)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`push-channel-not-configured`: this relay has no sender for the channel; the detail names the setting (apns_key_file, fcm_service_account_file)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`push-channel-not-configured`: this relay has no sender for the channel; the detail names the setting (push.apns.key_file, push.fcm.service_account_file)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`push-endpoint-refused`: a Web Push endpoint that is not https, or whose address is internal (loopback, private, link-local, CGNAT, multicast, unspecified); the detail says which", body = Problem, content_type = "application/problem+json"),
         (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn push_subscription(
