@@ -305,7 +305,20 @@ async fn fcm_push_is_authorised_by_oauth_and_decrypts_to_the_challenge_on_the_ph
     assert_eq!(message["android"]["collapse_key"], created.id.to_string());
     let ttl = message["android"]["ttl"].as_str().unwrap();
     assert!(ttl == "60s" || ttl == "59s", "{ttl}");
-    assert!(message.get("notification").is_none(), "a data message only");
+    // A generic notification Android shows when the app is not running: the bank's
+    // name and "approval request" in the subscription's language, nothing of the context.
+    assert_eq!(
+        message["notification"]["body"],
+        "承認のリクエストがあります"
+    );
+    assert_eq!(
+        message["android"]["notification"]["tag"],
+        created.id.to_string()
+    );
+    assert!(
+        !message["notification"].to_string().contains("203.0.113"),
+        "no context in the visible text: {message}"
+    );
     ctx.opens_to(&push, &message["data"]["onepush_message"], created.id);
 
     // The access token is cached.
