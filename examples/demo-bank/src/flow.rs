@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 use onepush_bank::verify::{self, Expected};
 
 use crate::AppState;
-use crate::store::{AdminOp, Approval, PasswordKind, Purpose, StoreError, Transfer, User};
+use crate::store::{
+    AdminOp, Approval, PasswordKind, PinnedHow, PinnedKey, Purpose, StoreError, Transfer, User,
+};
 
 /// Why a challenge could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +120,7 @@ async fn finish(
         return Ok(());
     }
     let expected = expected(approval)?;
-    match verify_approval(state, challenge, &expected).await {
+    match verify_approval(state, approval, challenge, &expected).await {
         Err(why) => {
             tracing::warn!(challenge = %id, %why, "decision failed the bank's own check");
             state
@@ -170,18 +172,52 @@ impl Verified {
 }
 
 /// The bank's own check of an `approved` challenge with the SDK: the JWS against the
-/// registered credential's key (`GET /v1/credentials/{cid}/jwk`), then every claim
-/// against what the bank sent. `Err` says what did not match.
+/// key the bank pinned for this user, then every claim against what the bank sent.
+/// `Err` says what did not match.
+///
+/// The key is the one pinned when the user registered the token on this bank's page
+/// (`http::register`), not whatever the relay names now: a decision signed by another
+/// credential is refused, even one the relay has bound to the user since. A user whose
+/// token was registered elsewhere (the relay's API directly) has no pin yet: the key is
+/// then fetched from the relay and pinned on this first use.
 pub async fn verify_approval(
     state: &AppState,
+    approval: &Approval,
     challenge: &BankChallenge,
     expected: &Expected,
 ) -> Result<Verified, String> {
-    let key = state
-        .relay
-        .jwk(&expected.credential_id)
+    let (contract, user) = (&approval.contract_number, &approval.user_id);
+    let pinned = state
+        .store
+        .pinned_key(contract, user)
         .await
-        .map_err(|e| format!("could not fetch the credential's key: {e}"))?;
+        .map_err(|e| format!("could not read the pinned key: {e}"))?;
+    let key = match pinned {
+        Some(key) => key,
+        None => {
+            let fetched = state
+                .relay
+                .jwk(&expected.credential_id)
+                .await
+                .map_err(|e| format!("could not fetch the credential's key: {e}"))?;
+            let key = PinnedKey {
+                credential_id: fetched.credential_id,
+                jwk: fetched.jwk,
+            };
+            state
+                .store
+                .pin_key(contract, user, &key, PinnedHow::FirstUse)
+                .await
+                .map_err(|e| format!("could not pin the credential's key: {e}"))?;
+            key
+        }
+    };
+    if key.credential_id != expected.credential_id {
+        return Err(format!(
+            "the relay named credential {}, but the token registered at this bank is {}: refused",
+            expected.credential_id, key.credential_id
+        ));
+    }
     let claims = verify::verify_approval(challenge, &key.jwk, expected)
         .map_err(|e| format!("signature check failed: {e}"))?;
     Ok(Verified {
@@ -445,6 +481,7 @@ pub async fn run_admin(
                 .relay
                 .unregister(&crate::store::relay_user_id(contract, target)?, &grace)
                 .await?;
+            state.store.unpin_key(contract, target).await?;
         }
     }
     Ok(())

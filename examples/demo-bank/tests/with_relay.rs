@@ -258,3 +258,57 @@ async fn registering_with_wrong_codes_says_so() {
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("the codes are wrong"), "{}", page.body);
 }
+
+/// The bank verifies against the key pinned when the user registered on its page: a
+/// token bound to the user at the relay behind the bank's back (here through the
+/// relay's API with the bank's own key) gets its challenge, but its approval does not
+/// sign the user in.
+#[tokio::test]
+async fn a_token_bound_behind_the_banks_back_cannot_approve_for_the_user() {
+    use onepush_protocol::api::{CreateEnrollment, GraceUntil};
+    let w = world().await;
+    let registered = phone(&w, "registered").await;
+    enroll(&w, "approver01", &registered).await;
+
+    let user = onepush_demo_bank::store::relay_user_id(seed::CONTRACT, "approver01").unwrap();
+    let relay = &w.state.relay;
+    relay
+        .unregister(&user, &GraceUntil::default())
+        .await
+        .unwrap();
+    let mut other = phone(&w, "other").await;
+    let codes = other.codes(now());
+    relay
+        .enroll(&CreateEnrollment {
+            user_id: user.clone(),
+            credential_id: other.vault().credential_id().clone(),
+            codes: [codes.current, codes.next],
+            kind: None,
+        })
+        .await
+        .unwrap();
+
+    let (mut browser, waiting) = login(&w, "approver01").await;
+    let number = number_on(&browser.get(&waiting).await.body);
+    let challenge = pending_one(&other).await;
+    other
+        .approve(&challenge, Some(number), false, now())
+        .await
+        .unwrap();
+    let s = status(&mut browser, &waiting).await;
+    assert_eq!(s["status"], "verification_failed", "{s}");
+    assert_ne!(browser.get("/dashboard").await.status, StatusCode::OK);
+    let approval = w
+        .state
+        .store
+        .approval(&challenge.id.to_string())
+        .await
+        .unwrap();
+    let why = approval.detail.unwrap_or_default();
+    assert!(
+        why.contains("the token registered at this bank is")
+            && why.contains(&registered.vault().credential_id().to_string()),
+        "{why}"
+    );
+    w.relay.shutdown().await.unwrap();
+}

@@ -32,6 +32,10 @@ pub async fn end(
                     .relay
                     .unregister(&relay_user, &GraceUntil::default())
                     .await?;
+                state
+                    .store
+                    .unpin_key(&user.contract_number, &user.user_id)
+                    .await?;
                 ended.push(user.user_id);
             }
             _ => {}

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::session::{check_csrf, new_session, set_cookie};
 use super::{AppError, Meta, render, render_invalid, signed_in_user};
 use crate::flow;
-use crate::store::{PasswordKind, Session, StoreError, User};
+use crate::store::{PasswordKind, PinnedHow, PinnedKey, Session, StoreError, User};
 use crate::{AppState, seed};
 
 #[derive(Template)]
@@ -174,6 +174,7 @@ pub async fn enroll(
     };
     match state.relay.enroll(&body).await {
         Ok(binding) => {
+            pin(&state, &user, &binding.credential_id).await;
             page.done = Some(format!(
                 "ワンプッシュ認証の登録が完了しました。クレデンシャルID {} / one-push is registered for {}",
                 binding.credential_id, user.user_id
@@ -191,5 +192,33 @@ pub async fn enroll(
             render_invalid(&page)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Pins the key of the token the user just proved (the codes) as theirs: the bank
+/// verifies this user's decisions against it from now on (`flow::verify_approval`).
+/// Should the key not be read now, it is pinned on its first decision instead.
+async fn pin(state: &AppState, user: &User, credential: &CredentialId) {
+    let pinned = match state.relay.jwk(credential).await {
+        Ok(key) => {
+            let key = PinnedKey {
+                credential_id: key.credential_id,
+                jwk: key.jwk,
+            };
+            state
+                .store
+                .pin_key(
+                    &user.contract_number,
+                    &user.user_id,
+                    &key,
+                    PinnedHow::Registered,
+                )
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = pinned {
+        tracing::warn!(user = %user.user_id, error = %e, "could not pin the registered token's key; it is pinned on first use");
     }
 }

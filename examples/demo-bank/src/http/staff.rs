@@ -204,6 +204,13 @@ pub async fn action(
         }
         _ => return staff_error(&state, &session, "操作を選択してください / choose an action".to_owned()).await,
     };
+    if form.action == "unregister" && result.is_ok() {
+        // The next token the user registers is pinned afresh (flow::verify_approval).
+        state
+            .store
+            .unpin_key(&user.contract_number, &user.user_id)
+            .await?;
+    }
     match result {
         Ok(message) => {
             state

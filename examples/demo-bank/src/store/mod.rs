@@ -1,6 +1,7 @@
 //! The demo bank's SQLite database: SQL lives only in this module.
 
 mod approvals;
+mod keys;
 mod records;
 mod sessions;
 mod users;
@@ -12,6 +13,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 pub use approvals::{AdminOp, Approval, Purpose};
+pub use keys::{PinnedHow, PinnedKey};
 pub use records::{Mail, Transfer};
 pub use sessions::Session;
 pub use users::{PasswordKind, Role, User, relay_user_id};
