@@ -194,23 +194,7 @@ pub async fn verify_approval(
         .map_err(|e| format!("could not read the pinned key: {e}"))?;
     let key = match pinned {
         Some(key) => key,
-        None => {
-            let fetched = state
-                .relay
-                .jwk(&expected.credential_id)
-                .await
-                .map_err(|e| format!("could not fetch the credential's key: {e}"))?;
-            let key = PinnedKey {
-                credential_id: fetched.credential_id,
-                jwk: fetched.jwk,
-            };
-            state
-                .store
-                .pin_key(contract, user, &key, PinnedHow::FirstUse)
-                .await
-                .map_err(|e| format!("could not pin the credential's key: {e}"))?;
-            key
-        }
+        None => pin_on_first_use(state, approval, &expected.credential_id).await?,
     };
     if key.credential_id != expected.credential_id {
         return Err(format!(
@@ -225,6 +209,35 @@ pub async fn verify_approval(
         credential_id: claims.cid,
         user_verified: claims.uv,
     })
+}
+
+/// Fetches the key of `credential` from the relay and pins it as the token of the
+/// approval's user: trust on first use, for a token registered elsewhere.
+async fn pin_on_first_use(
+    state: &AppState,
+    approval: &Approval,
+    credential: &CredentialId,
+) -> Result<PinnedKey, String> {
+    let fetched = state
+        .relay
+        .jwk(credential)
+        .await
+        .map_err(|e| format!("could not fetch the credential's key: {e}"))?;
+    let key = PinnedKey {
+        credential_id: fetched.credential_id,
+        jwk: fetched.jwk,
+    };
+    state
+        .store
+        .pin_key(
+            &approval.contract_number,
+            &approval.user_id,
+            &key,
+            PinnedHow::FirstUse,
+        )
+        .await
+        .map_err(|e| format!("could not pin the credential's key: {e}"))?;
+    Ok(key)
 }
 
 /// The bank's own record of an approval that does not read back (a damaged row).
