@@ -72,6 +72,7 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        crate::metrics::problem(self.slug());
         let problem = self.problem();
         let body = serde_json::to_vec(&problem).expect("problems serialise");
         let mut response = (self.status(), body).into_response();
