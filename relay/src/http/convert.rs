@@ -225,3 +225,104 @@ impl From<OfflineError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse as _;
+    use onepush_protocol::api::{BindingState, TokenKind};
+
+    use super::*;
+
+    fn answer(e: impl Into<ApiError>) -> (u16, &'static str, String) {
+        let e = e.into();
+        (e.status().as_u16(), e.slug(), e.problem().detail)
+    }
+
+    #[test]
+    fn a_resync_counted_wrong_says_what_is_wrong_and_the_attempts_left() {
+        let (status, slug, detail) = answer(OtpError::CodesWrong {
+            refused: CodesRefused::NotConsecutive,
+            attempts_left: 2,
+        });
+        assert_eq!((status, slug), (422, "codes-invalid"));
+        assert!(
+            detail.starts_with("the two codes are not consecutive"),
+            "{detail}"
+        );
+        assert!(
+            detail.ends_with("; 2 attempts left before the token locks"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn a_suspended_binding_names_its_state_and_grace_date() {
+        let (status, slug, detail) = answer(LifecycleError::NotActive(NotActive {
+            state: BindingState::Suspended,
+            grace_until: Some(0),
+        }));
+        assert_eq!((status, slug), (409, "binding-not-active"));
+        assert_eq!(
+            detail,
+            "the user's one-push binding is suspended; password-only use is allowed until 1970-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn an_unconfigured_channel_names_the_field_and_the_setting() {
+        let (status, slug, detail) = answer(DeviceError::ChannelNotConfigured {
+            field: "subscription",
+            kind: "apns",
+            setting: "push.apns.key_file",
+        });
+        assert_eq!((status, slug), (409, "push-channel-not-configured"));
+        assert_eq!(
+            detail,
+            "subscription: this relay does not send apns pushes; its operator must set `push.apns.key_file`"
+        );
+    }
+
+    #[test]
+    fn a_binding_that_keeps_changing_is_a_503_to_retry_without_its_cause() {
+        let user: onepush_protocol::UserId = "alice".parse().unwrap();
+        let e = ApiError::from(LifecycleError::KeptChanging(user));
+        assert_eq!(
+            (e.status().as_u16(), e.slug()),
+            (503, "database-unavailable")
+        );
+        assert!(!e.problem().detail.contains("alice"));
+        let response = e.into_response();
+        assert_eq!(response.headers()["retry-after"], "5");
+    }
+
+    #[test]
+    fn enrollment_refusals_keep_their_slugs() {
+        let user: onepush_protocol::UserId = "alice".parse().unwrap();
+        let (status, slug, detail) = answer(EnrollmentError::AlreadyEnrolled {
+            user,
+            kind: Some(TokenKind::Otp),
+        });
+        assert_eq!((status, slug), (409, "already-enrolled"));
+        assert!(detail.contains("with a code token (otp)"), "{detail}");
+        assert_eq!(answer(CodesRefused::NoMatch).1, "codes-invalid");
+        assert_eq!(
+            answer(DecisionError::SignatureRefused),
+            (
+                401,
+                "decision-signature-invalid",
+                crate::service::device_auth::decision_refused()
+            )
+        );
+    }
+
+    #[test]
+    fn every_problem_answered_is_counted_by_its_slug() {
+        crate::metrics::install();
+        let _ = ApiError::from(OfflineError::Used).into_response();
+        let text = crate::metrics::render();
+        assert!(
+            text.contains("onepush_problems_total{slug=\"offline-code-used\"}"),
+            "{text}"
+        );
+    }
+}
