@@ -128,6 +128,7 @@ impl Service {
             .ok_or_else(|| OfflineError::UnknownUser(user.clone()))
     }
 
+    /// The credential `id`, unless it is gone or revoked.
     async fn credential_of(&self, id: &CredentialId) -> Result<CredentialRecord, OfflineError> {
         self.live_credential(id)
             .await?
