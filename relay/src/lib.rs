@@ -13,7 +13,6 @@
 
 pub mod clock;
 pub mod cluster;
-pub mod error;
 pub mod expiry;
 pub mod http;
 pub mod keys;
@@ -35,7 +34,7 @@ pub mod webhook;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use error::ApiError;
+pub use http::error::ApiError;
 pub use relay::{Parts, Relay};
 pub use service::NewTenant;
 pub use settings::Settings;

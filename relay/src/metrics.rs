@@ -83,6 +83,8 @@ pub fn webhook_attempt(result: &'static str) {
 const HTTP_REQUESTS: &str = "onepush_http_requests_total";
 /// Time to answer an HTTP request (to its head; an event stream's body goes on).
 const HTTP_DURATION: &str = "onepush_http_request_duration_seconds";
+/// Problems answered, by slug.
+const PROBLEMS: &str = "onepush_problems_total";
 
 /// Describes every metric (`# HELP`, `# TYPE`) and registers the series known from the
 /// start at zero, so that a scrape right after start shows them all.
@@ -112,6 +114,10 @@ fn describe() {
     describe_counter!(
         HTTP_REQUESTS,
         "HTTP requests answered on the public listener, by route (the matched path template; unmatched for none) and status."
+    );
+    describe_counter!(
+        PROBLEMS,
+        "Problems (application/problem+json) answered on either listener, by slug: the last segment of the problem type."
     );
     describe_histogram!(
         HTTP_DURATION,
@@ -165,6 +171,11 @@ pub fn http_request(route: &str, status: u16, seconds: f64) {
     metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.clone())
         .increment(1);
     metrics::histogram!(HTTP_DURATION, "route" => route, "status" => status).record(seconds);
+}
+
+/// One problem answered; `slug` is the last segment of its `type` (a few dozen values).
+pub fn problem(slug: &'static str) {
+    metrics::counter!(PROBLEMS, "slug" => slug).increment(1);
 }
 
 /// A request or connection refused (or a stream closed) at a cap.

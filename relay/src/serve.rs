@@ -33,7 +33,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tower::Service as _;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 

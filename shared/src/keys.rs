@@ -1,8 +1,8 @@
 //! The device's P-256 signing key, its public JWK (RFC 7517/7518) and ES256 verification.
 //!
 //! Signing (on the device) and verification (relay and bank side) both go through `ring`,
-//! several times faster for P-256 than the `p256` crate; `p256` only derives the public
-//! point from the stored secret scalar when a key is loaded.
+//! whose P-256 is the faster here (BENCHMARKS.md, "Figures behind rules in the code");
+//! `p256` only derives the public point from the stored secret scalar when a key is loaded.
 
 use std::fmt;
 use std::sync::Arc;

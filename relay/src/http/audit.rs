@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::extract::{ApiQuery, Bank};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Events per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -58,4 +58,5 @@ pub async fn list(
         .audit_page(&tenant, query.user_id.as_ref(), query.since, limit)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use onepush_protocol::{CredentialId, TenantId};
 use tokio::sync::oneshot;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::settings::Settings;
 
 /// The caps and what is open now.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Bank};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Ask a user to approve a login, transaction or admin operation.
 ///
@@ -128,9 +128,9 @@ pub async fn get(
     };
     let service = &state.service;
     tokio::select! {
-        result = service.wait_challenge(&tenant, &id, wait) => result.map(Json),
+        result = service.wait_challenge(&tenant, &id, wait) => result.map(Json).map_err(ApiError::from),
         // Boxed: this branch runs once, at shutdown, and should not enlarge every waiting request.
-        () = state.shutdown.wait() => Box::pin(service.wait_challenge(&tenant, &id, Duration::ZERO)).await.map(Json),
+        () = state.shutdown.wait() => Box::pin(service.wait_challenge(&tenant, &id, Duration::ZERO)).await.map(Json).map_err(ApiError::from),
     }
 }
 
@@ -142,5 +142,10 @@ pub async fn cancel(
     Bank(tenant): Bank,
     ApiPath(id): ApiPath<ChallengeId>,
 ) -> Result<Json<BankChallenge>, ApiError> {
-    state.service.cancel_challenge(&tenant, &id).await.map(Json)
+    state
+        .service
+        .cancel_challenge(&tenant, &id)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
 }

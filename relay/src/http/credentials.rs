@@ -6,7 +6,7 @@ use onepush_protocol::api::{CredentialKey, Problem, ReportedLost};
 
 use super::AppState;
 use super::extract::{ApiPath, Bank, credential_path};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Lock every binding of this credential in the tenant and cancel its pending challenges.
 #[utoipa::path(post, path = "/v1/credentials/{cid}/report-lost", tag = "bank", params(("cid" = String, Path)),
@@ -17,7 +17,12 @@ pub async fn report_lost(
     ApiPath(cid): ApiPath<String>,
 ) -> Result<Json<ReportedLost>, ApiError> {
     let cid = credential_path(&cid)?;
-    state.service.report_lost(&tenant, &cid).await.map(Json)
+    state
+        .service
+        .report_lost(&tenant, &cid)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// The credential's public key, to verify decision JWSs independently.
@@ -29,5 +34,10 @@ pub async fn jwk(
     ApiPath(cid): ApiPath<String>,
 ) -> Result<Json<CredentialKey>, ApiError> {
     let cid = credential_path(&cid)?;
-    state.service.credential_key(&tenant, &cid).await.map(Json)
+    state
+        .service
+        .credential_key(&tenant, &cid)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
 }

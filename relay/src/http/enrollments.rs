@@ -7,7 +7,7 @@ use onepush_protocol::api::{CreateEnrollment, Problem, UserBinding};
 
 use super::AppState;
 use super::extract::{ApiJson, Bank};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Enroll a user with the credential ID and two consecutive codes from the app.
 ///

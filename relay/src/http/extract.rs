@@ -1,12 +1,16 @@
 //! Extractors whose rejections are our [`ApiError`]: JSON bodies, path and query
 //! parameters, the bank's API key, the device's request proof, and a decision post
 //! (which its own signature authenticates).
+//!
+//! Path and query are axum's, derived with our rejection. The JSON bodies are read here:
+//! a body over the limit is answered with the limit in force (the relay's setting, which
+//! a rejection conversion cannot see), and only `application/json` is accepted.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
@@ -17,7 +21,7 @@ use onepush_protocol::{CredentialId, Jwk};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::service::device_auth::{Refusal, proof_refused, throwaway_jwk};
 use crate::store::{CredentialRecord, TenantRecord};
 
@@ -95,33 +99,25 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJson<T> {
     }
 }
 
-/// Path parameters.
-#[derive(Debug)]
+/// Path parameters; one that does not parse is a 400 `invalid-request` saying which.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
-    type Rejection = ApiError;
+/// Query parameters; a bad or unknown one is a 400 `invalid-request` saying which.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(v)| Self(v))
-            .map_err(|e| ApiError::InvalidRequest(e.body_text()))
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        Self::InvalidRequest(e.body_text())
     }
 }
 
-/// Query parameters.
-#[derive(Debug)]
-pub struct ApiQuery<T>(pub T);
-
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| Self(v))
-            .map_err(|e| ApiError::InvalidRequest(e.body_text()))
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::InvalidRequest(e.body_text())
     }
 }
 
@@ -148,7 +144,12 @@ impl FromRequestParts<AppState> for Bank {
             .ok_or(ApiError::Unauthorized(
                 "Authorization must be \"Bearer <tenant API key>\"",
             ))?;
-        state.service.authenticate(key).await.map(Self)
+        state
+            .service
+            .authenticate(key)
+            .await
+            .map(Self)
+            .map_err(ApiError::from)
     }
 }
 
@@ -256,7 +257,7 @@ async fn verify_request(
     let verified = proof::verify_proof(token, &jwk, &check, |_, _| true);
     if let Some((kid, cause)) = refused {
         state.service.device_refused(&kid, cause, "proof");
-        return Err(proof_refused());
+        return Err(ApiError::ProofInvalid(proof_refused()));
     }
     let claims = match (verified, &signer) {
         (Ok(claims), _) => claims,
@@ -264,7 +265,7 @@ async fn verify_request(
             state
                 .service
                 .device_refused(&credential.id, Refusal::WrongKey, "proof");
-            return Err(proof_refused());
+            return Err(ApiError::ProofInvalid(proof_refused()));
         }
         (Err(e), _) => return Err(ApiError::ProofInvalid(e.to_string())),
     };

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::extract::{ApiPath, Bank, OptionalJson};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::service::maintenance::Operator;
 
 /// Whether one-push is suspended for this bank now, with the announcement to show its

@@ -5,6 +5,7 @@ pub mod admin;
 mod audit;
 pub mod caps;
 mod challenges;
+mod convert;
 mod credentials;
 mod device;
 mod enrollments;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod maintenance;
 mod offline;
 mod ops;
+pub mod problem;
 mod users;
 
 use std::sync::Arc;
@@ -27,7 +29,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::ratelimit::RateLimiter;
 use crate::service::Service;
 use crate::shutdown::Shutdown;

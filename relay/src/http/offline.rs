@@ -11,7 +11,7 @@ use onepush_protocol::api::{
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, Bank};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Ask for an offline code: the user's phone has no network. The answer's `payload` is
 /// what the bank shows as a QR code (or text to paste into the desktop app): base64url of
@@ -58,4 +58,5 @@ pub async fn verify(
         .verify_offline(&tenant, &id, &req.code)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }

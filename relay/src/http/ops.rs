@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 
 use super::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use onepush_protocol::api::Problem;
 
 /// The process is up.

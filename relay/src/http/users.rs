@@ -9,7 +9,7 @@ use onepush_protocol::api::{
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, Bank, OptionalJson};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::service::Lifecycle;
 
 /// The user's binding: state, credential, grace date, failures.
@@ -20,7 +20,12 @@ pub async fn get(
     Bank(tenant): Bank,
     ApiPath(user): ApiPath<UserId>,
 ) -> Result<Json<UserBinding>, ApiError> {
-    state.service.get_user(&tenant, &user).await.map(Json)
+    state
+        .service
+        .get_user(&tenant, &user)
+        .await
+        .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Check a security code (R7); wrong codes count toward the lock (R15).
@@ -37,6 +42,7 @@ pub async fn verify_otp(
         .verify_otp(&tenant, &user, &req.code)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Put the code sequence back in step with two consecutive codes (R12).
@@ -53,6 +59,7 @@ pub async fn resync_otp(
         .resync_otp(&tenant, &user, &req.codes)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Suspend one-push for the user (R13).
@@ -69,6 +76,7 @@ pub async fn suspend(
         .change_binding(&tenant, &user, Lifecycle::Suspend, req.grace_until)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Resume a suspended binding (R13).
@@ -84,6 +92,7 @@ pub async fn resume(
         .change_binding(&tenant, &user, Lifecycle::Resume, None)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Unlock a locked binding; failures reset (R15).
@@ -99,6 +108,7 @@ pub async fn unlock(
         .change_binding(&tenant, &user, Lifecycle::Unlock, None)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Unregister the user's token (R14); their pending challenges are cancelled.
@@ -115,4 +125,5 @@ pub async fn unregister(
         .change_binding(&tenant, &user, Lifecycle::Unregister, req.grace_until)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }

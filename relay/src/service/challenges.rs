@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use onepush_protocol::api::{
     BankChallenge, BindingState, ChallengeCreated, CreateChallenge, DEFAULT_TTL_SECONDS,
-    MAX_TTL_SECONDS, MIN_TTL_SECONDS, PushPayload, TokenKind,
+    MAX_TTL_SECONDS, MIN_TTL_SECONDS, MaintenanceStatus, PushPayload, TokenKind,
 };
 use onepush_protocol::challenge::ChallengeEvent;
-use onepush_protocol::{ChallengeId, ChallengeKind, ChallengeStatus, Context, UserId};
+use onepush_protocol::{ChallengeId, ChallengeStatus, TenantId, UserId};
 
-use super::{Service, random_b64, sha256, views};
+use super::{EndError, NotActive, Service, random_b64, sha256, views};
 use crate::clock::from_unix;
-use crate::error::ApiError;
 use crate::notify::ChallengeChange;
 use crate::push::DeliveryOutcome;
 use crate::service::TenantError;
@@ -28,11 +27,66 @@ struct Lockout {
     until: i64,
 }
 
-/// Checks the context fields a kind (and a transaction's `type`) requires, each of
-/// its shape (`onepush_protocol::transaction`); the 400 detail names the field.
-pub fn check_context(kind: ChallengeKind, context: &Context) -> Result<(), ApiError> {
-    onepush_protocol::transaction::check_context(kind, context)
-        .map_err(|e| ApiError::InvalidRequest(e.to_string()))
+/// Why a challenge could not be created, read or cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum ChallengeError {
+    /// One-push is suspended for the bank (R18): the suspension in force.
+    #[error("one-push is suspended for maintenance")]
+    Maintenance(Box<MaintenanceStatus>),
+    /// A field of the request is not acceptable; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The user has no binding in the tenant.
+    #[error("user {0} is not enrolled")]
+    UnknownUser(UserId),
+    /// The user's binding is not active.
+    #[error(transparent)]
+    NotActive(#[from] NotActive),
+    /// The user's token is a code token (`otp`): nothing can be pushed to it (R10, R11).
+    #[error("user {0} has a code token")]
+    CodeToken(UserId),
+    /// The user has this many challenges pending, the most allowed.
+    #[error("user has {0} challenges pending")]
+    TooManyPending(u32),
+    /// Push fatigue by history: `refused` of the user's challenges ended denied or
+    /// unanswered within the tenant's window, none approved since; new ones are refused
+    /// until `until` (Unix seconds), `retry_after` seconds from now.
+    #[error("push-fatigue lockout until {until}")]
+    Lockout {
+        /// Challenges ended denied or unanswered in the window.
+        refused: u32,
+        /// The tenant's window, in seconds.
+        window_seconds: u32,
+        /// When the lockout ends (Unix seconds).
+        until: i64,
+        /// Seconds until then.
+        retry_after: u64,
+    },
+    /// The Idempotency-Key was used before with another request body.
+    #[error("idempotency key reused with another body")]
+    IdempotencyKeyReused,
+    /// No such challenge in the tenant.
+    #[error("challenge not found")]
+    NotFound,
+    /// The challenge had ended already, in this status.
+    #[error("challenge is already {0}")]
+    Decided(ChallengeStatus),
+    /// The challenge's deadline had passed; it ended in this status.
+    #[error("challenge deadline passed; it is {0}")]
+    Expired(ChallengeStatus),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<EndError> for ChallengeError {
+    fn from(e: EndError) -> Self {
+        match e {
+            EndError::Decided(s) => Self::Decided(s),
+            EndError::Expired(s) => Self::Expired(s),
+            EndError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 fn request_hash(req: &CreateChallenge, ttl: u32) -> [u8; 32] {
@@ -64,18 +118,19 @@ impl Service {
         tenant: &TenantRecord,
         req: CreateChallenge,
         idempotency_key: Option<String>,
-    ) -> Result<ChallengeCreated, ApiError> {
+    ) -> Result<ChallengeCreated, ChallengeError> {
         // From memory: the stored suspensions are read by the maintenance poll, not here.
-        if let Some(refusal) = self.maintenance_refusal(&tenant.id) {
-            return Err(refusal);
+        if let Some(status) = self.maintenance_refusal(&tenant.id) {
+            return Err(ChallengeError::Maintenance(status));
         }
         let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
         if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&ttl) {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(ChallengeError::Invalid(format!(
                 "ttl_seconds must be {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}, got {ttl}"
             )));
         }
-        check_context(req.kind, &req.context)?;
+        onepush_protocol::transaction::check_context(req.kind, &req.context)
+            .map_err(|e| ChallengeError::Invalid(e.to_string()))?;
         let hash = request_hash(&req, ttl);
         if let Some(key) = &idempotency_key
             && let Some(existing) = self.idempotent(tenant, key, &hash).await?
@@ -89,19 +144,19 @@ impl Service {
             .challenge_gate(&tenant.id, &req.user_id, refusals_query(tenant, now, 0))
             .await?
         else {
-            return Err(ApiError::UserNotEnrolled(req.user_id.to_string()));
+            return Err(ChallengeError::UnknownUser(req.user_id));
         };
         let binding = gate.binding;
         if binding.state != BindingState::Active {
-            return Err(ApiError::not_active(binding.state, binding.grace_until));
+            return Err(NotActive::of(&binding).into());
         }
         // A code token (R10, R11) answers with one-time codes, never a push; its kind came
         // with the binding, in the same read.
         if binding.kind == TokenKind::Otp {
-            return Err(ApiError::CodeToken(req.user_id.to_string()));
+            return Err(ChallengeError::CodeToken(req.user_id));
         }
         if let Some(lockout) = lockout(tenant, &gate.refusals) {
-            return Err(ApiError::PushFatigueLockout {
+            return Err(ChallengeError::Lockout {
                 refused: lockout.refused,
                 window_seconds: tenant.push_fatigue_window_seconds,
                 until: lockout.until,
@@ -136,11 +191,15 @@ impl Service {
             .await
         {
             Ok(Admission::Admitted) => {}
-            Ok(Admission::TooManyPending(pending)) => return Err(ApiError::PushFatigue(pending)),
+            Ok(Admission::TooManyPending(pending)) => {
+                return Err(ChallengeError::TooManyPending(pending));
+            }
             Ok(Admission::BindingNotActive) => {
                 // The binding changed since the gate read it (suspended, locked...).
-                let now = self.user_binding(tenant, &ch.user_id).await?;
-                return Err(ApiError::not_active(now.state, now.grace_until));
+                return Err(match self.user_binding(tenant, &ch.user_id).await? {
+                    Some(now) => NotActive::of(&now).into(),
+                    None => ChallengeError::UnknownUser(ch.user_id),
+                });
             }
             Err(StoreError::Conflict) => {
                 // Another request with the same key won the race.
@@ -148,7 +207,7 @@ impl Service {
                 return self
                     .idempotent(tenant, key, &hash)
                     .await?
-                    .ok_or(ApiError::IdempotencyKeyReused);
+                    .ok_or(ChallengeError::IdempotencyKeyReused);
             }
             Err(e) => return Err(e.into()),
         }
@@ -166,9 +225,9 @@ impl Service {
         tenant: &TenantRecord,
         key: &str,
         hash: &[u8; 32],
-    ) -> Result<Option<ChallengeCreated>, ApiError> {
+    ) -> Result<Option<ChallengeCreated>, ChallengeError> {
         if key.is_empty() || key.len() > 255 {
-            return Err(ApiError::InvalidRequest(
+            return Err(ChallengeError::Invalid(
                 "Idempotency-Key must be 1 to 255 characters".into(),
             ));
         }
@@ -176,7 +235,7 @@ impl Service {
             return Ok(None);
         };
         if stored.as_slice() != hash {
-            return Err(ApiError::IdempotencyKeyReused);
+            return Err(ChallengeError::IdempotencyKeyReused);
         }
         let ch = self.tenant_challenge(&tenant.id, &id).await?;
         Ok(Some(ChallengeCreated {
@@ -261,7 +320,7 @@ impl Service {
         tenant: &TenantRecord,
         id: &ChallengeId,
         wait: Duration,
-    ) -> Result<BankChallenge, ApiError> {
+    ) -> Result<BankChallenge, ChallengeError> {
         let started = tokio::time::Instant::now();
         loop {
             let waiter = self.notifier.wait_for(*id);
@@ -299,13 +358,13 @@ impl Service {
         &self,
         tenant: &TenantRecord,
         id: &ChallengeId,
-    ) -> Result<BankChallenge, ApiError> {
+    ) -> Result<BankChallenge, ChallengeError> {
         let ch = self.tenant_challenge(&tenant.id, id).await?;
         let done = self
             .finish(&ch, ChallengeEvent::Cancel, None, false)
             .await?;
         if done.status != ChallengeStatus::Cancelled {
-            return Err(ApiError::ChallengeDecided(done.status));
+            return Err(ChallengeError::Decided(done.status));
         }
         Ok(views::bank_challenge(&done))
     }
@@ -317,7 +376,7 @@ impl Service {
         credential: &onepush_protocol::CredentialId,
         reason: &'static str,
         only: impl Fn(&ChallengeRecord) -> bool,
-    ) -> Result<u32, ApiError> {
+    ) -> Result<u32, StoreError> {
         let mut cancelled = 0;
         for ch in self.store.pending_for_credential(credential).await? {
             if !only(&ch) {
@@ -333,6 +392,19 @@ impl Service {
         }
         Ok(cancelled)
     }
+
+    /// A tenant's challenge, ended first if overdue; another tenant's is not found.
+    async fn tenant_challenge(
+        &self,
+        tenant: &TenantId,
+        id: &ChallengeId,
+    ) -> Result<ChallengeRecord, ChallengeError> {
+        let ch = match crate::store::found(self.store.challenge(id).await)? {
+            Some(ch) if &ch.tenant_id == tenant => ch,
+            _ => return Err(ChallengeError::NotFound),
+        };
+        Ok(self.end_if_overdue(ch).await?)
+    }
 }
 
 impl Service {
@@ -346,7 +418,7 @@ impl Service {
         user: &UserId,
         now: i64,
         extra: u32,
-    ) -> Result<Option<Lockout>, ApiError> {
+    ) -> Result<Option<Lockout>, StoreError> {
         let Some((since, limit)) = refusals_query(tenant, now, extra) else {
             return Ok(None);
         };
@@ -372,7 +444,7 @@ impl Service {
         }
     }
 
-    async fn announce_lockout(&self, done: &ChallengeRecord) -> Result<(), ApiError> {
+    async fn announce_lockout(&self, done: &ChallengeRecord) -> Result<(), StoreError> {
         let tenant = self.tenant(&done.tenant_id).await?;
         let at = done.decided_at.unwrap_or_else(|| self.now());
         // One more than the limit: only the end that reaches it exactly starts a lockout
@@ -429,7 +501,7 @@ impl Service {
         match self.store.enqueue_webhook(&message, at).await {
             // The same challenge's end announced by another relay already.
             Ok(()) | Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
         self.webhook_wake.notify_one();
         Ok(())

@@ -7,12 +7,74 @@ use onepush_protocol::jws::{self, DecisionClaims, JwsError};
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, DecisionVerdict, DenyReason};
 use subtle::ConstantTimeEq as _;
 
-use super::Service;
-use crate::error::ApiError;
-use crate::store::{BindingChange, ChallengeRecord, CredentialRecord, NewAudit, found};
+use super::{EndError, NotActive, Service};
+use crate::store::{BindingChange, ChallengeRecord, CredentialRecord, NewAudit, StoreError, found};
 
 /// Wrong numbers a challenge takes before it ends `denied` (F3).
 pub const MAX_NUMBER_TRIES: u32 = 3;
+
+/// Why a device's decision was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    /// The decision JWS cannot be read (the message says what is wrong).
+    #[error("{0}")]
+    Malformed(String),
+    /// The signature does not verify, or its credential is unknown or revoked: one
+    /// answer for all (issue 22).
+    #[error("decision signature refused")]
+    SignatureRefused,
+    /// The decision does not answer this challenge, or not now (the message says which
+    /// claim).
+    #[error("{0}")]
+    Mismatch(String),
+    /// No such challenge.
+    #[error("challenge not found")]
+    NotFound,
+    /// The challenge had ended already, in this status.
+    #[error("challenge is already {0}")]
+    Decided(ChallengeStatus),
+    /// The challenge's deadline had passed; it ended in this status.
+    #[error("challenge deadline passed; it is {0}")]
+    Expired(ChallengeStatus),
+    /// Signed by another credential that was never sent the challenge (no nonce):
+    /// refused, the challenge stays pending.
+    #[error("foreign decision without the challenge's nonce")]
+    Foreign,
+    /// Signed by another credential that carries the challenge's nonce: the challenge
+    /// ended `credential_mismatch` (R4).
+    #[error("decision signed by another credential: the challenge ended credential_mismatch")]
+    CredentialMismatch,
+    /// A wrong number typed (F3); `tries_left` 0: the challenge ended denied.
+    #[error("wrong number, {tries_left} tries left")]
+    NumberMismatch {
+        /// Wrong numbers still allowed before the challenge ends denied.
+        tries_left: u32,
+    },
+    /// The user's binding is no longer active (or no longer bound to this credential).
+    #[error(transparent)]
+    NotActive(#[from] NotActive),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<EndError> for DecisionError {
+    fn from(e: EndError) -> Self {
+        match e {
+            EndError::Decided(s) => Self::Decided(s),
+            EndError::Expired(s) => Self::Expired(s),
+            EndError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// The refusal of a challenge that has ended in `status` (pending or not).
+fn ended(status: ChallengeStatus) -> DecisionError {
+    match status {
+        ChallengeStatus::Expired | ChallengeStatus::Undeliverable => DecisionError::Expired(status),
+        s => DecisionError::Decided(s),
+    }
+}
 
 fn claim_mismatch(ch: &ChallengeRecord, c: &DecisionClaims) -> Option<&'static str> {
     if c.chl != ch.id {
@@ -40,11 +102,11 @@ fn claim_mismatch(ch: &ChallengeRecord, c: &DecisionClaims) -> Option<&'static s
 
 /// The credential a decision JWS names as its signer (`kid`), read before any
 /// verification (400 `decision-malformed` when it cannot be).
-pub fn decision_signer(jws_text: &str) -> Result<CredentialId, ApiError> {
+pub fn decision_signer(jws_text: &str) -> Result<CredentialId, DecisionError> {
     let (header, _) =
-        jws::peek_decision(jws_text).map_err(|e| ApiError::DecisionMalformed(e.to_string()))?;
+        jws::peek_decision(jws_text).map_err(|e| DecisionError::Malformed(e.to_string()))?;
     header.kid.parse().map_err(|e: onepush_protocol::IdError| {
-        ApiError::DecisionMalformed(format!("decision kid: {e}"))
+        DecisionError::Malformed(format!("decision kid: {e}"))
     })
 }
 
@@ -95,7 +157,7 @@ impl Service {
         proven: Option<CredentialRecord>,
         id: &ChallengeId,
         jws_text: &str,
-    ) -> Result<DecisionAccepted, ApiError> {
+    ) -> Result<DecisionAccepted, DecisionError> {
         let kid = decision_signer(jws_text)?;
         let (device, ch) = if let Some(device) = proven {
             (device, found(self.store.challenge(id).await)?)
@@ -107,30 +169,26 @@ impl Service {
             (device, ch)
         };
         if kid != device.id {
-            return Err(ApiError::DecisionMismatch(
+            return Err(DecisionError::Mismatch(
                 "the decision is signed by a credential other than the one making the request"
                     .into(),
             ));
         }
         let claims = jws::verify_decision(jws_text, &device.jwk, &kid).map_err(|e| match e {
             JwsError::BadSignature => self.decision_key_refused(&kid),
-            other => ApiError::DecisionMalformed(other.to_string()),
+            other => DecisionError::Malformed(other.to_string()),
         })?;
         let ch = self
-            .end_if_overdue(ch.ok_or(ApiError::ChallengeNotFound)?)
+            .end_if_overdue(ch.ok_or(DecisionError::NotFound)?)
             .await?;
-        match ch.status {
-            ChallengeStatus::Pending => {}
-            s @ (ChallengeStatus::Expired | ChallengeStatus::Undeliverable) => {
-                return Err(ApiError::ChallengeExpired(s));
-            }
-            s => return Err(ApiError::ChallengeDecided(s)),
+        if ch.status != ChallengeStatus::Pending {
+            return Err(ended(ch.status));
         }
         // Checked before anything ends the challenge: without a request proof, a decision
         // counts only for the challenge it names, and only at a time that challenge was
         // open (it cannot predate it, or come from the future).
         if claims.chl != ch.id {
-            return Err(ApiError::DecisionMismatch(
+            return Err(DecisionError::Mismatch(
                 "the decision's challenge ID (chl) does not match the challenge".into(),
             ));
         }
@@ -140,7 +198,7 @@ impl Service {
             self.now(),
             self.settings.device.proof_skew_seconds,
         ) {
-            return Err(ApiError::DecisionMismatch(why));
+            return Err(DecisionError::Mismatch(why));
         }
         let record = DecisionRecord {
             jws: jws_text.to_owned(),
@@ -150,17 +208,18 @@ impl Service {
             user_verified: claims.uv,
         };
         if kid != ch.credential_id {
-            return Err(self.foreign_decision(&ch, &claims, record).await?);
+            return Err(self.foreign_decision(&ch, &claims, record).await);
         }
         if let Some(what) = claim_mismatch(&ch, &claims) {
-            return Err(ApiError::DecisionMismatch(format!(
+            return Err(DecisionError::Mismatch(format!(
                 "the decision's {what} does not match the challenge"
             )));
         }
         let event = match claims.dec {
             DecisionVerdict::Approve => {
                 if ch.number.is_some() && claims.num != ch.number {
-                    return Err(self.number_missed(&ch, jws_text).await?);
+                    let tries_left = self.number_missed(&ch, jws_text).await?;
+                    return Err(DecisionError::NumberMismatch { tries_left });
                 }
                 ChallengeEvent::Approve
             }
@@ -177,7 +236,7 @@ impl Service {
             // The approval was refused in its statement: the binding is no longer active
             // (or no longer bound to this credential).
             let binding = self.store.binding(&ch.tenant_id, &ch.user_id).await?;
-            return Err(ApiError::not_active(binding.state, binding.grace_until));
+            return Err(NotActive::of(&binding).into());
         }
         // A decision posted at the same moment (maybe through another relay) may have won
         // the conditional update: then this one was not taken.
@@ -187,10 +246,7 @@ impl Service {
                 id: done.id,
                 status: done.status,
             }),
-            s @ (ChallengeStatus::Expired | ChallengeStatus::Undeliverable) => {
-                Err(ApiError::ChallengeExpired(s))
-            }
-            s => Err(ApiError::ChallengeDecided(s)),
+            s => Err(ended(s)),
         }
     }
 
@@ -205,7 +261,7 @@ impl Service {
         ch: &ChallengeRecord,
         claims: &DecisionClaims,
         record: DecisionRecord,
-    ) -> Result<ApiError, ApiError> {
+    ) -> DecisionError {
         if !bool::from(claims.nonce.as_bytes().ct_eq(ch.nonce.as_bytes())) {
             self.audit(NewAudit {
                 tenant_id: Some(ch.tenant_id.clone()),
@@ -219,15 +275,20 @@ impl Service {
                 }),
             })
             .await;
-            return Ok(ApiError::ForeignDecision);
+            return DecisionError::Foreign;
         }
-        self.finish(ch, ChallengeEvent::Mismatch, Some(record), false)
-            .await?;
-        Ok(ApiError::CredentialMismatch)
+        match self
+            .finish(ch, ChallengeEvent::Mismatch, Some(record), false)
+            .await
+        {
+            Ok(_) => DecisionError::CredentialMismatch,
+            Err(e) => e.into(),
+        }
     }
 
     /// Counts a wrong number (F3): the challenge ends `denied` at the
-    /// [`MAX_NUMBER_TRIES`]-th. Answers the error for the device, with the tries left.
+    /// [`MAX_NUMBER_TRIES`]-th. Answers the tries left (0: it ended denied); an error if
+    /// the decision was counted before or the challenge ended meanwhile.
     ///
     /// The only decision that leaves its challenge pending, so the only one a replay could
     /// count twice: each wrong-number decision is remembered (its digest, in the proof
@@ -236,14 +297,14 @@ impl Service {
         &self,
         ch: &ChallengeRecord,
         jws_text: &str,
-    ) -> Result<ApiError, ApiError> {
+    ) -> Result<u32, DecisionError> {
         let seen = format!("decision:{}", replay_key(jws_text));
         if !self
             .store
             .record_jti(&seen, ch.expires_at + 1, self.now())
             .await?
         {
-            return Err(ApiError::DecisionMismatch(
+            return Err(DecisionError::Mismatch(
                 "this wrong-number decision was already counted (a replay)".into(),
             ));
         }
@@ -251,12 +312,7 @@ impl Service {
         if misses == 0 {
             // Ended meanwhile (another answer, the deadline, a cancel).
             let now = self.store.challenge(&ch.id).await?;
-            return Ok(match now.status {
-                s @ (ChallengeStatus::Expired | ChallengeStatus::Undeliverable) => {
-                    ApiError::ChallengeExpired(s)
-                }
-                s => ApiError::ChallengeDecided(s),
-            });
+            return Err(ended(now.status));
         }
         let tries_left = MAX_NUMBER_TRIES.saturating_sub(misses);
         self.audit(NewAudit {
@@ -272,16 +328,16 @@ impl Service {
             tracing::warn!(challenge = %ch.id, "wrong number typed {misses} times: challenge denied");
             let done = self.finish(ch, ChallengeEvent::Deny, None, false).await?;
             if done.status != ChallengeStatus::Denied {
-                return Ok(ApiError::ChallengeDecided(done.status));
+                return Err(DecisionError::Decided(done.status));
             }
         }
-        Ok(ApiError::NumberMismatch { tries_left })
+        Ok(tries_left)
     }
 
     /// "This wasn't me": lock the user's binding (fraud signal) if it is active and bound
     /// to the credential that answered, and end the user's other pending prompts in the
     /// same transaction (`not_me`).
-    async fn lock_for_not_me(&self, ch: &ChallengeRecord) -> Result<(), ApiError> {
+    async fn lock_for_not_me(&self, ch: &ChallengeRecord) -> Result<(), StoreError> {
         let change = BindingChange {
             tenant_id: ch.tenant_id.clone(),
             user_id: ch.user_id.clone(),

@@ -11,26 +11,60 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, PushChannel};
 
 use super::{Service, views};
 use crate::clock::from_unix;
-use crate::error::ApiError;
 use crate::notify::ChallengeChange;
 use crate::store::{ChallengeRecord, CredentialRecord, NewAudit, StoreError};
 
+/// Why a device request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// A field of the request is not acceptable; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// A push channel whose sender this relay has not configured: the field, the
+    /// channel's kind and the setting its operator must set.
+    #[error("{field}: this relay does not send {kind} pushes; its operator must set `{setting}`")]
+    ChannelNotConfigured {
+        /// The request field holding the channel.
+        field: &'static str,
+        /// The channel's kind (`apns`, `fcm`...).
+        kind: &'static str,
+        /// The setting that configures its sender.
+        setting: &'static str,
+    },
+    /// A Web Push endpoint the relay will not call (not https, an internal address);
+    /// the message says why.
+    #[error("{0}")]
+    EndpointRefused(String),
+    /// No such challenge for this credential.
+    #[error("challenge not found")]
+    ChallengeNotFound,
+    /// The request proof's `jti` was seen before.
+    #[error("{}", onepush_protocol::ProofError::Replayed)]
+    ProofReplayed,
+    /// No free credential ID after several tries (a prefix with too few IDs left).
+    #[error("no free credential ID: {0}")]
+    NoFreeId(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl Service {
     /// `POST /v1/device/credentials`: a new credential for the key that signed the proof.
-    pub async fn provision(&self, req: ProvisionRequest) -> Result<Provisioned, ApiError> {
+    pub async fn provision(&self, req: ProvisionRequest) -> Result<Provisioned, DeviceError> {
         req.jwk
             .validate()
-            .map_err(|e| ApiError::InvalidRequest(format!("jwk: {e}")))?;
+            .map_err(|e| DeviceError::Invalid(format!("jwk: {e}")))?;
         if let Some(sub) = &req.push_subscription {
             sub.validate()
-                .map_err(|e| ApiError::InvalidRequest(format!("push_subscription: {e}")))?;
+                .map_err(|e| DeviceError::Invalid(format!("push_subscription: {e}")))?;
             self.check_push_endpoint("push_subscription", sub).await?;
         }
         let secret = TotpSecret::generate();
         let ocra_key = OcraKey::generate();
         for _ in 0..10 {
             let id = CredentialId::generate(&self.settings.device.credential_prefix)
-                .map_err(|e| ApiError::Internal(format!("credential prefix: {e}")))?;
+                .map_err(|e| DeviceError::NoFreeId(format!("credential prefix: {e}")))?;
             let record = CredentialRecord {
                 totp_secret_sealed: self.keys.seal(secret.as_bytes(), id.as_str().as_bytes()),
                 ocra_key_sealed: Some(self.keys.seal(
@@ -68,7 +102,7 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Internal(
+        Err(DeviceError::NoFreeId(
             "no free credential ID after 10 tries".into(),
         ))
     }
@@ -78,10 +112,10 @@ impl Service {
         &self,
         device: &CredentialRecord,
         sub: Option<PushChannel>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), DeviceError> {
         if let Some(s) = &sub {
             s.validate()
-                .map_err(|e| ApiError::InvalidRequest(format!("subscription: {e}")))?;
+                .map_err(|e| DeviceError::Invalid(format!("subscription: {e}")))?;
             self.check_push_endpoint("subscription", s).await?;
         }
         self.store
@@ -93,12 +127,17 @@ impl Service {
     /// A channel this relay can send to: its sender is configured (else 409 naming the
     /// setting), and a Web Push endpoint passes the SSRF guard at registration
     /// ([`crate::push::guard`]; else 422 with the reason).
-    async fn check_push_endpoint(&self, field: &str, sub: &PushChannel) -> Result<(), ApiError> {
+    async fn check_push_endpoint(
+        &self,
+        field: &'static str,
+        sub: &PushChannel,
+    ) -> Result<(), DeviceError> {
         if let Some(setting) = self.settings.push_channel_setting_missing(sub) {
-            return Err(ApiError::PushChannelNotConfigured(format!(
-                "{field}: this relay does not send {} pushes; its operator must set `{setting}`",
-                sub.kind()
-            )));
+            return Err(DeviceError::ChannelNotConfigured {
+                field,
+                kind: sub.kind(),
+                setting,
+            });
         }
         let Some(web_push) = sub.web_push() else {
             return Ok(());
@@ -107,13 +146,13 @@ impl Service {
             .endpoint_policy()
             .check_registration(&web_push.endpoint)
             .await
-            .map_err(|e| ApiError::PushEndpointRefused(format!("{field}.endpoint: {e}")))
+            .map_err(|e| DeviceError::EndpointRefused(format!("{field}.endpoint: {e}")))
     }
 
     /// `ch` as its device sees it, recording that it reached the device. The write is
     /// skipped when there is nothing to record (not pending, or already recorded: event
     /// stream open at creation, push accepted, an earlier fetch).
-    async fn shown_to_device(&self, ch: &ChallengeRecord) -> Result<DeviceChallenge, ApiError> {
+    async fn shown_to_device(&self, ch: &ChallengeRecord) -> Result<DeviceChallenge, StoreError> {
         if ch.status == ChallengeStatus::Pending && !ch.reached_device {
             self.store.mark_reached_device(&ch.id).await?;
         }
@@ -125,7 +164,7 @@ impl Service {
     pub async fn device_pending(
         &self,
         device: &CredentialRecord,
-    ) -> Result<DeviceChallengeList, ApiError> {
+    ) -> Result<DeviceChallengeList, StoreError> {
         let mut challenges = Vec::new();
         for ch in self.store.pending_for_credential(&device.id).await? {
             let ch = self.end_if_overdue(ch).await?;
@@ -141,21 +180,20 @@ impl Service {
         &self,
         device: &CredentialRecord,
         id: &ChallengeId,
-    ) -> Result<DeviceChallenge, ApiError> {
-        let ch = match self.store.challenge(id).await {
-            Ok(ch) if ch.credential_id == device.id => ch,
-            Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::ChallengeNotFound),
-            Err(e) => return Err(e.into()),
+    ) -> Result<DeviceChallenge, DeviceError> {
+        let ch = match crate::store::found(self.store.challenge(id).await)? {
+            Some(ch) if ch.credential_id == device.id => ch,
+            _ => return Err(DeviceError::ChallengeNotFound),
         };
         let ch = self.end_if_overdue(ch).await?;
-        self.shown_to_device(&ch).await
+        Ok(self.shown_to_device(&ch).await?)
     }
 
     /// `GET /v1/device/accounts`.
     pub async fn device_accounts(
         &self,
         device: &CredentialRecord,
-    ) -> Result<DeviceAccounts, ApiError> {
+    ) -> Result<DeviceAccounts, StoreError> {
         let accounts = self
             .store
             .bindings_of_credential(&device.id)
@@ -178,7 +216,7 @@ impl Service {
 
     /// `DELETE /v1/device/credentials/self`: unregisters every binding, cancels
     /// pending challenges and refuses the key from then on.
-    pub async fn revoke_self(&self, device: &CredentialRecord) -> Result<(), ApiError> {
+    pub async fn revoke_self(&self, device: &CredentialRecord) -> Result<(), StoreError> {
         self.store.revoke_credential(&device.id, self.now()).await?;
         self.unregister_everywhere(&device.id).await?;
         self.device_audit(&device.id, "credential.revoked", None)
@@ -191,7 +229,7 @@ impl Service {
     pub async fn device_connected(
         &self,
         device: &CredentialId,
-    ) -> Result<Vec<DeviceChallenge>, ApiError> {
+    ) -> Result<Vec<DeviceChallenge>, StoreError> {
         let mut pending = Vec::new();
         for ch in self.store.pending_for_credential(device).await? {
             if self.now() < ch.expires_at {
@@ -207,7 +245,7 @@ impl Service {
     pub async fn streamed_challenge(
         &self,
         change: &ChallengeChange,
-    ) -> Result<DeviceChallenge, ApiError> {
+    ) -> Result<DeviceChallenge, StoreError> {
         if let Some(record) = &change.record {
             return self.shown_to_device(record).await;
         }
@@ -228,14 +266,12 @@ impl Service {
     }
 
     /// Records a proof `jti`; an error if it was seen before (replay).
-    pub async fn record_proof(&self, jti: &str, iat: i64) -> Result<(), ApiError> {
+    pub async fn record_proof(&self, jti: &str, iat: i64) -> Result<(), DeviceError> {
         let keep_until = iat + 2 * i64::from(self.settings.device.proof_skew_seconds) + 1;
         if self.store.record_jti(jti, keep_until, self.now()).await? {
             Ok(())
         } else {
-            Err(ApiError::ProofInvalid(
-                onepush_protocol::ProofError::Replayed.to_string(),
-            ))
+            Err(DeviceError::ProofReplayed)
         }
     }
 }

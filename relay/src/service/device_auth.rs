@@ -12,10 +12,9 @@ use std::time::Instant;
 use onepush_protocol::jws::{self, JwsError};
 use onepush_protocol::{CredentialId, Jwk, ProofError};
 
-use super::Service;
-use crate::error::ApiError;
+use super::{DecisionError, Service};
 use crate::ratelimit::RateLimiter;
-use crate::store::{CredentialRecord, NewAudit};
+use crate::store::{CredentialRecord, NewAudit, StoreError};
 
 /// Refusals audited per minute in this process at most (each is a database write that
 /// anyone can cause): past it they are only logged and counted
@@ -45,13 +44,13 @@ impl Refusal {
 }
 
 /// The one detail of a refused proof (what a wrong key gets from the proof check).
-pub fn proof_refused() -> ApiError {
-    ApiError::ProofInvalid(ProofError::BadSignature.to_string())
+pub fn proof_refused() -> String {
+    ProofError::BadSignature.to_string()
 }
 
 /// The one detail of a refused decision (what a wrong key gets from the decision check).
-pub fn decision_refused() -> ApiError {
-    ApiError::DecisionSignatureInvalid(JwsError::BadSignature.to_string())
+pub fn decision_refused() -> String {
+    JwsError::BadSignature.to_string()
 }
 
 /// A key no device holds, to verify against when there is no credential (the same work
@@ -76,7 +75,7 @@ impl Service {
     pub async fn proof_signer(
         &self,
         kid: &CredentialId,
-    ) -> Result<Result<CredentialRecord, Refusal>, ApiError> {
+    ) -> Result<Result<CredentialRecord, Refusal>, StoreError> {
         Ok(usable(crate::store::found(
             self.store.credential(kid).await,
         )?))
@@ -117,7 +116,7 @@ impl Service {
         kid: &CredentialId,
         read: Option<CredentialRecord>,
         jws_text: &str,
-    ) -> Result<CredentialRecord, ApiError> {
+    ) -> Result<CredentialRecord, DecisionError> {
         match usable(read) {
             Ok(c) => Ok(c),
             Err(cause) => {
@@ -125,8 +124,8 @@ impl Service {
                 self.device_refused(kid, cause, "decision");
                 // Mapped as `decide` maps a known signer's outcome.
                 Err(match outcome {
-                    Err(JwsError::BadSignature) | Ok(_) => decision_refused(),
-                    Err(other) => ApiError::DecisionMalformed(other.to_string()),
+                    Err(JwsError::BadSignature) | Ok(_) => DecisionError::SignatureRefused,
+                    Err(other) => DecisionError::Malformed(other.to_string()),
                 })
             }
         }
@@ -134,8 +133,8 @@ impl Service {
 
     /// A decision whose signature did not verify with its credential's key: logged,
     /// audited, and answered as every refused decision.
-    pub fn decision_key_refused(&self, kid: &CredentialId) -> ApiError {
+    pub fn decision_key_refused(&self, kid: &CredentialId) -> DecisionError {
         self.device_refused(kid, Refusal::WrongKey, "decision");
-        decision_refused()
+        DecisionError::SignatureRefused
     }
 }

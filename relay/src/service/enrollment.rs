@@ -1,14 +1,92 @@
 //! Enrollment by credential ID and two consecutive codes (R8), its attempts counted per
 //! credential (issue 22). OTP verification and resync: [`super::otp`].
 
-use onepush_protocol::api::{BindingState, CreateEnrollment, UserBinding};
+use onepush_protocol::api::{BindingState, CreateEnrollment, TokenKind, UserBinding};
 use onepush_protocol::totp::{self, TotpError, TotpSecret};
 use onepush_protocol::{CredentialId, UserId};
 
 use super::lifecycle::binding_event;
-use super::{Service, views};
-use crate::error::ApiError;
+use super::{KeyUnreadable, Service, views};
 use crate::store::{BindingRecord, CredentialRecord, NewAudit, StoreError, TenantRecord};
+
+/// Why two codes were not accepted (enrollment, resync); the message is the advice a
+/// user gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodesRefused {
+    /// Not two codes of 6 digits.
+    #[error("each code must be exactly 6 digits")]
+    Malformed,
+    /// The two codes are not of consecutive time steps.
+    #[error(
+        "the two codes are not consecutive: type one code, wait for the next one to appear, then type that one"
+    )]
+    NotConsecutive,
+    /// The codes were used before (or are older than the last used).
+    #[error("these codes were already used; wait for new codes")]
+    Replayed,
+    /// No pair of steps in the window gives these codes (or the credential ID is unknown:
+    /// the same answer, F1).
+    #[error(
+        "the codes do not match this credential within the allowed time; check the credential ID and the phone's clock"
+    )]
+    NoMatch,
+}
+
+impl From<&TotpError> for CodesRefused {
+    fn from(e: &TotpError) -> Self {
+        match e {
+            TotpError::Malformed => Self::Malformed,
+            TotpError::NotConsecutive => Self::NotConsecutive,
+            TotpError::Replayed => Self::Replayed,
+            TotpError::Invalid | TotpError::BadSecret(_) => Self::NoMatch,
+        }
+    }
+}
+
+/// Why a user could not be enrolled.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollmentError {
+    /// The user has a live binding (active, suspended or locked), of `kind` when known.
+    #[error("user {user} is already enrolled")]
+    AlreadyEnrolled {
+        /// The user.
+        user: UserId,
+        /// The kind of token bound, when known.
+        kind: Option<TokenKind>,
+    },
+    /// The bank enrolls a token of one kind and the user has a live binding of the
+    /// other (R10).
+    #[error("user {user} has a token of the other kind bound")]
+    TokenKindConflict {
+        /// The user.
+        user: UserId,
+        /// The kind bound now.
+        has: TokenKind,
+        /// The kind being enrolled.
+        wants: TokenKind,
+        /// The bound token's state.
+        state: BindingState,
+    },
+    /// The codes proved a credential of another kind than the bank asked for.
+    #[error("credential {} is of another kind", .credential.grouped())]
+    TokenKindMismatch {
+        /// The credential.
+        credential: CredentialId,
+        /// Its kind.
+        is: TokenKind,
+        /// The kind the bank asked for.
+        required: TokenKind,
+    },
+    /// The codes were not accepted.
+    #[error(transparent)]
+    Codes(#[from] CodesRefused),
+    /// The credential's secret does not open.
+    #[error(transparent)]
+    KeyUnreadable(#[from] KeyUnreadable),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A relay-wide audit event (no tenant: not in the bank's log, which must not tell known
 /// credential IDs from unknown ones) about an enrollment with `req`.
@@ -37,52 +115,24 @@ fn is_code(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-pub(super) fn codes_error(e: &TotpError) -> ApiError {
-    ApiError::CodesInvalid(
-        match e {
-            TotpError::Malformed => "each code must be exactly 6 digits",
-            TotpError::NotConsecutive => {
-                "the two codes are not consecutive: type one code, wait for the next one to appear, then type that one"
-            }
-            TotpError::Replayed => "these codes were already used; wait for new codes",
-            TotpError::Invalid | TotpError::BadSecret(_) => {
-                "the codes do not match this credential within the allowed time; check the credential ID and the phone's clock"
-            }
-        }
-        .to_owned(),
-    )
-}
-
 impl Service {
+    /// The credential `id` unless it is unknown or revoked (`None`).
     pub(crate) async fn live_credential(
         &self,
         id: &CredentialId,
-    ) -> Result<CredentialRecord, ApiError> {
-        match self.store.credential(id).await {
-            Ok(c) if c.revoked_at.is_none() => Ok(c),
-            Ok(_) | Err(StoreError::NotFound) => Err(ApiError::CredentialNotFound(id.grouped())),
-            Err(e) => Err(e.into()),
-        }
+    ) -> Result<Option<CredentialRecord>, StoreError> {
+        Ok(
+            crate::store::found(self.store.credential(id).await)?
+                .filter(|c| c.revoked_at.is_none()),
+        )
     }
 
-    pub(super) fn totp_secret(&self, c: &CredentialRecord) -> Result<TotpSecret, ApiError> {
+    pub(super) fn totp_secret(&self, c: &CredentialRecord) -> Result<TotpSecret, KeyUnreadable> {
         let plain = self
             .keys
             .open(&c.totp_secret_sealed, c.id.as_str().as_bytes())
-            .map_err(|e| ApiError::Internal(format!("credential {}: {e}", c.id.as_str())))?;
-        TotpSecret::from_bytes(&plain).map_err(|e| ApiError::Internal(format!("totp secret: {e}")))
-    }
-
-    pub(crate) async fn user_binding(
-        &self,
-        tenant: &TenantRecord,
-        user: &UserId,
-    ) -> Result<BindingRecord, ApiError> {
-        match self.store.binding(&tenant.id, user).await {
-            Ok(b) => Ok(b),
-            Err(StoreError::NotFound) => Err(ApiError::UserNotEnrolled(user.to_string())),
-            Err(e) => Err(e.into()),
-        }
+            .map_err(|e| KeyUnreadable(format!("credential {}: {e}", c.id.as_str())))?;
+        TotpSecret::from_bytes(&plain).map_err(|e| KeyUnreadable(format!("totp secret: {e}")))
     }
 
     /// `POST /v1/enrollments`. An unknown or revoked credential ID is answered exactly
@@ -103,7 +153,7 @@ impl Service {
         &self,
         tenant: &TenantRecord,
         req: CreateEnrollment,
-    ) -> Result<UserBinding, ApiError> {
+    ) -> Result<UserBinding, EnrollmentError> {
         let credential = match self.store.credential(&req.credential_id).await {
             Ok(c) if c.revoked_at.is_none() => Ok(c),
             Ok(_) => Err("credential_revoked"),
@@ -118,14 +168,14 @@ impl Service {
         match self.store.binding(&tenant.id, &req.user_id).await {
             Ok(b) if b.state != BindingState::Unregistered => {
                 return Err(match req.kind {
-                    Some(wants) if wants != b.kind => ApiError::TokenKindConflict {
-                        user: req.user_id.to_string(),
+                    Some(wants) if wants != b.kind => EnrollmentError::TokenKindConflict {
+                        user: req.user_id,
                         has: b.kind,
                         wants,
                         state: b.state,
                     },
-                    _ => ApiError::AlreadyEnrolled {
-                        user: req.user_id.to_string(),
+                    _ => EnrollmentError::AlreadyEnrolled {
+                        user: req.user_id,
                         kind: Some(b.kind),
                     },
                 });
@@ -136,7 +186,7 @@ impl Service {
         let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
         if !codes.iter().all(|c| is_code(c)) {
             // Not an attempt: answered alike for every ID, nothing counted.
-            return Err(codes_error(&TotpError::Malformed));
+            return Err(CodesRefused::Malformed.into());
         }
         let now = self.now();
         let credential = match credential {
@@ -166,8 +216,8 @@ impl Service {
         match self.store.insert_binding(&binding, &audit).await {
             Ok(()) => Ok(views::user_binding(&binding)),
             // Another enrollment of the user won.
-            Err(StoreError::Conflict) => Err(ApiError::AlreadyEnrolled {
-                user: binding.user_id.to_string(),
+            Err(StoreError::Conflict) => Err(EnrollmentError::AlreadyEnrolled {
+                user: binding.user_id,
                 kind: None,
             }),
             Err(e) => Err(e.into()),
@@ -182,7 +232,7 @@ impl Service {
         tenant: &TenantRecord,
         req: &CreateEnrollment,
         cause: &'static str,
-    ) -> ApiError {
+    ) -> EnrollmentError {
         let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
         let window = u64::from(self.settings.enrollment.window_steps);
         match self.throwaway_secret(&req.credential_id) {
@@ -190,7 +240,7 @@ impl Service {
                 let outcome = totp::verify_consecutive(&secret, codes, self.now(), 0, window, None);
                 std::hint::black_box(outcome.is_ok());
             }
-            Err(e) => return e,
+            Err(e) => return e.into(),
         }
         tracing::info!(
             tenant = %tenant.id.as_str(),
@@ -200,7 +250,7 @@ impl Service {
         );
         self.audit(enrollment_event(tenant, req, "enrollment.refused", cause))
             .await;
-        codes_error(&TotpError::Invalid)
+        CodesRefused::NoMatch.into()
     }
 
     /// Counts the attempt against `credential`, then checks the codes and uses up the
@@ -212,7 +262,7 @@ impl Service {
         req: &CreateEnrollment,
         credential: &CredentialRecord,
         now: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), EnrollmentError> {
         let codes = [req.codes[0].as_str(), req.codes[1].as_str()];
         let window = u64::from(self.settings.enrollment.window_steps);
         let admitted = self
@@ -241,7 +291,7 @@ impl Service {
                 .into();
             tracing::info!(credential = %credential.id.as_str(), "enrollment refused: credential locked for enrollment");
             later(event);
-            return Err(codes_error(&TotpError::Invalid));
+            return Err(CodesRefused::NoMatch.into());
         }
         let step = match outcome {
             Ok(step) => step,
@@ -252,7 +302,7 @@ impl Service {
                     "enrollment.failed",
                     &e.to_string(),
                 ));
-                return Err(codes_error(&e));
+                return Err(CodesRefused::from(&e).into());
             }
         };
         // The codes proved the credential: its kind may be told. Checked before the step
@@ -266,8 +316,8 @@ impl Service {
                 "enrollment.failed",
                 "token_kind_mismatch",
             ));
-            return Err(ApiError::TokenKindMismatch {
-                credential: credential.id.grouped(),
+            return Err(EnrollmentError::TokenKindMismatch {
+                credential: credential.id.clone(),
                 is: credential.kind,
                 required,
             });
@@ -275,7 +325,7 @@ impl Service {
         if !self.store.use_totp_step(&credential.id, step).await? {
             let cause = TotpError::Replayed.to_string();
             later(enrollment_event(tenant, req, "enrollment.failed", &cause));
-            return Err(codes_error(&TotpError::Replayed));
+            return Err(CodesRefused::Replayed.into());
         }
         Ok(())
     }
@@ -283,12 +333,12 @@ impl Service {
     /// A random TOTP secret, sealed with the master key on the way (one AEAD pass, as
     /// opening a stored secret is), so refusing an unknown credential ID costs what a
     /// known one does.
-    fn throwaway_secret(&self, id: &CredentialId) -> Result<TotpSecret, ApiError> {
+    fn throwaway_secret(&self, id: &CredentialId) -> Result<TotpSecret, KeyUnreadable> {
         let mut plain = [0u8; totp::SECRET_LEN];
         onepush_protocol::keys::fill_random(&mut plain);
         let sealed = self.keys.seal(&plain, id.as_str().as_bytes());
         std::hint::black_box(sealed);
-        TotpSecret::from_bytes(&plain).map_err(|e| ApiError::Internal(format!("totp secret: {e}")))
+        TotpSecret::from_bytes(&plain).map_err(|e| KeyUnreadable(format!("totp secret: {e}")))
     }
 
     pub(crate) async fn binding_audit(

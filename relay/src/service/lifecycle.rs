@@ -5,9 +5,29 @@ use onepush_protocol::api::{AuditEvent, BindingState, CredentialKey, ReportedLos
 use onepush_protocol::{CredentialId, UserId};
 use time::OffsetDateTime;
 
-use super::{Service, views};
-use crate::error::ApiError;
-use crate::store::{BindingChange, BindingRecord, NewAudit, TenantRecord};
+use super::{NotActive, Service, views};
+use crate::store::{BindingChange, BindingRecord, NewAudit, StoreError, TenantRecord};
+
+/// Why a binding or credential operation of the bank was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    /// The user has no binding in the tenant.
+    #[error("user {0} is not enrolled")]
+    UnknownUser(UserId),
+    /// The binding's state does not allow the operation.
+    #[error(transparent)]
+    NotActive(#[from] NotActive),
+    /// The credential is bound to no user of the tenant.
+    #[error("credential {} not found", .0.grouped())]
+    UnknownCredential(CredentialId),
+    /// The binding changed under every compare-and-set tried (a storm of concurrent
+    /// changes): the request may be retried.
+    #[error("the binding of {0} kept changing under {CAS_TRIES} tries")]
+    KeptChanging(UserId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A lifecycle operation on one binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +83,10 @@ impl Service {
         &self,
         tenant: &TenantRecord,
         user: &UserId,
-    ) -> Result<UserBinding, ApiError> {
-        Ok(views::user_binding(&self.user_binding(tenant, user).await?))
+    ) -> Result<UserBinding, LifecycleError> {
+        let binding = self.user_binding(tenant, user).await?;
+        let binding = binding.ok_or_else(|| LifecycleError::UnknownUser(user.clone()))?;
+        Ok(views::user_binding(&binding))
     }
 
     /// Suspend, resume, unlock or unregister a user's binding: one compare-and-set on
@@ -77,7 +99,7 @@ impl Service {
         user: &UserId,
         op: Lifecycle,
         grace_until: Option<OffsetDateTime>,
-    ) -> Result<UserBinding, ApiError> {
+    ) -> Result<UserBinding, LifecycleError> {
         let grace = match op {
             Lifecycle::Suspend | Lifecycle::Unregister => {
                 grace_until.map(OffsetDateTime::unix_timestamp)
@@ -86,8 +108,9 @@ impl Service {
         };
         for _ in 0..CAS_TRIES {
             let binding = self.user_binding(tenant, user).await?;
+            let binding = binding.ok_or_else(|| LifecycleError::UnknownUser(user.clone()))?;
             let Some(next) = op.apply(binding.state) else {
-                return Err(ApiError::not_active(binding.state, binding.grace_until));
+                return Err(NotActive::of(&binding).into());
             };
             let lock_reason = match next {
                 BindingState::Active => None,
@@ -114,9 +137,7 @@ impl Service {
                 return Ok(views::user_binding(&done.binding));
             }
         }
-        Err(ApiError::DatabaseUnavailable(format!(
-            "the binding of {user} kept changing under {CAS_TRIES} tries"
-        )))
+        Err(LifecycleError::KeptChanging(user.clone()))
     }
 
     /// Unregisters every binding of `credential` (the app was reset): each a
@@ -124,7 +145,7 @@ impl Service {
     pub(crate) async fn unregister_everywhere(
         &self,
         credential: &CredentialId,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         for (binding, _) in self.store.bindings_of_credential(credential).await? {
             if binding.state == BindingState::Unregistered {
                 continue;
@@ -161,7 +182,7 @@ impl Service {
         &self,
         tenant: &TenantRecord,
         credential: &CredentialId,
-    ) -> Result<Vec<BindingRecord>, ApiError> {
+    ) -> Result<Vec<BindingRecord>, LifecycleError> {
         let bindings: Vec<BindingRecord> = self
             .store
             .bindings_of_credential(credential)
@@ -171,7 +192,7 @@ impl Service {
             .filter(|b| b.tenant_id == tenant.id)
             .collect();
         if bindings.is_empty() {
-            return Err(ApiError::CredentialNotFound(credential.grouped()));
+            return Err(LifecycleError::UnknownCredential(credential.clone()));
         }
         Ok(bindings)
     }
@@ -181,7 +202,7 @@ impl Service {
         &self,
         tenant: &TenantRecord,
         credential: &CredentialId,
-    ) -> Result<ReportedLost, ApiError> {
+    ) -> Result<ReportedLost, LifecycleError> {
         let mut locked_bindings = 0;
         let mut cancelled_challenges = 0;
         for binding in self.tenant_bindings(tenant, credential).await? {
@@ -231,7 +252,7 @@ impl Service {
         &self,
         tenant: &TenantRecord,
         credential: &CredentialId,
-    ) -> Result<CredentialKey, ApiError> {
+    ) -> Result<CredentialKey, LifecycleError> {
         self.tenant_bindings(tenant, credential).await?;
         let record = self.store.credential(credential).await?;
         Ok(CredentialKey {
@@ -246,8 +267,8 @@ impl Service {
         tenant: &TenantRecord,
         user: Option<&UserId>,
         since: i64,
-    ) -> Result<Vec<AuditEvent>, ApiError> {
-        Ok(self.store.audit(&tenant.id, user, since, 1000).await?)
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.store.audit(&tenant.id, user, since, 1000).await
     }
 }
 

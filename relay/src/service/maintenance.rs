@@ -24,7 +24,6 @@ use time::format_description::well_known::Rfc3339;
 
 use super::Service;
 use crate::clock::from_unix;
-use crate::error::ApiError;
 use crate::store::{MaintenanceRecord, NewAudit, StoreError, found};
 
 /// How often each relay reads the stored suspensions.
@@ -63,16 +62,6 @@ pub enum MaintenanceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<MaintenanceError> for ApiError {
-    fn from(e: MaintenanceError) -> Self {
-        match e {
-            MaintenanceError::Invalid(detail) => Self::InvalidRequest(detail),
-            MaintenanceError::UnknownTenant(slug) => Self::TenantNotFound(slug),
-            MaintenanceError::Store(e) => e.into(),
-        }
-    }
 }
 
 /// The suspensions as last read, shared by every clone of the service.
@@ -118,10 +107,10 @@ impl Service {
         longest.map_or_else(MaintenanceStatus::default, |r| self.status_of(r, now))
     }
 
-    /// The 503 for a new challenge of `tenant` while it is suspended.
-    pub(crate) fn maintenance_refusal(&self, tenant: &TenantId) -> Option<ApiError> {
+    /// The suspension that refuses a new challenge of `tenant`, if it is suspended.
+    pub(crate) fn maintenance_refusal(&self, tenant: &TenantId) -> Option<Box<MaintenanceStatus>> {
         let status = self.maintenance_for(tenant);
-        status.on.then(|| ApiError::Maintenance(Box::new(status)))
+        status.on.then(|| Box::new(status))
     }
 
     /// Turns maintenance on (or changes it) for `tenant` (`None`: every bank), audited.

@@ -17,21 +17,66 @@ mod views;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use onepush_protocol::api::DecisionRecord;
+use onepush_protocol::api::{BindingState, DecisionRecord};
 use onepush_protocol::challenge::{self, ChallengeEvent};
-use onepush_protocol::{ChallengeStatus, TenantId};
+use onepush_protocol::{ChallengeStatus, TenantId, UserId};
 
 use crate::clock::Clock;
-use crate::error::ApiError;
 use crate::keys::RelayKeys;
 use crate::notify::{ChallengeChange, Notifier};
 use crate::push::PushSender;
 use crate::settings::Settings;
-use crate::store::{ChallengeRecord, NewAudit, Store, StoreError, TenantRecord};
+use crate::store::{BindingRecord, ChallengeRecord, NewAudit, Store, StoreError, TenantRecord};
 
-pub use decisions::decision_signer;
-pub use lifecycle::Lifecycle;
-pub use tenants::{API_KEY_PREFIX, NewTenant, TenantError};
+pub use challenges::ChallengeError;
+pub use decisions::{DecisionError, decision_signer};
+pub use device::DeviceError;
+pub use enrollment::{CodesRefused, EnrollmentError};
+pub use lifecycle::{Lifecycle, LifecycleError};
+pub use offline::OfflineError;
+pub use otp::OtpError;
+pub use tenants::{API_KEY_PREFIX, AuthError, NewTenant, TenantError};
+
+/// A binding that is not active where a use case needs an active one: its state and,
+/// when the bank set one, until when password-only use is allowed (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the user's one-push binding is {state:?}")]
+pub struct NotActive {
+    /// The binding's state.
+    pub state: BindingState,
+    /// The grace date of a suspended or unregistered binding (Unix seconds).
+    pub grace_until: Option<i64>,
+}
+
+impl NotActive {
+    /// The state of `binding`.
+    pub fn of(binding: &BindingRecord) -> Self {
+        Self {
+            state: binding.state,
+            grace_until: binding.grace_until,
+        }
+    }
+}
+
+/// Why an event could not end a pending challenge.
+#[derive(Debug, thiserror::Error)]
+pub enum EndError {
+    /// The challenge had ended already, in this status.
+    #[error("challenge is already {0}")]
+    Decided(ChallengeStatus),
+    /// The challenge's deadline had passed; it ended in this status.
+    #[error("challenge deadline passed; it is {0}")]
+    Expired(ChallengeStatus),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A credential's sealed key that does not open (another master key, a damaged row):
+/// a fault of the relay, not of the request.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyUnreadable(pub String);
 
 /// Everything a use case needs; cheap to clone.
 #[derive(Clone)]
@@ -125,7 +170,7 @@ impl Service {
         event: ChallengeEvent,
         decision: Option<DecisionRecord>,
         binding_locked: bool,
-    ) -> Result<ChallengeRecord, ApiError> {
+    ) -> Result<ChallengeRecord, EndError> {
         self.finish_because(ch, event, decision, binding_locked, None)
             .await
     }
@@ -139,18 +184,15 @@ impl Service {
         decision: Option<DecisionRecord>,
         binding_locked: bool,
         reason: Option<&'static str>,
-    ) -> Result<ChallengeRecord, ApiError> {
+    ) -> Result<ChallengeRecord, EndError> {
         match challenge::apply(ch.status, ch.expires_at, event, self.now()) {
-            Ok(status) => {
-                self.save_end(ch, status, decision, binding_locked, reason)
-                    .await
-            }
-            Err(challenge::TransitionError::AlreadyDecided(s)) => {
-                Err(ApiError::ChallengeDecided(s))
-            }
+            Ok(status) => Ok(self
+                .save_end(ch, status, decision, binding_locked, reason)
+                .await?),
+            Err(challenge::TransitionError::AlreadyDecided(s)) => Err(EndError::Decided(s)),
             Err(challenge::TransitionError::PastDeadline) => {
                 let ended = self.end_if_overdue(ch.clone()).await?;
-                Err(ApiError::ChallengeExpired(ended.status))
+                Err(EndError::Expired(ended.status))
             }
             Err(challenge::TransitionError::BeforeDeadline) => Ok(ch.clone()),
         }
@@ -163,7 +205,7 @@ impl Service {
         decision: Option<DecisionRecord>,
         binding_locked: bool,
         reason: Option<&'static str>,
-    ) -> Result<ChallengeRecord, ApiError> {
+    ) -> Result<ChallengeRecord, StoreError> {
         let now = self.now();
         let mut done = ch.clone();
         done.status = status;
@@ -187,7 +229,7 @@ impl Service {
             .await?
         {
             // Another request (maybe on another relay) ended it first.
-            return Ok(self.store.challenge(&ch.id).await?);
+            return self.store.challenge(&ch.id).await;
         }
         if webhook.is_some() {
             self.webhook_wake.notify_one();
@@ -212,7 +254,7 @@ impl Service {
     pub(crate) async fn end_if_overdue(
         &self,
         ch: ChallengeRecord,
-    ) -> Result<ChallengeRecord, ApiError> {
+    ) -> Result<ChallengeRecord, StoreError> {
         let now = self.now();
         if ch.status != ChallengeStatus::Pending || now < ch.expires_at {
             return Ok(ch);
@@ -229,7 +271,7 @@ impl Service {
     }
 
     /// Ends every overdue pending challenge; answers how many were ended.
-    pub async fn expire_overdue(&self) -> Result<usize, ApiError> {
+    pub async fn expire_overdue(&self) -> Result<usize, StoreError> {
         let mut ended = 0;
         loop {
             let batch = self.store.overdue_challenges(self.now(), 200).await?;
@@ -275,7 +317,7 @@ impl Service {
         reason: &'static str,
         binding_locked: bool,
         spare: Option<onepush_protocol::ChallengeId>,
-    ) -> Result<Option<crate::store::BindingChanged>, ApiError> {
+    ) -> Result<Option<crate::store::BindingChanged>, StoreError> {
         let prompts = self
             .end_prompts(&change.tenant_id, reason, binding_locked, spare)
             .await?;
@@ -298,7 +340,7 @@ impl Service {
         reason: &'static str,
         binding_locked: bool,
         spare: Option<onepush_protocol::ChallengeId>,
-    ) -> Result<crate::store::EndPrompts, ApiError> {
+    ) -> Result<crate::store::EndPrompts, StoreError> {
         let tenant = self.tenant(tenant).await?;
         let notice: crate::store::PromptNotice = Arc::new(move |ch: &ChallengeRecord| {
             (
@@ -309,18 +351,13 @@ impl Service {
         Ok(crate::store::EndPrompts { spare, notice })
     }
 
-    /// Loads a tenant's challenge, ending it if overdue; another tenant's is "not found".
-    pub(crate) async fn tenant_challenge(
+    /// The binding of `user` in `tenant`, `None` if the user has none.
+    pub(crate) async fn user_binding(
         &self,
-        tenant: &TenantId,
-        id: &onepush_protocol::ChallengeId,
-    ) -> Result<ChallengeRecord, ApiError> {
-        let ch = match self.store.challenge(id).await {
-            Ok(ch) if &ch.tenant_id == tenant => ch,
-            Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::ChallengeNotFound),
-            Err(e) => return Err(e.into()),
-        };
-        self.end_if_overdue(ch).await
+        tenant: &TenantRecord,
+        user: &UserId,
+    ) -> Result<Option<BindingRecord>, StoreError> {
+        crate::store::found(self.store.binding(&tenant.id, user).await)
     }
 }
 

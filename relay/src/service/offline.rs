@@ -10,16 +10,79 @@
 
 use onepush_protocol::api::{
     BindingState, CreateOfflineChallenge, DEFAULT_OFFLINE_TTL_SECONDS, MAX_OFFLINE_TTL_SECONDS,
-    MIN_OFFLINE_TTL_SECONDS, OfflineChallengeCreated, OfflineCodeVerified,
+    MIN_OFFLINE_TTL_SECONDS, MaintenanceStatus, OfflineChallengeCreated, OfflineCodeVerified,
 };
 use onepush_protocol::ocra::{self, OcraError, OcraKey, OfflinePayload};
-use onepush_protocol::{ChallengeId, CredentialId};
+use onepush_protocol::{ChallengeId, CredentialId, UserId};
 
-use super::Service;
-use super::challenges::check_context;
+use super::otp::Counted;
+use super::{KeyUnreadable, NotActive, Service};
 use crate::clock::from_unix;
-use crate::error::ApiError;
-use crate::store::{CredentialRecord, OfflineRecord, StoreError, TenantRecord};
+use crate::store::{BindingRecord, CredentialRecord, OfflineRecord, StoreError, TenantRecord};
+
+/// Why an offline challenge could not be created, or its code was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    /// One-push is suspended for the bank (R18): the suspension in force.
+    #[error("one-push is suspended for maintenance")]
+    Maintenance(Box<MaintenanceStatus>),
+    /// A field of the request is not acceptable; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The user has no binding in the tenant.
+    #[error("user {0} is not enrolled")]
+    UnknownUser(UserId),
+    /// The user's binding is not active.
+    #[error(transparent)]
+    NotActive(#[from] NotActive),
+    /// The bound credential is gone or revoked.
+    #[error("credential {} not found", .0.grouped())]
+    UnknownCredential(CredentialId),
+    /// The user's credential has no OCRA key (provisioned before offline codes).
+    #[error("the credential has no offline-code key")]
+    Unavailable,
+    /// No such offline challenge in the tenant.
+    #[error("offline challenge not found")]
+    NotFound,
+    /// The offline challenge was answered already: its code works once.
+    #[error("offline challenge already answered")]
+    Used,
+    /// The offline challenge's deadline (Unix seconds) passed.
+    #[error("offline challenge deadline passed at {0}")]
+    Expired(i64),
+    /// The user set up another app since the challenge: the old app's code is refused.
+    #[error("the user's credential changed since the offline challenge")]
+    CredentialMismatch,
+    /// A wrong code, counted toward the OTP lock: this many attempts are left.
+    #[error("code is wrong; {attempts_left} attempts left")]
+    Wrong {
+        /// Attempts left before the lock.
+        attempts_left: u32,
+    },
+    /// This wrong code locked the binding.
+    #[error("too many wrong codes: the token is now locked")]
+    Locked,
+    /// The credential's OCRA key does not open.
+    #[error(transparent)]
+    KeyUnreadable(#[from] KeyUnreadable),
+    /// The OCRA question cannot be computed from the stored challenge.
+    #[error("ocra question: {0}")]
+    Question(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Counted> for OfflineError {
+    fn from(c: Counted) -> Self {
+        match c {
+            Counted::Wrong { attempts_left } => Self::Wrong { attempts_left },
+            Counted::Locked => Self::Locked,
+            Counted::NotActive(n) => Self::NotActive(n),
+            Counted::UnknownUser(u) => Self::UnknownUser(u),
+        }
+    }
+}
 
 /// The associated data the OCRA key is sealed with: the credential ID and `#ocra` (not
 /// the TOTP secret's, so one sealed value cannot stand for the other).
@@ -42,16 +105,34 @@ fn payload(c: &OfflineRecord) -> OfflinePayload {
 }
 
 impl Service {
-    fn ocra_key(&self, c: &CredentialRecord) -> Result<OcraKey, ApiError> {
+    fn ocra_key(&self, c: &CredentialRecord) -> Result<OcraKey, OfflineError> {
         let sealed = c
             .ocra_key_sealed
             .as_ref()
-            .ok_or(ApiError::OfflineUnavailable)?;
+            .ok_or(OfflineError::Unavailable)?;
         let plain = self
             .keys
             .open(sealed, ocra_aad(&c.id).as_bytes())
-            .map_err(|e| ApiError::Internal(format!("credential {}: {e}", c.id.as_str())))?;
-        OcraKey::from_bytes(&plain).map_err(|e| ApiError::Internal(format!("ocra key: {e}")))
+            .map_err(|e| KeyUnreadable(format!("credential {}: {e}", c.id.as_str())))?;
+        Ok(OcraKey::from_bytes(&plain).map_err(|e| KeyUnreadable(format!("ocra key: {e}")))?)
+    }
+
+    /// The user's binding.
+    async fn binding_of(
+        &self,
+        tenant: &TenantRecord,
+        user: &UserId,
+    ) -> Result<BindingRecord, OfflineError> {
+        self.user_binding(tenant, user)
+            .await?
+            .ok_or_else(|| OfflineError::UnknownUser(user.clone()))
+    }
+
+    /// The credential `id`, unless it is gone or revoked.
+    async fn credential_of(&self, id: &CredentialId) -> Result<CredentialRecord, OfflineError> {
+        self.live_credential(id)
+            .await?
+            .ok_or_else(|| OfflineError::UnknownCredential(id.clone()))
     }
 
     /// `POST /v1/offline-challenges`.
@@ -59,22 +140,23 @@ impl Service {
         &self,
         tenant: &TenantRecord,
         req: CreateOfflineChallenge,
-    ) -> Result<OfflineChallengeCreated, ApiError> {
-        if let Some(refusal) = self.maintenance_refusal(&tenant.id) {
-            return Err(refusal);
+    ) -> Result<OfflineChallengeCreated, OfflineError> {
+        if let Some(status) = self.maintenance_refusal(&tenant.id) {
+            return Err(OfflineError::Maintenance(status));
         }
         let ttl = req.ttl_seconds.unwrap_or(DEFAULT_OFFLINE_TTL_SECONDS);
         if !(MIN_OFFLINE_TTL_SECONDS..=MAX_OFFLINE_TTL_SECONDS).contains(&ttl) {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(OfflineError::Invalid(format!(
                 "ttl_seconds must be {MIN_OFFLINE_TTL_SECONDS} to {MAX_OFFLINE_TTL_SECONDS}, got {ttl}"
             )));
         }
-        check_context(req.kind, &req.context)?;
-        let binding = self.user_binding(tenant, &req.user_id).await?;
+        onepush_protocol::transaction::check_context(req.kind, &req.context)
+            .map_err(|e| OfflineError::Invalid(e.to_string()))?;
+        let binding = self.binding_of(tenant, &req.user_id).await?;
         if binding.state != BindingState::Active {
-            return Err(ApiError::not_active(binding.state, binding.grace_until));
+            return Err(NotActive::of(&binding).into());
         }
-        let credential = self.live_credential(&binding.credential_id).await?;
+        let credential = self.credential_of(&binding.credential_id).await?;
         self.ocra_key(&credential)?;
         let now = self.now();
         let record = OfflineRecord {
@@ -92,10 +174,10 @@ impl Service {
         let payload = payload(&record);
         let question = payload
             .question()
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| OfflineError::Question(e.to_string()))?;
         let text = payload.encode();
         if text.len() > ocra::MAX_PAYLOAD_CHARS {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(OfflineError::Invalid(format!(
                 "context is too large for an offline code: the QR payload would be {} characters, at most {} fit",
                 text.len(),
                 ocra::MAX_PAYLOAD_CHARS
@@ -124,18 +206,15 @@ impl Service {
         tenant: &TenantRecord,
         id: &ChallengeId,
         code: &str,
-    ) -> Result<OfflineCodeVerified, ApiError> {
-        let record = match self.store.offline(&tenant.id, id).await {
-            Ok(r) => r,
-            Err(StoreError::NotFound) => return Err(ApiError::ChallengeNotFound),
-            Err(e) => return Err(e.into()),
-        };
+    ) -> Result<OfflineCodeVerified, OfflineError> {
+        let record = crate::store::found(self.store.offline(&tenant.id, id).await)?
+            .ok_or(OfflineError::NotFound)?;
         if code.len() != ocra::DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::InvalidRequest(
+            return Err(OfflineError::Invalid(
                 "code must be exactly 8 digits".into(),
             ));
         }
-        let binding = self.user_binding(tenant, &record.user_id).await?;
+        let binding = self.binding_of(tenant, &record.user_id).await?;
         let detail = |extra: serde_json::Value| {
             let mut d = serde_json::json!({ "offline_challenge_id": record.id });
             if let (Some(d), Some(extra)) = (d.as_object_mut(), extra.as_object()) {
@@ -146,30 +225,26 @@ impl Service {
         if record.used_at.is_some() {
             self.binding_audit(&binding, "offline.replayed", detail(serde_json::json!({})))
                 .await;
-            return Err(ApiError::OfflineUsed);
+            return Err(OfflineError::Used);
         }
         let now = self.now();
         if now >= record.expires_at {
             self.binding_audit(&binding, "offline.late", detail(serde_json::json!({})))
                 .await;
-            return Err(ApiError::OfflineExpired(
-                from_unix(record.expires_at)
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-            ));
+            return Err(OfflineError::Expired(record.expires_at));
         }
         if binding.state != BindingState::Active {
-            return Err(ApiError::not_active(binding.state, binding.grace_until));
+            return Err(NotActive::of(&binding).into());
         }
         if binding.credential_id != record.credential_id {
             // The user set up another app since: the old app's code is not accepted.
-            return Err(ApiError::CredentialMismatch);
+            return Err(OfflineError::CredentialMismatch);
         }
-        let credential = self.live_credential(&record.credential_id).await?;
+        let credential = self.credential_of(&record.credential_id).await?;
         let key = self.ocra_key(&credential)?;
         let question = payload(&record)
             .question()
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| OfflineError::Question(e.to_string()))?;
         // From a step before creation (a phone clock a little behind) to a step after
         // now (a little ahead); never past the deadline's step.
         let low = ocra::step_at(record.created_at).saturating_sub(1);
@@ -179,11 +254,11 @@ impl Service {
                 if !self.store.use_offline(&record.id, now).await? {
                     self.binding_audit(&binding, "offline.replayed", detail(serde_json::json!({})))
                         .await;
-                    return Err(ApiError::OfflineUsed);
+                    return Err(OfflineError::Used);
                 }
                 if !self.store.reset_otp_failures(&binding, None).await? {
-                    let now = self.user_binding(tenant, &record.user_id).await?;
-                    return Err(ApiError::not_active(now.state, now.grace_until));
+                    let now = self.no_longer_active(tenant, &record.user_id).await?;
+                    return Err(now.into());
                 }
                 self.binding_audit(
                     &binding,
@@ -200,12 +275,13 @@ impl Service {
                     step,
                 })
             }
-            Err(OcraError::Malformed) => Err(ApiError::InvalidRequest(
+            Err(OcraError::Malformed) => Err(OfflineError::Invalid(
                 "code must be exactly 8 digits".into(),
             )),
             Err(_) => Err(self
                 .count_failure(tenant, &binding, "offline.failed")
-                .await?),
+                .await?
+                .into()),
         }
     }
 }

@@ -6,7 +6,6 @@ use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use super::{Service, random_b64, sha256};
-use crate::error::ApiError;
 use crate::store::{SealedSecret, StoreError, TenantRecord};
 
 /// Prefix of tenant API keys, so a leaked key is easy to recognise.
@@ -43,6 +42,17 @@ pub enum TenantError {
     /// No such tenant.
     #[error("tenant {0} does not exist")]
     NotFound(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a bank's API key was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No tenant has this key.
+    #[error("the API key is not valid")]
+    UnknownKey,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -204,8 +214,8 @@ impl Service {
         user: Option<&onepush_protocol::UserId>,
         since: i64,
         limit: u32,
-    ) -> Result<Vec<onepush_protocol::api::AuditEvent>, ApiError> {
-        Ok(self.store.audit(&tenant.id, user, since, limit).await?)
+    ) -> Result<Vec<onepush_protocol::api::AuditEvent>, StoreError> {
+        self.store.audit(&tenant.id, user, since, limit).await
     }
 
     /// Every tenant.
@@ -215,7 +225,7 @@ impl Service {
 
     /// The tenant whose API key this is (from the [`tenant_cache`](super::tenant_cache)
     /// when that key was checked against the store less than a second ago).
-    pub async fn authenticate(&self, api_key: &str) -> Result<TenantRecord, ApiError> {
+    pub async fn authenticate(&self, api_key: &str) -> Result<TenantRecord, AuthError> {
         let hash = sha256(api_key.as_bytes());
         if let Some(tenant) = self.tenants.by_key(&hash) {
             return Ok(tenant);
@@ -225,9 +235,7 @@ impl Service {
                 self.tenants.keep(&tenant, Some(hash));
                 Ok(tenant)
             }
-            Ok(_) | Err(StoreError::NotFound) => {
-                Err(ApiError::Unauthorized("the API key is not valid"))
-            }
+            Ok(_) | Err(StoreError::NotFound) => Err(AuthError::UnknownKey),
             Err(e) => Err(e.into()),
         }
     }

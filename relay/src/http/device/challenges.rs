@@ -10,9 +10,10 @@ use onepush_protocol::api::{
 use onepush_protocol::jws;
 use onepush_protocol::{ChallengeId, CredentialId};
 
-use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, DecisionPost, Device};
+use crate::service::DecisionError;
 
 /// Pending challenges of every binding of this credential.
 #[utoipa::path(get, path = "/v1/device/challenges", tag = "device",
@@ -26,6 +27,7 @@ pub async fn list(
         .device_pending(&device.credential)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// One challenge sent to this credential, in any status.
@@ -41,6 +43,7 @@ pub async fn get(
         .device_challenge(&device.credential, &id)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }
 
 /// Post the signed decision. The decision JWS authenticates the request: no `OnePush-Proof`
@@ -73,10 +76,10 @@ pub async fn decide(
     if let Some(kid) = &signer
         && !matches!(
             decided,
-            Err(ApiError::DecisionSignatureInvalid(_) | ApiError::DecisionMalformed(_))
+            Err(DecisionError::SignatureRefused | DecisionError::Malformed(_))
         )
     {
         let _ = state.credential_limiter.check(kid, Instant::now());
     }
-    decided.map(Json)
+    decided.map(Json).map_err(ApiError::from)
 }

@@ -10,8 +10,8 @@ use onepush_protocol::api::{
     DeviceAccounts, Problem, ProvisionRequest, Provisioned, UpdatePushSubscription,
 };
 
-use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::http::extract::{Device, Provisioning, parse_json};
 
 /// Takes a provisioning token for the client address (see [`crate::ratelimit`]).
@@ -95,4 +95,5 @@ pub async fn accounts(
         .device_accounts(&device.credential)
         .await
         .map(Json)
+        .map_err(ApiError::from)
 }

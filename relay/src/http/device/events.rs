@@ -9,8 +9,8 @@ use futures::{Stream, StreamExt as _, stream};
 use onepush_protocol::ChallengeStatus;
 use onepush_protocol::api::{DeviceEvent, Problem};
 
-use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::http::extract::Device;
 
 /// Keep-alive comment interval.
