@@ -84,7 +84,3 @@ pub(crate) fn record(
         started_at,
     })
 }
-
-/// Every suspension.
-pub(crate) const SELECT_ALL: &str =
-    "SELECT scope, message, ends_at, started_at FROM maintenance ORDER BY scope";

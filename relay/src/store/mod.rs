@@ -5,13 +5,12 @@
 //! [`postgres::PgStore`] (`postgres://`: several relays on one database). Each has its
 //! own migrations (`migrations/sqlite`, `migrations/postgres`).
 //!
-//! PostgreSQL runs on sqlx; its queries are the files in `shared/`, compiled inside its
-//! module (`#[path]`, where `Db` names the sqlx database and `DbStore` the store type), so
-//! another sqlx backend could reuse them. SQLite runs on `rusqlite` on the calling thread
-//! (`sqlite/`: a sqlx SQLite call is a hand-off to a worker thread and back, which cost
-//! more than the statements); its SQL is the same but for `?N` parameters. A query added
-//! to one backend is added to the other, and the contract suite (`tests/store_contract`)
-//! runs against both.
+//! Every method is written once (`sql/`): its statements, one SQL text each with
+//! `$1..$N` parameters, run through [`plan`] on either backend; the SQL differs only
+//! where the databases do (`FOR UPDATE`, `SKIP LOCKED`, PostgreSQL's one-statement hot
+//! path). PostgreSQL runs on sqlx; SQLite on `rusqlite` on the calling thread (a sqlx
+//! SQLite call is a hand-off to a worker thread and back, which cost more than the
+//! statements). The contract suite (`tests/store_contract`) runs against both.
 //!
 //! Several relays may share one PostgreSQL database, so every "do it once" rule is in
 //! SQL: a challenge ends through a conditional update (`WHERE status = 'pending'`, the
@@ -26,8 +25,10 @@ mod codec;
 mod decode;
 pub mod maintenance;
 mod ops;
+mod plan;
 pub mod postgres;
 mod records;
+mod sql;
 pub mod sqlite;
 pub mod upkeep;
 
