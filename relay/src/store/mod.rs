@@ -208,52 +208,27 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// The credential `credential` and the challenge `challenge` (each `None` when there
-    /// is no such row): what a decision post needs, read in one trip to the database where
-    /// the backend can (SQLite: one job on its one connection, so the decision waits for
-    /// the connection once, not twice).
+    /// is no such row): what a decision post needs, read in one trip to the database
+    /// (SQLite: one job on its one connection; PostgreSQL: one statement).
     async fn credential_and_challenge(
         &self,
         credential: &CredentialId,
         challenge: &ChallengeId,
-    ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError> {
-        Ok((
-            found(self.credential(credential).await)?,
-            found(self.challenge(challenge).await)?,
-        ))
-    }
+    ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError>;
 
     /// What creating a challenge for `user` checks first: the binding (`None`: the user
     /// is not enrolled, and nothing else is read), the push-fatigue refusals when
     /// `refusals` gives their `(since, limit)`, and the bound credential's push
-    /// subscription. One trip to the database where the backend can (SQLite: one job on
-    /// its one connection, where three separate reads waited three times). The pending
-    /// limit is not read here but checked by the insert itself
-    /// ([`insert_challenge_audited`](ChallengeStore::insert_challenge_audited)), so that
-    /// concurrent creates cannot both pass it.
+    /// subscription, in one trip to the database (SQLite: one job on its one connection;
+    /// PostgreSQL: one statement). The pending limit is not read here but checked by the
+    /// insert itself ([`insert_challenge_audited`](ChallengeStore::insert_challenge_audited)),
+    /// so that concurrent creates cannot both pass it.
     async fn challenge_gate(
         &self,
         tenant: &TenantId,
         user: &UserId,
         refusals: Option<(i64, u32)>,
-    ) -> Result<Option<ChallengeGate>, StoreError> {
-        let Some(binding) = found(self.binding(tenant, user).await)? else {
-            return Ok(None);
-        };
-        let refusals = match refusals {
-            Some((since, limit)) => {
-                self.recent_refusals_for_user(tenant, user, since, limit)
-                    .await?
-            }
-            None => Vec::new(),
-        };
-        let push_subscription =
-            found(self.credential(&binding.credential_id).await)?.and_then(|c| c.push_subscription);
-        Ok(Some(ChallengeGate {
-            binding,
-            refusals,
-            push_subscription,
-        }))
-    }
+    ) -> Result<Option<ChallengeGate>, StoreError>;
 }
 
 /// `NotFound` as `None`.

@@ -1,6 +1,6 @@
 //! The store written once: each statement is one SQL text with `$1..$N` parameters and
 //! typed arguments ([`Stmt`]), each store method one `async fn` over a connection
-//! ([`Conn`]) that runs its statements, checks their guards ("changed exactly one row",
+//! ([`Conn`]) that runs its statements, checks their guards ("changed a row",
 //! "a row came back") and decodes their rows ([`Columns`]).
 //!
 //! Two small executors run a method ([`Runner`]): SQLite as one job on its writer
@@ -12,8 +12,9 @@
 //! needs to save round trips), a method asks [`Conn::DIALECT`].
 //!
 //! SQLite reads `$N` as a *named* parameter whose index is its order of first appearance,
-//! so a statement binds on both backends only if `$1..$N` first appear in that order:
-//! the SQLite executor refuses any other statement (and `tests::parameters_in_order`).
+//! so a statement binds on both backends only if `$1..$N` first appear in that order: the
+//! SQLite executor checks this in debug builds (every test run), and the argument count
+//! always (`plan::sqlite::tests`).
 
 mod postgres;
 mod sqlite;

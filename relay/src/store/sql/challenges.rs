@@ -242,32 +242,53 @@ async fn insert<C: Conn>(
     {
         return Ok(Admission::BindingNotActive);
     }
-    if C::DIALECT == Dialect::Postgres {
-        // The count, the inserts and the audit event in one statement, after the lock (a
-        // statement of its own, so its snapshot sees what the lock waited for).
-        let sql = INSERT_AND_COUNT
-            [usize::from(idempotency.is_some()) + 2 * usize::from(audit.is_some())]
-        .as_str();
-        let mut args = challenge_args(ch);
-        args.push(max_pending.map_or(i64::MAX, i64::from).into());
-        if let Some((key, hash)) = idempotency {
-            // The primary key (tenant, key) makes a second relay's insert fail: `Conflict`.
-            args.extend([key.into(), Arg::from(&hash[..])]);
-        }
-        if let Some(event) = audit {
-            args.extend(audit_args(event));
-        }
-        let (pending, made) = c
-            .one(Stmt { sql, args }, |r| {
-                Ok((count(r, "n")?, int(r, "made")?))
-            })
-            .await?;
-        return Ok(if made == 1 {
-            Admission::Admitted
-        } else {
-            Admission::TooManyPending(pending)
-        });
+    match C::DIALECT {
+        Dialect::Postgres => insert_in_one(c, ch, idempotency, audit, max_pending).await,
+        Dialect::Sqlite => insert_in_steps(c, ch, idempotency, audit, max_pending).await,
     }
+}
+
+/// PostgreSQL: the count, the inserts and the audit event in one statement, after the
+/// binding's lock (a statement of its own, so its snapshot sees what the lock waited for).
+async fn insert_in_one(
+    c: &mut impl Conn,
+    ch: &ChallengeRecord,
+    idempotency: Option<&(String, [u8; 32])>,
+    audit: Option<&NewAudit>,
+    max_pending: Option<u32>,
+) -> Result<Admission, StoreError> {
+    let sql = INSERT_AND_COUNT
+        [usize::from(idempotency.is_some()) + 2 * usize::from(audit.is_some())]
+    .as_str();
+    let mut args = challenge_args(ch);
+    args.push(max_pending.map_or(i64::MAX, i64::from).into());
+    if let Some((key, hash)) = idempotency {
+        // The primary key (tenant, key) makes a second relay's insert fail: `Conflict`.
+        args.extend([key.into(), Arg::from(&hash[..])]);
+    }
+    if let Some(event) = audit {
+        args.extend(audit_args(event));
+    }
+    let (pending, made) = c
+        .one(Stmt { sql, args }, |r| {
+            Ok((count(r, "n")?, int(r, "made")?))
+        })
+        .await?;
+    Ok(if made == 1 {
+        Admission::Admitted
+    } else {
+        Admission::TooManyPending(pending)
+    })
+}
+
+/// SQLite: the count and each insert, one cached statement each in the one writer job.
+async fn insert_in_steps(
+    c: &mut impl Conn,
+    ch: &ChallengeRecord,
+    idempotency: Option<&(String, [u8; 32])>,
+    audit: Option<&NewAudit>,
+    max_pending: Option<u32>,
+) -> Result<Admission, StoreError> {
     if let Some(limit) = max_pending {
         let pending = stmt!(
             PENDING_COUNT,
