@@ -5,7 +5,7 @@
 //! less than handing it to another thread and back (which is what a sqlx SQLite pool does
 //! for every call, and what dominated the relay's CPU).
 //!
-//! Its engine ([`engine`]: one writer connection with group commit, the WAL
+//! Its engine (`engine`: one writer connection with group commit, the WAL
 //! checkpointer, the migrations) runs each store method (`store/sql/`) as one job.
 
 pub(crate) mod engine;
