@@ -165,7 +165,8 @@ pub(crate) fn from_states(from: &[BindingState]) -> Result<[&'static str; 4], St
     }))
 }
 
-/// The statements both backends run (`$n` parameters; SQLite reads them as `?n`).
+/// The statements both backends run (`$n` parameters, first appearing in order: see
+/// `store/plan`).
 pub(crate) mod sql {
     /// Binds a user unless it has a binding in a state other than `unregistered`.
     pub const INSERT_BINDING: &str = "INSERT INTO bindings (tenant_id, user_id, credential_id, state, \

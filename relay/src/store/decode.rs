@@ -10,12 +10,8 @@ use super::{
     TenantRecord,
 };
 
-/// The challenge columns [`challenge`] reads.
-pub(super) const CHALLENGE_SELECT: &str = "SELECT id, tenant_id, user_id, credential_id, kind, context, number, nonce, \
-     status, created_at, expires_at, decided_at, reached_device, decision FROM challenges";
-
 /// One row of a backend, read by column name (`None` for SQL `NULL`).
-pub(super) trait Columns {
+pub trait Columns {
     /// A text column.
     fn text(&self, col: &str) -> Result<Option<String>, StoreError>;
     /// A 64-bit integer column.
@@ -24,6 +20,12 @@ pub(super) trait Columns {
     fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// A boolean column (an integer 0 or 1 on SQLite).
     fn flag(&self, col: &str) -> Result<Option<bool>, StoreError>;
+    /// An array of 64-bit integers (PostgreSQL only).
+    fn ints(&self, col: &str) -> Result<Vec<i64>, StoreError> {
+        Err(StoreError::Corrupt(format!(
+            "{col}: no arrays on this backend"
+        )))
+    }
 }
 
 /// Implements [`Columns`] for a backend's row type `$row` with the `get(row, col)` in
@@ -50,44 +52,53 @@ macro_rules! columns_by_get {
         }
     };
 }
-pub(super) use columns_by_get;
+pub(crate) use columns_by_get;
 
 /// A column the schema declares `NOT NULL`.
 fn required<T>(value: Option<T>, col: &str) -> Result<T, StoreError> {
     value.ok_or_else(|| StoreError::Corrupt(format!("{col} is NULL")))
 }
 
-fn string(row: &(impl Columns + ?Sized), col: &str) -> Result<String, StoreError> {
+/// A `NOT NULL` text column.
+pub(crate) fn string(row: &dyn Columns, col: &str) -> Result<String, StoreError> {
     required(row.text(col)?, col)
 }
 
-fn int(row: &(impl Columns + ?Sized), col: &str) -> Result<i64, StoreError> {
+/// A `NOT NULL` integer column.
+pub(crate) fn int(row: &dyn Columns, col: &str) -> Result<i64, StoreError> {
     required(row.int(col)?, col)
 }
 
+/// A `NOT NULL` bytes column.
+pub(crate) fn bytes(row: &dyn Columns, col: &str) -> Result<Vec<u8>, StoreError> {
+    required(row.bytes(col)?, col)
+}
+
+/// A count column as `u32` (saturating).
+pub(crate) fn count(row: &dyn Columns, col: &str) -> Result<u32, StoreError> {
+    Ok(u32::try_from(int(row, col)?).unwrap_or(u32::MAX))
+}
+
 /// A text column parsed as `T`.
-fn parsed<T: std::str::FromStr>(row: &(impl Columns + ?Sized), col: &str) -> Result<T, StoreError>
+fn parsed<T: std::str::FromStr>(row: &dyn Columns, col: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
     parse(&string(row, col)?, col)
 }
 
-fn opt_parsed<T: std::str::FromStr>(
-    row: &(impl Columns + ?Sized),
-    col: &str,
-) -> Result<Option<T>, StoreError>
+fn opt_parsed<T: std::str::FromStr>(row: &dyn Columns, col: &str) -> Result<Option<T>, StoreError>
 where
     T::Err: std::fmt::Display,
 {
     row.text(col)?.map(|t| parse(&t, col)).transpose()
 }
 
-fn u32_col(row: &(impl Columns + ?Sized), col: &str) -> Result<u32, StoreError> {
+fn u32_col(row: &dyn Columns, col: &str) -> Result<u32, StoreError> {
     to_u32(int(row, col)?, col)
 }
 
-pub(super) fn tenant(row: &(impl Columns + ?Sized)) -> Result<TenantRecord, StoreError> {
+pub(crate) fn tenant(row: &dyn Columns) -> Result<TenantRecord, StoreError> {
     Ok(TenantRecord {
         id: parsed(row, "id")?,
         display_name: string(row, "display_name")?,
@@ -100,7 +111,7 @@ pub(super) fn tenant(row: &(impl Columns + ?Sized)) -> Result<TenantRecord, Stor
     })
 }
 
-pub(super) fn credential(row: &(impl Columns + ?Sized)) -> Result<CredentialRecord, StoreError> {
+pub(crate) fn credential(row: &dyn Columns) -> Result<CredentialRecord, StoreError> {
     Ok(CredentialRecord {
         id: parsed(row, "id")?,
         jwk: json(&string(row, "jwk")?, "jwk")?,
@@ -121,7 +132,7 @@ pub(super) fn credential(row: &(impl Columns + ?Sized)) -> Result<CredentialReco
     })
 }
 
-pub(super) fn binding(row: &(impl Columns + ?Sized)) -> Result<BindingRecord, StoreError> {
+pub(crate) fn binding(row: &dyn Columns) -> Result<BindingRecord, StoreError> {
     Ok(BindingRecord {
         tenant_id: parsed(row, "tenant_id")?,
         user_id: parsed(row, "user_id")?,
@@ -136,7 +147,7 @@ pub(super) fn binding(row: &(impl Columns + ?Sized)) -> Result<BindingRecord, St
     })
 }
 
-pub(super) fn challenge(row: &(impl Columns + ?Sized)) -> Result<ChallengeRecord, StoreError> {
+pub(crate) fn challenge(row: &dyn Columns) -> Result<ChallengeRecord, StoreError> {
     let context: serde_json::Value = json(&string(row, "context")?, "context")?;
     Ok(ChallengeRecord {
         id: parsed(row, "id")?,
@@ -164,7 +175,7 @@ pub(super) fn challenge(row: &(impl Columns + ?Sized)) -> Result<ChallengeRecord
     })
 }
 
-pub(super) fn offline(row: &(impl Columns + ?Sized)) -> Result<OfflineRecord, StoreError> {
+pub(crate) fn offline(row: &dyn Columns) -> Result<OfflineRecord, StoreError> {
     let context: serde_json::Value = json(&string(row, "context")?, "context")?;
     Ok(OfflineRecord {
         id: parsed(row, "id")?,
@@ -181,7 +192,7 @@ pub(super) fn offline(row: &(impl Columns + ?Sized)) -> Result<OfflineRecord, St
     })
 }
 
-pub(super) fn audit(row: &(impl Columns + ?Sized)) -> Result<AuditEvent, StoreError> {
+pub(crate) fn audit(row: &dyn Columns) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
         seq: int(row, "seq")?,
         at: crate::clock::from_unix(int(row, "at")?),
@@ -193,7 +204,7 @@ pub(super) fn audit(row: &(impl Columns + ?Sized)) -> Result<AuditEvent, StoreEr
     })
 }
 
-pub(super) fn outbox(row: &(impl Columns + ?Sized)) -> Result<OutboxMessage, StoreError> {
+pub(crate) fn outbox(row: &dyn Columns) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
         id: string(row, "id")?,
         tenant_id: parsed(row, "tenant_id")?,

@@ -1,6 +1,6 @@
 //! The [`MaintenanceStore`] part of the store (R18, issue 24): which banks have one-push
-//! suspended, stored so that every relay on the database sees it. Implemented in
-//! `shared/maintenance.rs` (PostgreSQL) and `sqlite/maintenance.rs`.
+//! suspended, stored so that every relay on the database sees it. Implemented once, in
+//! `sql/maintenance.rs`.
 
 use async_trait::async_trait;
 use onepush_protocol::TenantId;
@@ -84,7 +84,3 @@ pub(crate) fn record(
         started_at,
     })
 }
-
-/// Every suspension.
-pub(crate) const SELECT_ALL: &str =
-    "SELECT scope, message, ends_at, started_at FROM maintenance ORDER BY scope";

@@ -5,13 +5,12 @@
 //! [`postgres::PgStore`] (`postgres://`: several relays on one database). Each has its
 //! own migrations (`migrations/sqlite`, `migrations/postgres`).
 //!
-//! PostgreSQL runs on sqlx; its queries are the files in `shared/`, compiled inside its
-//! module (`#[path]`, where `Db` names the sqlx database and `DbStore` the store type), so
-//! another sqlx backend could reuse them. SQLite runs on `rusqlite` on the calling thread
-//! (`sqlite/`: a sqlx SQLite call is a hand-off to a worker thread and back, which cost
-//! more than the statements); its SQL is the same but for `?N` parameters. A query added
-//! to one backend is added to the other, and the contract suite (`tests/store_contract`)
-//! runs against both.
+//! Every method is written once (`sql/`): its statements, one SQL text each with
+//! `$1..$N` parameters, run through `plan` on either backend; the SQL differs only
+//! where the databases do (`FOR UPDATE`, `SKIP LOCKED`, PostgreSQL's one-statement hot
+//! path). PostgreSQL runs on sqlx; SQLite on `rusqlite` on the calling thread (a sqlx
+//! SQLite call is a hand-off to a worker thread and back, which cost more than the
+//! statements). The contract suite (`tests/store_contract`) runs against both.
 //!
 //! Several relays may share one PostgreSQL database, so every "do it once" rule is in
 //! SQL: a challenge ends through a conditional update (`WHERE status = 'pending'`, the
@@ -26,8 +25,10 @@ mod codec;
 mod decode;
 pub mod maintenance;
 mod ops;
+mod plan;
 pub mod postgres;
 mod records;
+mod sql;
 pub mod sqlite;
 pub mod upkeep;
 
@@ -207,52 +208,27 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// The credential `credential` and the challenge `challenge` (each `None` when there
-    /// is no such row): what a decision post needs, read in one trip to the database where
-    /// the backend can (SQLite: one job on its one connection, so the decision waits for
-    /// the connection once, not twice).
+    /// is no such row): what a decision post needs, read in one trip to the database
+    /// (SQLite: one job on its one connection; PostgreSQL: one statement).
     async fn credential_and_challenge(
         &self,
         credential: &CredentialId,
         challenge: &ChallengeId,
-    ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError> {
-        Ok((
-            found(self.credential(credential).await)?,
-            found(self.challenge(challenge).await)?,
-        ))
-    }
+    ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError>;
 
     /// What creating a challenge for `user` checks first: the binding (`None`: the user
     /// is not enrolled, and nothing else is read), the push-fatigue refusals when
     /// `refusals` gives their `(since, limit)`, and the bound credential's push
-    /// subscription. One trip to the database where the backend can (SQLite: one job on
-    /// its one connection, where three separate reads waited three times). The pending
-    /// limit is not read here but checked by the insert itself
-    /// ([`insert_challenge_audited`](ChallengeStore::insert_challenge_audited)), so that
-    /// concurrent creates cannot both pass it.
+    /// subscription, in one trip to the database (SQLite: one job on its one connection;
+    /// PostgreSQL: one statement). The pending limit is not read here but checked by the
+    /// insert itself ([`insert_challenge_audited`](ChallengeStore::insert_challenge_audited)),
+    /// so that concurrent creates cannot both pass it.
     async fn challenge_gate(
         &self,
         tenant: &TenantId,
         user: &UserId,
         refusals: Option<(i64, u32)>,
-    ) -> Result<Option<ChallengeGate>, StoreError> {
-        let Some(binding) = found(self.binding(tenant, user).await)? else {
-            return Ok(None);
-        };
-        let refusals = match refusals {
-            Some((since, limit)) => {
-                self.recent_refusals_for_user(tenant, user, since, limit)
-                    .await?
-            }
-            None => Vec::new(),
-        };
-        let push_subscription =
-            found(self.credential(&binding.credential_id).await)?.and_then(|c| c.push_subscription);
-        Ok(Some(ChallengeGate {
-            binding,
-            refusals,
-            push_subscription,
-        }))
-    }
+    ) -> Result<Option<ChallengeGate>, StoreError>;
 }
 
 /// `NotFound` as `None`.

@@ -1,5 +1,5 @@
 //! The [`OpsStore`] part of the store (issue 22): fair webhook claims, sealed webhook
-//! secrets and retention. Implemented in `shared/ops.rs` (PostgreSQL) and `sqlite/ops.rs`.
+//! secrets and retention. Implemented once, in `sql/ops.rs`.
 
 use async_trait::async_trait;
 use onepush_protocol::TenantId;

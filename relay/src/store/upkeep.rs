@@ -32,8 +32,3 @@ pub trait CredentialSweep: Send + Sync + 'static {
         limit: u32,
     ) -> Result<u64, StoreError>;
 }
-
-/// The condition "never bound" in SQL (a binding replaced later leaves its challenges,
-/// which name the credential: such a credential was bound once and is kept).
-pub(crate) const NEVER_BOUND: &str = "NOT EXISTS (SELECT 1 FROM bindings b WHERE b.credential_id = credentials.id) \
-     AND NOT EXISTS (SELECT 1 FROM challenges c WHERE c.credential_id = credentials.id)";

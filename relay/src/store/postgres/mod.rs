@@ -1,58 +1,14 @@
-//! The PostgreSQL backend: several relays on one database. Its queries are the shared
-//! ones in `../shared/` (compiled here with `Db = Postgres`); its own are the connection
-//! set-up (pool size, `statement_timeout`), its migrations, `CLAIM_WEBHOOKS` and the
-//! one-trip reads of the hot path ([`reads`]).
+//! The PostgreSQL backend: several relays on one database. Its methods are the shared
+//! ones (`store/sql/`), run on one pooled connection each ([`Runner`]); its own are the
+//! connection set-up (pool size, `statement_timeout`) and its migrations.
 
 use std::str::FromStr as _;
 
-use async_trait::async_trait;
-use sqlx::Postgres as Db;
+use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::{Store, StoreError, StoreOptions};
-
-#[path = "../shared/bindings.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod bindings;
-#[path = "../shared/challenges.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod challenges;
-#[path = "../shared/credentials.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod credentials;
-#[path = "../shared/maintenance.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod maintenance;
-#[path = "../shared/offline.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod offline;
-#[path = "../shared/ops.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod ops;
-#[path = "../shared/outbox.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod outbox;
-mod reads;
-#[path = "../shared/rows.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod rows;
-#[path = "../shared/tenants.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod tenants;
-#[path = "../shared/upkeep.rs"]
-#[allow(clippy::duplicate_mod, reason = "compiled once per backend on purpose")]
-mod upkeep;
-
-/// The store type the shared query files implement the traits for.
-type DbStore = PgStore;
-
-/// Leases due webhook messages. `SKIP LOCKED`: relays claiming at the same moment take
-/// different rows instead of waiting for each other; the lease (`next_attempt_at` moved
-/// forward) keeps a row from being claimed again until it runs out.
-const CLAIM_WEBHOOKS: &str = "UPDATE webhook_outbox SET next_attempt_at = $1 \
-     WHERE id IN (SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= $2 \
-     ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, tenant_id, body, created_at, attempts";
+use super::plan::{Body, Mode, Runner};
+use super::{StoreError, StoreOptions};
 
 /// The `application_name` the relay's connections show in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "onepush-relay";
@@ -99,37 +55,23 @@ impl PgStore {
     }
 }
 
-#[async_trait]
-impl Store for PgStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        Ok(())
-    }
+/// A method runs on one pooled connection, in a transaction when it asks for one.
+impl Runner for PgStore {
+    type Conn = PgConnection;
 
-    async fn credential_and_challenge(
-        &self,
-        credential: &onepush_protocol::CredentialId,
-        challenge: &onepush_protocol::ChallengeId,
-    ) -> Result<
-        (
-            Option<super::CredentialRecord>,
-            Option<super::ChallengeRecord>,
-        ),
-        StoreError,
-    > {
-        self.read_credential_and_challenge(credential, challenge)
-            .await
-    }
-
-    async fn challenge_gate(
-        &self,
-        tenant: &onepush_protocol::TenantId,
-        user: &onepush_protocol::UserId,
-        refusals: Option<(i64, u32)>,
-    ) -> Result<Option<super::ChallengeGate>, StoreError> {
-        self.read_gate(tenant, user, refusals).await
+    async fn run<T, F>(&self, mode: Mode, body: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> Body<'c, T> + Send + 'static,
+    {
+        if mode == Mode::Transaction {
+            let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+            let out = body(&mut tx).await?;
+            tx.commit().await.map_err(StoreError::from_sqlx)?;
+            Ok(out)
+        } else {
+            let mut conn = self.pool.acquire().await.map_err(StoreError::from_sqlx)?;
+            body(&mut conn).await
+        }
     }
 }

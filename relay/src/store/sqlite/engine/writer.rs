@@ -42,7 +42,7 @@ use crate::store::StoreError;
 type Reply = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 /// What a job runs: on the writer (or told why it could not); says whether it succeeded
 /// (a failed job's writes are undone) and answers once its batch is over.
-type Run = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (bool, Reply) + Send>;
+type Run = Box<dyn FnOnce(Result<&mut Connection, &StoreError>) -> (bool, Reply) + Send>;
 
 /// A queued read or write.
 pub(super) struct Job {
@@ -90,7 +90,7 @@ impl Writer {
     pub(super) async fn call<T, F>(self: &Arc<Self>, writes: bool, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let answer = self.enqueue(writes, f);
         self.drain();
@@ -107,7 +107,7 @@ impl Writer {
     /// found it busy is never stranded.
     pub(super) fn drain(self: &Arc<Self>) {
         for _ in 0..MAX_ROUNDS {
-            let conn = match self.conn.try_lock() {
+            let mut conn = match self.conn.try_lock() {
                 Ok(conn) => conn,
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
                 // Its holder looks at the queue when it lets go.
@@ -115,7 +115,7 @@ impl Writer {
             };
             let jobs = std::mem::take(&mut *lock(&self.queue));
             if !jobs.is_empty() {
-                run_batch(&conn, jobs);
+                run_batch(&mut conn, jobs);
             }
             if self.checkpoint_due.swap(false, Ordering::AcqRel) {
                 finish_checkpoint(&conn);
@@ -138,7 +138,7 @@ impl Writer {
     fn enqueue<T, F>(&self, writes: bool, f: F) -> oneshot::Receiver<Result<T, StoreError>>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let run: Run = Box::new(move |conn| {
@@ -162,7 +162,7 @@ impl Writer {
 }
 
 /// Runs `jobs` in one transaction on `conn` and answers each.
-fn run_batch(conn: &Connection, jobs: Vec<Job>) {
+fn run_batch(conn: &mut Connection, jobs: Vec<Job>) {
     // A job that panicked mid-batch left its transaction open: end it first.
     if !conn.is_autocommit() {
         let _ = step(conn, "ROLLBACK");
@@ -170,7 +170,7 @@ fn run_batch(conn: &Connection, jobs: Vec<Job>) {
     if !jobs.iter().any(|j| j.writes) {
         // Reads only: each on its own (autocommit); a read has nothing to undo.
         for job in jobs {
-            (job.run)(Ok(conn)).1(Ok(()));
+            (job.run)(Ok(&mut *conn)).1(Ok(()));
         }
         return;
     }
@@ -184,7 +184,7 @@ fn run_batch(conn: &Connection, jobs: Vec<Job>) {
     let outcome = if jobs.len() == 1 {
         // One job: the transaction is its savepoint.
         let job = jobs.into_iter().next().expect("one job");
-        let (ok, reply) = (job.run)(Ok(conn));
+        let (ok, reply) = (job.run)(Ok(&mut *conn));
         replies.push(reply);
         if conn.is_autocommit() {
             Err(rolled_back())
@@ -217,7 +217,11 @@ fn finish_checkpoint(conn: &Connection) {
 }
 
 /// Runs several jobs in the open transaction, each in a savepoint undone if it fails.
-fn run_jobs(conn: &Connection, jobs: Vec<Job>, replies: &mut Vec<Reply>) -> Result<(), StoreError> {
+fn run_jobs(
+    conn: &mut Connection,
+    jobs: Vec<Job>,
+    replies: &mut Vec<Reply>,
+) -> Result<(), StoreError> {
     let mut jobs = jobs.into_iter();
     while let Some(job) = jobs.next() {
         if let Err(e) = step(conn, "SAVEPOINT job") {
@@ -225,7 +229,7 @@ fn run_jobs(conn: &Connection, jobs: Vec<Job>, replies: &mut Vec<Reply>) -> Resu
             replies.extend(jobs.map(|j| (j.run)(Err(&e)).1));
             return Err(e);
         }
-        let (ok, reply) = (job.run)(Ok(conn));
+        let (ok, reply) = (job.run)(Ok(&mut *conn));
         replies.push(reply);
         if conn.is_autocommit() {
             let e = rolled_back();

@@ -18,43 +18,43 @@ use crate::store::StoreError;
 const MIGRATIONS: &[(i64, &str)] = &[
     (
         1,
-        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+        include_str!("../../../../migrations/sqlite/0001_initial.sql"),
     ),
     (
         2,
-        include_str!("../../../migrations/sqlite/0002_push_fatigue.sql"),
+        include_str!("../../../../migrations/sqlite/0002_push_fatigue.sql"),
     ),
     (
         3,
-        include_str!("../../../migrations/sqlite/0003_lighter_writes.sql"),
+        include_str!("../../../../migrations/sqlite/0003_lighter_writes.sql"),
     ),
     (
         4,
-        include_str!("../../../migrations/sqlite/0004_audit_without_autoincrement.sql"),
+        include_str!("../../../../migrations/sqlite/0004_audit_without_autoincrement.sql"),
     ),
     (
         5,
-        include_str!("../../../migrations/sqlite/0005_enrollment_attempts.sql"),
+        include_str!("../../../../migrations/sqlite/0005_enrollment_attempts.sql"),
     ),
     (
         6,
-        include_str!("../../../migrations/sqlite/0006_cluster_identity.sql"),
+        include_str!("../../../../migrations/sqlite/0006_cluster_identity.sql"),
     ),
     (
         8,
-        include_str!("../../../migrations/sqlite/0008_ops_retention_fair_webhooks.sql"),
+        include_str!("../../../../migrations/sqlite/0008_ops_retention_fair_webhooks.sql"),
     ),
     (
         9,
-        include_str!("../../../migrations/sqlite/0009_token_kinds.sql"),
+        include_str!("../../../../migrations/sqlite/0009_token_kinds.sql"),
     ),
     (
         10,
-        include_str!("../../../migrations/sqlite/0010_maintenance.sql"),
+        include_str!("../../../../migrations/sqlite/0010_maintenance.sql"),
     ),
     (
         11,
-        include_str!("../../../migrations/sqlite/0011_offline_codes.sql"),
+        include_str!("../../../../migrations/sqlite/0011_offline_codes.sql"),
     ),
 ];
 

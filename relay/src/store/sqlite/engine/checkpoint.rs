@@ -167,7 +167,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::store::sqlite::{PAGE_SIZE, connect, db};
+    use crate::store::sqlite::engine::{PAGE_SIZE, connect, db};
 
     /// Bytes of one WAL frame of a new database.
     const FRAME: u64 = FRAME_HEADER_BYTES + PAGE_SIZE as u64;

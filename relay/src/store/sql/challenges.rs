@@ -1,0 +1,534 @@
+//! Challenges and idempotency keys.
+//!
+//! Creating and ending a challenge are the hot path, and there the SQL differs: on
+//! PostgreSQL each is one statement (data-modifying `WITH`: the count, the inserts, the
+//! webhook and the audit event in one round trip, as round trips are what a request
+//! waits for), which SQLite cannot write; on SQLite each is a few cached statements in
+//! one writer job, which costs no round trip at all.
+
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use onepush_protocol::api::DecisionRecord;
+use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
+
+use super::outbox::insert_outbox;
+use super::tenants::insert_audit;
+use crate::store::bindings::sql;
+use crate::store::codec::{parse, to_json};
+use crate::store::decode;
+use crate::store::plan::{
+    Arg, Conn, Dialect, Mode, Runner, Stmt, bytes, count, int, run, stmt, text,
+};
+use crate::store::{
+    Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
+};
+
+/// The challenge columns [`decode::challenge`] reads, and `$where`.
+macro_rules! select_challenges {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, tenant_id, user_id, credential_id, kind, context, number, nonce, \
+             status, created_at, expires_at, decided_at, reached_device, decision \
+             FROM challenges ",
+            $where
+        )
+    };
+}
+
+const CHALLENGE: &str = select_challenges!("WHERE id = $1");
+const PENDING_FOR_CREDENTIAL: &str =
+    select_challenges!("WHERE credential_id = $1 AND status = 'pending' ORDER BY created_at, id");
+/// Several relays may read the same rows; `finish_challenge` lets one of them end each.
+const OVERDUE: &str = select_challenges!(
+    "WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+);
+const PENDING_COUNT: &str = "SELECT COUNT(*) AS n FROM challenges \
+     WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3";
+/// Both parts read `challenges_by_user_decided` (tenant, user, status, `decided_at`). An
+/// approval in the same second as a refusal clears it (the approval wins ties).
+pub(crate) const RECENT_REFUSALS: &str = "SELECT decided_at FROM challenges \
+     WHERE tenant_id = $1 AND user_id = $2 AND status IN ('denied', 'expired') \
+     AND decided_at >= $3 \
+     AND decided_at > COALESCE((SELECT MAX(decided_at) FROM challenges \
+         WHERE tenant_id = $1 AND user_id = $2 AND status = 'approved' \
+         AND decided_at >= $3), $3 - 1) \
+     ORDER BY decided_at DESC LIMIT $4";
+const IDEMPOTENT: &str = "SELECT challenge_id, request_hash FROM idempotency_keys \
+     WHERE tenant_id = $1 AND key = $2";
+const INSERT_IDEMPOTENCY: &str = "INSERT INTO idempotency_keys (tenant_id, key, \
+     request_hash, challenge_id) VALUES ($1, $2, $3, $4)";
+const INSERT: &str = "INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, \
+     context, number, nonce, status, created_at, expires_at, decided_at, reached_device, \
+     decision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+const REACHED: &str =
+    "UPDATE challenges SET reached_device = TRUE WHERE id = $1 AND NOT reached_device";
+/// One statement: two relays counting misses at once each see their own total.
+const NUMBER_MISS: &str = "UPDATE challenges SET number_misses = number_misses + 1 \
+     WHERE id = $1 AND status = 'pending' RETURNING number_misses";
+
+/// The user's binding as a challenge insert checks it, locked to the commit (PostgreSQL).
+static LOCK_BINDING_FOR_CHALLENGE: LazyLock<String> =
+    LazyLock::new(|| format!("{} FOR UPDATE", sql::BINDING_FOR_CHALLENGE));
+
+/// The audit columns (`$AT` the event's time) of an insert fed by `source`: six
+/// parameters from `$first`, bound by [`audit_args`].
+fn audit_insert(first: usize, at: &str, source: &str) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "INSERT INTO audit_events (tenant_id, at, event, user_id, credential_id, challenge_id, \
+         detail) SELECT {}, {at}, {}, {}, {}, {}, {} FROM {source}",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5)
+    )
+}
+
+/// An audit event's six parameters (see [`audit_insert`]).
+fn audit_args(e: &NewAudit) -> [Arg<'_>; 6] {
+    [
+        e.tenant_id.as_ref().map(TenantId::as_str).into(),
+        e.event.as_str().into(),
+        e.user_id.as_ref().map(UserId::as_str).into(),
+        e.credential_id.as_ref().map(CredentialId::as_str).into(),
+        e.challenge_id.map(|c| c.to_string()).into(),
+        e.detail.to_string().into(),
+    ]
+}
+
+/// PostgreSQL's challenge insert in one statement: the user's pending, not overdue
+/// challenges counted (`n`), and the challenge inserted only below the limit `$15`
+/// (`made`: 1 or 0), with its idempotency key (`$16`, `$17`) and audit event when asked
+/// for. Indexed by `idempotency + 2 * audit`.
+static INSERT_AND_COUNT: LazyLock<[String; 4]> = LazyLock::new(|| {
+    [(false, false), (true, false), (false, true), (true, true)].map(|(idem, audit)| {
+        let mut sql = String::from(
+            "WITH pending AS (SELECT COUNT(*) AS n FROM challenges WHERE tenant_id = $2 \
+             AND user_id = $3 AND status = 'pending' AND expires_at > $10), \
+             made AS (INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, \
+             context, number, nonce, status, created_at, expires_at, decided_at, \
+             reached_device, decision) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14 FROM pending WHERE pending.n < $15 RETURNING id)",
+        );
+        let mut next = 16;
+        if idem {
+            sql.push_str(
+                ", idem AS (INSERT INTO idempotency_keys (tenant_id, key, request_hash, \
+                 challenge_id) SELECT $2, $16, $17, $1 FROM made)",
+            );
+            next += 2;
+        }
+        if audit {
+            write!(sql, ", audited AS ({})", audit_insert(next, "$10", "made"))
+                .expect("writing to a String cannot fail");
+        }
+        sql.push_str(" SELECT n, (SELECT COUNT(*) FROM made) AS made FROM pending");
+        sql
+    })
+});
+
+/// PostgreSQL's end of a challenge in one statement (`n`: 1 if it ended, 0 if it was not
+/// pending, or, for an approval, its binding not active and bound to the signer), with
+/// its webhook (due at once) and audit event when asked for. Indexed by `approve + 2 *
+/// webhook + 4 * audit`.
+static FINISH_IN_ONE: LazyLock<[String; 8]> = LazyLock::new(|| {
+    std::array::from_fn(|i| {
+        let (approve, webhook, audit) = (i & 1 == 1, i & 2 == 2, i & 4 == 4);
+        let update = if approve {
+            sql::APPROVE_CHALLENGE
+        } else {
+            sql::FINISH_CHALLENGE
+        };
+        let mut sql = format!("WITH done AS ({update} RETURNING id)");
+        let mut next = if approve { 6 } else { 5 };
+        if webhook {
+            write!(
+                sql,
+                ", hook AS (INSERT INTO webhook_outbox (id, tenant_id, body, created_at, \
+                 attempts, next_attempt_at) SELECT ${}, ${}, ${}, ${}, 0, $2 FROM done)",
+                next,
+                next + 1,
+                next + 2,
+                next + 3
+            )
+            .expect("writing to a String cannot fail");
+            next += 4;
+        }
+        if audit {
+            write!(sql, ", audited AS ({})", audit_insert(next, "$2", "done"))
+                .expect("writing to a String cannot fail");
+        }
+        sql.push_str(" SELECT COUNT(*) AS n FROM done");
+        sql
+    })
+});
+
+/// A challenge's fourteen columns, in [`INSERT`]'s order.
+fn challenge_args(ch: &ChallengeRecord) -> Vec<Arg<'_>> {
+    stmt!(
+        INSERT,
+        ch.id.to_string(),
+        ch.tenant_id.as_str(),
+        ch.user_id.as_str(),
+        ch.credential_id.as_str(),
+        ch.kind.as_str(),
+        ch.context.canonical_json(),
+        ch.number.map(i64::from),
+        ch.nonce.as_str(),
+        ch.status.as_str(),
+        ch.created_at,
+        ch.expires_at,
+        ch.decided_at,
+        ch.reached_device,
+        ch.decision.as_ref().map(to_json),
+    )
+    .args
+}
+
+/// One challenge.
+pub(crate) async fn challenge(
+    c: &mut impl Conn,
+    id: &ChallengeId,
+) -> Result<ChallengeRecord, StoreError> {
+    c.one(stmt!(CHALLENGE, id.to_string()), decode::challenge)
+        .await
+}
+
+/// A user's recent refusals (see `recent_refusals_for_user`).
+pub(crate) async fn recent_refusals(
+    c: &mut impl Conn,
+    tenant: &TenantId,
+    user: &UserId,
+    since: i64,
+    limit: u32,
+) -> Result<Vec<i64>, StoreError> {
+    let refusals = stmt!(
+        RECENT_REFUSALS,
+        tenant.as_str(),
+        user.as_str(),
+        since,
+        limit
+    );
+    c.rows(refusals, |r| int(r, "decided_at")).await
+}
+
+/// Inserts `ch` (see `insert_challenge_audited`), in a transaction.
+async fn insert<C: Conn>(
+    c: &mut C,
+    ch: &ChallengeRecord,
+    idempotency: Option<&(String, [u8; 32])>,
+    audit: Option<&NewAudit>,
+    max_pending: Option<u32>,
+) -> Result<Admission, StoreError> {
+    // PostgreSQL: the user's binding row, locked to the commit, so a concurrent insert for
+    // the same user (on any relay) waits here, then counts this one; a concurrent binding
+    // change waits for this commit, then ends this challenge too (or, first, makes this
+    // read see the binding no longer active). SQLite: one writer, nothing runs between.
+    let lock = match C::DIALECT {
+        Dialect::Sqlite => sql::BINDING_FOR_CHALLENGE,
+        Dialect::Postgres => LOCK_BINDING_FOR_CHALLENGE.as_str(),
+    };
+    let binding = c
+        .optional(
+            stmt!(lock, ch.tenant_id.as_str(), ch.user_id.as_str()),
+            |r| Ok((text(r, "state")?, text(r, "credential_id")?)),
+        )
+        .await?;
+    if !binding.is_some_and(|(state, cred)| state == "active" && cred == ch.credential_id.as_str())
+    {
+        return Ok(Admission::BindingNotActive);
+    }
+    match C::DIALECT {
+        Dialect::Postgres => insert_in_one(c, ch, idempotency, audit, max_pending).await,
+        Dialect::Sqlite => insert_in_steps(c, ch, idempotency, audit, max_pending).await,
+    }
+}
+
+/// PostgreSQL: the count, the inserts and the audit event in one statement, after the
+/// binding's lock (a statement of its own, so its snapshot sees what the lock waited for).
+async fn insert_in_one(
+    c: &mut impl Conn,
+    ch: &ChallengeRecord,
+    idempotency: Option<&(String, [u8; 32])>,
+    audit: Option<&NewAudit>,
+    max_pending: Option<u32>,
+) -> Result<Admission, StoreError> {
+    let sql = INSERT_AND_COUNT
+        [usize::from(idempotency.is_some()) + 2 * usize::from(audit.is_some())]
+    .as_str();
+    let mut args = challenge_args(ch);
+    args.push(max_pending.map_or(i64::MAX, i64::from).into());
+    if let Some((key, hash)) = idempotency {
+        // The primary key (tenant, key) makes a second relay's insert fail: `Conflict`.
+        args.extend([key.into(), Arg::from(&hash[..])]);
+    }
+    if let Some(event) = audit {
+        args.extend(audit_args(event));
+    }
+    let (pending, made) = c
+        .one(Stmt { sql, args }, |r| {
+            Ok((count(r, "n")?, int(r, "made")?))
+        })
+        .await?;
+    Ok(if made == 1 {
+        Admission::Admitted
+    } else {
+        Admission::TooManyPending(pending)
+    })
+}
+
+/// SQLite: the count and each insert, one cached statement each in the one writer job.
+async fn insert_in_steps(
+    c: &mut impl Conn,
+    ch: &ChallengeRecord,
+    idempotency: Option<&(String, [u8; 32])>,
+    audit: Option<&NewAudit>,
+    max_pending: Option<u32>,
+) -> Result<Admission, StoreError> {
+    if let Some(limit) = max_pending {
+        let pending = stmt!(
+            PENDING_COUNT,
+            ch.tenant_id.as_str(),
+            ch.user_id.as_str(),
+            ch.created_at
+        );
+        let pending = c.one(pending, |r| count(r, "n")).await?;
+        if pending >= limit {
+            return Ok(Admission::TooManyPending(pending));
+        }
+    }
+    if let Some((key, hash)) = idempotency {
+        // The primary key (tenant, key) makes a second insert fail: `Conflict`.
+        c.execute(stmt!(
+            INSERT_IDEMPOTENCY,
+            ch.tenant_id.as_str(),
+            key.as_str(),
+            &hash[..],
+            ch.id.to_string()
+        ))
+        .await?;
+    }
+    c.execute(Stmt {
+        sql: INSERT,
+        args: challenge_args(ch),
+    })
+    .await?;
+    if let Some(event) = audit {
+        insert_audit(c, event, ch.created_at).await?;
+    }
+    Ok(Admission::Admitted)
+}
+
+/// What ending a challenge writes (see `finish_challenge_audited`).
+struct Finish {
+    id: ChallengeId,
+    status: ChallengeStatus,
+    at: i64,
+    decision: Option<String>,
+    signer: Option<String>,
+    webhook: Option<OutboxMessage>,
+    audit: Option<NewAudit>,
+}
+
+/// Ends a challenge if it is pending (an approval: only while its binding is active and
+/// bound to the signer, in the same statement), with its webhook and audit event.
+async fn finish<C: Conn>(c: &mut C, f: &Finish) -> Result<bool, StoreError> {
+    let approve = f.status == ChallengeStatus::Approved;
+    let mut end = if approve {
+        stmt!(
+            sql::APPROVE_CHALLENGE,
+            f.status.as_str(),
+            f.at,
+            &f.decision,
+            f.id.to_string(),
+            &f.signer
+        )
+    } else {
+        stmt!(
+            sql::FINISH_CHALLENGE,
+            f.status.as_str(),
+            f.at,
+            &f.decision,
+            f.id.to_string()
+        )
+    };
+    if C::DIALECT == Dialect::Postgres {
+        // One statement, so one implicit transaction: the webhook and the audit event are
+        // inserted only if the update ended the challenge (PostgreSQL re-checks the
+        // condition after waiting for a concurrent end's lock: the second ends nothing).
+        let i = usize::from(approve)
+            + 2 * usize::from(f.webhook.is_some())
+            + 4 * usize::from(f.audit.is_some());
+        end.sql = FINISH_IN_ONE[i].as_str();
+        if let Some(m) = &f.webhook {
+            end.args.extend([
+                Arg::from(&m.id),
+                m.tenant_id.as_str().into(),
+                (&m.body).into(),
+                m.created_at.into(),
+            ]);
+        }
+        if let Some(event) = &f.audit {
+            end.args.extend(audit_args(event));
+        }
+        return Ok(c.one(end, |r| int(r, "n")).await? == 1);
+    }
+    if c.execute(end).await? != 1 {
+        return Ok(false);
+    }
+    if let Some(message) = &f.webhook {
+        insert_outbox(c, message, f.at).await?;
+    }
+    if let Some(event) = &f.audit {
+        insert_audit(c, event, f.at).await?;
+    }
+    Ok(true)
+}
+
+#[async_trait]
+impl<R: Runner> ChallengeStore for R {
+    async fn insert_challenge_audited(
+        &self,
+        ch: &ChallengeRecord,
+        idempotency: Option<(&str, &[u8; 32])>,
+        audit: Option<&NewAudit>,
+        max_pending: Option<u32>,
+    ) -> Result<Admission, StoreError> {
+        // Owned: on SQLite the write may run in another caller's batch.
+        let ch = ch.clone();
+        let idempotency = idempotency.map(|(key, hash)| (key.to_owned(), *hash));
+        let audit = audit.cloned();
+        run!(self, Mode::Transaction, |c| insert(
+            c,
+            &ch,
+            idempotency.as_ref(),
+            audit.as_ref(),
+            max_pending
+        )
+        .await)
+        .await
+    }
+
+    async fn idempotent_challenge(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<(ChallengeId, Vec<u8>)>, StoreError> {
+        let (tenant, key) = (tenant.clone(), key.to_owned());
+        run!(self, Mode::Read, |c| c
+            .optional(stmt!(IDEMPOTENT, tenant.as_str(), key.as_str()), |r| Ok((
+                parse(&text(r, "challenge_id")?, "challenge id")?,
+                bytes(r, "request_hash")?
+            )))
+            .await)
+        .await
+    }
+
+    async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
+        let id = *id;
+        run!(self, Mode::Read, |c| challenge(c, &id).await).await
+    }
+
+    async fn finish_challenge_audited(
+        &self,
+        id: &ChallengeId,
+        status: ChallengeStatus,
+        at: i64,
+        decision: Option<&DecisionRecord>,
+        webhook: Option<&OutboxMessage>,
+        audit: Option<&NewAudit>,
+    ) -> Result<bool, StoreError> {
+        let f = Finish {
+            id: *id,
+            status,
+            at,
+            decision: decision.map(to_json),
+            signer: decision.map(|d| d.credential_id.as_str().to_owned()),
+            webhook: webhook.cloned(),
+            audit: audit.cloned(),
+        };
+        // One statement on PostgreSQL, one writer job on SQLite: no transaction to open.
+        run!(self, Mode::Write, |c| finish(c, &f).await).await
+    }
+
+    async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
+        let id = *id;
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(REACHED, id.to_string()))
+            .await
+            .map(drop))
+        .await
+    }
+
+    async fn pending_for_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<ChallengeRecord>, StoreError> {
+        let id = id.clone();
+        run!(self, Mode::Read, |c| c
+            .rows(
+                stmt!(PENDING_FOR_CREDENTIAL, id.as_str()),
+                decode::challenge
+            )
+            .await)
+        .await
+    }
+
+    async fn pending_count_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let (tenant, user) = (tenant.clone(), user.clone());
+        run!(self, Mode::Read, |c| c
+            .one(
+                stmt!(PENDING_COUNT, tenant.as_str(), user.as_str(), now),
+                |r| count(r, "n")
+            )
+            .await)
+        .await
+    }
+
+    async fn recent_refusals_for_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        let (tenant, user) = (tenant.clone(), user.clone());
+        run!(self, Mode::Read, |c| recent_refusals(
+            c, &tenant, &user, since, limit
+        )
+        .await)
+        .await
+    }
+
+    async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {
+        let id = *id;
+        run!(self, Mode::Write, |c| Ok(c
+            .optional(stmt!(NUMBER_MISS, id.to_string()), |r| count(
+                r,
+                "number_misses"
+            ))
+            .await?
+            .unwrap_or(0)))
+        .await
+    }
+
+    async fn overdue_challenges(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<ChallengeRecord>, StoreError> {
+        run!(self, Mode::Read, |c| c
+            .rows(stmt!(OVERDUE, now, limit), decode::challenge)
+            .await)
+        .await
+    }
+}

@@ -1,0 +1,160 @@
+//! Credentials, bindings as read, and device-proof `jti`s.
+
+use async_trait::async_trait;
+use onepush_protocol::{CredentialId, PushChannel, TenantId, UserId};
+
+use crate::store::codec::{to_json, token_kind_str};
+use crate::store::decode;
+use crate::store::plan::{Conn, Mode, Runner, run, stmt, text};
+use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
+
+const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, jwk, totp_secret, \
+     push_subscription, last_used_step, revoked_at, created_at, kind, ocra_key) \
+     VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7)";
+const CREDENTIAL: &str = "SELECT * FROM credentials WHERE id = $1";
+const SET_PUSH: &str = "UPDATE credentials SET push_subscription = $1 WHERE id = $2";
+/// Conditional: of two relays using the same step, one wins.
+const USE_STEP: &str = "UPDATE credentials SET last_used_step = $1 \
+     WHERE id = $2 AND (last_used_step IS NULL OR last_used_step < $1)";
+const REVOKE: &str =
+    "UPDATE credentials SET revoked_at = $1, push_subscription = NULL WHERE id = $2";
+const BINDING: &str = "SELECT * FROM bindings WHERE tenant_id = $1 AND user_id = $2";
+const BINDINGS_OF_CREDENTIAL: &str = "SELECT b.*, t.display_name FROM bindings b \
+     JOIN tenants t ON t.id = b.tenant_id \
+     WHERE b.credential_id = $1 ORDER BY b.tenant_id, b.user_id";
+/// The primary key makes a `jti` seen by any relay a replay for every relay; a row that
+/// expired but is not pruned yet is taken over (the conditional update lets one of two
+/// relays doing so at once win).
+const RECORD_JTI: &str = "INSERT INTO proof_jtis (jti, expires_at) VALUES ($1, $2) \
+     ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at \
+     WHERE proof_jtis.expires_at < $3";
+const PRUNE_JTIS: &str = "DELETE FROM proof_jtis WHERE jti IN \
+     (SELECT jti FROM proof_jtis WHERE expires_at < $1 LIMIT $2)";
+
+/// Expired jtis deleted per write by `prune_jtis`.
+const PRUNE_SLICE: u32 = 200;
+
+/// One credential.
+pub(crate) async fn credential(
+    c: &mut impl Conn,
+    id: &CredentialId,
+) -> Result<CredentialRecord, StoreError> {
+    c.one(stmt!(CREDENTIAL, id.as_str()), decode::credential)
+        .await
+}
+
+/// One binding.
+pub(crate) async fn binding(
+    c: &mut impl Conn,
+    tenant: &TenantId,
+    user: &UserId,
+) -> Result<BindingRecord, StoreError> {
+    c.one(
+        stmt!(BINDING, tenant.as_str(), user.as_str()),
+        decode::binding,
+    )
+    .await
+}
+
+#[async_trait]
+impl<R: Runner> CredentialStore for R {
+    async fn insert_credential(&self, cr: &CredentialRecord) -> Result<(), StoreError> {
+        let cr = cr.clone();
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(
+                INSERT_CREDENTIAL,
+                cr.id.as_str(),
+                to_json(&cr.jwk),
+                &cr.totp_secret_sealed,
+                cr.push_subscription.as_ref().map(to_json),
+                cr.created_at,
+                token_kind_str(cr.kind),
+                cr.ocra_key_sealed.as_deref(),
+            ))
+            .await
+            .map(drop))
+        .await
+    }
+
+    async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
+        let id = id.clone();
+        run!(self, Mode::Read, |c| credential(c, &id).await).await
+    }
+
+    async fn set_push_subscription(
+        &self,
+        id: &CredentialId,
+        sub: Option<&PushChannel>,
+    ) -> Result<(), StoreError> {
+        let (id, sub) = (id.clone(), sub.map(to_json));
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(SET_PUSH, sub, id.as_str()))
+            .await
+            .map(drop))
+        .await
+    }
+
+    async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError> {
+        let step =
+            i64::try_from(step).map_err(|_| StoreError::Corrupt("step out of range".into()))?;
+        let id = id.clone();
+        run!(self, Mode::Write, |c| Ok(c
+            .execute(stmt!(USE_STEP, step, id.as_str()))
+            .await?
+            == 1))
+        .await
+    }
+
+    async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError> {
+        let id = id.clone();
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(REVOKE, now, id.as_str()))
+            .await
+            .map(drop))
+        .await
+    }
+
+    async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
+        let (tenant, user) = (tenant.clone(), user.clone());
+        run!(self, Mode::Read, |c| binding(c, &tenant, &user).await).await
+    }
+
+    async fn bindings_of_credential(
+        &self,
+        id: &CredentialId,
+    ) -> Result<Vec<(BindingRecord, String)>, StoreError> {
+        let id = id.clone();
+        run!(self, Mode::Read, |c| c
+            .rows(stmt!(BINDINGS_OF_CREDENTIAL, id.as_str()), |r| Ok((
+                decode::binding(r)?,
+                text(r, "display_name")?
+            )))
+            .await)
+        .await
+    }
+
+    async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+        let jti = jti.to_owned();
+        run!(self, Mode::Write, |c| Ok(c
+            .execute(stmt!(RECORD_JTI, jti.as_str(), expires_at, now))
+            .await?
+            == 1))
+        .await
+    }
+
+    async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError> {
+        // In slices, each its own write: other writes go between them instead of waiting
+        // behind one long delete (a second of jtis at load is thousands of rows).
+        let mut pruned = 0_u64;
+        loop {
+            let deleted = run!(self, Mode::Write, |c| c
+                .execute(stmt!(PRUNE_JTIS, now, PRUNE_SLICE))
+                .await)
+            .await?;
+            pruned += deleted;
+            if deleted < u64::from(PRUNE_SLICE) {
+                return Ok(pruned);
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The [`Store`] itself: its health check and the two reads of the hot path, each one
+//! trip to the database. SQLite runs a few cached statements in one job on its one
+//! connection (no round trip to save); PostgreSQL one statement each, as a round trip
+//! is what a request waits for there.
+
+use onepush_protocol::{ChallengeId, CredentialId, TenantId, UserId};
+
+use super::challenges::{RECENT_REFUSALS, challenge, recent_refusals};
+use super::credentials::{binding, credential};
+use crate::store::codec::json;
+use crate::store::plan::{Columns, Conn, Dialect, Mode, Runner, run, stmt};
+use crate::store::{
+    ChallengeGate, ChallengeRecord, CredentialRecord, Store, StoreError, decode, found,
+};
+
+/// The binding with the bound credential's push subscription (`gate_push`).
+const GATE: &str = "SELECT b.*, cr.push_subscription AS gate_push FROM bindings b \
+     LEFT JOIN credentials cr ON cr.id = b.credential_id \
+     WHERE b.tenant_id = $1 AND b.user_id = $2";
+
+/// [`GATE`] with the user's recent refusals ([`RECENT_REFUSALS`]) as an array, newest
+/// first (`$3` since, `$4` limit).
+static GATE_WITH_REFUSALS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT b.*, cr.push_subscription AS gate_push, ARRAY({RECENT_REFUSALS}) AS gate_refusals \
+         FROM bindings b LEFT JOIN credentials cr ON cr.id = b.credential_id \
+         WHERE b.tenant_id = $1 AND b.user_id = $2"
+    )
+});
+
+/// The credential (its own column names, `id` `NULL` when there is none) and the
+/// challenge (its columns prefixed `ch_`, `ch_id` `NULL` when there is none) in one row.
+const CREDENTIAL_AND_CHALLENGE: &str = "SELECT cr.*, ch.id AS ch_id, \
+     ch.tenant_id AS ch_tenant_id, ch.user_id AS ch_user_id, \
+     ch.credential_id AS ch_credential_id, ch.kind AS ch_kind, ch.context AS ch_context, \
+     ch.number AS ch_number, ch.nonce AS ch_nonce, ch.status AS ch_status, \
+     ch.created_at AS ch_created_at, ch.expires_at AS ch_expires_at, \
+     ch.decided_at AS ch_decided_at, ch.reached_device AS ch_reached_device, \
+     ch.decision AS ch_decision \
+     FROM (SELECT 1) AS one \
+     LEFT JOIN credentials cr ON cr.id = $1 \
+     LEFT JOIN challenges ch ON ch.id = $2";
+
+/// A row's columns read with the prefix `ch_`.
+struct Prefixed<'r>(&'r dyn Columns);
+
+impl Columns for Prefixed<'_> {
+    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        self.0.text(&format!("ch_{col}"))
+    }
+
+    fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.0.int(&format!("ch_{col}"))
+    }
+
+    fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.bytes(&format!("ch_{col}"))
+    }
+
+    fn flag(&self, col: &str) -> Result<Option<bool>, StoreError> {
+        self.0.flag(&format!("ch_{col}"))
+    }
+}
+
+/// See [`Store::challenge_gate`].
+async fn gate<C: Conn>(
+    c: &mut C,
+    tenant: &TenantId,
+    user: &UserId,
+    refusals: Option<(i64, u32)>,
+) -> Result<Option<ChallengeGate>, StoreError> {
+    if C::DIALECT == Dialect::Postgres {
+        let read = match refusals {
+            Some((since, limit)) => stmt!(
+                GATE_WITH_REFUSALS.as_str(),
+                tenant.as_str(),
+                user.as_str(),
+                since,
+                limit
+            ),
+            None => stmt!(GATE, tenant.as_str(), user.as_str()),
+        };
+        return c
+            .optional(read, |r| {
+                Ok(ChallengeGate {
+                    binding: decode::binding(r)?,
+                    refusals: match refusals {
+                        Some(_) => r.ints("gate_refusals")?,
+                        None => Vec::new(),
+                    },
+                    push_subscription: r
+                        .text("gate_push")?
+                        .map(|s| json(&s, "push subscription"))
+                        .transpose()?,
+                })
+            })
+            .await;
+    }
+    let Some(binding) = found(binding(c, tenant, user).await)? else {
+        return Ok(None);
+    };
+    let refusals = match refusals {
+        Some((since, limit)) => recent_refusals(c, tenant, user, since, limit).await?,
+        None => Vec::new(),
+    };
+    let push_subscription =
+        found(credential(c, &binding.credential_id).await)?.and_then(|cr| cr.push_subscription);
+    Ok(Some(ChallengeGate {
+        binding,
+        refusals,
+        push_subscription,
+    }))
+}
+
+/// See [`Store::credential_and_challenge`].
+async fn credential_and_challenge<C: Conn>(
+    c: &mut C,
+    credential_id: &CredentialId,
+    challenge_id: &ChallengeId,
+) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError> {
+    if C::DIALECT == Dialect::Postgres {
+        let read = stmt!(
+            CREDENTIAL_AND_CHALLENGE,
+            credential_id.as_str(),
+            challenge_id.to_string()
+        );
+        return c
+            .one(read, |r| {
+                let credential = match r.text("id")? {
+                    Some(_) => Some(decode::credential(r)?),
+                    None => None,
+                };
+                let challenge = match r.text("ch_id")? {
+                    Some(_) => Some(decode::challenge(&Prefixed(r))?),
+                    None => None,
+                };
+                Ok((credential, challenge))
+            })
+            .await;
+    }
+    Ok((
+        found(credential(c, credential_id).await)?,
+        found(challenge(c, challenge_id).await)?,
+    ))
+}
+
+#[async_trait::async_trait]
+impl<R: Runner + std::fmt::Debug> Store for R {
+    async fn ping(&self) -> Result<(), StoreError> {
+        run!(self, Mode::Read, |c| c
+            .rows(stmt!("SELECT 1 AS one"), |_| Ok(()))
+            .await
+            .map(drop))
+        .await
+    }
+
+    async fn credential_and_challenge(
+        &self,
+        credential: &CredentialId,
+        challenge: &ChallengeId,
+    ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError> {
+        let (credential, challenge) = (credential.clone(), *challenge);
+        run!(self, Mode::Read, |c| credential_and_challenge(
+            c,
+            &credential,
+            &challenge
+        )
+        .await)
+        .await
+    }
+
+    async fn challenge_gate(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        refusals: Option<(i64, u32)>,
+    ) -> Result<Option<ChallengeGate>, StoreError> {
+        let (tenant, user) = (tenant.clone(), user.clone());
+        run!(self, Mode::Read, |c| gate(c, &tenant, &user, refusals)
+            .await)
+        .await
+    }
+}

@@ -1,0 +1,64 @@
+//! Offline challenges (RFC 6287 OCRA offline codes): each answered at most once.
+
+use async_trait::async_trait;
+use onepush_protocol::{ChallengeId, TenantId};
+
+use crate::store::codec::to_json;
+use crate::store::decode;
+use crate::store::plan::{Mode, Runner, run, stmt};
+use crate::store::{OfflineRecord, OfflineStore, StoreError};
+
+const INSERT: &str = "INSERT INTO offline_challenges (id, tenant_id, user_id, credential_id, \
+     kind, context, nonce, created_at, expires_at, used_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)";
+const OFFLINE: &str = "SELECT * FROM offline_challenges WHERE id = $1 AND tenant_id = $2";
+/// One conditional update: of two relays (or requests) using one code, one wins.
+const USE: &str = "UPDATE offline_challenges SET used_at = $1 \
+     WHERE id = $2 AND used_at IS NULL AND expires_at > $1";
+
+#[async_trait]
+impl<R: Runner> OfflineStore for R {
+    async fn insert_offline(&self, o: &OfflineRecord) -> Result<(), StoreError> {
+        let o = o.clone();
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(
+                INSERT,
+                o.id.to_string(),
+                o.tenant_id.as_str(),
+                o.user_id.as_str(),
+                o.credential_id.as_str(),
+                o.kind.as_str(),
+                to_json(&o.context),
+                &o.nonce,
+                o.created_at,
+                o.expires_at,
+            ))
+            .await
+            .map(drop))
+        .await
+    }
+
+    async fn offline(
+        &self,
+        tenant: &TenantId,
+        id: &ChallengeId,
+    ) -> Result<OfflineRecord, StoreError> {
+        let (tenant, id) = (tenant.clone(), *id);
+        run!(self, Mode::Read, |c| c
+            .one(
+                stmt!(OFFLINE, id.to_string(), tenant.as_str()),
+                decode::offline
+            )
+            .await)
+        .await
+    }
+
+    async fn use_offline(&self, id: &ChallengeId, at: i64) -> Result<bool, StoreError> {
+        let id = *id;
+        run!(self, Mode::Write, |c| Ok(c
+            .execute(stmt!(USE, at, id.to_string()))
+            .await?
+            == 1))
+        .await
+    }
+}

@@ -1,0 +1,186 @@
+//! Fair webhook claims, sealed webhook secrets and retention (issue 22). Each retention
+//! delete is one short write of at most `limit` rows (SQLite's one connection is free
+//! again between batches).
+
+use async_trait::async_trait;
+use onepush_protocol::TenantId;
+
+use crate::store::codec::parse;
+use crate::store::decode;
+use crate::store::plan::{Conn, Dialect, Mode, Runner, run, stmt, text};
+use crate::store::{OpsStore, OutboxMessage, SealedSecret, StoreError};
+
+const DUE_TENANTS: &str = "SELECT id FROM tenants t WHERE EXISTS (SELECT 1 FROM webhook_outbox o \
+     WHERE o.tenant_id = t.id AND o.state = 'pending' AND o.next_attempt_at <= $1) ORDER BY id";
+/// One tenant's due messages, leased (SQLite: one writer at a time, so a plain
+/// conditional update is already exclusive).
+const CLAIM_TENANT: &str = "UPDATE webhook_outbox SET next_attempt_at = $1 WHERE id IN \
+     (SELECT id FROM webhook_outbox WHERE tenant_id = $2 AND state = 'pending' \
+     AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4) \
+     RETURNING id, tenant_id, body, created_at, attempts";
+/// [`CLAIM_TENANT`] on PostgreSQL: `SKIP LOCKED`, so relays claiming at once take
+/// different rows.
+const CLAIM_TENANT_SKIP_LOCKED: &str = "UPDATE webhook_outbox SET next_attempt_at = $1 \
+     WHERE id IN (SELECT id FROM webhook_outbox WHERE tenant_id = $2 AND state = 'pending' \
+     AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, tenant_id, body, created_at, attempts";
+const SET_SECRET: &str =
+    "UPDATE tenants SET webhook_secret_sealed = $1, webhook_secret = NULL WHERE id = $2";
+const CLEAR_SECRETS: &str =
+    "SELECT id, webhook_secret FROM tenants WHERE webhook_secret IS NOT NULL ORDER BY id";
+const SEAL_SECRET: &str = "UPDATE tenants SET webhook_secret_sealed = $1, webhook_secret = NULL \
+     WHERE id = $2 AND webhook_secret = $3";
+/// Concurrent claims of one job serialise on its row: the second sees the first's
+/// `held_until` and takes nothing.
+const CLAIM_RETENTION: &str = "INSERT INTO retention_leases (job, holder, held_until) \
+     VALUES ($1, $2, $3) ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, \
+     held_until = excluded.held_until WHERE retention_leases.held_until <= $4 RETURNING job";
+const DELETE_CHALLENGES: &str = "DELETE FROM challenges WHERE id IN \
+     (SELECT id FROM challenges ORDER BY id LIMIT $1) \
+     AND status <> 'pending' AND created_at < $2";
+const DELETE_IDEMPOTENCY: &str = "DELETE FROM idempotency_keys WHERE challenge_id IN \
+     (SELECT challenge_id FROM idempotency_keys ORDER BY challenge_id LIMIT $1) \
+     AND NOT EXISTS (SELECT 1 FROM challenges c \
+     WHERE c.id = idempotency_keys.challenge_id AND c.created_at >= $2)";
+const DELETE_WEBHOOKS: &str = "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM \
+     webhook_outbox WHERE state <> 'pending' AND next_attempt_at < $1 \
+     ORDER BY next_attempt_at LIMIT $2)";
+const AUDIT_BOUND: &str =
+    "UPDATE audit_retention SET delete_before = $1 WHERE id = 1 AND delete_before < $1";
+const DELETE_AUDIT: &str = "DELETE FROM audit_events WHERE seq IN \
+     (SELECT seq FROM audit_events ORDER BY seq LIMIT $1) AND at < $2";
+
+/// The tenant claim statement of `C`'s dialect.
+fn claim_tenant<C: Conn>() -> &'static str {
+    match C::DIALECT {
+        Dialect::Sqlite => CLAIM_TENANT,
+        Dialect::Postgres => CLAIM_TENANT_SKIP_LOCKED,
+    }
+}
+
+#[async_trait]
+impl<R: Runner> OpsStore for R {
+    async fn tenants_with_due_webhooks(&self, now: i64) -> Result<Vec<TenantId>, StoreError> {
+        run!(self, Mode::Read, |c| c
+            .rows(stmt!(DUE_TENANTS, now), |r| parse(
+                &text(r, "id")?,
+                "tenant id"
+            ))
+            .await)
+        .await
+    }
+
+    async fn claim_tenant_webhooks(
+        &self,
+        tenant: &TenantId,
+        now: i64,
+        lease: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let tenant = tenant.clone();
+        run!(self, Mode::Write, |c| {
+            let claim = stmt!(
+                claim_tenant::<R::Conn>(),
+                now + lease,
+                tenant.as_str(),
+                now,
+                limit
+            );
+            c.rows(claim, decode::outbox).await
+        })
+        .await
+    }
+
+    async fn set_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        sealed: &SealedSecret,
+    ) -> Result<(), StoreError> {
+        let (tenant, sealed) = (tenant.clone(), sealed.clone());
+        run!(self, Mode::Write, |c| c
+            .changes_one(stmt!(SET_SECRET, &sealed.0, tenant.as_str()))
+            .await)
+        .await
+    }
+
+    async fn clear_webhook_secrets(&self) -> Result<Vec<(TenantId, String)>, StoreError> {
+        run!(self, Mode::Read, |c| c
+            .rows(stmt!(CLEAR_SECRETS), |r| Ok((
+                parse(&text(r, "id")?, "tenant id")?,
+                text(r, "webhook_secret")?
+            )))
+            .await)
+        .await
+    }
+
+    async fn seal_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        clear: &str,
+        sealed: &SealedSecret,
+    ) -> Result<bool, StoreError> {
+        let (tenant, clear, sealed) = (tenant.clone(), clear.to_owned(), sealed.clone());
+        run!(self, Mode::Write, |c| Ok(c
+            .execute(stmt!(
+                SEAL_SECRET,
+                &sealed.0,
+                tenant.as_str(),
+                clear.as_str()
+            ))
+            .await?
+            == 1))
+        .await
+    }
+
+    async fn claim_retention(
+        &self,
+        job: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let (job, holder) = (job.to_owned(), holder.to_owned());
+        run!(self, Mode::Write, |c| Ok(c
+            .optional(
+                stmt!(CLAIM_RETENTION, job.as_str(), holder.as_str(), until, now),
+                |r| text(r, "job")
+            )
+            .await?
+            .is_some()))
+        .await
+    }
+
+    async fn delete_old_challenges(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(DELETE_CHALLENGES, limit, before))
+            .await)
+        .await
+    }
+
+    async fn delete_old_idempotency_keys(
+        &self,
+        before: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(DELETE_IDEMPOTENCY, limit, before))
+            .await)
+        .await
+    }
+
+    async fn delete_ended_webhooks(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        run!(self, Mode::Write, |c| c
+            .execute(stmt!(DELETE_WEBHOOKS, before, limit))
+            .await)
+        .await
+    }
+
+    async fn delete_old_audit(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        // One transaction for the bound and the delete.
+        run!(self, Mode::Transaction, |c| {
+            c.execute(stmt!(AUDIT_BOUND, before)).await?;
+            c.execute(stmt!(DELETE_AUDIT, limit, before)).await
+        })
+        .await
+    }
+}
