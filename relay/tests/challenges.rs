@@ -1,6 +1,6 @@
 //! Each outcome of a challenge, driven over HTTP (R1–R4).
 
-mod common;
+use crate::common;
 
 use common::{Bank, TestDevice};
 use onepush_protocol::api::{BankChallenge, ChallengeCreated, DecisionAccepted, UserBinding};

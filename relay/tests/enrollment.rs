@@ -1,6 +1,6 @@
 //! Enrollment (R8), security codes (R7), lock-out (R15) and resync (R12).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

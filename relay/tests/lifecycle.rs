@@ -1,6 +1,6 @@
 //! Suspend and resume (R13), unregister (R14), lost phone (R16), app reset.
 
-mod common;
+use crate::common;
 
 use common::{Bank, TestDevice};
 use onepush_protocol::api::{

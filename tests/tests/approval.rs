@@ -1,7 +1,7 @@
 //! Approving and denying (R1–R4): what the bank sees for each answer a phone gives,
 //! or does not give.
 
-mod common;
+use crate::common;
 
 use common::{announces, next_matching, now, slug, transfer_context, world};
 use onepush_device::DeviceError;

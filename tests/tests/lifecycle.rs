@@ -1,7 +1,7 @@
 //! The credential's life: the app's reset revokes it everywhere (R6, R14), a lost
 //! phone reported by the bank stops it at once (R16).
 
-mod common;
+use crate::common;
 
 use common::cli::{self, device_bin};
 use common::{announces, enroll, next_matching, now, slug};

@@ -1,7 +1,7 @@
 //! Security codes used as one-time passwords (R7, R12, R15): each code once, lock after
 //! five failures, unlock by the bank, resync after clock drift.
 
-mod common;
+use crate::common;
 
 use common::{code_at, slug};
 use onepush_device::Authenticator;
