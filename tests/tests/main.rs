@@ -12,7 +12,6 @@ mod delivery;
 mod faults;
 mod lifecycle;
 mod offline;
-mod otp;
 mod push_channels;
 mod shown;
 mod token_kinds;
