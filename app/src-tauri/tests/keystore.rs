@@ -70,7 +70,8 @@ fn setup_seals_the_vault_in_the_keystore_and_without_its_entry_the_vault_does_no
 #[cfg(target_os = "linux")]
 #[test]
 fn without_a_keystore_setup_says_so_and_takes_a_key_file_only_when_asked() {
-    const NAME: &str = "keystore::without_a_keystore_setup_says_so_and_takes_a_key_file_only_when_asked";
+    const NAME: &str =
+        "keystore::without_a_keystore_setup_says_so_and_takes_a_key_file_only_when_asked";
     const CHILD: &str = "ONEPUSH_TEST_WITHOUT_KEYSTORE";
     if std::env::var_os(CHILD).is_none() {
         // This process's keystore connection is made once; a child process gets none:
