@@ -10,6 +10,7 @@ mod cli;
 mod cli_keystore;
 mod delivery;
 mod faults;
+mod layout;
 mod lifecycle;
 mod offline;
 mod push_channels;
