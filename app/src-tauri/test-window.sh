@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-window.sh — the real-window test of the OnePush app: builds the app and the
-# relay, then runs tests/window.rs under Xvfb, which starts the relay, WebKitWebDriver
-# and the app, and drives the window. Called by the top-level scripts/test.
+# relay, then runs the `window::` tests (tests/window.rs, a module of the app's one
+# test binary `main`) under Xvfb, which starts the relay, WebKitWebDriver and the app,
+# and drives the window. Called by the top-level scripts/test.
 # The app seals its vault with the OS keystore: the test runs inside scripts/with-keyring.
 # Installs the Debian packages the app and this test need when missing (apt-get as
 # root, or through sudo); dunst is the notification server the test runs, so the app's
@@ -34,4 +35,4 @@ cargo build "${locked[@]}" -p onepush-app -p onepush-relay
 echo "==> the app in a real window (Xvfb + WebKitWebDriver), its vault key in a private"
 echo "    Secret Service (scripts/with-keyring)"
 scripts/with-keyring xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo test "${locked[@]}" -p onepush-app --test window -- --ignored --nocapture
+  cargo test "${locked[@]}" -p onepush-app --test main -- --ignored --nocapture window::

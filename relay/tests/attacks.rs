@@ -3,7 +3,7 @@
 //! context, deadline, proof replay on GET, OTP replay and lock-out) is not repeated here:
 //! `SECURITY.md` maps every check to its test.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! `GET /v1/audit` in pages (issue 22, item 7): `limit` (default 100, at most 1000) and
 //! the cursor `since`, with and without `user_id`.
 
-mod common;
+use crate::common;
 
 use common::Answer;
 use onepush_protocol::api::AuditEvent;

@@ -1,6 +1,6 @@
 //! Bad input on every kind of endpoint, each checked for the problem a client gets.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -2,9 +2,8 @@
 //! semantics hold (issue 22, items 1, 2, 10, 11), each tried against a relay on SQLite
 //! and on PostgreSQL (`both!` makes a `sqlite::<name>` and a `postgres::<name>` test).
 
-mod common;
+use crate::common;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use common::receiver::Receiver;
@@ -17,53 +16,10 @@ use onepush_protocol::{ChallengeStatus, DecisionVerdict, DenyReason};
 use onepush_relay::Parts;
 use onepush_relay::clock::{Clock as _, ManualClock};
 use onepush_relay::settings::Settings;
-use onepush_relay::testing::{TestRelay, spawn_relay_with, test_settings};
+use onepush_relay::testing::{TestRelay, spawn_relay_with};
 use serde_json::json;
 
-async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Settings) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    test(test_settings(dir.path())).await;
-}
-
-async fn on_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Settings) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    common::postgres::with_database(|url| async move {
-        let dir = tempfile::tempdir().unwrap();
-        test({
-            let mut s = test_settings(dir.path());
-            s.database.url = Some(url);
-            s
-        })
-        .await;
-    })
-    .await;
-}
-
-macro_rules! both {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                crate::on_sqlite(crate::$test).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                crate::on_postgres(crate::$test).await;
-            })*
-        }
-    };
-}
-
-both!(
+common::backends::both!(
     concurrent_wrong_codes_lock_at_exactly_five,
     a_stale_write_cannot_reactivate_a_locked_binding,
     not_me_cancels_the_other_pending_prompt,

@@ -1,6 +1,6 @@
 //! Each outcome of a challenge, driven over HTTP (R1–R4).
 
-mod common;
+use crate::common;
 
 use common::{Bank, TestDevice};
 use onepush_protocol::api::{BankChallenge, ChallengeCreated, DecisionAccepted, UserBinding};
@@ -82,6 +82,9 @@ async fn deny_stops_the_login() {
         .json::<DecisionAccepted>(200);
     let outcome: BankChallenge = bank.get(&format!("/v1/challenges/{id}")).await.json(200);
     assert_eq!(outcome.status, ChallengeStatus::Denied);
+    let decision = outcome.decision.expect("the signed answer");
+    assert_eq!(decision.verdict, DecisionVerdict::Deny);
+    assert_eq!(decision.reason, Some(DenyReason::Declined));
     let user: UserBinding = bank.get("/v1/users/alice").await.json(200);
     assert_eq!(
         user.state,

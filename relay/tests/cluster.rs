@@ -3,7 +3,7 @@
 //! naming the setting to fix, on PostgreSQL (relays sharing one database) and on SQLite
 //! (a replaced key).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! proofs and decisions get the same 401 with the same detail), cannot use up another
 //! device's allowance, and credentials nobody bound go away. On SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,11 +157,7 @@ async fn unknown_and_revoked_credentials_get_the_same_answer() {
 async fn unknown_and_revoked_credentials_get_the_same_answer_on_postgres() {
     with_database(|url| async move {
         let dir = tempfile::tempdir().unwrap();
-        let settings = {
-            let mut s = test_settings(dir.path());
-            s.database.url = Some(url.clone());
-            s
-        };
+        let settings = common::postgres::relay_settings(dir.path(), &url);
         let relay = spawn_relay_with(settings, Parts::default(), true).await;
         same_answer_for_every_bad_credential(relay, url).await;
     })

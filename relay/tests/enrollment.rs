@@ -1,6 +1,6 @@
 //! Enrollment (R8), security codes (R7), lock-out (R15) and resync (R12).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -176,6 +176,11 @@ async fn five_wrong_codes_lock_the_token_until_the_bank_unlocks_it() {
         .await
         .problem(409, "binding-not-active");
     assert_eq!(p.state, Some(BindingState::Locked));
+    let user: UserBinding = bank.get("/v1/users/alice").await.json(200);
+    assert_eq!(
+        (user.state, user.lock_reason.as_deref()),
+        (BindingState::Locked, Some("otp_failures"))
+    );
     bank.login("alice", json!({}))
         .await
         .problem(409, "binding-not-active");

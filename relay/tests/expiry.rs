@@ -1,7 +1,7 @@
 //! Deadlines with an injected clock: expired vs undeliverable (R4 (2), (3)), late
 //! answers, and a restart in the middle.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! failing endpoint holds only its own delivery slots, its circuit opens and a probe
 //! closes it; webhook secrets are sealed at rest, clear ones sealed at start, rotatable.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

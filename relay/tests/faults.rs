@@ -3,7 +3,7 @@
 //! a challenge. (A PostgreSQL database that goes away: `shared_database.rs`; a killed
 //! relay process: `two_relays.rs` and `tests/tests/faults.rs`.)
 
-mod common;
+use crate::common;
 
 use std::str::FromStr as _;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! count (a few dozen connections and streams, five challenges) and in time (every wait
 //! has a bound); nothing is timed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

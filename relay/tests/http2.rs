@@ -2,7 +2,7 @@
 //! same port: a bank can multiplex its long-polls over one connection, a device can hold
 //! its event stream as one stream of a shared connection.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,10 +1,10 @@
 //! Suspend and resume (R13), unregister (R14), lost phone (R16), app reset.
 
-mod common;
+use crate::common;
 
 use common::{Bank, TestDevice};
 use onepush_protocol::api::{
-    BankChallenge, BindingState, ChallengeCreated, ReportedLost, UserBinding,
+    BankChallenge, BindingState, ChallengeCreated, DeviceChallengeList, ReportedLost, UserBinding,
 };
 use onepush_protocol::{ChallengeStatus, DecisionVerdict};
 use onepush_relay::testing::{TestRelay, spawn_relay};
@@ -126,6 +126,14 @@ async fn reporting_a_lost_phone_locks_it_and_cancels_its_challenges_at_once() {
         .post_decision(&id, &device.claims(&ch, DecisionVerdict::Approve))
         .await
         .problem(409, "challenge-decided");
+    let pending: DeviceChallengeList = device
+        .send("GET", "/v1/device/challenges", None)
+        .await
+        .json(200);
+    assert!(pending.challenges.is_empty(), "{pending:?}");
+    bank.login("alice", json!({}))
+        .await
+        .problem(409, "binding-not-active");
     let unknown = onepush_protocol::CredentialId::generate("ONEP").unwrap();
     bank.post(
         &format!("/v1/credentials/{}/report-lost", unknown.as_str()),

@@ -1,7 +1,7 @@
 //! Limits that hold under abuse (issue 22, item 4): what one client can hold open, and
 //! for how long, on the public listener.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! OTP keep working; `until` ends it by itself; every change is audited; a second relay
 //! on the same PostgreSQL database follows within its poll.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -608,12 +608,10 @@ fn master_key() -> Secret {
 }
 
 fn pg_settings(dir: &std::path::Path, database_url: &str, master: &Secret) -> Settings {
-    let mut settings = Settings {
+    Settings {
         master_key: Some(master.clone()),
-        ..test_settings(dir)
-    };
-    settings.database.url = Some(database_url.to_owned());
-    settings
+        ..common::postgres::relay_settings(dir, database_url)
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! computed from the payload alone, the bank verifies it. Refused: a replay, a late code,
 //! another transaction's code, a wrong code (counted toward the OTP lock).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

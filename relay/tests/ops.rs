@@ -1,6 +1,6 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
-mod common;
+use crate::common;
 
 use common::{Answer, Bank, TestDevice};
 use onepush_protocol::DecisionVerdict;

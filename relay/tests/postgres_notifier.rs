@@ -1,7 +1,7 @@
 //! The LISTEN/NOTIFY notifier: relays on one PostgreSQL database wake each other's
 //! long-polls and event streams, and a lost `LISTEN` connection releases its waiters.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! checks VAPID and headers and the test decrypts it; gone subscriptions; event stream;
 //! webhooks; a push service answering 429 with `Retry-After`, 5xx, or 404 (issue 9).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

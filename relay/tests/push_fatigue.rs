@@ -2,7 +2,7 @@
 //! expired unanswered within the tenant's window (no approval since), new challenges are
 //! refused with 429 `push-fatigue-lockout`, and the bank is told once per lockout.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! webhooks and audit events are deleted by one relay per interval, across relays on one
 //! PostgreSQL database; recent audit events stay append-only.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! proof replay and decisions hold across relays; a relay whose database goes away
 //! answers 503 and recovers when it returns.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use onepush_protocol::{ChallengeStatus, DecisionVerdict};
 use onepush_relay::Parts;
 use onepush_relay::settings::{Secret, Settings};
 use onepush_relay::testing::proxy::{self, Proxy};
-use onepush_relay::testing::{TestRelay, spawn_relay_with, test_settings};
+use onepush_relay::testing::{TestRelay, spawn_relay_with};
 use serde_json::json;
 
 /// The load balancer's URL: every relay's `public_url`, signed into device proofs.
@@ -27,8 +27,7 @@ fn master_key() -> Secret {
 }
 
 fn settings(dir: &std::path::Path, database_url: &str, master: &Secret) -> Settings {
-    let mut s = test_settings(dir);
-    s.database.url = Some(database_url.to_owned());
+    let mut s = common::postgres::relay_settings(dir, database_url);
     s.http.public_url = Some(PUBLIC_URL.to_owned());
     s.master_key = Some(master.clone());
     s
@@ -253,11 +252,8 @@ async fn a_relay_cannot_start_without_its_database_and_says_which() {
         let proxy = Proxy::start(proxy::server_addr(&url).await).await;
         proxy.cut();
         let dir = tempfile::tempdir().unwrap();
-        let settings = {
-            let mut s = test_settings(dir.path());
-            s.database.url = Some(proxy::through(&url, proxy.addr));
-            s
-        };
+        let settings =
+            common::postgres::relay_settings(dir.path(), &proxy::through(&url, proxy.addr));
         let err = onepush_relay::Relay::open(settings).await.unwrap_err();
         let text = format!("{err:#}");
         assert!(

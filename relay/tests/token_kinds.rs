@@ -3,9 +3,8 @@
 //! binding; a challenge for a code-token user is refused; a user has one kind at a time.
 //! Each test runs against a relay on SQLite and on PostgreSQL (`both!`).
 
-mod common;
+use crate::common;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use common::{Answer, Bank, TestDevice};
@@ -16,50 +15,10 @@ use onepush_protocol::api::{
 use onepush_relay::Parts;
 use onepush_relay::clock::{Clock as _, ManualClock};
 use onepush_relay::settings::Settings;
-use onepush_relay::testing::{TestRelay, spawn_relay_with, test_settings};
+use onepush_relay::testing::{TestRelay, spawn_relay_with};
 use serde_json::{Value, json};
 
-async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Settings) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    test(test_settings(dir.path())).await;
-}
-
-async fn on_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Settings) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    common::postgres::with_database(|url| async move {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = test_settings(dir.path());
-        settings.database.url = Some(url);
-        test(settings).await;
-    })
-    .await;
-}
-
-macro_rules! both {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                crate::on_sqlite(crate::$test).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $test() {
-                crate::on_postgres(crate::$test).await;
-            })*
-        }
-    };
-}
-
-both!(
+common::backends::both!(
     a_code_token_gets_codes_and_no_push,
     a_push_token_is_the_default_and_checks_codes_too,
     a_live_binding_of_the_other_kind_is_unregistered_first,

@@ -2,7 +2,7 @@
 //! its `type`, takes number matching and is approved; each missing or malformed
 //! required field is refused with a 400 that names it, and creates nothing.
 
-mod common;
+use crate::common;
 
 use common::{Bank, TestDevice};
 use onepush_protocol::TransactionType;

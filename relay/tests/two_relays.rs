@@ -4,7 +4,7 @@
 //! bank's long-poll on the other; a relay killed with SIGKILL leaves its pending
 //! challenges to the other, which ends them and sends their webhooks.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -1,7 +1,7 @@
 //! The `onepush-device` command line as a tester uses it: init with a PIN, codes for
 //! enrollment, approve and deny, watch, and one clear error line with a non-zero exit.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! D-Bus session through scripts/with-keyring), the refusal without a keystore and the
 //! explicit `--file-key` mode.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! event stream alone, a pull after the network came back; and one phone serving two
 //! users of two banks (R9).
 
-mod common;
+use crate::common;
 
 use common::cli::{Running, device_bin};
 use common::{Bank, announces, carried, code_pair, enroll, next_matching, now};

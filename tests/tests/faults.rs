@@ -6,7 +6,7 @@
 //! `relay/src/push/endpoint_tests.rs`; a killed relay process in
 //! `relay/tests/two_relays.rs` and `relay/tests/expiry.rs`.)
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,7 +4,7 @@
 //! replay, a late code, another transaction's code, wrong codes counted to the lock.
 //! The relay runs on a manual clock so "late" needs no waiting.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! refuse (exit 6, one line, nothing posted) when the relay changed it since — here a
 //! compromised relay stand-in in front of the real one swaps the context.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

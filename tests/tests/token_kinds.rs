@@ -2,7 +2,7 @@
 //! code-only token (such as a PC token) against a real relay; it enrolls, its codes log
 //! in, and the relay refuses to push to its user.
 
-mod common;
+use crate::common;
 
 use common::cli::{self, json_line, stderr, stdout};
 use common::{code_at, enrollment_codes, slug};

@@ -3,7 +3,7 @@
 //! relay's VAPID key, the relay's push decrypts there to the challenge; once the server
 //! expires the subscription (410), the relay drops it.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

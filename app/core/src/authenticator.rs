@@ -11,7 +11,9 @@ use onepush_protocol::jws::{DecisionClaims, sign_decision};
 use onepush_protocol::ocra::OcraKey;
 use onepush_protocol::totp::{self, TotpSecret};
 use onepush_protocol::webpush::PushReceiverKeys;
-use onepush_protocol::{ChallengeId, ChallengeStatus, DecisionVerdict, DenyReason, DeviceKey};
+use onepush_protocol::{
+    ChallengeId, ChallengeStatus, CredentialId, DecisionVerdict, DenyReason, DeviceKey,
+};
 use serde::Serialize;
 use zeroize::Zeroize as _;
 
@@ -240,25 +242,15 @@ impl Authenticator {
         if challenge.number_matching && approving && number.is_none() {
             return Err(DeviceError::NumberRequired { id: challenge.id });
         }
-        Ok(DecisionClaims {
-            v: 1,
-            chl: challenge.id,
-            tnt: challenge.tenant_id.clone(),
-            sub: challenge.user_id.clone(),
-            cid: self.vault.credential_id().clone(),
-            knd: challenge.kind,
-            ctx: challenge.context.digest_b64(),
-            num: number,
-            dec: verdict,
-            rsn: if approving {
-                None
-            } else {
-                reason.or(Some(DenyReason::Declined))
-            },
-            uv: user_verified,
-            iat: now,
-            nonce: challenge.nonce.clone(),
-        })
+        Ok(claims_for(
+            challenge,
+            self.vault.credential_id(),
+            verdict,
+            number,
+            reason,
+            user_verified,
+            now,
+        ))
     }
 
     /// Signs an approval of `challenge` (the number typed, if number matching is on).
@@ -410,6 +402,41 @@ impl Authenticator {
     /// Deletes the vault without telling the relay.
     pub fn forget(self) -> Result<(), DeviceError> {
         Ok(self.store.delete()?)
+    }
+}
+
+/// The claims `credential` signs for `verdict` on `challenge`, with no check of the
+/// challenge's state or number (the caller has checked them, or is a test that sends
+/// what the relay must refuse). The context digest is of the context as shown; a denial
+/// without a reason says `declined`.
+pub(crate) fn claims_for(
+    challenge: &DeviceChallenge,
+    credential: &CredentialId,
+    verdict: DecisionVerdict,
+    number: Option<u8>,
+    reason: Option<DenyReason>,
+    user_verified: bool,
+    now: i64,
+) -> DecisionClaims {
+    let approving = verdict == DecisionVerdict::Approve;
+    DecisionClaims {
+        v: 1,
+        chl: challenge.id,
+        tnt: challenge.tenant_id.clone(),
+        sub: challenge.user_id.clone(),
+        cid: credential.clone(),
+        knd: challenge.kind,
+        ctx: challenge.context.digest_b64(),
+        num: number,
+        dec: verdict,
+        rsn: if approving {
+            None
+        } else {
+            reason.or(Some(DenyReason::Declined))
+        },
+        uv: user_verified,
+        iat: now,
+        nonce: challenge.nonce.clone(),
     }
 }
 

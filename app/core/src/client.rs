@@ -264,11 +264,14 @@ impl RelayClient {
     }
 
     fn proof(&self, method: &str, url: &str, body: &[u8]) -> String {
-        let signer = match &self.credential {
-            Some(cid) => ProofSigner::Credential(cid),
-            None => ProofSigner::EmbeddedJwk,
-        };
-        sign_proof(&self.key, signer, method, url, body, crate::unix_now())
+        request_proof(
+            &self.key,
+            self.credential.as_ref(),
+            method,
+            url,
+            body,
+            crate::unix_now(),
+        )
     }
 
     /// Sends one request with a fresh proof per attempt; retries network failures.
@@ -328,6 +331,23 @@ impl RelayClient {
             }
         }
     }
+}
+
+/// The `OnePush-Proof` of one request to `url`, signed at `now` by `key` as `credential`
+/// (`None` before provisioning: the proof then embeds the public JWK).
+pub(crate) fn request_proof(
+    key: &DeviceKey,
+    credential: Option<&CredentialId>,
+    method: &str,
+    url: &str,
+    body: &[u8],
+    now: i64,
+) -> String {
+    let signer = match credential {
+        Some(cid) => ProofSigner::Credential(cid),
+        None => ProofSigner::EmbeddedJwk,
+    };
+    sign_proof(key, signer, method, url, body, now)
 }
 
 /// Checks and trims a relay base URL.

@@ -10,6 +10,7 @@
 //! | [`push`] | Web Push receipt and the local RFC 8030 receiving endpoint |
 //! | [`authenticator`] | [`Authenticator`]: provision, approve / deny (signed decisions), codes |
 //! | [`shown`] | what you see is what you sign: the shown copy of each challenge, [`ShownLog`] |
+//! | `testing` | (feature `testing`) a device with every part open and raw requests, for tests of the relay |
 //!
 //! Secrets (signing key, TOTP secret, push keys, PIN) never appear in `Debug` output
 //! and are zeroized when dropped.
@@ -22,6 +23,8 @@ pub mod offline;
 pub mod os_keystore;
 pub mod push;
 pub mod shown;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod vault;
 
 mod atomic;

@@ -1,11 +1,7 @@
 //! The commands as the UI calls them (IPC through `tauri::test::get_ipc_response`), on
 //! the mock runtime, against a real relay served in-process.
 
-#[allow(dead_code, reason = "the harness serves several test files")]
-#[path = "common/app.rs"]
-mod app;
-#[path = "common/bank.rs"]
-mod bank;
+use crate::common::{app, bank};
 
 use app::{TestApp, block_on, wait_for};
 use bank::{login_context, transfer_context};
@@ -497,7 +493,7 @@ fn challenge_sent_while_the_app_was_closed_is_announced_on_start() {
 #[cfg(target_os = "linux")]
 #[test]
 fn start_at_login_is_off_until_turned_on_and_adds_the_login_item() {
-    const NAME: &str = "start_at_login_is_off_until_turned_on_and_adds_the_login_item";
+    const NAME: &str = "commands::start_at_login_is_off_until_turned_on_and_adds_the_login_item";
     const CHILD: &str = "ONEPUSH_TEST_LOGIN_ITEM_HOME";
     let Some(home) = std::env::var_os(CHILD) else {
         // The login item goes to $HOME/.config/autostart: a child process with a

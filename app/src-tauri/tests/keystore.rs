@@ -4,12 +4,7 @@
 //! and "start over" works; without a keystore, setup says so and takes a key file only
 //! when asked.
 
-#[allow(dead_code, reason = "the shared harness; this file uses part of it")]
-#[path = "common/app.rs"]
-mod app;
-#[allow(dead_code, reason = "the shared harness; this file uses part of it")]
-#[path = "common/bank.rs"]
-mod bank;
+use crate::common::app;
 
 use app::TestApp;
 use onepush_device::keystore::KeySource;
@@ -75,7 +70,8 @@ fn setup_seals_the_vault_in_the_keystore_and_without_its_entry_the_vault_does_no
 #[cfg(target_os = "linux")]
 #[test]
 fn without_a_keystore_setup_says_so_and_takes_a_key_file_only_when_asked() {
-    const NAME: &str = "without_a_keystore_setup_says_so_and_takes_a_key_file_only_when_asked";
+    const NAME: &str =
+        "keystore::without_a_keystore_setup_says_so_and_takes_a_key_file_only_when_asked";
     const CHILD: &str = "ONEPUSH_TEST_WITHOUT_KEYSTORE";
     if std::env::var_os(CHILD).is_none() {
         // This process's keystore connection is made once; a child process gets none:
@@ -144,7 +140,7 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn a_pin_sealed_vault_opens_only_with_the_pin_and_this_keystore() {
-    const NAME: &str = "a_pin_sealed_vault_opens_only_with_the_pin_and_this_keystore";
+    const NAME: &str = "keystore::a_pin_sealed_vault_opens_only_with_the_pin_and_this_keystore";
     if !os_keystore::available_for_test(NAME) {
         return;
     }

@@ -4,12 +4,7 @@
 //! reach the app only by push) really pushes to. What the receiver gets is handed to
 //! the app's push commands as the plugin's events would be.
 
-#[allow(dead_code, reason = "the harness serves several test files")]
-#[path = "common/app.rs"]
-mod app;
-#[allow(dead_code, reason = "the harness serves several test files")]
-#[path = "common/bank.rs"]
-mod bank;
+use crate::common::{app, bank};
 
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;

@@ -3,12 +3,7 @@
 //! challenge's context after it was shown. Nothing the user did not see is signed,
 //! and an approval is one signed request.
 
-#[allow(dead_code, reason = "the harness serves several test files")]
-#[path = "common/app.rs"]
-mod app;
-#[allow(dead_code, reason = "the harness serves several test files")]
-#[path = "common/bank.rs"]
-mod bank;
+use crate::common::{app, bank};
 
 use app::{TestApp, block_on, wait_for};
 use bank::transfer_context;

@@ -5,10 +5,7 @@
 //! Needs a display (Xvfb), `WebKitWebDriver` (Debian `webkit2gtk-driver`) and the
 //! relay binary built next to the app: run it with `app/src-tauri/test-window.sh`.
 
-#[path = "common/bank.rs"]
-mod bank;
-#[path = "common/webdriver.rs"]
-mod webdriver;
+use crate::common::{bank, webdriver};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

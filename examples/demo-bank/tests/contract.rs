@@ -1,7 +1,7 @@
 //! Ending the contract (R14) against a real relay: every user's token is
 //! unregistered, without grace, and their pending challenges are cancelled.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::Browser;

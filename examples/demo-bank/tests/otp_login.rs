@@ -2,7 +2,7 @@
 //! (`onepush-device`'s library, provisioned as `otp`) is registered on the bank's page;
 //! after the password its user is asked for the code, checked by the relay.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::Browser;

@@ -1,6 +1,6 @@
 //! The bank's pages that need no relay, driven with `oneshot`.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{Browser, NO_RELAY, bank, signed_in};

@@ -2,7 +2,7 @@
 //! transaction type is approved with number matching, applied and listed; a
 //! denied one is not.
 
-mod common;
+use crate::common;
 
 use common::signed_in;
 use common::world::{enroll, now, number_on, pending_one, phone, status, world};

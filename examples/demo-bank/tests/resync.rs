@@ -2,7 +2,7 @@
 //! whose clock is ahead are accepted and the drift is said; codes out of order
 //! are refused.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::signed_in;

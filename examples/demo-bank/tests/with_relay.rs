@@ -1,7 +1,7 @@
 //! The bank against a real relay (served on 127.0.0.1:0) and an emulated phone
 //! (`onepush-device`'s library): enrollment, login, transfer, admin, R17.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::world::{enroll, login, now, number_on, pending_one, phone, status, world};

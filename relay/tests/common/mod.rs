@@ -1,70 +1,17 @@
-//! Test helpers: a bank (the bank SDK's client), a device that signs like the app,
-//! problem checks. The cuttable TCP proxy is `onepush_relay::testing::proxy`.
+//! Test helpers: a bank (the bank SDK's client), a device (`onepush_device::testing`),
+//! problem checks, a PostgreSQL database per test (`postgres`), a recording receiver
+//! (`receiver`). The cuttable TCP proxy is `onepush_relay::testing::proxy`.
 #![allow(dead_code)] // each test file uses a different part
 
-pub mod device;
+pub mod backends;
 pub mod postgres;
 pub mod receiver;
 
-use onepush_protocol::api::Problem;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use device::TestDevice;
-
-/// An HTTP answer, read whole.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    pub async fn read(response: reqwest::Response) -> Self {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.expect("body").to_vec();
-        Self {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// The body as `T`, after checking the status.
-    pub fn json<T: DeserializeOwned>(&self, status: u16) -> T {
-        assert_eq!(
-            self.status,
-            status,
-            "unexpected status; body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    /// The problem answer, after checking status, content type and slug.
-    pub fn problem(&self, status: u16, slug: &str) -> Problem {
-        assert_eq!(
-            self.status,
-            status,
-            "unexpected status; body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-        let ct = self
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        assert_eq!(ct, "application/problem+json");
-        let problem: Problem = serde_json::from_slice(&self.body).expect("problem+json");
-        assert_eq!(problem.slug(), slug, "{problem:?}");
-        assert_eq!(problem.status, status);
-        assert!(!problem.detail.is_empty());
-        problem
-    }
-}
+/// The device: the device library's test device (every part open, raw requests) and
+/// the answers it reads whole.
+pub use onepush_device::testing::{Answer, TestDevice};
 
 /// A bank backend calling the relay: the bank SDK's client, used raw (these tests
 /// check statuses, headers and problem documents), plus the parts it is made of for

@@ -91,3 +91,14 @@ where
         std::panic::resume_unwind(panic);
     }
 }
+
+/// The test relay's settings (`onepush_relay::testing::test_settings`: keys and files in
+/// `dir`) on the PostgreSQL database at `database_url`.
+pub fn relay_settings(
+    dir: &std::path::Path,
+    database_url: &str,
+) -> onepush_relay::settings::Settings {
+    let mut settings = onepush_relay::testing::test_settings(dir);
+    settings.database.url = Some(database_url.to_owned());
+    settings
+}

@@ -7,8 +7,8 @@ use onepush_protocol::api::BindingState;
 use onepush_relay::store::{BindingChange, NewAudit, Store, StoreError};
 use serde_json::json;
 
-use crate::bindings::no_prompts;
-use crate::records::{
+use super::bindings::no_prompts;
+use super::records::{
     NOW, audit_of, bind, binding, credential, seeded, subscription, tenant, tenant_id, user,
 };
 

@@ -12,7 +12,7 @@ use onepush_relay::store::{
 };
 use serde_json::json;
 
-use crate::records::{
+use super::records::{
     NOW, audit_of, bind, binding, challenge, credential, decision, seeded, tenant_id, user, webhook,
 };
 
@@ -506,7 +506,7 @@ pub async fn enrollment_attempts_lock_a_credential_for_a_while(store: Arc<dyn St
     assert!(!take(NOW + 105).await);
     // A successful enrollment clears the count and the lock.
     store
-        .insert_tenant(&crate::records::tenant("bank"), &[7; 32])
+        .insert_tenant(&super::records::tenant("bank"), &[7; 32])
         .await
         .unwrap();
     bind(store.as_ref(), &binding("bank", "alice", &cred.id))

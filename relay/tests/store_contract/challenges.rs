@@ -7,7 +7,7 @@ use onepush_relay::store::{
     Admission, ChallengeRecord, NewAudit, OutboxMessage, OutboxUpdate, Store, StoreError,
 };
 
-use crate::records::{
+use super::records::{
     NOW, bind, binding, challenge, decision, ended_challenges, seeded, tenant_id, user, webhook,
 };
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use onepush_protocol::api::{BindingState, TokenKind};
 use onepush_relay::store::{BindingChange, Store};
 
-use crate::bindings::no_prompts;
-use crate::records::{NOW, audit_of, bind, binding, credential, tenant, tenant_id, user};
+use super::bindings::no_prompts;
+use super::records::{NOW, audit_of, bind, binding, credential, tenant, tenant_id, user};
 
 pub async fn a_credential_and_its_binding_keep_their_kind(store: Arc<dyn Store>) {
     store

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use onepush_relay::store::{MaintenanceRecord, NewAudit, Store};
 use serde_json::json;
 
-use crate::records::{NOW, tenant, tenant_id};
+use super::records::{NOW, tenant, tenant_id};
 
 fn audit(tenant: Option<&str>, event: &str) -> NewAudit {
     NewAudit {

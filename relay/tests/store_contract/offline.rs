@@ -7,7 +7,7 @@ use onepush_protocol::{ChallengeId, ChallengeKind, Context};
 use onepush_relay::store::{OfflineRecord, Store, StoreError};
 use serde_json::json;
 
-use crate::records::{NOW, credential, seeded, tenant, tenant_id, user};
+use super::records::{NOW, credential, seeded, tenant, tenant_id, user};
 
 fn offline(cred: &onepush_protocol::CredentialId) -> OfflineRecord {
     OfflineRecord {

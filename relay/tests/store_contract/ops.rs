@@ -8,7 +8,7 @@ use onepush_relay::store::{
 };
 use serde_json::json;
 
-use crate::records::{NOW, challenge, seeded, tenant, tenant_id, user, webhook};
+use super::records::{NOW, challenge, seeded, tenant, tenant_id, user, webhook};
 
 const DAY: i64 = 86_400;
 

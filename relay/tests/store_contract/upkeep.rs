@@ -7,8 +7,8 @@ use onepush_relay::store::{Store, StoreError};
 use onepush_protocol::api::BindingState;
 use onepush_relay::store::BindingChange;
 
-use crate::bindings::no_prompts;
-use crate::records::{NOW, audit_of, binding, challenge, credential, seeded};
+use super::bindings::no_prompts;
+use super::records::{NOW, audit_of, binding, challenge, credential, seeded};
 
 pub async fn the_first_recorded_cluster_value_is_kept(store: Arc<dyn Store>) {
     let first = store

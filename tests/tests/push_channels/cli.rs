@@ -5,9 +5,9 @@
 use onepush_device::{Authenticator, UnencryptedFileKeyStore};
 use onepush_protocol::{ApnsEnvironment, PushChannel};
 
+use super::{DEVICE_TOKEN, REGISTRATION_TOKEN, fake, opens_to, relay_with_fake};
 use crate::common::cli::{self, json_line, stderr};
 use crate::common::{Bank, login_context};
-use crate::{DEVICE_TOKEN, REGISTRATION_TOKEN, fake, opens_to, relay_with_fake};
 
 fn device(home: &std::path::Path) -> assert_cmd::Command {
     let mut command = cli::device(home);

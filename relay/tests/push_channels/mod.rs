@@ -3,6 +3,4 @@
 //! independent server, is tested end to end in `tests/tests/push_channels` and
 //! `tests/tests/web_push_testing.rs`.)
 
-#[path = "../common/mod.rs"]
-mod common;
 mod registration;

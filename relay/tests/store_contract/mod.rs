@@ -6,8 +6,7 @@
 mod accounts;
 mod bindings;
 mod challenges;
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 mod kinds;
 mod maintenance;
 mod offline;
@@ -52,13 +51,13 @@ macro_rules! contract {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                crate::on_sqlite(crate::$module::$test).await;
+                super::on_sqlite(super::$module::$test).await;
             })*
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                crate::on_postgres(crate::$module::$test).await;
+                super::on_postgres(super::$module::$test).await;
             })*
         }
     };

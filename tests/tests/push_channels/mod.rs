@@ -4,8 +4,7 @@
 //! exact challenge. One test per answer class, asserting what the bank sees.
 
 mod cli;
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 mod fake;
 
 use std::sync::Arc;

@@ -1,0 +1,4 @@
+//! The bank SDK against a real relay, one binary (`cargo test -p onepush-bank --test main`).
+
+mod login;
+mod maintenance;
