@@ -162,12 +162,14 @@ fn describe() {
 /// The request counter and duration histogram of one route and status.
 type HttpSeries = (metrics::Counter, metrics::Histogram);
 
+/// A route template's series, by status.
+type SeriesByRoute = HashMap<String, Vec<(u16, HttpSeries)>>;
+
 /// Every route's series by status, made on a route and status's first request and
 /// reused: a metric's key is owned label strings looked up in the recorder's registry,
 /// which costs more than recording, so it is done once per series, not per request.
 /// Bounded as the series are: route templates times statuses.
-static HTTP_SERIES: LazyLock<RwLock<HashMap<String, Vec<(u16, HttpSeries)>>>> =
-    LazyLock::new(RwLock::default);
+static HTTP_SERIES: LazyLock<RwLock<SeriesByRoute>> = LazyLock::new(RwLock::default);
 
 /// One HTTP request answered: `route` is the matched path template (never the path
 /// itself, so the series stay few).
@@ -176,7 +178,7 @@ pub fn http_request(route: &str, status: u16, seconds: f64) {
         requests.increment(1);
         duration.record(seconds);
     };
-    let found = |series: &HashMap<String, Vec<(u16, HttpSeries)>>| {
+    let found = |series: &SeriesByRoute| {
         series
             .get(route)
             .and_then(|by_status| by_status.iter().find(|(s, _)| *s == status))
