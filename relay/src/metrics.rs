@@ -1,6 +1,8 @@
 //! Prometheus metrics: challenges by kind and outcome, push results, decision latency.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use onepush_protocol::{ChallengeKind, ChallengeStatus};
@@ -163,14 +165,68 @@ fn describe() {
     metrics::gauge!("onepush_event_streams_open").set(0.0);
 }
 
+/// The request counter and duration histogram of one route and status.
+type HttpSeries = (metrics::Counter, metrics::Histogram);
+
+/// A route template's series, by status.
+type SeriesByRoute = HashMap<String, Vec<(u16, HttpSeries)>>;
+
+/// Every route's series by status, made on a route and status's first request and
+/// reused: a metric's key is owned label strings looked up in the recorder's registry,
+/// which costs more than recording, so it is done once per series, not per request.
+/// Bounded as the series are: route templates times statuses.
+static HTTP_SERIES: LazyLock<RwLock<SeriesByRoute>> = LazyLock::new(RwLock::default);
+
 /// One HTTP request answered: `route` is the matched path template (never the path
 /// itself, so the series stay few).
 pub fn http_request(route: &str, status: u16, seconds: f64) {
-    let route = route.to_owned();
-    let status = status.to_string();
-    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.clone())
-        .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route, "status" => status).record(seconds);
+    let record = |(requests, duration): &HttpSeries| {
+        requests.increment(1);
+        duration.record(seconds);
+    };
+    let found = |series: &SeriesByRoute| {
+        series
+            .get(route)
+            .and_then(|by_status| by_status.iter().find(|(s, _)| *s == status))
+            .map(|(_, handles)| handles.clone())
+    };
+    let known = found(&HTTP_SERIES.read().unwrap_or_else(PoisonError::into_inner));
+    if let Some(handles) = known {
+        record(&handles);
+        return;
+    }
+    let mut series = HTTP_SERIES.write().unwrap_or_else(PoisonError::into_inner);
+    let handles = found(&series).unwrap_or_else(|| {
+        let labels = [("route", route.to_owned()), ("status", status.to_string())];
+        let handles = (
+            metrics::counter!(HTTP_REQUESTS, &labels),
+            metrics::histogram!(HTTP_DURATION, &labels),
+        );
+        series
+            .entry(route.to_owned())
+            .or_default()
+            .push((status, handles.clone()));
+        handles
+    });
+    drop(series);
+    record(&handles);
+}
+
+/// How often the recorder's histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Folds the histogram samples recorded since the last scrape into their buckets every
+/// [`UPKEEP_INTERVAL`], until `shutdown`. The recorder keeps each sample until then (it
+/// is installed without its own upkeep task), so without this a relay nobody scrapes
+/// would grow with every request.
+pub async fn upkeep(shutdown: crate::shutdown::Shutdown) {
+    let Some(handle) = install() else { return };
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(UPKEEP_INTERVAL) => handle.run_upkeep(),
+            () = shutdown.wait() => return,
+        }
+    }
 }
 
 /// One problem answered; `slug` is the last segment of its `type` (a few dozen values).

@@ -195,6 +195,7 @@ impl Relay {
             self.service.clone(),
             self.shutdown.clone(),
         ));
+        tokio::spawn(crate::metrics::upkeep(self.shutdown.clone()));
         let trigger = self.trigger.clone();
         let stopped = self.shutdown.clone();
         tokio::spawn(async move {
