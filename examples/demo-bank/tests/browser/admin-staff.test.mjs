@@ -8,8 +8,9 @@ import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  APPROVAL_PASSWORD, CONTRACT, LOGIN_PASSWORD, SHOTS, STAFF_PASSWORD,
-  cleanup, launchBrowser, lineOf, newPhone, startWorld, stop, stopWatchers,
+  APPROVAL_PASSWORD, LOGIN_PASSWORD, SHOTS, STAFF_PASSWORD,
+  cleanup, codesAt, freshCode, launchBrowser, lineOf, newPhone, passwordLogin, register, startWorld, stepNow,
+  stop, stopWatchers,
 } from './harness.mjs';
 
 let world;
@@ -44,34 +45,16 @@ const url = (path) => `${world.bankUrl}${path}`;
 const shot = (name) => page.screenshot({ path: join(SHOTS, `admin-${name}.png`), fullPage: true });
 const later = (days) => new Date(Date.now() + days * 86400000 + 9 * 3600000).toISOString().slice(0, 10);
 
-async function register(user, phone) {
-  await page.goto(url('/register'));
-  await page.fill('input[name=contract]', CONTRACT);
-  await page.fill('input[name=user_id]', user);
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#register-signin');
-  await page.waitForSelector('#registering');
-  const [step, codes] = codesAt(phone);
+async function registered(user, phone) {
+  const { outcome, step } = await register(page, world, user, phone);
+  assert.equal(outcome, 'done', `${user} registered`);
   lastStep[user] = step + 1;
-  await page.fill('input[name=credential_id]', phone.credential_id_grouped);
-  await page.fill('input[name=code1]', codes[0]);
-  await page.fill('input[name=code2]', codes[1]);
-  await page.click('#enroll');
-  await page.waitForSelector('#done');
-}
-
-async function passwordLogin(user, password) {
-  await page.goto(url('/login'));
-  await page.fill('input[name=user_id]', user);
-  await page.fill('input[name=password]', password);
-  await page.click('#login');
-  await page.waitForLoadState('domcontentloaded');
 }
 
 /** Signs the admin in, approving on its phone with the number the page shows. */
 async function adminSignedIn() {
   const watcher = await phones.admin.watch('approve');
-  await passwordLogin('admin01', LOGIN_PASSWORD);
+  await passwordLogin(page, world, 'admin01', LOGIN_PASSWORD);
   const id = /\/approval\/([0-9a-f-]+)$/.exec(page.url())?.[1];
   assert.ok(id, `the bank asks the admin's phone (at ${page.url()})`);
   phones.admin.type(id, (await page.textContent('#number')).trim());
@@ -79,27 +62,7 @@ async function adminSignedIn() {
   await stop(watcher);
 }
 
-const stepNow = () => Math.floor(Date.now() / 30000);
-
-/** The phone's current and next codes with the 30 s step they were read in. */
-function codesAt(phone) {
-  for (;;) {
-    const step = stepNow();
-    const codes = phone.codes();
-    if (stepNow() === step) return [step, codes];
-  }
-}
-
-/**
- * An OTP of a later 30 s step than any `user` used before (the relay refuses a
- * step used before): the next step's code, within the relay's ±1 step window.
- */
-async function freshOtp(phone, user) {
-  while (stepNow() < lastStep[user]) await new Promise((r) => setTimeout(r, 500));
-  const [step, codes] = codesAt(phone);
-  lastStep[user] = step + 1;
-  return codes[1];
-}
+const freshOtp = (phone, user) => freshCode(phone, lastStep, user);
 
 /** The row of the admin page's user table for `user`: [login badge, approval badge]. */
 async function badges(user) {
@@ -110,14 +73,14 @@ async function badges(user) {
 }
 
 test('admin01 and approver01 register their phones', async () => {
-  await register('admin01', phones.admin);
+  await registered('admin01', phones.admin);
   await context.clearCookies();
-  await register('approver01', phones.approver);
+  await registered('approver01', phones.approver);
 });
 
 test('an admin unlocks a user locked by wrong passwords, approving with a push', async () => {
-  for (let i = 0; i < 5; i += 1) await passwordLogin('entry01', 'wrong-password-1');
-  await passwordLogin('entry01', LOGIN_PASSWORD);
+  for (let i = 0; i < 5; i += 1) await passwordLogin(page, world, 'entry01', 'wrong-password-1');
+  await passwordLogin(page, world, 'entry01', LOGIN_PASSWORD);
   assert.match(await page.textContent('#error'), /locked: ask your admin to unlock it/);
 
   await context.clearCookies();
@@ -136,7 +99,7 @@ test('an admin unlocks a user locked by wrong passwords, approving with a push',
   await shot('unlocked');
 
   await context.clearCookies();
-  await passwordLogin('entry01', LOGIN_PASSWORD);
+  await passwordLogin(page, world, 'entry01', LOGIN_PASSWORD);
   assert.equal(page.url(), url('/dashboard'), 'entry01 (no token needed) signs in again');
 });
 
@@ -157,9 +120,9 @@ test('an admin resets a password, authenticated by an OTP from the phone', async
   await shot('reset-by-otp');
 
   await context.clearCookies();
-  await passwordLogin('entry01', LOGIN_PASSWORD);
+  await passwordLogin(page, world, 'entry01', LOGIN_PASSWORD);
   assert.match(await page.textContent('#error'), /wrong password/, 'the old password no longer works');
-  await passwordLogin('entry01', 'Fresh2468pw');
+  await passwordLogin(page, world, 'entry01', 'Fresh2468pw');
   assert.equal(page.url(), url('/dashboard'));
   await page.goto(url('/outbox'));
   assert.match(await page.textContent('body'), /パスワードの初期化/);
@@ -191,7 +154,7 @@ test('bank staff suspend, resume, unlock after a lock, and take a loss report', 
   page = await context.newPage();
   await context.clearCookies();
   const watcher = await phones.approver.watch('deny', '--not-me');
-  await passwordLogin('approver01', LOGIN_PASSWORD);
+  await passwordLogin(page, world, 'approver01', LOGIN_PASSWORD);
   await page.waitForURL(/\/result$/, { timeout: 20000 });
   await stop(watcher);
   await page.close();

@@ -5,8 +5,9 @@ import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  APPROVAL_PASSWORD, CONTRACT, LOGIN_PASSWORD, SHOTS, STAFF_PASSWORD,
-  cleanup, launchBrowser, lineOf, newPhone, startWorld, stop, stopWatchers as stopAll,
+  APPROVAL_PASSWORD, SHOTS, STAFF_PASSWORD,
+  cleanup, launchBrowser, lineOf, newPhone, passwordLogin, register, startWorld, stop,
+  stopWatchers as stopAll,
 } from './harness.mjs';
 
 let world;
@@ -40,30 +41,18 @@ beforeEach(async () => {
 const url = (path) => `${world.bankUrl}${path}`;
 const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
+/** Registers `phone` for `user`, reaching the registration page from the login page's link. */
 async function registerPhone(user, phone) {
   await page.goto(url('/login'));
   await page.click('a[href="/register"] >> nth=0');
-  await page.fill('input[name=contract]', CONTRACT);
-  await page.fill('input[name=user_id]', user);
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#register-signin');
-  await page.waitForSelector('#registering');
-  const [code1, code2] = phone.codes();
-  await page.fill('input[name=credential_id]', phone.credential_id_grouped);
-  await page.fill('input[name=code1]', code1);
-  await page.fill('input[name=code2]', code2);
-  await page.click('#enroll');
-  await page.waitForSelector('#done, #error');
+  assert.equal(page.url(), url('/register'));
+  await register(page, world, user, phone);
   return page;
 }
 
 /** Signs in with the password; returns the challenge ID when the bank asks the phone. */
 async function signIn(user) {
-  await page.goto(url('/login'));
-  await page.fill('input[name=user_id]', user);
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#login');
-  await page.waitForLoadState('domcontentloaded');
+  await passwordLogin(page, world, user);
   // A quick phone may have answered already: the page is then on the outcome.
   const match = /\/approval\/([0-9a-f-]+)(\/result)?$/.exec(page.url());
   if (!match) lastRefusal = (await page.$('#error')) ? await page.textContent('#error') : page.url();

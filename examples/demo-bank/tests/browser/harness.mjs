@@ -155,3 +155,58 @@ export function cleanup(world) {
   stopAll();
   if (world && !process.env.ONEPUSH_KEEP_TEST_DATA) rmSync(world.dir, { recursive: true, force: true });
 }
+
+/** The TOTP time step now (30 s). */
+export const stepNow = () => Math.floor(Date.now() / 30000);
+
+/** The token's two enrollment codes and the step of the first, read within one step. */
+export function codesAt(token) {
+  for (;;) {
+    const step = stepNow();
+    const codes = token.codes();
+    if (stepNow() === step) return [step, codes];
+  }
+}
+
+/**
+ * Registers `token` for `user` on the bank's registration page: the page's own sign-in,
+ * then the credential ID and two consecutive codes. Resolves to the page's answer
+ * (`outcome`: 'done' or 'error') and the step of the first code (the relay takes a
+ * step's code once: a later code for this user must be of a later step).
+ */
+export async function register(page, world, user, token) {
+  await page.goto(`${world.bankUrl}/register`);
+  await page.fill('input[name=contract]', CONTRACT);
+  await page.fill('input[name=user_id]', user);
+  await page.fill('input[name=password]', LOGIN_PASSWORD);
+  await page.click('#register-signin');
+  await page.waitForSelector('#registering');
+  const [step, codes] = codesAt(token);
+  await page.fill('input[name=credential_id]', token.credential_id_grouped);
+  await page.fill('input[name=code1]', codes[0]);
+  await page.fill('input[name=code2]', codes[1]);
+  await page.click('#enroll');
+  const answer = await page.waitForSelector('#done, #error');
+  return { outcome: await answer.getAttribute('id'), step };
+}
+
+/** Signs `user` in with a password on the login page; resolves once the next page loaded. */
+export async function passwordLogin(page, world, user, password = LOGIN_PASSWORD) {
+  await page.goto(`${world.bankUrl}/login`);
+  await page.fill('input[name=user_id]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('#login');
+  await page.waitForLoadState('domcontentloaded');
+}
+
+/**
+ * A code of `token` of a later step than any `user` used (`lastStep[user]`, kept by the
+ * test; the relay takes each step's code once): the next step's code, within the
+ * relay's ±1 step window.
+ */
+export async function freshCode(token, lastStep, user) {
+  while (stepNow() < (lastStep[user] ?? 0)) await new Promise((r) => setTimeout(r, 500));
+  const [step, codes] = codesAt(token);
+  lastStep[user] = step + 1;
+  return codes[1];
+}

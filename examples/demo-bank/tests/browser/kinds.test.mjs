@@ -7,8 +7,8 @@ import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  APPROVAL_PASSWORD, CONTRACT, LOGIN_PASSWORD, SHOTS,
-  cleanup, launchBrowser, lineOf, newPhone, startWorld, stop, stopWatchers,
+  APPROVAL_PASSWORD, SHOTS,
+  cleanup, launchBrowser, lineOf, newPhone, passwordLogin, register, startWorld, stop, stopWatchers,
 } from './harness.mjs';
 
 let world;
@@ -50,25 +50,10 @@ async function matchNumber() {
 }
 
 test('register the phone and sign in with number matching', async () => {
-  await page.goto(url('/login'));
-  await page.click('a[href="/register"] >> nth=0');
-  await page.fill('input[name=contract]', CONTRACT);
-  await page.fill('input[name=user_id]', 'approver01');
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#register-signin');
-  await page.waitForSelector('#registering');
-  const [code1, code2] = phone.codes();
-  await page.fill('input[name=credential_id]', phone.credential_id_grouped);
-  await page.fill('input[name=code1]', code1);
-  await page.fill('input[name=code2]', code2);
-  await page.click('#enroll');
-  await page.waitForSelector('#done');
+  assert.equal((await register(page, world, 'approver01', phone)).outcome, 'done');
 
   const watcher = await phone.watch('approve');
-  await page.goto(url('/login'));
-  await page.fill('input[name=user_id]', 'approver01');
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#login');
+  await passwordLogin(page, world, 'approver01');
   const { id, number } = await matchNumber();
   phone.type(id, number);
   await page.waitForURL(url('/dashboard'), { timeout: 20000 });

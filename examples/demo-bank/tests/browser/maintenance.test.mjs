@@ -6,8 +6,8 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  APPROVAL_PASSWORD, CONTRACT, LOGIN_PASSWORD, SHOTS,
-  cleanup, launchBrowser, newPhone, relayCli, startWorld,
+  APPROVAL_PASSWORD, SHOTS,
+  cleanup, launchBrowser, newPhone, passwordLogin, register, relayCli, startWorld,
 } from './harness.mjs';
 
 const MESSAGE = '12月7日 6:00まで、システム障害のためワンプッシュ認証を停止しています。';
@@ -22,18 +22,7 @@ before(async () => {
   page = await context.newPage();
   // approver01 registers a phone: its sign-in normally asks that phone.
   const phone = newPhone(world, 'approver');
-  await page.goto(url('/register'));
-  await page.fill('input[name=contract]', CONTRACT);
-  await page.fill('input[name=user_id]', 'approver01');
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#register-signin');
-  await page.waitForSelector('#registering');
-  const [code1, code2] = phone.codes();
-  await page.fill('input[name=credential_id]', phone.credential_id_grouped);
-  await page.fill('input[name=code1]', code1);
-  await page.fill('input[name=code2]', code2);
-  await page.click('#enroll');
-  await page.waitForSelector('#done');
+  assert.equal((await register(page, world, 'approver01', phone)).outcome, 'done');
 });
 
 after(async () => {
@@ -60,12 +49,7 @@ async function untilAnnouncement(path, present) {
   assert.fail(`the announcement never ${present ? 'appeared' : 'went away'} on ${path}`);
 }
 
-async function signIn(user) {
-  await page.fill('input[name=user_id]', user);
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#login');
-  await page.waitForLoadState('domcontentloaded');
-}
+const signIn = (user) => passwordLogin(page, world, user);
 
 test('the login page shows the announcement and sign-in is password-only', async () => {
   const out = relayCli(world, 'maintenance', 'on', '--tenant', 'demo-bank', '--message', MESSAGE);

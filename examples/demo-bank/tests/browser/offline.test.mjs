@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import {
-  APPROVAL_PASSWORD, CONTRACT, LOGIN_PASSWORD, SHOTS,
-  cleanup, launchBrowser, newPhone, startWorld, stop, stopWatchers,
+  APPROVAL_PASSWORD, SHOTS,
+  cleanup, launchBrowser, newPhone, passwordLogin, register, startWorld, stop, stopWatchers,
 } from './harness.mjs';
 
 let world;
@@ -42,25 +42,10 @@ const url = (path) => `${world.bankUrl}${path}`;
 const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
 test('registration, then a sign-in approved on the phone', async () => {
-  await page.goto(url('/login'));
-  await page.click('a[href="/register"] >> nth=0');
-  await page.fill('input[name=contract]', CONTRACT);
-  await page.fill('input[name=user_id]', 'approver01');
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#register-signin');
-  await page.waitForSelector('#registering');
-  const [code1, code2] = phone.codes();
-  await page.fill('input[name=credential_id]', phone.credential_id_grouped);
-  await page.fill('input[name=code1]', code1);
-  await page.fill('input[name=code2]', code2);
-  await page.click('#enroll');
-  await page.waitForSelector('#done');
+  assert.equal((await register(page, world, 'approver01', phone)).outcome, 'done');
 
   const watcher = await phone.watch('approve');
-  await page.goto(url('/login'));
-  await page.fill('input[name=user_id]', 'approver01');
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#login');
+  await passwordLogin(page, world, 'approver01');
   await page.waitForURL(/\/approval\/[0-9a-f-]+$/, { timeout: 20000 });
   phone.type(/\/approval\/([0-9a-f-]+)$/.exec(page.url())[1], (await page.textContent('#number')).trim());
   await page.waitForURL(url('/dashboard'), { timeout: 20000 });

@@ -7,8 +7,9 @@ import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  CONTRACT, LOGIN_PASSWORD, SHOTS,
-  cleanup, launchBrowser, newPhone, startWorld, stop, stopWatchers,
+  SHOTS,
+  cleanup, codesAt, freshCode, launchBrowser, newPhone, passwordLogin, register, startWorld, stop,
+  stopWatchers,
 } from './harness.mjs';
 
 let world;
@@ -41,62 +42,25 @@ beforeEach(async () => {
 
 const url = (path) => `${world.bankUrl}${path}`;
 const shot = (name) => page.screenshot({ path: join(SHOTS, `otp-${name}.png`), fullPage: true });
-const stepNow = () => Math.floor(Date.now() / 30000);
 
-/** The token's current and next codes with the 30 s step they were read in. */
-function codesAt(token) {
-  for (;;) {
-    const step = stepNow();
-    const codes = token.codes();
-    if (stepNow() === step) return [step, codes];
-  }
-}
-
-/** A code of a later step than any `user` used (the relay takes each step once). */
-async function freshCode(token, user) {
-  while (stepNow() < lastStep[user]) await new Promise((r) => setTimeout(r, 500));
-  const [step, codes] = codesAt(token);
+async function registered(user, token) {
+  const { step } = await register(page, world, user, token);
   lastStep[user] = step + 1;
-  return codes[1];
-}
-
-async function register(user, token) {
-  await page.goto(url('/register'));
-  await page.fill('input[name=contract]', CONTRACT);
-  await page.fill('input[name=user_id]', user);
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#register-signin');
-  await page.waitForSelector('#registering');
-  const [step, codes] = codesAt(token);
-  lastStep[user] = step + 1;
-  await page.fill('input[name=credential_id]', token.credential_id_grouped);
-  await page.fill('input[name=code1]', codes[0]);
-  await page.fill('input[name=code2]', codes[1]);
-  await page.click('#enroll');
-  await page.waitForSelector('#done, #error');
-}
-
-async function passwordLogin(user) {
-  await page.goto(url('/login'));
-  await page.fill('input[name=user_id]', user);
-  await page.fill('input[name=password]', LOGIN_PASSWORD);
-  await page.click('#login');
-  await page.waitForLoadState('domcontentloaded');
 }
 
 test('the emulator sets up a code-only token and the bank registers it', async () => {
   assert.equal(tokens.pc.kind, 'otp');
   assert.equal(tokens.phone.kind, 'push');
-  await register('approver01', tokens.pc);
+  await registered('approver01', tokens.pc);
   assert.equal(await page.$('#error'), null, await page.textContent('body'));
   assert.match(await page.textContent('#done'), /registered/);
   await context.clearCookies(); // a fresh registration session for the next user
-  await register('admin01', tokens.phone);
+  await registered('admin01', tokens.phone);
   assert.equal(await page.$('#error'), null, await page.textContent('body'));
 });
 
 test('a code-token user is asked for the code after the password, and a wrong one is refused', async () => {
-  await passwordLogin('approver01');
+  await passwordLogin(page, world, 'approver01');
   assert.equal(page.url(), url('/login/otp'), 'no push: the bank asks for the code');
   assert.equal(await page.$('#number'), null);
   await shot('code-form');
@@ -113,9 +77,9 @@ test('a code-token user is asked for the code after the password, and a wrong on
 });
 
 test('the right code from the token signs the user in', async () => {
-  await passwordLogin('approver01');
+  await passwordLogin(page, world, 'approver01');
   assert.equal(page.url(), url('/login/otp'));
-  await page.fill('input[name=code]', await freshCode(tokens.pc, 'approver01'));
+  await page.fill('input[name=code]', await freshCode(tokens.pc, lastStep, 'approver01'));
   await page.click('#verify-otp');
   await page.waitForURL(url('/dashboard'), { timeout: 20000 });
   assert.match(await page.textContent('#flash'), /signed in with a one-time code/);
@@ -125,13 +89,13 @@ test('the right code from the token signs the user in', async () => {
 });
 
 test('the same code does not sign in twice', async () => {
-  const code = await freshCode(tokens.pc, 'approver01');
-  await passwordLogin('approver01');
+  const code = await freshCode(tokens.pc, lastStep, 'approver01');
+  await passwordLogin(page, world, 'approver01');
   await page.fill('input[name=code]', code);
   await page.click('#verify-otp');
   await page.waitForURL(url('/dashboard'), { timeout: 20000 });
   await context.clearCookies();
-  await passwordLogin('approver01');
+  await passwordLogin(page, world, 'approver01');
   await page.fill('input[name=code]', code);
   await page.click('#verify-otp');
   await page.waitForSelector('#error');
@@ -141,7 +105,7 @@ test('the same code does not sign in twice', async () => {
 test('a push user still approves the login on the phone', async () => {
   const watcher = await tokens.phone.watch('approve');
   try {
-    await passwordLogin('admin01');
+    await passwordLogin(page, world, 'admin01');
     const id = /\/approval\/([0-9a-f-]+)$/.exec(page.url())?.[1];
     assert.ok(id, `the bank asks the phone (at ${page.url()})`);
     tokens.phone.type(id, (await page.textContent('#number')).trim());
