@@ -1,9 +1,10 @@
 //! The SQLite backend: one relay, one file (WAL, `synchronous=NORMAL`, foreign keys,
 //! temporary data in memory, migrations applied at open).
 //!
-//! It runs on `rusqlite`, on the calling thread: a statement takes tens of microseconds,
-//! less than handing it to another thread and back (which is what a sqlx SQLite pool does
-//! for every call, and what dominated the relay's CPU).
+//! It runs on `rusqlite`, on the calling thread: the rule is that a statement costs less
+//! than handing it to another thread and back, which is what a sqlx SQLite pool does for
+//! every call (the figures: BENCHMARKS.md, "Micro-benchmarks" and "Where the relay's CPU
+//! went in the first measurement").
 //!
 //! Its engine (`engine`: one writer connection with group commit, the WAL
 //! checkpointer, the migrations) runs each store method (`store/sql/`) as one job.

@@ -5,7 +5,7 @@
 //! `BEGIN IMMEDIATE … COMMIT`, each job inside its own savepoint, and only then hands
 //! each caller its answer. So:
 //! - an uncontended write runs at once, on the caller's thread (no hand-off to another
-//!   thread: that is what sqlx-sqlite did and what dominated the relay's CPU);
+//!   thread, whose round trip costs more than the statement: BENCHMARKS.md);
 //! - a write that finds the writer busy does not block a thread: it awaits its answer,
 //!   and its job rides along in the next commit;
 //! - under load, the WAL gets one commit for several writes: pages that several writes
