@@ -5,8 +5,8 @@
 
 use crate::common;
 
-use common::{announces, next_matching, now, transfer_context, world};
-use onepush_device::events::{self, Incoming};
+use common::{announces, carried, next_matching, now, transfer_context, world};
+use onepush_device::events::{self, Incoming, Source};
 use onepush_protocol::jws::verify_decision;
 use onepush_protocol::{ChallengeKind, ChallengeStatus, Context, DecisionVerdict};
 use tokio::sync::mpsc;
@@ -15,13 +15,22 @@ use tokio::sync::mpsc;
 async fn approved_login_lets_the_bank_through_with_a_signature_it_can_check() {
     let world = world().await;
     let mut phone = world.enrolled_phone("alice").await;
+    assert!(phone.vault().push_endpoint.is_none(), "no Web Push channel");
     let (tx, mut rx) = mpsc::channel(16);
     let follower = events::follow(phone.client().clone(), tx);
     next_matching(&mut rx, 10, |i| matches!(i, Incoming::Connected { .. })).await;
 
     let created = world.bank.login("alice").await;
-    next_matching(&mut rx, 10, |i| announces(i, created.id)).await;
+    // Without push, the event stream alone brings the challenge, with its details.
+    let incoming = next_matching(&mut rx, 10, |i| announces(i, created.id)).await;
+    let (id, source, details) = carried(incoming);
+    assert_eq!((id, source), (created.id, Source::EventStream));
+    assert_eq!(details.status, ChallengeStatus::Pending);
     let challenge = phone.challenge(created.id).await.unwrap();
+    assert_eq!(
+        details, challenge,
+        "the event carries what the signed fetch answers"
+    );
     assert_eq!(challenge.kind, ChallengeKind::Login);
     assert_eq!(challenge.tenant_name, "Test Bank");
     phone.approve(&challenge, None, false, now()).await.unwrap();
