@@ -9,6 +9,7 @@
 //! | [`context`] | the [`Context`] a challenge approves and its RFC 8785 digest |
 //! | [`totp`] | RFC 6238 security codes, verification, enrollment and resync |
 //! | [`keys`] | the device's P-256 signing key and its public JWK |
+//! | [`secret`] | fixed-size symmetric secrets (the TOTP secret, the OCRA key) |
 //! | [`ocra`] | RFC 6287 offline codes: suite, response, question, QR payload |
 //! | [`jws`] | the signed decision (compact JWS, ES256) |
 //! | [`proof`] | the signed device request proof (DPoP-shaped JWT) |
@@ -32,6 +33,7 @@ pub mod keys;
 pub mod maintenance;
 pub mod ocra;
 pub mod proof;
+pub mod secret;
 pub mod totp;
 pub mod transaction;
 pub mod webhook;

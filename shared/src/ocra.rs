@@ -34,12 +34,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
-use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::challenge::ChallengeKind;
 use crate::context::Context;
 use crate::ids::ChallengeId;
-use crate::keys::fill_random;
+use crate::secret::{FixedSecret, SecretKind};
 
 /// The suite OnePush's offline codes use (see the module documentation for why).
 pub const SUITE: &str = "OCRA-1:HOTP-SHA256-8:QH64-T1M";
@@ -431,49 +430,17 @@ pub fn generate(suite: &Suite, key: &[u8], inputs: &Inputs<'_>) -> Result<String
 }
 
 /// A credential's 32-byte OCRA key. Zeroized on drop; `Debug` does not show it.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct OcraKey([u8; KEY_LEN]);
+pub type OcraKey = FixedSecret<KEY_LEN, Ocra>;
 
-impl OcraKey {
-    /// A new random key.
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; KEY_LEN];
-        fill_random(&mut bytes);
-        Self(bytes)
-    }
+/// The kind of an [`OcraKey`].
+#[derive(Debug)]
+pub enum Ocra {}
 
-    /// The key with these 32 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, OcraError> {
-        let bytes: [u8; KEY_LEN] = bytes.try_into().map_err(|_| {
-            OcraError::BadKey(format!("must be {KEY_LEN} bytes, got {}", bytes.len()))
-        })?;
-        Ok(Self(bytes))
-    }
-
-    /// The raw bytes.
-    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
-        &self.0
-    }
-
-    /// Base32 (RFC 4648 §6) without padding, as provisioned.
-    pub fn to_base32(&self) -> String {
-        data_encoding::BASE32_NOPAD.encode(&self.0)
-    }
-
-    /// Reads base32 without padding.
-    pub fn from_base32(text: &str) -> Result<Self, OcraError> {
-        let bytes = zeroize::Zeroizing::new(
-            data_encoding::BASE32_NOPAD
-                .decode(text.trim().as_bytes())
-                .map_err(|e| OcraError::BadKey(format!("not base32: {e}")))?,
-        );
-        Self::from_bytes(&bytes)
-    }
-}
-
-impl fmt::Debug for OcraKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OcraKey(<redacted>)")
+impl SecretKind for Ocra {
+    const NAME: &'static str = "OcraKey";
+    type Error = OcraError;
+    fn bad(detail: String) -> OcraError {
+        OcraError::BadKey(detail)
     }
 }
 

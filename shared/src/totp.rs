@@ -9,12 +9,9 @@
 //! | two consecutive codes at enrollment (R8) | [`verify_consecutive`] | [`ENROLLMENT_WINDOW`] |
 //! | two consecutive codes to measure drift (R12) | [`resync`] | [`RESYNC_WINDOW`] |
 
-use std::fmt;
-
 use subtle::{Choice, ConstantTimeEq as _};
-use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::keys::fill_random;
+use crate::secret::{FixedSecret, SecretKind};
 
 /// Digits in a code.
 pub const DIGITS: u32 = 6;
@@ -53,66 +50,17 @@ pub enum TotpError {
 }
 
 /// A 20-byte TOTP secret. Zeroized on drop; `Debug` does not show it.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct TotpSecret([u8; SECRET_LEN]);
+pub type TotpSecret = FixedSecret<SECRET_LEN, Totp>;
 
-impl TotpSecret {
-    /// A new random secret.
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; SECRET_LEN];
-        fill_random(&mut bytes);
-        Self(bytes)
-    }
+/// The kind of a [`TotpSecret`].
+#[derive(Debug)]
+pub enum Totp {}
 
-    /// The secret with these 20 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, TotpError> {
-        let bytes: [u8; SECRET_LEN] = bytes.try_into().map_err(|_| {
-            TotpError::BadSecret(format!("must be {SECRET_LEN} bytes, got {}", bytes.len()))
-        })?;
-        Ok(Self(bytes))
-    }
-
-    /// The raw bytes.
-    pub fn as_bytes(&self) -> &[u8; SECRET_LEN] {
-        &self.0
-    }
-
-    /// Base32 (RFC 4648 §6) without padding: 32 upper-case characters.
-    pub fn to_base32(&self) -> String {
-        data_encoding::BASE32_NOPAD.encode(&self.0)
-    }
-
-    /// Reads base32, ignoring case, white space and trailing `=` padding.
-    pub fn from_base32(text: &str) -> Result<Self, TotpError> {
-        let mut compact: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        let unpadded = compact.trim_end_matches('=').len();
-        compact.truncate(unpadded);
-        let bytes = zeroize::Zeroizing::new(
-            data_encoding::BASE32_NOPAD
-                .decode(compact.as_bytes())
-                .map_err(|e| TotpError::BadSecret(format!("not base32: {e}")))?,
-        );
-        compact.zeroize();
-        Self::from_bytes(&bytes)
-    }
-}
-
-impl PartialEq for TotpSecret {
-    /// Constant-time comparison.
-    fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
-    }
-}
-
-impl Eq for TotpSecret {}
-
-impl fmt::Debug for TotpSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TotpSecret(<redacted>)")
+impl SecretKind for Totp {
+    const NAME: &'static str = "TotpSecret";
+    type Error = TotpError;
+    fn bad(detail: String) -> TotpError {
+        TotpError::BadSecret(detail)
     }
 }
 
