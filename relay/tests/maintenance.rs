@@ -116,6 +116,22 @@ where
     }
 }
 
+/// Waits until `bank`'s relay announces maintenance (`on`) or its end on
+/// `GET /v1/maintenance`: the relay's state in memory, read without side effects.
+async fn until_announced(what: &str, bank: &Bank, on: bool) {
+    eventually(what, || {
+        let bank = bank.clone();
+        async move {
+            bank.get("/v1/maintenance")
+                .await
+                .json::<MaintenanceStatus>(200)
+                .on
+                == on
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn maintenance_refuses_new_challenges_with_the_message_while_devices_and_otp_keep_working() {
     let dir = tempfile::tempdir().unwrap();
@@ -545,16 +561,7 @@ async fn the_cli_switches_a_running_relay() {
     );
     let printed: MaintenanceStatus = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed.message.as_deref(), Some(MESSAGE));
-    eventually("the running relay sees the CLI's maintenance", || {
-        let bank = bank.clone();
-        async move {
-            bank.get("/v1/maintenance")
-                .await
-                .json::<MaintenanceStatus>(200)
-                .on
-        }
-    })
-    .await;
+    until_announced("the running relay sees the CLI's maintenance", &bank, true).await;
     let status = cli(dir.path(), None, &["status", "--json"]).await;
     let overview: MaintenanceOverview = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(overview.tenants[0].status.message.as_deref(), Some(MESSAGE));
@@ -572,17 +579,7 @@ async fn the_cli_switches_a_running_relay() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("maintenance off for tenant test-bank"));
-    eventually("the running relay sees the CLI's end", || {
-        let bank = bank.clone();
-        async move {
-            !bank
-                .get("/v1/maintenance")
-                .await
-                .json::<MaintenanceStatus>(200)
-                .on
-        }
-    })
-    .await;
+    until_announced("the running relay sees the CLI's end", &bank, false).await;
     let log: Vec<AuditEvent> = bank.get("/v1/audit").await.json(200);
     let changes: Vec<(&str, &str)> = log
         .iter()
@@ -646,16 +643,7 @@ async fn maintenance_switched_on_one_relay_is_seen_by_a_second_relay_on_postgres
         // B is probed through its read of the state it holds (`GET /v1/maintenance`):
         // probing with logins would create challenges until B sees the change, and five
         // of them fill alice's pending limit (the flake this test once had).
-        eventually("relay B announces the suspension", || {
-            let bank = on_b.clone();
-            async move {
-                bank.get("/v1/maintenance")
-                    .await
-                    .json::<MaintenanceStatus>(200)
-                    .on
-            }
-        })
-        .await;
+        until_announced("relay B announces the suspension", &on_b, true).await;
         let refused = on_b.login("alice", json!({})).await;
         let problem = refused.problem(503, "maintenance");
         assert_eq!(refused.headers.get("retry-after").unwrap(), "300");
@@ -672,17 +660,7 @@ async fn maintenance_switched_on_one_relay_is_seen_by_a_second_relay_on_postgres
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        eventually("relay B ends the suspension", || {
-            let bank = on_b.clone();
-            async move {
-                !bank
-                    .get("/v1/maintenance")
-                    .await
-                    .json::<MaintenanceStatus>(200)
-                    .on
-            }
-        })
-        .await;
+        until_announced("relay B ends the suspension", &on_b, false).await;
         on_b.login("alice", json!({})).await.json::<Value>(201);
         let offs = relay_audit(&url, "maintenance.off").await;
         assert_eq!(offs.len(), 1, "{offs:?}");

@@ -125,6 +125,18 @@ impl Ctx {
         assert!(reached.is_ok(), "the accepted push is recorded");
     }
 
+    /// Waits (at most 5 s) until the relay cleared the phone's push subscription, as it
+    /// does after a push service's answer that the token is gone.
+    async fn subscription_cleared(&self) {
+        let cleared = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while self.subscription_kept().await {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(cleared.is_ok(), "the subscription is cleared");
+    }
+
     /// Past the deadline, the expiry ends the challenge; the bank's view of it.
     async fn after_deadline(&self, id: ChallengeId) -> ChallengeStatus {
         self.clock.advance(61);
@@ -201,19 +213,7 @@ async fn apns_unregistered_clears_the_subscription_and_the_bank_sees_undeliverab
         ctx.fake.service.script([answer]);
         let created = ctx.bank.login("alice").await;
         ctx.fake.service.wait_for_pushes(1).await;
-        let relay = ctx.relay.relay.clone();
-        let id = ctx.phone.vault().credential_id().clone();
-        let cleared = tokio::time::timeout(std::time::Duration::from_secs(5), async move {
-            loop {
-                let c = relay.service().store().credential(&id).await.unwrap();
-                if c.push_subscription.is_none() {
-                    return;
-                }
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
-        assert!(cleared.is_ok(), "the subscription is cleared");
+        ctx.subscription_cleared().await;
         assert_eq!(ctx.fake.service.pushes().len(), 1, "not retried");
         assert_eq!(
             ctx.after_deadline(created.id).await,
@@ -343,19 +343,7 @@ async fn fcm_unregistered_token_clears_the_subscription_and_the_bank_sees_undeli
         ctx.fake.service.script([(answer.0, answer.1, None)]);
         let created = ctx.bank.login("alice").await;
         ctx.fake.service.wait_for_pushes(1).await;
-        let relay = ctx.relay.relay.clone();
-        let id = ctx.phone.vault().credential_id().clone();
-        let cleared = tokio::time::timeout(std::time::Duration::from_secs(5), async move {
-            loop {
-                let c = relay.service().store().credential(&id).await.unwrap();
-                if c.push_subscription.is_none() {
-                    return;
-                }
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
-        assert!(cleared.is_ok(), "the subscription is cleared");
+        ctx.subscription_cleared().await;
         assert_eq!(
             ctx.after_deadline(created.id).await,
             ChallengeStatus::Undeliverable
