@@ -83,7 +83,7 @@ impl Relay {
         let notifier: Arc<dyn Notifier> = match (parts.notifier, &backend) {
             (Some(notifier), _) => notifier,
             (None, Backend::Postgres(pg)) => Arc::new(
-                PgNotifier::start(pg.pool().clone(), shutdown.clone())
+                PgNotifier::start(pg.clone(), shutdown.clone())
                     .await
                     .context("cannot LISTEN for the changes other relays make")?,
             ),

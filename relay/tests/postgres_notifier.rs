@@ -25,9 +25,7 @@ async fn notifier(url: &str) -> (PgNotifier, Trigger) {
         panic!("a postgres URL opens the PostgreSQL backend");
     };
     let (trigger, shutdown) = channel();
-    let notifier = PgNotifier::start(store.pool().clone(), shutdown)
-        .await
-        .unwrap();
+    let notifier = PgNotifier::start(store, shutdown).await.unwrap();
     (notifier, trigger)
 }
 

@@ -276,9 +276,14 @@ async fn a_statement_over_the_timeout_is_cut_and_reported_as_unavailable() {
         else {
             panic!("a postgres URL opens the PostgreSQL backend");
         };
+        // A connection opened as the store's pool opens each of its connections.
+        let mut conn =
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(store.connect_options())
+                .await
+                .unwrap();
         let started = Instant::now();
         let err = sqlx::query("SELECT pg_sleep(5)")
-            .execute(store.pool())
+            .execute(&mut conn)
             .await
             .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(3));

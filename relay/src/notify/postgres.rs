@@ -19,6 +19,10 @@ use std::time::Duration;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+
+use crate::store::StoreError;
+use crate::store::plan::{Mode, Runner as _};
+use crate::store::postgres::PgStore;
 use tokio::sync::mpsc;
 
 use super::{ChallengeChange, ChallengeWaiter, CredentialStream, InProcessNotifier, Notifier};
@@ -70,8 +74,9 @@ impl std::fmt::Debug for PgNotifier {
 impl PgNotifier {
     /// Starts listening (on a connection of its own, with `pool`'s options) before it
     /// returns, so no change published after that is missed; runs until `shutdown`.
-    pub async fn start(pool: PgPool, shutdown: Shutdown) -> Result<Self, sqlx::Error> {
-        let options = (*pool.connect_options())
+    pub async fn start(store: PgStore, shutdown: Shutdown) -> Result<Self, sqlx::Error> {
+        let options = store
+            .connect_options()
             .clone()
             .application_name(LISTENER_APPLICATION_NAME);
         let listen_pool = PgPoolOptions::new()
@@ -94,7 +99,7 @@ impl PgNotifier {
             this.clone()
                 .run_listener(listen_pool, listener, shutdown.clone()),
         );
-        tokio::spawn(send_changes(pool, queue, shutdown));
+        tokio::spawn(send_changes(store, queue, shutdown));
         Ok(this)
     }
 
@@ -209,7 +214,7 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 
 /// Sends queued changes, a batch per statement, until shutdown (then what is queued).
 async fn send_changes(
-    pool: PgPool,
+    store: PgStore,
     mut queue: mpsc::UnboundedReceiver<String>,
     shutdown: Shutdown,
 ) {
@@ -224,21 +229,29 @@ async fn send_changes(
                 batch.push(payload);
             }
             if !batch.is_empty() {
-                send_batch(&pool, &batch).await;
+                send_batch(&store, &batch).await;
             }
             return;
         }
-        send_batch(&pool, &batch).await;
+        send_batch(&store, &batch).await;
         batch.clear();
     }
 }
 
-async fn send_batch(pool: &PgPool, batch: &[String]) {
+async fn send_batch(store: &PgStore, batch: &[String]) {
     for attempt in 0..SEND_TRIES {
-        let sent = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
-            .bind(CHANNEL)
-            .bind(batch)
-            .execute(pool)
+        let payloads = batch.to_vec();
+        let sent = store
+            .run(Mode::Write, move |c| {
+                Box::pin(async move {
+                    sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+                        .bind(CHANNEL)
+                        .bind(&payloads)
+                        .execute(c)
+                        .await
+                        .map_err(StoreError::from_sqlx)
+                })
+            })
             .await;
         match sent {
             Ok(_) => return,

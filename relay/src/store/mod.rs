@@ -25,7 +25,7 @@ mod codec;
 mod decode;
 pub mod maintenance;
 mod ops;
-mod plan;
+pub(crate) mod plan;
 pub mod postgres;
 mod records;
 mod sql;

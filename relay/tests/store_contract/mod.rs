@@ -7,6 +7,7 @@ mod accounts;
 mod bindings;
 mod challenges;
 use crate::common;
+mod cut_off;
 mod kinds;
 mod maintenance;
 mod offline;

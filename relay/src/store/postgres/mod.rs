@@ -1,12 +1,17 @@
 //! The PostgreSQL backend: several relays on one database. Its methods are the shared
 //! ones (`store/sql/`), run on one pooled connection each ([`Runner`]); its own are the
-//! connection set-up (pool size, `statement_timeout`) and its migrations.
+//! connection set-up (pool size, `statement_timeout`), the pool ([`pool`]) and its
+//! migrations.
+
+mod pool;
 
 use std::str::FromStr as _;
 
-use sqlx::PgConnection;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection as _, PgConnection};
 
+use self::pool::Pool;
+pub use self::pool::{IDLE_CHECK, MAX_LIFETIME};
 use super::plan::{Body, Mode, Runner};
 use super::{StoreError, StoreOptions};
 
@@ -16,7 +21,7 @@ pub const APPLICATION_NAME: &str = "onepush-relay";
 /// The relay's data in a PostgreSQL database, shared by every relay pointed at it.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pool: Pool,
 }
 
 impl PgStore {
@@ -30,23 +35,29 @@ impl PgStore {
         if let Some(timeout) = options.statement_timeout {
             connect = connect.options([("statement_timeout", timeout.as_millis())]);
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        // Migrations on a connection of their own (it also shows at once that the database
+        // can be reached; the pool connects lazily).
+        let mut conn = tokio::time::timeout(
+            options.acquire_timeout,
+            PgConnection::connect_with(&connect),
+        )
+        .await
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?
+        .map_err(StoreError::from_sqlx)?;
         sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
+            .run(&mut conn)
             .await
             .map_err(|e| StoreError::Migrate(Box::new(e)))?;
+        conn.close().await.map_err(StoreError::from_sqlx)?;
+        let max = usize::try_from(options.max_connections).unwrap_or(usize::MAX);
+        let pool = Pool::new(connect, max, options.acquire_timeout)?;
         Ok(Self { pool })
     }
 
-    /// The connection pool (the LISTEN/NOTIFY notifier sends through it and copies its
-    /// connection options).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    /// The options every connection is opened with (the LISTEN/NOTIFY notifier's listener
+    /// copies them).
+    pub fn connect_options(&self) -> &PgConnectOptions {
+        self.pool.options()
     }
 
     /// Closes the pool.
@@ -64,14 +75,6 @@ impl Runner for PgStore {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut PgConnection) -> Body<'c, T> + Send + 'static,
     {
-        if mode == Mode::Transaction {
-            let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-            let out = body(&mut tx).await?;
-            tx.commit().await.map_err(StoreError::from_sqlx)?;
-            Ok(out)
-        } else {
-            let mut conn = self.pool.acquire().await.map_err(StoreError::from_sqlx)?;
-            body(&mut conn).await
-        }
+        self.pool.run(mode == Mode::Transaction, body).await
     }
 }
