@@ -46,7 +46,7 @@ fn prompts(
     }
 }
 
-fn lock(b: &BindingRecord, reason: &str) -> BindingChange {
+pub fn lock(b: &BindingRecord, reason: &str) -> BindingChange {
     BindingChange {
         tenant_id: b.tenant_id.clone(),
         user_id: b.user_id.clone(),

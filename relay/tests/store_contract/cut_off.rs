@@ -1,66 +1,85 @@
-//! PostgreSQL only: a store method cut off half-way (its request went away) leaves
-//! nothing open behind it. Its pooled connection is closed at once rather than given back
-//! with a transaction open, so the rows it locked are free again at once and the next
-//! method gets a clean connection. (On SQLite a method is one writer job that runs to its
-//! end: nothing to cut.)
+//! PostgreSQL only: a store method cut off half-way through its transaction (its request
+//! went away) leaves nothing open behind it. Its pooled connection is closed at once
+//! rather than given back with the transaction open, so the transaction is rolled back,
+//! the rows it locked are free again at once, and the next method gets a clean
+//! connection. (On SQLite a method is one writer job that runs to its end: nothing to cut.)
 
 use crate::common;
 
 use std::time::Duration;
 
+use onepush_protocol::ChallengeStatus;
+use onepush_protocol::api::BindingState;
 use onepush_relay::store::{Admission, StoreOptions};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
-use super::records::{NOW, challenge, seeded};
+use super::bindings::{lock, no_prompts};
+use super::records::{NOW, binding, challenge, seeded};
 
 const ALICES_BINDING: &str =
     "SELECT state FROM bindings WHERE tenant_id = 'bank' AND user_id = 'alice' FOR UPDATE";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_method_cut_off_mid_transaction_leaves_no_lock_and_no_row_behind() {
+async fn a_method_cut_off_mid_transaction_leaves_no_lock_and_no_change_behind() {
     common::postgres::with_database(|url| async move {
         let store = onepush_relay::store::open(&url, &StoreOptions::default())
             .await
             .unwrap()
             .store();
         let cred = seeded(store.as_ref()).await;
-        let expires = NOW + 300;
+        let alice = binding("bank", "alice", &cred.id);
+        let prompt = challenge("bank", &cred.id, NOW + 300);
+        let admitted = store
+            .insert_challenge_audited(&prompt, None, None, None)
+            .await
+            .unwrap();
+        assert!(matches!(admitted, Admission::Admitted));
 
-        // Another session holds alice's binding, so the challenge insert (a transaction
-        // that locks it first) waits inside its transaction, and is cut off there.
+        // Another session holds alice's prompt, so locking alice (a transaction: the
+        // binding changed and locked first, then her prompts ended) waits inside its
+        // transaction, holding her binding, and is cut off there.
         let mut holder = PgConnection::connect(&url).await.unwrap();
         holder.execute("BEGIN").await.unwrap();
-        holder.execute(ALICES_BINDING).await.unwrap();
-        let first = challenge("bank", &cred.id, expires);
+        sqlx::query("SELECT 1 FROM challenges WHERE id = $1 FOR UPDATE")
+            .bind(prompt.id.to_string())
+            .execute(&mut holder)
+            .await
+            .unwrap();
         let cut = tokio::time::timeout(
             Duration::from_millis(300),
-            store.insert_challenge_audited(&first, None, None, Some(5)),
+            store.change_binding(&lock(&alice, "not_me"), NOW, &no_prompts()),
         )
         .await;
-        assert!(cut.is_err(), "the insert waited for the lock: {cut:?}");
+        assert!(cut.is_err(), "the change waited for the prompt: {cut:?}");
         holder.execute("COMMIT").await.unwrap();
 
-        // The cut-off method's transaction got the lock once the holder let go; it must
-        // not keep it (as a connection given back to the pool mid-transaction would).
+        // Its transaction must not keep alice's binding (as a connection given back to the
+        // pool mid-transaction would, until it was next taken).
         let mut next = PgConnection::connect(&url).await.unwrap();
         next.execute("SET lock_timeout = '3s'").await.unwrap();
         next.execute("BEGIN").await.unwrap();
         next.execute(ALICES_BINDING)
             .await
-            .expect("the binding is free again");
+            .expect("alice's binding is free again");
         next.execute("COMMIT").await.unwrap();
 
-        // It made no challenge, and the store goes on working on a clean connection.
-        assert!(store.challenge(&first.id).await.is_err());
-        let second = challenge("bank", &cred.id, expires);
-        assert!(matches!(
-            store
-                .insert_challenge_audited(&second, None, None, Some(5))
-                .await
-                .unwrap(),
-            Admission::Admitted
-        ));
-        assert_eq!(store.challenge(&second.id).await.unwrap().id, second.id);
+        // It was rolled back: alice is still active, her prompt still pending.
+        let now = store
+            .binding(&alice.tenant_id, &alice.user_id)
+            .await
+            .unwrap();
+        assert_eq!(now.state, BindingState::Active);
+        let pending = store.challenge(&prompt.id).await.unwrap();
+        assert_eq!(pending.status, ChallengeStatus::Pending);
+
+        // And the store goes on working, on a clean connection.
+        let changed = store
+            .change_binding(&lock(&alice, "not_me"), NOW, &no_prompts())
+            .await
+            .unwrap()
+            .expect("alice was active");
+        assert_eq!(changed.binding.state, BindingState::Locked);
+        assert_eq!(changed.ended.len(), 1);
     })
     .await;
 }

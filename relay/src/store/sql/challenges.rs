@@ -68,10 +68,6 @@ const REACHED: &str =
 const NUMBER_MISS: &str = "UPDATE challenges SET number_misses = number_misses + 1 \
      WHERE id = $1 AND status = 'pending' RETURNING number_misses";
 
-/// The user's binding as a challenge insert checks it, locked to the commit (PostgreSQL).
-static LOCK_BINDING_FOR_CHALLENGE: LazyLock<String> =
-    LazyLock::new(|| format!("{} FOR UPDATE", sql::BINDING_FOR_CHALLENGE));
-
 /// The audit columns (`$AT` the event's time) of an insert fed by `source`: six
 /// parameters from `$first`, bound by [`audit_args`].
 fn audit_insert(first: usize, at: &str, source: &str) -> String {
@@ -100,19 +96,22 @@ fn audit_args(e: &NewAudit) -> [Arg<'_>; 6] {
     ]
 }
 
-/// PostgreSQL's challenge insert in one statement: the user's pending, not overdue
-/// challenges counted (`n`), and the challenge inserted only below the limit `$15`
-/// (`made`: 1 or 0), with its idempotency key (`$16`, `$17`) and audit event when asked
-/// for. Indexed by `idempotency + 2 * audit`.
+/// PostgreSQL's challenge insert in one statement: the user's binding locked and their
+/// pending, not overdue challenges counted (`onepush_lock_user`, migration 0011: after
+/// the lock, so a concurrent insert for the same user waits, then counts this one), and
+/// the challenge inserted only if the binding is active and bound to its credential and
+/// the count below the limit `$15` (`made`: 1 or 0), with its idempotency key (`$16`,
+/// `$17`) and audit event when asked for. No row: the user has no binding. Indexed by
+/// `idempotency + 2 * audit`.
 static INSERT_AND_COUNT: LazyLock<[String; 4]> = LazyLock::new(|| {
     [(false, false), (true, false), (false, true), (true, true)].map(|(idem, audit)| {
         let mut sql = String::from(
-            "WITH pending AS (SELECT COUNT(*) AS n FROM challenges WHERE tenant_id = $2 \
-             AND user_id = $3 AND status = 'pending' AND expires_at > $10), \
+            "WITH gate AS (SELECT state, credential_id, n FROM onepush_lock_user($2, $3, $10)), \
              made AS (INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, \
              context, number, nonce, status, created_at, expires_at, decided_at, \
              reached_device, decision) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14 FROM pending WHERE pending.n < $15 RETURNING id)",
+             $12, $13, $14 FROM gate WHERE gate.state = 'active' AND gate.credential_id = $4 \
+             AND gate.n < $15 RETURNING id)",
         );
         let mut next = 16;
         if idem {
@@ -126,7 +125,9 @@ static INSERT_AND_COUNT: LazyLock<[String; 4]> = LazyLock::new(|| {
             write!(sql, ", audited AS ({})", audit_insert(next, "$10", "made"))
                 .expect("writing to a String cannot fail");
         }
-        sql.push_str(" SELECT n, (SELECT COUNT(*) FROM made) AS made FROM pending");
+        sql.push_str(
+            " SELECT state, credential_id, n, (SELECT COUNT(*) FROM made) AS made FROM gate",
+        );
         sql
     })
 });
@@ -224,32 +225,39 @@ async fn insert<C: Conn>(
     audit: Option<&NewAudit>,
     max_pending: Option<u32>,
 ) -> Result<Admission, StoreError> {
-    // PostgreSQL: the user's binding row, locked to the commit, so a concurrent insert for
-    // the same user (on any relay) waits here, then counts this one; a concurrent binding
-    // change waits for this commit, then ends this challenge too (or, first, makes this
-    // read see the binding no longer active). SQLite: one writer, nothing runs between.
-    let lock = match C::DIALECT {
-        Dialect::Sqlite => sql::BINDING_FOR_CHALLENGE,
-        Dialect::Postgres => LOCK_BINDING_FOR_CHALLENGE.as_str(),
-    };
-    let binding = c
-        .optional(
-            stmt!(lock, ch.tenant_id.as_str(), ch.user_id.as_str()),
-            |r| Ok((text(r, "state")?, text(r, "credential_id")?)),
-        )
-        .await?;
-    if !binding.is_some_and(|(state, cred)| state == "active" && cred == ch.credential_id.as_str())
-    {
-        return Ok(Admission::BindingNotActive);
-    }
     match C::DIALECT {
         Dialect::Postgres => insert_in_one(c, ch, idempotency, audit, max_pending).await,
-        Dialect::Sqlite => insert_in_steps(c, ch, idempotency, audit, max_pending).await,
+        // One writer: nothing runs between the binding's read and the inserts.
+        Dialect::Sqlite => {
+            let binding = c
+                .optional(
+                    stmt!(
+                        sql::BINDING_FOR_CHALLENGE,
+                        ch.tenant_id.as_str(),
+                        ch.user_id.as_str()
+                    ),
+                    |r| Ok((text(r, "state")?, text(r, "credential_id")?)),
+                )
+                .await?;
+            if !binding.is_some_and(|b| bound_to(&b, ch)) {
+                return Ok(Admission::BindingNotActive);
+            }
+            insert_in_steps(c, ch, idempotency, audit, max_pending).await
+        }
     }
 }
 
-/// PostgreSQL: the count, the inserts and the audit event in one statement, after the
-/// binding's lock (a statement of its own, so its snapshot sees what the lock waited for).
+/// Whether a binding `(state, credential)` lets `ch` be made: active, bound to its
+/// credential.
+fn bound_to((state, credential): &(String, String), ch: &ChallengeRecord) -> bool {
+    state == "active" && credential == ch.credential_id.as_str()
+}
+
+/// PostgreSQL: the binding's lock and check, the count, the inserts and the audit event
+/// in one statement ([`INSERT_AND_COUNT`]). The lock holds to the statement's commit, so
+/// a concurrent insert for the same user (on any relay) waits, then counts this one, and
+/// a concurrent binding change waits, then ends this challenge too (or, first, makes this
+/// statement see the binding no longer active).
 async fn insert_in_one(
     c: &mut impl Conn,
     ch: &ChallengeRecord,
@@ -269,15 +277,19 @@ async fn insert_in_one(
     if let Some(event) = audit {
         args.extend(audit_args(event));
     }
-    let (pending, made) = c
-        .one(Stmt { sql, args }, |r| {
-            Ok((count(r, "n")?, int(r, "made")?))
+    let gate = c
+        .optional(Stmt { sql, args }, |r| {
+            Ok((
+                (text(r, "state")?, text(r, "credential_id")?),
+                count(r, "n")?,
+                int(r, "made")?,
+            ))
         })
         .await?;
-    Ok(if made == 1 {
-        Admission::Admitted
-    } else {
-        Admission::TooManyPending(pending)
+    Ok(match gate {
+        Some((_, _, 1)) => Admission::Admitted,
+        Some((binding, pending, _)) if bound_to(&binding, ch) => Admission::TooManyPending(pending),
+        _ => Admission::BindingNotActive,
     })
 }
 
@@ -402,7 +414,8 @@ impl<R: Runner> ChallengeStore for R {
         let ch = ch.clone();
         let idempotency = idempotency.map(|(key, hash)| (key.to_owned(), *hash));
         let audit = audit.cloned();
-        run!(self, Mode::Transaction, |c| insert(
+        // One statement on PostgreSQL, one writer job on SQLite: no transaction to open.
+        run!(self, Mode::Write, |c| insert(
             c,
             &ch,
             idempotency.as_ref(),
