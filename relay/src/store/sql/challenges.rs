@@ -47,13 +47,16 @@ const OVERDUE: &str = select_challenges!(
 const PENDING_COUNT: &str = "SELECT COUNT(*) AS n FROM challenges \
      WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3";
 /// Both parts read `challenges_by_user_decided` (tenant, user, status, `decided_at`). An
-/// approval in the same second as a refusal clears it (the approval wins ties).
+/// approval in the same second as a refusal clears it (the approval wins ties). The last
+/// approval is read as the first row of a backward scan (`ORDER BY … DESC LIMIT 1`), not
+/// as `MAX`, which PostgreSQL may compute over every approval in the window: a cost that
+/// would grow with the user's approvals.
 pub(crate) const RECENT_REFUSALS: &str = "SELECT decided_at FROM challenges \
      WHERE tenant_id = $1 AND user_id = $2 AND status IN ('denied', 'expired') \
      AND decided_at >= $3 \
-     AND decided_at > COALESCE((SELECT MAX(decided_at) FROM challenges \
+     AND decided_at > COALESCE((SELECT decided_at FROM challenges \
          WHERE tenant_id = $1 AND user_id = $2 AND status = 'approved' \
-         AND decided_at >= $3), $3 - 1) \
+         AND decided_at >= $3 ORDER BY decided_at DESC LIMIT 1), $3 - 1) \
      ORDER BY decided_at DESC LIMIT $4";
 const IDEMPOTENT: &str = "SELECT challenge_id, request_hash FROM idempotency_keys \
      WHERE tenant_id = $1 AND key = $2";
