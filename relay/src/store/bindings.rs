@@ -224,10 +224,14 @@ pub(crate) mod sql {
          decision = $3 WHERE id = $4 AND status = 'pending'";
 
     /// Ends a pending challenge `approved`: only while its binding is active and bound to
-    /// its credential, which is the signer `$5` (`NULL`: no signer to check).
+    /// its credential, which is the signer `$5` (`NULL`: no signer to check). The binding
+    /// is read by a scalar subquery (`NULL`, so no row, when the user has none), not
+    /// `EXISTS`: PostgreSQL turns `EXISTS` into a join whose credential equality lets it
+    /// find the challenge through `challenges_by_credential` (every challenge the
+    /// credential ever had) instead of its primary key, while a table's statistics are new.
     pub const APPROVE_CHALLENGE: &str = "UPDATE challenges SET status = $1, decided_at = $2, \
-         decision = $3 WHERE id = $4 AND status = 'pending' AND EXISTS (SELECT 1 FROM bindings b \
-         WHERE b.tenant_id = challenges.tenant_id AND b.user_id = challenges.user_id \
-         AND b.state = 'active' AND b.credential_id = challenges.credential_id \
-         AND b.credential_id = COALESCE($5, challenges.credential_id))";
+         decision = $3 WHERE id = $4 AND status = 'pending' AND (SELECT b.state = 'active' \
+         AND b.credential_id = challenges.credential_id \
+         AND b.credential_id = COALESCE($5, challenges.credential_id) FROM bindings b \
+         WHERE b.tenant_id = challenges.tenant_id AND b.user_id = challenges.user_id)";
 }
