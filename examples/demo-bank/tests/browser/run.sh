@@ -13,7 +13,12 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 command -v node >/dev/null || { echo "error: node is needed for the browser tests" >&2; exit 1; }
 
-(cd "$root" && cargo build -q -p onepush-relay -p onepush-demo-bank -p onepush-device --bins)
+# ONEPUSH_WORKSPACE_BUILT=1 (scripts/test, after `cargo test --workspace --all-targets`):
+# the same selection finds everything built, where these three packages alone would
+# unify dependency features differently and be built again.
+build=(-p onepush-relay -p onepush-demo-bank -p onepush-device --bins)
+[ "${ONEPUSH_WORKSPACE_BUILT:-}" = 1 ] && build=(--workspace --all-targets)
+(cd "$root" && cargo build -q "${build[@]}")
 
 cd "$here"
 # npm ci when any package of package.json is missing (a checkout that added one).
