@@ -25,4 +25,6 @@ cd "$here"
 if ! node -e 'const p=require("./package.json");for(const d of Object.keys(p.devDependencies))require.resolve(d+"/package.json")' 2>/dev/null; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
-exec node --test --test-concurrency=1 demo-bank.test.mjs kinds.test.mjs admin-staff.test.mjs otp-login.test.mjs maintenance.test.mjs offline.test.mjs
+# Three files at a time: each starts its own relay, bank and browser, and most of their
+# time is waiting for the next TOTP step (the resync test alone waits over a minute).
+exec node --test --test-concurrency=3 demo-bank.test.mjs kinds.test.mjs admin-staff.test.mjs otp-login.test.mjs maintenance.test.mjs offline.test.mjs
