@@ -8,6 +8,10 @@
 # root, or through sudo); dunst is the notification server the test runs, so the app's
 # notification is really shown. Screenshots and logs land in <target>/app-screenshots/.
 #   --deps-only   install the packages and stop (a Tauri build needs them too)
+# ONEPUSH_WORKSPACE_BUILT=1 (set by scripts/test, after its `cargo test --workspace
+# --all-targets`): build and test with that same selection, so cargo finds everything
+# built; `-p onepush-app` alone unifies dependency features differently and would build
+# the app, the relay and much of their dependencies again (minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,10 +33,17 @@ fi
 locked=()
 [ "${CI:-}" = "true" ] && locked=(--locked)
 
+if [ "${ONEPUSH_WORKSPACE_BUILT:-}" = 1 ]; then
+  build=(--workspace --all-targets) tests=(--workspace --test main)
+else
+  build=(-p onepush-app -p onepush-relay) tests=(-p onepush-app --test main)
+fi
 echo "==> building onepush-app and onepush-relay"
-cargo build "${locked[@]}" -p onepush-app -p onepush-relay
+cargo build "${locked[@]}" "${build[@]}"
 
 echo "==> the app in a real window (Xvfb + WebKitWebDriver), its vault key in a private"
 echo "    Secret Service (scripts/with-keyring)"
+# The ignored tests named window:: are the app's (the other crates' test binaries, in
+# the workspace selection, run none).
 scripts/with-keyring xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo test "${locked[@]}" -p onepush-app --test main -- --ignored --nocapture window::
+  cargo test "${locked[@]}" "${tests[@]}" -- --ignored --nocapture window::
