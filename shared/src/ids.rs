@@ -122,6 +122,19 @@ impl FromStr for CredentialId {
     type Err = IdError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
+        // The compact form (what the relay stores and devices send) as it is: one copy,
+        // where the general path below makes three strings. The same checks, the same ID.
+        let bytes = input.as_bytes();
+        if bytes.len() == 12
+            && bytes[..4].iter().all(u8::is_ascii_uppercase)
+            && bytes[4..].iter().all(u8::is_ascii_digit)
+        {
+            let (body, check) = input[4..].split_at(7);
+            if !check.starts_with(luhn_check_digit(body)) {
+                return Err(IdError::CheckDigit);
+            }
+            return Ok(Self(input.to_owned()));
+        }
         let compact: String = input
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')

@@ -24,7 +24,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::Uri;
 use axum::middleware::Next;
-use axum::response::IntoResponse as _;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -154,30 +153,39 @@ pub fn app(state: AppState) -> Router {
     let service = &state.service;
     let header_limit = service.settings().http.header_limit_bytes;
     routes
-        .route_layer(axum::middleware::from_fn(admin::mark_route))
+        .route_layer(admin::MarkRoute)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(
             service.settings().http.body_limit_bytes,
         ))
         .layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| async move {
-                if header_bytes(&req) > header_limit {
-                    return ApiError::HeadersTooLarge(header_limit).into_response();
-                }
-                next.run(req).await
-            },
+            move |req: Request, next: Next| admin::count_requests(header_limit, req, next),
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn(admin::count_requests))
         .with_state(state)
 }
 
 /// The size of a request's head as HTTP/1.1 sends it: request line and header lines.
 fn header_bytes(req: &Request) -> usize {
-    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    let line = req.method().as_str().len() + display_len(req.uri()) + 12;
     req.headers().iter().fold(line, |total, (name, value)| {
         total + name.as_str().len() + value.len() + 4
     })
+}
+
+/// The length of `value`'s `Display` form, counted without making the string.
+fn display_len(value: &impl std::fmt::Display) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = std::fmt::write(&mut count, format_args!("{value}"));
+    count.0
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -131,7 +131,14 @@ impl Service {
         }
         onepush_protocol::transaction::check_context(req.kind, &req.context)
             .map_err(|e| ChallengeError::Invalid(e.to_string()))?;
-        let hash = request_hash(&req, ttl);
+        // Read and stored only with an Idempotency-Key (without one, `idempotent` refuses
+        // the empty key before it looks at the hash): the canonical JSON and its digest
+        // are not made for the requests that send none.
+        let hash = if idempotency_key.is_some() {
+            request_hash(&req, ttl)
+        } else {
+            [0; 32]
+        };
         if let Some(key) = &idempotency_key
             && let Some(existing) = self.idempotent(tenant, key, &hash).await?
         {

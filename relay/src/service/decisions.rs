@@ -3,7 +3,7 @@
 
 use onepush_protocol::api::{BindingState, DecisionAccepted, DecisionRecord};
 use onepush_protocol::challenge::ChallengeEvent;
-use onepush_protocol::jws::{self, DecisionClaims, JwsError};
+use onepush_protocol::jws::{self, DecisionClaims, DecisionHeader, JwsError};
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, DecisionVerdict, DenyReason};
 use subtle::ConstantTimeEq as _;
 
@@ -100,11 +100,21 @@ fn claim_mismatch(ch: &ChallengeRecord, c: &DecisionClaims) -> Option<&'static s
     None
 }
 
+/// A decision JWS as [`jws::peek_decision`] reads it, before any verification: read once
+/// per post (the route reads the signer for its rate limit, [`Service::decide`] the same).
+pub type PeekedDecision = Result<(DecisionHeader, DecisionClaims), JwsError>;
+
 /// The credential a decision JWS names as its signer (`kid`), read before any
 /// verification (400 `decision-malformed` when it cannot be).
 pub fn decision_signer(jws_text: &str) -> Result<CredentialId, DecisionError> {
-    let (header, _) =
-        jws::peek_decision(jws_text).map_err(|e| DecisionError::Malformed(e.to_string()))?;
+    signer_of(&jws::peek_decision(jws_text))
+}
+
+/// [`decision_signer`] of a decision already read.
+fn signer_of(peeked: &PeekedDecision) -> Result<CredentialId, DecisionError> {
+    let (header, _) = peeked
+        .as_ref()
+        .map_err(|e| DecisionError::Malformed(e.to_string()))?;
     header.kid.parse().map_err(|e: onepush_protocol::IdError| {
         DecisionError::Malformed(format!("decision kid: {e}"))
     })
@@ -151,14 +161,16 @@ fn off_time(iat: i64, created: i64, now: i64, skew: u32) -> Option<String> {
 
 impl Service {
     /// `POST /v1/device/challenges/{id}/decision`: signed by the credential its `kid`
-    /// names, or by `proven`, the credential whose request proof the post carried.
+    /// names, or by `proven`, the credential whose request proof the post carried;
+    /// `peeked` is `jws_text` read by [`jws::peek_decision`].
     pub async fn decide(
         &self,
         proven: Option<CredentialRecord>,
         id: &ChallengeId,
         jws_text: &str,
+        peeked: &PeekedDecision,
     ) -> Result<DecisionAccepted, DecisionError> {
-        let kid = decision_signer(jws_text)?;
+        let kid = signer_of(peeked)?;
         let (device, ch) = if let Some(device) = proven {
             (device, found(self.store.challenge(id).await)?)
         } else {

@@ -29,7 +29,7 @@ use crate::settings::Settings;
 use crate::store::{BindingRecord, ChallengeRecord, NewAudit, Store, StoreError, TenantRecord};
 
 pub use challenges::ChallengeError;
-pub use decisions::{DecisionError, decision_signer};
+pub use decisions::{DecisionError, PeekedDecision, decision_signer};
 pub use device::DeviceError;
 pub use enrollment::{CodesRefused, EnrollmentError};
 pub use lifecycle::{Lifecycle, LifecycleError};

@@ -60,9 +60,12 @@ pub async fn decide(
     // Without a request proof, the decision's signer is known once `decide` verified it:
     // its allowance is looked at first and taken after, unless the signature failed (so
     // no one can use up another's allowance with decisions they cannot sign).
+    // Read once, here and for `decide`.
+    let peeked = jws::peek_decision(&post.jws);
     let signer = match &post.proven {
         Some(_) => None,
-        None => jws::peek_decision(&post.jws)
+        None => peeked
+            .as_ref()
             .ok()
             .and_then(|(header, _)| header.kid.parse::<CredentialId>().ok()),
     };
@@ -72,7 +75,10 @@ pub async fn decide(
             .peek(kid, Instant::now())
             .map_err(ApiError::CredentialRateLimited)?;
     }
-    let decided = state.service.decide(post.proven, &id, &post.jws).await;
+    let decided = state
+        .service
+        .decide(post.proven, &id, &post.jws, &peeked)
+        .await;
     if let Some(kid) = &signer
         && !matches!(
             decided,

@@ -13,6 +13,56 @@ use crate::store::StoreError;
 use crate::store::decode::columns_by_get;
 use crate::store::sqlite::engine::db;
 
+/// A statement's column names, asked of SQLite once per run: `Row::get` by name asks
+/// SQLite for each column's name (a C string checked as UTF-8) until it finds the one
+/// asked for, so a row of 14 columns read by name cost about a hundred such calls.
+#[derive(Debug)]
+struct Names {
+    /// The names, one after another.
+    all: String,
+    /// Where each name ends in `all`.
+    ends: Vec<usize>,
+}
+
+impl Names {
+    fn of(stmt: &rusqlite::Statement<'_>) -> Self {
+        let count = stmt.column_count();
+        // Room for the usual names at once: growing the two is as dear as reading them.
+        let mut names = Self {
+            all: String::with_capacity(count * 16),
+            ends: Vec::with_capacity(count),
+        };
+        for i in 0..count {
+            // Fails only for a name that is not UTF-8, which no `&str` asked for matches.
+            if let Ok(name) = stmt.column_name(i) {
+                names.all.push_str(name);
+            }
+            names.ends.push(names.all.len());
+        }
+        names
+    }
+
+    /// The index of column `col`, matched as SQLite and `Row::get` match names (ASCII
+    /// case ignored; the first of equal names).
+    fn index(&self, col: &str) -> Option<usize> {
+        let (all, col) = (self.all.as_bytes(), col.as_bytes());
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            if all.get(start..end)?.eq_ignore_ascii_case(col) {
+                return Some(i);
+            }
+            start = end;
+        }
+        None
+    }
+}
+
+/// A row with its statement's column names.
+struct Named<'r, 's> {
+    row: &'r Row<'s>,
+    names: &'r Names,
+}
+
 impl ToSql for Arg<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self {
@@ -25,11 +75,14 @@ impl ToSql for Arg<'_> {
     }
 }
 
-fn get<T: FromSql>(row: &Row<'_>, col: &str) -> Result<T, StoreError> {
-    row.get(col).map_err(db)
+fn get<T: FromSql>(row: &Named<'_, '_>, col: &str) -> Result<T, StoreError> {
+    let Some(i) = row.names.index(col) else {
+        return Err(db(rusqlite::Error::InvalidColumnName(col.to_owned())));
+    };
+    row.row.get(i).map_err(db)
 }
 
-columns_by_get!(Row<'_>);
+columns_by_get!(Named<'_, '_>);
 
 /// Prepares (or takes from the cache) `stmt` and binds its arguments by position.
 fn bind<'c>(conn: &'c Connection, stmt: &Stmt<'_>) -> Result<CachedStatement<'c>, StoreError> {
@@ -82,8 +135,13 @@ fn rows_now<T>(
     let mut prepared = bind(conn, stmt)?;
     let mut rows = prepared.raw_query();
     let mut out = Vec::new();
+    let mut names = None;
     while let Some(row) = rows.next().map_err(db)? {
-        out.push(decode(row as &dyn Columns)?);
+        let names = match &mut names {
+            Some(names) => names,
+            None => names.insert(Names::of(row.as_ref())),
+        };
+        out.push(decode(&Named { row, names } as &dyn Columns)?);
     }
     Ok(out)
 }

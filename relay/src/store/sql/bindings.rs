@@ -72,7 +72,7 @@ impl<R: Runner> BindingStore for R {
                 b.credential_id.as_str()
             ))
             .await?;
-            insert_audit(c, &audit, b.enrolled_at).await.map(drop)
+            insert_audit(c, &audit, b.enrolled_at).await
         })
         .await
     }

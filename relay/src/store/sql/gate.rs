@@ -44,21 +44,37 @@ const CREDENTIAL_AND_CHALLENGE: &str = "SELECT cr.*, ch.id AS ch_id, \
 /// A row's columns read with the prefix `ch_`.
 struct Prefixed<'r>(&'r dyn Columns);
 
+/// `read("ch_" + col)`, the name made on the stack (a challenge's 14 columns are read
+/// once per decision: no allocation each).
+fn prefixed<T>(col: &str, read: impl FnOnce(&str) -> T) -> T {
+    const PREFIX: &[u8] = b"ch_";
+    let mut name = [0_u8; 64];
+    let len = PREFIX.len() + col.len();
+    if let Some(buf) = name.get_mut(..len) {
+        buf[..PREFIX.len()].copy_from_slice(PREFIX);
+        buf[PREFIX.len()..].copy_from_slice(col.as_bytes());
+        if let Ok(name) = std::str::from_utf8(buf) {
+            return read(name);
+        }
+    }
+    read(&format!("ch_{col}"))
+}
+
 impl Columns for Prefixed<'_> {
     fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        self.0.text(&format!("ch_{col}"))
+        prefixed(col, |c| self.0.text(c))
     }
 
     fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        self.0.int(&format!("ch_{col}"))
+        prefixed(col, |c| self.0.int(c))
     }
 
     fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.0.bytes(&format!("ch_{col}"))
+        prefixed(col, |c| self.0.bytes(c))
     }
 
     fn flag(&self, col: &str) -> Result<Option<bool>, StoreError> {
-        self.0.flag(&format!("ch_{col}"))
+        prefixed(col, |c| self.0.flag(c))
     }
 }
 

@@ -32,7 +32,7 @@ impl<R: Runner> MaintenanceStore for R {
                 record.started_at,
             ))
             .await?;
-            insert_audit(c, &audit, record.started_at).await.map(drop)
+            insert_audit(c, &audit, record.started_at).await
         })
         .await
     }
