@@ -28,10 +28,14 @@ use crate::webhook::{WebhookClient, WebhookResult, next_attempt_delay};
 
 use circuit::Circuits;
 
-/// A claimed message is not handed out again for this long (seconds): longer than an
-/// attempt may take (the webhook timeout, at most 60 s), so a live relay never loses its
-/// lease to another. Messages are claimed only when a slot is free, so none waits.
-const LEASE_SECONDS: i64 = 120;
+/// How long a claimed message is not handed out again (seconds), for a webhook timeout of
+/// `timeout_seconds`: twice what an attempt may take plus the time to record it, so a live
+/// relay never loses its lease to another, and no longer, so a message a killed relay held
+/// is sent again soon (30 s at the default 10 s timeout, 130 s at the most, 60 s).
+/// Messages are claimed only when a slot is free, so none waits.
+pub fn lease_seconds(timeout_seconds: u32) -> i64 {
+    2 * i64::from(timeout_seconds) + 10
+}
 
 /// What a finished delivery reports to the dispatcher.
 struct Done {
@@ -46,6 +50,8 @@ pub struct Dispatcher {
     client: WebhookClient,
     per_tenant: u32,
     overall: u32,
+    /// Seconds a claim leases its messages ([`lease_seconds`]).
+    lease: i64,
     in_flight: HashMap<TenantId, u32>,
     circuits: Circuits,
     tasks: JoinSet<Done>,
@@ -68,6 +74,7 @@ impl Dispatcher {
     pub fn new(service: Service, client: WebhookClient) -> Self {
         let settings = service.settings();
         let (per_tenant, overall) = (settings.webhooks.per_tenant, settings.webhooks.concurrency);
+        let lease = lease_seconds(settings.webhooks.timeout_seconds);
         let circuits = Circuits::new(
             settings.webhooks.circuit_failures,
             settings.webhooks.circuit_open_seconds,
@@ -77,6 +84,7 @@ impl Dispatcher {
             client,
             per_tenant,
             overall,
+            lease,
             in_flight: HashMap::new(),
             circuits,
             tasks: JoinSet::new(),
@@ -119,7 +127,7 @@ impl Dispatcher {
             let claimed = self
                 .service
                 .store
-                .claim_tenant_webhooks(&tenant, now, LEASE_SECONDS, room)
+                .claim_tenant_webhooks(&tenant, now, self.lease, room)
                 .await?;
             if claimed.is_empty() {
                 continue;

@@ -190,9 +190,12 @@ async fn sigkill_under_load_keeps_every_told_decision_and_pending_deadline_and_e
     let secret = tenant.webhook_secret.clone().expect("webhook secret");
     // The receiver refuses every first delivery on purpose: that is not a dead endpoint,
     // so the webhook circuit breaker must not take it for one.
+    // A short webhook timeout makes a short lease (2 × 3 + 10 s): a delivery the kill cut
+    // mid-request is sent again that soon.
     let settings = [
         ("ONEPUSH_PUSH_FATIGUE__MAX_PENDING_PER_USER", "1000"),
         ("ONEPUSH_WEBHOOKS__CIRCUIT_FAILURES", "1000"),
+        ("ONEPUSH_WEBHOOKS__TIMEOUT_SECONDS", "3"),
     ];
     let relay = RelayProcess::serve(&data, None, &settings).await;
     let bank = Bank::new(&relay.url, &tenant.api_key);
@@ -313,7 +316,7 @@ async fn every_webhook_arrives_under_a_stable_id(
         }
         let missing = ended.keys().filter(|id| count(id) < 2).count();
         assert!(
-            waited.elapsed() < Duration::from_secs(180),
+            waited.elapsed() < Duration::from_secs(120),
             "{missing} challenges' webhooks never arrived twice"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
