@@ -32,20 +32,11 @@ async fn the_cli_sets_up_a_code_only_token_and_shows_its_kind() {
     let text = stdout(&cli::run(show).await.success());
     assert!(text.contains("(code-only token)"), "{text}");
     // The reopened vault keeps the kind and the credential.
-    let mut show = cli::device(&home);
-    show.args(["--insecure-no-pin", "--json", "show"]);
-    let shown = json_line(&cli::run(show).await.success());
+    let shown = show_json(&home).await;
     assert_eq!(shown["kind"], "otp", "{shown}");
     assert_eq!(shown["credential_id"], created["credential_id"], "{shown}");
 
-    let mut codes = cli::device(&home);
-    codes.args(["--insecure-no-pin", "--json", "codes", "--enroll"]);
-    let codes = json_line(&cli::run(codes).await.success());
-    let pair: [String; 2] = serde_json::from_value(codes["codes"].clone()).unwrap();
-    let (status, body) = world
-        .bank
-        .enroll("alice", &cid.parse().unwrap(), &pair)
-        .await;
+    let (status, body) = enroll_from_shell(&world, &home, "alice", &cid).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["kind"], "otp");
 
@@ -55,19 +46,10 @@ async fn the_cli_sets_up_a_code_only_token_and_shows_its_kind() {
     init.args(["--insecure-no-pin", "init", "--relay", world.url()]);
     let text = stdout(&cli::run(init).await.success());
     assert!(text.contains("(push token)"), "{text}");
-    let mut show = cli::device(&other);
-    show.args(["--insecure-no-pin", "--json", "show"]);
-    let shown = json_line(&cli::run(show).await.success());
+    let shown = show_json(&other).await;
     assert_eq!(shown["kind"], "push", "{shown}");
     let phone = shown["credential_id"].as_str().unwrap().to_owned();
-    let mut codes = cli::device(&other);
-    codes.args(["--insecure-no-pin", "--json", "codes", "--enroll"]);
-    let codes = json_line(&cli::run(codes).await.success());
-    let pair: [String; 2] = serde_json::from_value(codes["codes"].clone()).unwrap();
-    let (status, body) = world
-        .bank
-        .enroll("bob", &phone.parse().unwrap(), &pair)
-        .await;
+    let (status, body) = enroll_from_shell(&world, &other, "bob", &phone).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["kind"], "push");
     world.bank.login("bob").await;
@@ -86,4 +68,26 @@ async fn the_cli_sets_up_a_code_only_token_and_shows_its_kind() {
     let failed = cli::run(init).await.failure();
     let err = stderr(&failed);
     assert!(err.contains("push or otp"), "{err}");
+}
+
+/// What `show --json` says of the emulator at `home`.
+async fn show_json(home: &std::path::Path) -> serde_json::Value {
+    let mut show = cli::device(home);
+    show.args(["--insecure-no-pin", "--json", "show"]);
+    json_line(&cli::run(show).await.success())
+}
+
+/// The bank's answer to enrolling `user` with credential `cid` and two codes that the
+/// emulator at `home` gives for enrollment.
+async fn enroll_from_shell(
+    world: &common::World,
+    home: &std::path::Path,
+    user: &str,
+    cid: &str,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut codes = cli::device(home);
+    codes.args(["--insecure-no-pin", "--json", "codes", "--enroll"]);
+    let codes = json_line(&cli::run(codes).await.success());
+    let pair: [String; 2] = serde_json::from_value(codes["codes"].clone()).unwrap();
+    world.bank.enroll(user, &cid.parse().unwrap(), &pair).await
 }
