@@ -14,7 +14,7 @@ use onepush_protocol::api::DecisionRecord;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
 
 use super::outbox::insert_outbox;
-use super::tenants::insert_audit;
+use super::tenants::{audit_args, insert_audit};
 use crate::store::bindings::sql;
 use crate::store::codec::{parse, to_json};
 use crate::store::decode;
@@ -85,18 +85,6 @@ fn audit_insert(first: usize, at: &str, source: &str) -> String {
         p(4),
         p(5)
     )
-}
-
-/// An audit event's six parameters (see [`audit_insert`]).
-fn audit_args(e: &NewAudit) -> [Arg<'_>; 6] {
-    [
-        e.tenant_id.as_ref().map(TenantId::as_str).into(),
-        e.event.as_str().into(),
-        e.user_id.as_ref().map(UserId::as_str).into(),
-        e.credential_id.as_ref().map(CredentialId::as_str).into(),
-        e.challenge_id.map(|c| c.to_string()).into(),
-        e.detail.to_string().into(),
-    ]
 }
 
 /// PostgreSQL's challenge insert in one statement: the user's binding locked and their

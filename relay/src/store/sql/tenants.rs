@@ -5,7 +5,7 @@ use onepush_protocol::api::AuditEvent;
 use onepush_protocol::{CredentialId, TenantId, UserId};
 
 use crate::store::decode;
-use crate::store::plan::{Conn, Mode, Runner, Stmt, bytes, int, run, stmt};
+use crate::store::plan::{Arg, Conn, Mode, Runner, Stmt, bytes, int, run, stmt};
 use crate::store::{AuditStore, NewAudit, StoreError, TenantRecord, TenantStore};
 
 const INSERT_TENANT: &str = "INSERT INTO tenants (id, display_name, api_key_hash, \
@@ -18,12 +18,17 @@ const TENANT_BY_KEY: &str = "SELECT * FROM tenants WHERE api_key_hash = $1";
 const SET_PUSH_FATIGUE: &str = "UPDATE tenants SET push_fatigue_threshold = $1, \
      push_fatigue_window_seconds = $2 WHERE id = $3";
 const SET_KEY: &str = "UPDATE tenants SET api_key_hash = $1 WHERE id = $2";
-const INSERT_AUDIT: &str = "INSERT INTO audit_events (tenant_id, at, event, user_id, \
-     credential_id, challenge_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// An audit event's insert, its parameters bound by [`audit_stmt`].
+macro_rules! insert_audit {
+    () => {
+        "INSERT INTO audit_events (tenant_id, at, event, user_id, credential_id, \
+         challenge_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    };
+}
+const INSERT_AUDIT: &str = insert_audit!();
 /// [`INSERT_AUDIT`] answering the event's `seq`: SQLite buffers a `RETURNING` row in a
 /// table of its own, so the writes that do not need the `seq` leave it out.
-const APPEND_AUDIT: &str = "INSERT INTO audit_events (tenant_id, at, event, user_id, \
-     credential_id, challenge_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq";
+const APPEND_AUDIT: &str = concat!(insert_audit!(), " RETURNING seq");
 /// A page of one user's audit events (index `audit_by_tenant_user`).
 const AUDIT_OF_USER: &str = "SELECT * FROM audit_events WHERE tenant_id = $1 \
      AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT $4";
@@ -40,17 +45,27 @@ pub(crate) async fn insert_audit(
     c.execute(audit_stmt(INSERT_AUDIT, e, at)).await.map(drop)
 }
 
+/// An audit event's six parameters, all but its time: the columns `tenant_id`, `event`,
+/// `user_id`, `credential_id`, `challenge_id`, `detail` (also bound by the one-statement
+/// challenge writes, which take the time from the statement).
+pub(crate) fn audit_args(e: &NewAudit) -> [Arg<'_>; 6] {
+    [
+        e.tenant_id.as_ref().map(TenantId::as_str).into(),
+        e.event.as_str().into(),
+        e.user_id.as_ref().map(UserId::as_str).into(),
+        e.credential_id.as_ref().map(CredentialId::as_str).into(),
+        e.challenge_id.map(|c| c.to_string()).into(),
+        e.detail.to_string().into(),
+    ]
+}
+
+/// `sql` ([`INSERT_AUDIT`] or [`APPEND_AUDIT`]) with `e` at `at` bound.
 fn audit_stmt<'a>(sql: &'static str, e: &'a NewAudit, at: i64) -> Stmt<'a> {
-    stmt!(
+    let [tenant, rest @ ..] = audit_args(e);
+    Stmt {
         sql,
-        e.tenant_id.as_ref().map(TenantId::as_str),
-        at,
-        e.event.as_str(),
-        e.user_id.as_ref().map(UserId::as_str),
-        e.credential_id.as_ref().map(CredentialId::as_str),
-        e.challenge_id.map(|c| c.to_string()),
-        e.detail.to_string(),
-    )
+        args: [tenant, at.into()].into_iter().chain(rest).collect(),
+    }
 }
 
 #[async_trait]
