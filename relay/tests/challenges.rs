@@ -620,3 +620,37 @@ async fn a_decision_from_a_revoked_or_unknown_credential_is_refused() {
     );
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_store_decides_every_answer_even_when_an_end_goes_unannounced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (relay, bank, _device) = enrolled(dir.path()).await;
+    let created: ChallengeCreated = bank.login("alice", json!({})).await.json(201);
+    let id = created.id.to_string();
+    // Ended in the store behind the relay's back: no change is published for it, so this
+    // relay still counts it among the challenges it made and knows to be pending.
+    let store = relay.relay.service().store().clone();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ended = store
+        .finish_challenge_audited(
+            &created.id,
+            ChallengeStatus::Cancelled,
+            now,
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(ended);
+    // A plain read always asks the store.
+    let now: BankChallenge = bank.get(&format!("/v1/challenges/{id}")).await.json(200);
+    assert_eq!(now.status, ChallengeStatus::Cancelled);
+    // A long-poll waits, as nothing it can hear of ended it, then answers what the store holds.
+    let polled: BankChallenge = bank
+        .get(&format!("/v1/challenges/{id}?wait=1"))
+        .await
+        .json(200);
+    assert_eq!(polled.status, ChallengeStatus::Cancelled);
+    relay.shutdown().await.unwrap();
+}

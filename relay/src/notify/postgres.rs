@@ -20,9 +20,9 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 
-use crate::store::StoreError;
 use crate::store::plan::{Mode, Runner as _};
 use crate::store::postgres::PgStore;
+use crate::store::{ChallengeRecord, StoreError};
 use tokio::sync::mpsc;
 
 use super::{ChallengeChange, ChallengeWaiter, CredentialStream, InProcessNotifier, Notifier};
@@ -202,6 +202,20 @@ impl Notifier for PgNotifier {
     /// reached the device when it forwards it.)
     fn is_connected(&self, credential: &CredentialId) -> bool {
         self.local.is_connected(credential)
+    }
+
+    fn expect_pending(&self, record: Arc<ChallengeRecord>, now: i64) {
+        self.local.expect_pending(record, now);
+    }
+
+    fn forget_pending(&self, challenge: &ChallengeId) {
+        self.local.forget_pending(challenge);
+    }
+
+    /// Known *on this relay*: another relay's end is heard over `LISTEN`, and a gap in that
+    /// feed forgets them all (see [`PgNotifier`]).
+    fn known_pending(&self, challenge: &ChallengeId) -> Option<Arc<ChallengeRecord>> {
+        self.local.known_pending(challenge)
     }
 }
 

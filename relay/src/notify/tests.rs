@@ -193,3 +193,85 @@ fn a_hundred_thousand_long_polls_are_woken() {
         (0, 0)
     );
 }
+
+fn pending_record(credential_id: &CredentialId, expires_at: i64) -> Arc<ChallengeRecord> {
+    use onepush_protocol::{ChallengeKind, Context, TenantId, UserId};
+    Arc::new(ChallengeRecord {
+        id: ChallengeId::new(),
+        tenant_id: "bank".parse::<TenantId>().unwrap(),
+        user_id: "alice".parse::<UserId>().unwrap(),
+        credential_id: credential_id.clone(),
+        kind: ChallengeKind::Login,
+        context: Context::from_value(serde_json::json!({})).unwrap(),
+        number: None,
+        nonce: "bm9uY2U".into(),
+        status: ChallengeStatus::Pending,
+        created_at: 1_000,
+        expires_at,
+        decided_at: None,
+        reached_device: false,
+        decision: None,
+    })
+}
+
+#[test]
+fn a_challenge_made_here_is_known_pending_until_a_change_ends_it() {
+    let notifier = InProcessNotifier::new();
+    let cid = credential();
+    let ch = pending_record(&cid, 2_000);
+    notifier.expect_pending(ch.clone(), 1_000);
+    assert_eq!(notifier.known_pending(&ch.id), Some(ch.clone()));
+    // Its own announcement does not end it.
+    notifier.publish(change(ch.id, &cid, ChallengeStatus::Pending));
+    assert_eq!(notifier.known_pending(&ch.id), Some(ch.clone()));
+    // An end (this relay's, or another's heard over the feed) does.
+    notifier.publish(change(ch.id, &cid, ChallengeStatus::Approved));
+    assert_eq!(notifier.known_pending(&ch.id), None);
+    assert_eq!(notifier.known_pending_count(), 0);
+}
+
+#[test]
+fn a_challenge_not_stored_and_every_challenge_after_a_lost_feed_are_forgotten() {
+    let notifier = InProcessNotifier::new();
+    let cid = credential();
+    let (refused, kept) = (pending_record(&cid, 2_000), pending_record(&cid, 2_000));
+    notifier.expect_pending(refused.clone(), 1_000);
+    notifier.expect_pending(kept.clone(), 1_000);
+    notifier.forget_pending(&refused.id);
+    assert_eq!(notifier.known_pending(&refused.id), None);
+    assert_eq!(notifier.known_pending(&kept.id), Some(kept.clone()));
+    // A feed that may have missed an end: nothing is known pending any more.
+    notifier.release_all_waiters();
+    assert_eq!(notifier.known_pending(&kept.id), None);
+    assert_eq!(notifier.known_pending_count(), 0);
+}
+
+#[test]
+fn past_capacity_the_overdue_go_first_and_then_new_challenges_are_not_remembered() {
+    let notifier = InProcessNotifier::new();
+    let cid = credential();
+    let template = pending_record(&cid, 1_500);
+    let copy = |expires_at| {
+        let mut ch = ChallengeRecord::clone(&template);
+        ch.id = ChallengeId::new();
+        ch.expires_at = expires_at;
+        Arc::new(ch)
+    };
+    // Full: half of them overdue at 2,000.
+    for i in 0..pending::CAPACITY {
+        notifier.expect_pending(copy(if i % 2 == 0 { 1_500 } else { 3_000 }), 1_000);
+    }
+    assert_eq!(notifier.known_pending_count(), pending::CAPACITY);
+    let late = copy(3_000);
+    notifier.expect_pending(late.clone(), 2_000);
+    assert_eq!(notifier.known_pending(&late.id), Some(late));
+    assert_eq!(notifier.known_pending_count(), pending::CAPACITY / 2 + 1);
+    // Full of challenges that are not overdue: a new one is not remembered.
+    for _ in 0..pending::CAPACITY / 2 - 1 {
+        notifier.expect_pending(copy(3_000), 2_000);
+    }
+    let refused = copy(3_000);
+    notifier.expect_pending(refused.clone(), 2_000);
+    assert_eq!(notifier.known_pending(&refused.id), None);
+    assert_eq!(notifier.known_pending_count(), pending::CAPACITY);
+}

@@ -171,7 +171,7 @@ impl Service {
             });
         }
         let connected = self.notifier.is_connected(&binding.credential_id);
-        let ch = ChallengeRecord {
+        let ch = Arc::new(ChallengeRecord {
             id: ChallengeId::new(),
             tenant_id: tenant.id.clone(),
             user_id: req.user_id,
@@ -186,17 +186,13 @@ impl Service {
             decided_at: None,
             reached_device: connected,
             decision: None,
-        };
+        });
         let idem = idempotency_key.as_deref().map(|k| (k, &hash));
         // The `challenge.created` audit event is written in the same transaction, and the
         // pending limit checked in it (so two creates at once cannot both pass it).
         let audit = created_audit(&ch);
         let limit = Some(self.settings.push_fatigue.max_pending_per_user);
-        match self
-            .store
-            .insert_challenge_audited(&ch, idem, Some(&audit), limit)
-            .await
-        {
+        match self.store_new(&ch, idem, &audit, limit).await {
             Ok(Admission::Admitted) => {}
             Ok(Admission::TooManyPending(pending)) => {
                 return Err(ChallengeError::TooManyPending(pending));
@@ -205,7 +201,7 @@ impl Service {
                 // The binding changed since the gate read it (suspended, locked...).
                 return Err(match self.user_binding(tenant, &ch.user_id).await? {
                     Some(now) => NotActive::of(&now).into(),
-                    None => ChallengeError::UnknownUser(ch.user_id),
+                    None => ChallengeError::UnknownUser(ch.user_id.clone()),
                 });
             }
             Err(StoreError::Conflict) => {
@@ -225,6 +221,27 @@ impl Service {
             expires_at: from_unix(ch.expires_at),
             number: ch.number,
         })
+    }
+
+    /// Stores the new challenge `ch`, remembered on this relay as pending first (so the end
+    /// of it is never heard of before it: the bank's long-polls here wait without reading
+    /// it back) and forgotten again if it was not stored.
+    async fn store_new(
+        &self,
+        ch: &Arc<ChallengeRecord>,
+        idempotency: Option<(&str, &[u8; 32])>,
+        audit: &NewAudit,
+        max_pending: Option<u32>,
+    ) -> Result<Admission, StoreError> {
+        self.notifier.expect_pending(ch.clone(), ch.created_at);
+        let inserted = self
+            .store
+            .insert_challenge_audited(ch, idempotency, Some(audit), max_pending)
+            .await;
+        if !matches!(inserted, Ok(Admission::Admitted)) {
+            self.notifier.forget_pending(&ch.id);
+        }
+        inserted
     }
 
     async fn idempotent(
@@ -255,17 +272,21 @@ impl Service {
 
     /// Publishes a new challenge to event streams and starts its Web Push delivery to
     /// `subscription`.
-    fn announce(&self, ch: &ChallengeRecord, subscription: Option<onepush_protocol::PushChannel>) {
+    fn announce(
+        &self,
+        ch: &Arc<ChallengeRecord>,
+        subscription: Option<onepush_protocol::PushChannel>,
+    ) {
         crate::metrics::challenge_created(ch.kind);
         self.notifier.publish(ChallengeChange {
             challenge_id: ch.id,
             credential_id: ch.credential_id.clone(),
             status: ChallengeStatus::Pending,
-            record: Some(Arc::new(ch.clone())),
+            record: Some(ch.clone()),
         });
         if let Some(subscription) = subscription {
             let service = self.clone();
-            let ch = ch.clone();
+            let ch = Arc::clone(ch);
             tokio::spawn(async move { service.push_challenge(&ch, &subscription).await });
         }
     }
@@ -320,8 +341,11 @@ impl Service {
     }
 
     /// `GET /v1/challenges/{id}?wait=`: waits on the notifier (never polls the store).
-    /// When the notifier releases its waiters (it lost its feed of changes, e.g. a dropped
-    /// `LISTEN` connection), reads the store again and goes on waiting for the time left.
+    /// A challenge this relay made and knows to be pending is not read first (the change
+    /// that ends it wakes the waiter, registered before the notifier is asked); any other
+    /// is read from the store, as is every answer without a wait. When the notifier
+    /// releases its waiters (it lost its feed of changes, e.g. a dropped `LISTEN`
+    /// connection), reads the store again and goes on waiting for the time left.
     pub async fn wait_challenge(
         &self,
         tenant: &TenantRecord,
@@ -334,14 +358,17 @@ impl Service {
             // Every open long-poll keeps this future resident: the store reads are boxed
             // and the record is dropped before waiting, so only the waiter and its timer
             // stay for as long as the bank waits.
-            let (left, expires_at) = {
-                let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
-                let left = wait.saturating_sub(started.elapsed());
-                if ch.status.is_terminal() || left.is_zero() {
-                    return Ok(views::bank_challenge(&ch));
+            let expires_at = match self.known_deadline(&tenant.id, id) {
+                Some(at) if !wait.saturating_sub(started.elapsed()).is_zero() => at,
+                _ => {
+                    let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
+                    if ch.status.is_terminal() || wait.saturating_sub(started.elapsed()).is_zero() {
+                        return Ok(views::bank_challenge(&ch));
+                    }
+                    ch.expires_at
                 }
-                (left, ch.expires_at)
             };
+            let left = wait.saturating_sub(started.elapsed());
             let until_deadline = u64::try_from(expires_at - self.now()).unwrap_or(0);
             // Wake at the deadline too, so the read below can end the challenge.
             let limit = left.min(Duration::from_secs(until_deadline) + Duration::from_millis(200));
@@ -358,6 +385,13 @@ impl Service {
                 }
             }
         }
+    }
+
+    /// The deadline of the tenant's challenge `id` if this relay made it and knows it is
+    /// pending, and the deadline has not passed (see [`crate::notify::Notifier::known_pending`]).
+    fn known_deadline(&self, tenant: &TenantId, id: &ChallengeId) -> Option<i64> {
+        let ch = self.notifier.known_pending(id)?;
+        (&ch.tenant_id == tenant && ch.expires_at > self.now()).then_some(ch.expires_at)
     }
 
     /// `DELETE /v1/challenges/{id}`.

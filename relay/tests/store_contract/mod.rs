@@ -12,7 +12,7 @@ mod kinds;
 mod maintenance;
 mod offline;
 mod ops;
-mod records;
+pub(crate) mod records;
 mod upkeep;
 
 use std::future::Future;
