@@ -57,7 +57,7 @@ async fn suspended_user_gets_no_pushes_until_resumed_and_sees_the_grace_date() {
 #[tokio::test]
 async fn unregistering_cancels_pending_challenges_and_allows_a_new_phone() {
     let dir = tempfile::tempdir().unwrap();
-    let (relay, bank, _old) = enrolled(dir.path()).await;
+    let (relay, bank, old) = enrolled(dir.path()).await;
     let id = bank
         .login("alice", json!({}))
         .await
@@ -81,6 +81,19 @@ async fn unregistering_cancels_pending_challenges_and_allows_a_new_phone() {
     let new_phone = TestDevice::provisioned(&relay.url, None).await;
     let user: UserBinding = bank.enroll("alice", &new_phone).await.json(201);
     assert_eq!(user.credential_id, new_phone.credential_id());
+    // The next login goes to the new phone (the relay last saw alice bound to the old
+    // one: the insert refuses that, and the new binding it read is tried instead).
+    let next = bank
+        .login("alice", json!({}))
+        .await
+        .json::<ChallengeCreated>(201)
+        .id;
+    let ch: BankChallenge = bank.get(&format!("/v1/challenges/{next}")).await.json(200);
+    assert_eq!(ch.credential_id, new_phone.credential_id());
+    assert_eq!(new_phone.challenge(&next.to_string()).await.id, next);
+    old.send("GET", &format!("/v1/device/challenges/{next}"), None)
+        .await
+        .problem(404, "challenge-not-found");
     bank.delete("/v1/users/nobody/enrollment")
         .await
         .problem(404, "user-not-enrolled");

@@ -15,7 +15,10 @@ use crate::clock::from_unix;
 use crate::notify::ChallengeChange;
 use crate::push::DeliveryOutcome;
 use crate::service::TenantError;
-use crate::store::{Admission, ChallengeRecord, NewAudit, OutboxMessage, StoreError, TenantRecord};
+use crate::store::{
+    Admission, Admit, ChallengeGate, ChallengeRecord, NewAudit, OutboxMessage, StoreError,
+    TenantRecord,
+};
 use crate::webhook::{PUSH_FATIGUE_EVENT, PushFatigueData, PushFatigueEvent};
 
 /// A user locked out by push fatigue.
@@ -145,37 +148,30 @@ impl Service {
             return Ok(existing);
         }
         let now = self.now();
-        // The binding, the push-fatigue count and where to push: one read.
-        let Some(gate) = self
-            .store
-            .challenge_gate(&tenant.id, &req.user_id, refusals_query(tenant, now, 0))
-            .await?
-        else {
-            return Err(ChallengeError::UnknownUser(req.user_id));
+        let admit = Admit {
+            max_pending: Some(self.settings.push_fatigue.max_pending_per_user),
+            refusals: refusals_query(tenant, now, 0),
         };
-        let binding = gate.binding;
-        if binding.state != BindingState::Active {
-            return Err(NotActive::of(&binding).into());
-        }
-        // A code token (R10, R11) answers with one-time codes, never a push; its kind came
-        // with the binding, in the same read.
-        if binding.kind == TokenKind::Otp {
-            return Err(ChallengeError::CodeToken(req.user_id));
-        }
-        if let Some(lockout) = lockout(tenant, &gate.refusals) {
-            return Err(ChallengeError::Lockout {
-                refused: lockout.refused,
-                window_seconds: tenant.push_fatigue_window_seconds,
-                until: lockout.until,
-                retry_after: u64::try_from(lockout.until - now).unwrap_or(0),
-            });
-        }
-        let connected = self.notifier.is_connected(&binding.credential_id);
-        let ch = Arc::new(ChallengeRecord {
+        // Addressed to the credential the user was last seen bound to, checked again by
+        // the insert, which reads the rest of the gate with it; a user not seen yet is
+        // read first.
+        let credential = if let Some(credential) = self.bound.get(&tenant.id, &req.user_id) {
+            credential
+        } else {
+            let gate = self
+                .store
+                .challenge_gate(&tenant.id, &req.user_id, admit.refusals)
+                .await?
+                .ok_or_else(|| ChallengeError::UnknownUser(req.user_id.clone()))?;
+            refusal(tenant, &gate, None, admit, now)?;
+            gate.binding.credential_id
+        };
+        let mut ch = Arc::new(ChallengeRecord {
             id: ChallengeId::new(),
             tenant_id: tenant.id.clone(),
             user_id: req.user_id,
-            credential_id: binding.credential_id,
+            reached_device: self.notifier.is_connected(&credential),
+            credential_id: credential,
             kind: req.kind,
             context: req.context,
             number: req.number_matching.then(random_number),
@@ -184,42 +180,66 @@ impl Service {
             created_at: now,
             expires_at: now + i64::from(ttl),
             decided_at: None,
-            reached_device: connected,
             decision: None,
         });
         let idem = idempotency_key.as_deref().map(|k| (k, &hash));
-        // The `challenge.created` audit event is written in the same transaction, and the
-        // pending limit checked in it (so two creates at once cannot both pass it).
-        let audit = created_audit(&ch);
-        let limit = Some(self.settings.push_fatigue.max_pending_per_user);
-        match self.store_new(&ch, idem, &audit, limit).await {
-            Ok(Admission::Admitted) => {}
-            Ok(Admission::TooManyPending(pending)) => {
-                return Err(ChallengeError::TooManyPending(pending));
+        let mut tried_another = false;
+        let gate = loop {
+            // The `challenge.created` audit event is written in the same transaction, and
+            // the gate checked in it (so two creates at once cannot both pass the limits).
+            match self.store_new(&ch, idem, &created_audit(&ch), admit).await {
+                Ok(Admission::Admitted(gate)) => break gate,
+                Ok(Admission::NoBinding) => {
+                    self.bound.forget(&tenant.id, &ch.user_id);
+                    return Err(ChallengeError::UnknownUser(ch.user_id.clone()));
+                }
+                Ok(Admission::Refused { gate, pending }) => {
+                    refusal(tenant, &gate, Some(pending), admit, now)?;
+                    // Nothing in what the insert read refuses it: the user is bound to
+                    // another credential than the one tried (enrolled again since this
+                    // relay saw them). Once, that one.
+                    let bound = gate.binding.credential_id;
+                    if tried_another || bound == ch.credential_id {
+                        return Err(self.binding_changed(tenant, &ch.user_id).await?);
+                    }
+                    tried_another = true;
+                    let mut next = ChallengeRecord::clone(&ch);
+                    next.reached_device = self.notifier.is_connected(&bound);
+                    next.credential_id = bound;
+                    ch = Arc::new(next);
+                }
+                Err(StoreError::Conflict) => {
+                    // Another request with the same key won the race.
+                    let key = idempotency_key.as_deref().unwrap_or_default();
+                    return self
+                        .idempotent(tenant, key, &hash)
+                        .await?
+                        .ok_or(ChallengeError::IdempotencyKeyReused);
+                }
+                Err(e) => return Err(e.into()),
             }
-            Ok(Admission::BindingNotActive) => {
-                // The binding changed since the gate read it (suspended, locked...).
-                return Err(match self.user_binding(tenant, &ch.user_id).await? {
-                    Some(now) => NotActive::of(&now).into(),
-                    None => ChallengeError::UnknownUser(ch.user_id.clone()),
-                });
-            }
-            Err(StoreError::Conflict) => {
-                // Another request with the same key won the race.
-                let key = idempotency_key.as_deref().unwrap_or_default();
-                return self
-                    .idempotent(tenant, key, &hash)
-                    .await?
-                    .ok_or(ChallengeError::IdempotencyKeyReused);
-            }
-            Err(e) => return Err(e.into()),
-        }
+        };
+        self.bound
+            .remember(&tenant.id, &ch.user_id, &ch.credential_id);
         self.announce(&ch, gate.push_subscription);
         Ok(ChallengeCreated {
             id: ch.id,
             status: ch.status,
             expires_at: from_unix(ch.expires_at),
             number: ch.number,
+        })
+    }
+
+    /// The error for a binding that changed while a challenge was made for it (suspended,
+    /// locked...), read again.
+    async fn binding_changed(
+        &self,
+        tenant: &TenantRecord,
+        user: &UserId,
+    ) -> Result<ChallengeError, ChallengeError> {
+        Ok(match self.user_binding(tenant, user).await? {
+            Some(now) => NotActive::of(&now).into(),
+            None => ChallengeError::UnknownUser(user.clone()),
         })
     }
 
@@ -231,14 +251,14 @@ impl Service {
         ch: &Arc<ChallengeRecord>,
         idempotency: Option<(&str, &[u8; 32])>,
         audit: &NewAudit,
-        max_pending: Option<u32>,
+        admit: Admit,
     ) -> Result<Admission, StoreError> {
         self.notifier.expect_pending(ch.clone(), ch.created_at);
         let inserted = self
             .store
-            .insert_challenge_audited(ch, idempotency, Some(audit), max_pending)
+            .insert_challenge_audited(ch, idempotency, Some(audit), admit)
             .await;
-        if !matches!(inserted, Ok(Admission::Admitted)) {
+        if !matches!(inserted, Ok(Admission::Admitted(_))) {
             self.notifier.forget_pending(&ch.id);
         }
         inserted
@@ -581,6 +601,42 @@ fn refusals_query(tenant: &TenantRecord, now: i64, extra: u32) -> Option<(i64, u
         let window = i64::from(tenant.push_fatigue_window_seconds);
         (now - window + 1, threshold.saturating_add(extra))
     })
+}
+
+/// Why `gate` refuses a new challenge for its user, if it does, in the order a bank is
+/// told: the binding's state, a code token, the push-fatigue lockout, then the pending
+/// limit (`pending` of the user's challenges, when they were counted). The store decides
+/// with [`Admit::admits`]; this names the reason.
+fn refusal(
+    tenant: &TenantRecord,
+    gate: &ChallengeGate,
+    pending: Option<u32>,
+    admit: Admit,
+    now: i64,
+) -> Result<(), ChallengeError> {
+    let binding = &gate.binding;
+    if binding.state != BindingState::Active {
+        return Err(NotActive::of(binding).into());
+    }
+    // A code token (R10, R11) answers with one-time codes, never a push; its kind came
+    // with the binding, in the same read.
+    if binding.kind == TokenKind::Otp {
+        return Err(ChallengeError::CodeToken(binding.user_id.clone()));
+    }
+    if let Some(lockout) = lockout(tenant, &gate.refusals) {
+        return Err(ChallengeError::Lockout {
+            refused: lockout.refused,
+            window_seconds: tenant.push_fatigue_window_seconds,
+            until: lockout.until,
+            retry_after: u64::try_from(lockout.until - now).unwrap_or(0),
+        });
+    }
+    if let Some(pending) = pending
+        && admit.max_pending.is_some_and(|most| pending >= most)
+    {
+        return Err(ChallengeError::TooManyPending(pending));
+    }
+    Ok(())
 }
 
 /// The lockout that the refusals `ended` (newest first, from [`refusals_query`]) make, if

@@ -1,6 +1,7 @@
 //! Use cases: what the relay does, independent of HTTP. Handlers call these; these
 //! call the [`Store`], the [`Notifier`] and the [`PushSender`].
 
+mod bound;
 pub mod challenges;
 mod decisions;
 mod device;
@@ -93,6 +94,8 @@ pub struct Service {
     /// The stored suspensions as last read ([`maintenance`]).
     maintenance_rows: Arc<maintenance::MaintenanceCache>,
     tenants: Arc<tenant_cache::TenantCache>,
+    /// The credential each user was last seen bound to ([`bound`]).
+    bound: Arc<bound::BoundCredentials>,
 }
 
 impl std::fmt::Debug for Service {
@@ -125,6 +128,7 @@ impl Service {
             local_maintenance,
             maintenance_rows: Arc::default(),
             tenants: Arc::default(),
+            bound: Arc::default(),
         }
     }
 

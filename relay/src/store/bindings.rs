@@ -214,11 +214,6 @@ pub(crate) mod sql {
              THEN $2 + $3 ELSE NULL END \
          WHERE id = $4 AND (enroll_locked_until IS NULL OR enroll_locked_until <= $2)";
 
-    /// The user's binding as a challenge insert checks it (PostgreSQL locks the row to
-    /// the commit with `FOR UPDATE`, appended there).
-    pub const BINDING_FOR_CHALLENGE: &str =
-        "SELECT state, credential_id FROM bindings WHERE tenant_id = $1 AND user_id = $2";
-
     /// Ends a pending challenge (any status but `approved`).
     pub const FINISH_CHALLENGE: &str = "UPDATE challenges SET status = $1, decided_at = $2, \
          decision = $3 WHERE id = $4 AND status = 'pending'";

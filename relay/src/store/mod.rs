@@ -47,7 +47,7 @@ pub use upkeep::{ClusterStore, CredentialSweep};
 
 pub use ops::OpsStore;
 pub use records::{
-    Admission, BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit,
+    Admission, Admit, BindingRecord, ChallengeGate, ChallengeRecord, CredentialRecord, NewAudit,
     OfflineRecord, OutboxMessage, OutboxUpdate, SealedSecret, TenantRecord,
 };
 
@@ -309,36 +309,37 @@ pub trait CredentialStore: Send + Sync + 'static {
 #[async_trait]
 pub trait ChallengeStore: Send + Sync + 'static {
     /// Inserts a challenge, with its idempotency key (`Conflict` if the key exists, or
-    /// if the user's binding is not active and bound to the challenge's credential).
+    /// if the user's binding is not active, for push and bound to the challenge's
+    /// credential).
     async fn insert_challenge(
         &self,
         challenge: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
     ) -> Result<(), StoreError> {
         match self
-            .insert_challenge_audited(challenge, idempotency, None, None)
+            .insert_challenge_audited(challenge, idempotency, None, Admit::default())
             .await?
         {
-            Admission::Admitted => Ok(()),
-            Admission::TooManyPending(_) | Admission::BindingNotActive => Err(StoreError::Conflict),
+            Admission::Admitted(_) => Ok(()),
+            Admission::NoBinding | Admission::Refused { .. } => Err(StoreError::Conflict),
         }
     }
     /// [`insert_challenge`](Self::insert_challenge) and, in the same transaction, appends
-    /// `audit` (at the challenge's `created_at`): one commit for the two writes. With
-    /// `max_pending`, first counts the user's challenges pending and not overdue at the
-    /// challenge's `created_at`, and writes nothing when there are that many already
-    /// ([`Admission::TooManyPending`]). The count and the insert are one step: of two
-    /// concurrent inserts for one user (through one relay or several), the second counts
-    /// the first. Writes nothing either unless the user's binding is `active` and bound
-    /// to the challenge's credential ([`Admission::BindingNotActive`]), read in the same
-    /// step (PostgreSQL: `FOR UPDATE`), so a challenge created while the binding leaves
-    /// `active` is either refused or ended by that change.
+    /// `audit` (at the challenge's `created_at`): one commit for the two writes. First
+    /// reads what [`challenge_gate`](Store::challenge_gate) reads (the refusals as
+    /// `admit` asks) and, with `admit.max_pending`, counts the user's challenges pending
+    /// and not overdue at the challenge's `created_at`; writes nothing unless
+    /// [`Admit::admits`] them ([`Admission::Refused`], with what was read). The reads and
+    /// the insert are one step: of two concurrent inserts for one user (through one relay
+    /// or several), the second counts the first, and a challenge created while the
+    /// binding leaves `active` is either refused or ended by that change (PostgreSQL
+    /// locks the binding, `FOR UPDATE`, and reads its state after the lock).
     async fn insert_challenge_audited(
         &self,
         challenge: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
         audit: Option<&NewAudit>,
-        max_pending: Option<u32>,
+        admit: Admit,
     ) -> Result<Admission, StoreError>;
     /// The challenge and request hash stored under an idempotency key.
     async fn idempotent_challenge(

@@ -156,18 +156,52 @@ pub enum OutboxUpdate {
     Failed,
 }
 
+/// What a new challenge must pass besides its user's binding (active, for push, bound to
+/// its credential), checked where it is inserted (see
+/// [`ChallengeStore::insert_challenge_audited`](super::ChallengeStore::insert_challenge_audited)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Admit {
+    /// The most challenges the user may have pending and not overdue: at this many, a new
+    /// one is refused.
+    pub max_pending: Option<u32>,
+    /// The push-fatigue rule: the user's recent refusals `(since, limit)` (as
+    /// [`recent_refusals_for_user`](super::ChallengeStore::recent_refusals_for_user)
+    /// reads them) are read with the binding, and at `limit` of them a new one is refused.
+    pub refusals: Option<(i64, u32)>,
+}
+
+impl Admit {
+    /// Whether a challenge for `credential` may be made, given the `gate` read for its
+    /// user and `pending` of their challenges pending. (PostgreSQL's insert checks the
+    /// same in its SQL: `relay/src/store/sql/challenges.rs`.)
+    pub fn admits(&self, gate: &ChallengeGate, pending: u32, credential: &CredentialId) -> bool {
+        let binding = &gate.binding;
+        binding.state == BindingState::Active
+            && binding.kind == TokenKind::Push
+            && &binding.credential_id == credential
+            && self
+                .refusals
+                .is_none_or(|(_, limit)| gate.refusals.len() < limit as usize)
+            && self.max_pending.is_none_or(|most| pending < most)
+    }
+}
+
 /// Whether [`ChallengeStore::insert_challenge_audited`](super::ChallengeStore::insert_challenge_audited)
-/// inserted the challenge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// inserted the challenge, and what it was checked against.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Admission {
     /// Inserted, with its idempotency key and audit event.
-    Admitted,
-    /// Nothing written: the user already has this many challenges pending and not
-    /// overdue (the limit, or more).
-    TooManyPending(u32),
-    /// Nothing written: the user's binding is missing, not `active`, or bound to another
-    /// credential (it changed since it was read).
-    BindingNotActive,
+    Admitted(ChallengeGate),
+    /// Nothing written: the user has no binding.
+    NoBinding,
+    /// Nothing written: [`Admit::admits`] refused it, given `gate` and `pending` (the
+    /// user's challenges pending and not overdue; 0 when no limit was asked for).
+    Refused {
+        /// What was read for the user.
+        gate: ChallengeGate,
+        /// How many of their challenges were pending.
+        pending: u32,
+    },
 }
 
 /// What creating a challenge checks first, read together (see

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use onepush_protocol::api::BindingState;
 use onepush_protocol::{ChallengeStatus, CredentialId};
 use onepush_relay::store::{
-    Admission, BindingChange, BindingRecord, ChallengeRecord, EndPrompts, NewAudit, OtpFailure,
-    Store, StoreError,
+    Admission, Admit, BindingChange, BindingRecord, ChallengeRecord, EndPrompts, NewAudit,
+    OtpFailure, Store, StoreError,
 };
 use serde_json::json;
 
 use super::records::{
-    NOW, audit_of, bind, binding, challenge, credential, decision, seeded, tenant_id, user, webhook,
+    NOW, audit_of, bind, binding, challenge, credential, decision, limit, seeded, tenant_id, user,
+    webhook,
 };
 
 /// Ends prompts with an audit event naming `reason` and no webhook.
@@ -321,26 +322,26 @@ pub async fn the_otp_lock_ends_the_pending_prompts_in_its_transaction(store: Arc
 pub async fn a_challenge_is_only_inserted_while_its_binding_is_active(store: Arc<dyn Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
-    // To another credential than the one bound: refused.
+    // To another credential than the one bound: refused, with the binding read.
     let stranger = credential();
     store.insert_credential(&stranger).await.unwrap();
     let elsewhere = challenge("bank", &stranger.id, NOW + 60);
-    assert_eq!(
+    assert!(matches!(
         store
-            .insert_challenge_audited(&elsewhere, None, None, None)
+            .insert_challenge_audited(&elsewhere, None, None, Admit::default())
             .await
             .unwrap(),
-        Admission::BindingNotActive
-    );
+        Admission::Refused { gate, pending: 0 } if gate.binding.credential_id == cred.id
+    ));
     // For a user with no binding: refused.
     let mut nobody = challenge("bank", &cred.id, NOW + 60);
     nobody.user_id = user("nobody");
     assert_eq!(
         store
-            .insert_challenge_audited(&nobody, None, None, Some(5))
+            .insert_challenge_audited(&nobody, None, None, limit(5))
             .await
             .unwrap(),
-        Admission::BindingNotActive
+        Admission::NoBinding
     );
     // Suspended: refused, and no idempotency key kept.
     let suspend = BindingChange {
@@ -354,13 +355,13 @@ pub async fn a_challenge_is_only_inserted_while_its_binding_is_active(store: Arc
         .unwrap()
         .expect("suspended");
     let ch = challenge("bank", &cred.id, NOW + 60);
-    assert_eq!(
+    assert!(matches!(
         store
-            .insert_challenge_audited(&ch, Some(("k", &[1; 32])), None, Some(5))
+            .insert_challenge_audited(&ch, Some(("k", &[1; 32])), None, limit(5))
             .await
             .unwrap(),
-        Admission::BindingNotActive
-    );
+        Admission::Refused { gate, .. } if gate.binding.state == BindingState::Suspended
+    ));
     assert!(matches!(
         store.challenge(&ch.id).await,
         Err(StoreError::NotFound)
@@ -382,7 +383,7 @@ pub async fn no_challenge_created_during_a_suspend_outlives_it(store: Arc<dyn St
             let (store, ch) = (store.clone(), challenge("bank", &cred.id, NOW + 60));
             tokio::spawn(async move {
                 let admitted = store
-                    .insert_challenge_audited(&ch, None, None, Some(100))
+                    .insert_challenge_audited(&ch, None, None, limit(100))
                     .await
                     .unwrap();
                 (ch.id, admitted)
@@ -405,13 +406,17 @@ pub async fn no_challenge_created_during_a_suspend_outlives_it(store: Arc<dyn St
         let now = store.challenge(&id).await;
         match admitted {
             // Inserted before the change: the change ended it.
-            Admission::Admitted => {
+            Admission::Admitted(_) => {
                 assert_eq!(now.unwrap().status, ChallengeStatus::Cancelled);
                 assert!(ended.contains(&id));
             }
             // After it: nothing written.
-            Admission::BindingNotActive => assert!(matches!(now, Err(StoreError::NotFound))),
-            Admission::TooManyPending(n) => panic!("limit 100 reached at {n}"),
+            Admission::Refused { gate, pending } => {
+                assert!(pending < 100, "limit 100 reached");
+                assert_eq!(gate.binding.state, BindingState::Suspended);
+                assert!(matches!(now, Err(StoreError::NotFound)));
+            }
+            Admission::NoBinding => panic!("alice's binding is kept"),
         }
     }
     assert_eq!(

@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
+use onepush_protocol::api::TokenKind;
 use onepush_protocol::{ChallengeId, ChallengeStatus};
 use onepush_relay::store::{
-    Admission, ChallengeRecord, NewAudit, OutboxMessage, OutboxUpdate, Store, StoreError,
+    Admission, Admit, BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage,
+    OutboxUpdate, Store, StoreError,
 };
 
 use super::records::{
-    NOW, bind, binding, challenge, decision, ended_challenges, seeded, tenant_id, user, webhook,
+    NOW, bind, binding, challenge, credential, decision, ended_challenges, limit, seeded,
+    tenant_id, user, webhook,
 };
 
 pub async fn a_challenge_keeps_every_field(store: Arc<dyn Store>) {
@@ -95,6 +98,80 @@ pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn the_insert_reads_the_gate_and_admits_only_what_it_allows(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let (bank, alice) = (tenant_id("bank"), user("alice"));
+    ended_challenges(
+        store.as_ref(),
+        &cred.id,
+        &[
+            (ChallengeStatus::Denied, NOW + 1),
+            (ChallengeStatus::Expired, NOW + 2),
+        ],
+    )
+    .await;
+    let fatigue = |limit| Admit {
+        max_pending: Some(10),
+        refusals: Some((NOW, limit)),
+    };
+    // Under the push-fatigue limit: inserted, with what the gate read.
+    let ch = challenge("bank", &cred.id, NOW + 60);
+    let Admission::Admitted(gate) = store
+        .insert_challenge_audited(&ch, None, None, fatigue(3))
+        .await
+        .unwrap()
+    else {
+        panic!("two refusals of three allowed")
+    };
+    assert_eq!(gate.binding, store.binding(&bank, &alice).await.unwrap());
+    assert_eq!(gate.refusals, [NOW + 2, NOW + 1]);
+    assert_eq!(gate.push_subscription, cred.push_subscription);
+    // At it: refused, nothing written.
+    let locked_out = challenge("bank", &cred.id, NOW + 60);
+    let Admission::Refused { gate, pending } = store
+        .insert_challenge_audited(&locked_out, Some(("k", &[1; 32])), None, fatigue(2))
+        .await
+        .unwrap()
+    else {
+        panic!("two refusals of two allowed")
+    };
+    assert_eq!((gate.refusals.len(), pending), (2, 1));
+    assert!(matches!(
+        store.challenge(&locked_out.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.idempotent_challenge(&bank, "k").await.unwrap(), None);
+    // A code token's user: refused, whatever the limits.
+    let token = CredentialRecord {
+        kind: TokenKind::Otp,
+        push_subscription: None,
+        ..credential()
+    };
+    store.insert_credential(&token).await.unwrap();
+    bind(
+        store.as_ref(),
+        &BindingRecord {
+            kind: TokenKind::Otp,
+            ..binding("bank", "bob", &token.id)
+        },
+    )
+    .await
+    .unwrap();
+    let mut bobs = challenge("bank", &token.id, NOW + 60);
+    bobs.user_id = user("bob");
+    assert!(matches!(
+        store
+            .insert_challenge_audited(&bobs, None, None, Admit::default())
+            .await
+            .unwrap(),
+        Admission::Refused { gate, .. } if gate.binding.kind == TokenKind::Otp
+    ));
+    assert!(matches!(
+        store.challenge(&bobs.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn Store>) {
     let cred = seeded(store.as_ref()).await;
     let (bank, alice) = (tenant_id("bank"), user("alice"));
@@ -127,18 +204,18 @@ pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn St
     };
     // At the limit (1 pending): nothing written, neither the key nor the audit event.
     let refused = later(NOW + 60);
-    assert_eq!(
+    assert!(matches!(
         store
             .insert_challenge_audited(
                 &refused,
                 Some(("k-1", &[1; 32])),
                 Some(&audit(&refused)),
-                Some(1)
+                limit(1)
             )
             .await
             .unwrap(),
-        Admission::TooManyPending(1)
-    );
+        Admission::Refused { pending: 1, .. }
+    ));
     assert!(matches!(
         store.challenge(&refused.id).await,
         Err(StoreError::NotFound)
@@ -150,13 +227,13 @@ pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn St
     let events = store.audit(&bank, Some(&alice), 0, 100).await.unwrap();
     assert!(events.iter().all(|e| e.challenge_id != Some(refused.id)));
     // Under it, written; without a limit, never counted.
-    assert_eq!(
+    assert!(matches!(
         store
-            .insert_challenge_audited(&refused, Some(("k-1", &[1; 32])), None, Some(2))
+            .insert_challenge_audited(&refused, Some(("k-1", &[1; 32])), None, limit(2))
             .await
             .unwrap(),
-        Admission::Admitted
-    );
+        Admission::Admitted(_)
+    ));
     assert_eq!(
         store.idempotent_challenge(&bank, "k-1").await.unwrap(),
         Some((refused.id, vec![1; 32]))
@@ -179,7 +256,7 @@ pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn St
             let (store, ch) = (store.clone(), later(NOW + 60));
             tokio::spawn(async move {
                 store
-                    .insert_challenge_audited(&ch, None, None, Some(6))
+                    .insert_challenge_audited(&ch, None, None, limit(6))
                     .await
                     .unwrap()
             })
@@ -187,7 +264,7 @@ pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn St
         .collect();
     let mut admitted = 0;
     for racer in racers {
-        admitted += usize::from(racer.await.unwrap() == Admission::Admitted);
+        admitted += usize::from(matches!(racer.await.unwrap(), Admission::Admitted(_)));
     }
     assert_eq!(admitted, 3);
     assert_eq!(

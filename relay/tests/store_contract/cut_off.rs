@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use onepush_protocol::ChallengeStatus;
 use onepush_protocol::api::BindingState;
-use onepush_relay::store::{Admission, StoreOptions};
+use onepush_relay::store::{Admission, Admit, StoreOptions};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
 use super::bindings::{lock, no_prompts};
@@ -30,10 +30,10 @@ async fn a_method_cut_off_mid_transaction_leaves_no_lock_and_no_change_behind() 
         let alice = binding("bank", "alice", &cred.id);
         let prompt = challenge("bank", &cred.id, NOW + 300);
         let admitted = store
-            .insert_challenge_audited(&prompt, None, None, None)
+            .insert_challenge_audited(&prompt, None, None, Admit::default())
             .await
             .unwrap();
-        assert!(matches!(admitted, Admission::Admitted));
+        assert!(matches!(admitted, Admission::Admitted(_)));
 
         // Another session holds alice's prompt, so locking alice (a transaction: the
         // binding changed and locked first, then her prompts ended) waits inside its

@@ -74,6 +74,7 @@ contract!(
     challenges::a_challenge_keeps_every_field,
     challenges::a_decision_reads_its_signer_and_its_challenge_together,
     challenges::a_new_challenge_s_checks_are_read_together,
+    challenges::the_insert_reads_the_gate_and_admits_only_what_it_allows,
     challenges::the_pending_limit_is_checked_by_the_insert_itself,
     challenges::an_idempotency_key_keeps_pointing_at_the_first_challenge,
     challenges::a_challenge_ends_once_and_only_the_winner_queues_its_webhook,

@@ -6,12 +6,20 @@ use onepush_protocol::{
     PushKeys, PushSubscription, TenantId, UserId,
 };
 use onepush_relay::store::{
-    BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, SealedSecret, Store,
-    StoreError, TenantRecord,
+    Admit, BindingRecord, ChallengeRecord, CredentialRecord, NewAudit, OutboxMessage, SealedSecret,
+    Store, StoreError, TenantRecord,
 };
 use serde_json::json;
 
 pub const NOW: i64 = 1_770_000_000;
+
+/// An insert's admission with at most `most` pending challenges and no push-fatigue rule.
+pub fn limit(most: u32) -> Admit {
+    Admit {
+        max_pending: Some(most),
+        refusals: None,
+    }
+}
 
 pub fn tenant_id(slug: &str) -> TenantId {
     slug.parse().unwrap()

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use onepush_protocol::api::DecisionRecord;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
 
+use super::gate::{decode_gate, gate};
 use super::outbox::insert_outbox;
 use super::tenants::{audit_args, insert_audit};
 use crate::store::bindings::sql;
@@ -22,7 +23,7 @@ use crate::store::plan::{
     Arg, Conn, Dialect, Mode, Runner, Stmt, bytes, count, int, run, stmt, text,
 };
 use crate::store::{
-    Admission, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
+    Admission, Admit, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
 };
 
 /// The challenge columns [`decode::challenge`] reads, and `$where`.
@@ -46,18 +47,38 @@ const OVERDUE: &str = select_challenges!(
 );
 const PENDING_COUNT: &str = "SELECT COUNT(*) AS n FROM challenges \
      WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3";
-/// Both parts read `challenges_by_user_decided` (tenant, user, status, `decided_at`). An
-/// approval in the same second as a refusal clears it (the approval wins ties). The last
-/// approval is read as the first row of a backward scan (`ORDER BY … DESC LIMIT 1`), not
-/// as `MAX`, which PostgreSQL may compute over every approval in the window: a cost that
-/// would grow with the user's approvals.
-pub(crate) const RECENT_REFUSALS: &str = "SELECT decided_at FROM challenges \
-     WHERE tenant_id = $1 AND user_id = $2 AND status IN ('denied', 'expired') \
-     AND decided_at >= $3 \
-     AND decided_at > COALESCE((SELECT decided_at FROM challenges \
-         WHERE tenant_id = $1 AND user_id = $2 AND status = 'approved' \
-         AND decided_at >= $3 ORDER BY decided_at DESC LIMIT 1), $3 - 1) \
-     ORDER BY decided_at DESC LIMIT $4";
+/// `recent_refusals_sql!(tenant, user, since, limit)`: a user's refusals since `since`, newest
+/// first, at most `limit` (each argument the SQL of a parameter, as `"$1"`). Both parts
+/// read `challenges_by_user_decided` (tenant, user, status, `decided_at`). An approval in
+/// the same second as a refusal clears it (the approval wins ties). The last approval is
+/// read as the first row of a backward scan (`ORDER BY … DESC LIMIT 1`), not as `MAX`,
+/// which PostgreSQL may compute over every approval in the window: a cost that would grow
+/// with the user's approvals.
+macro_rules! recent_refusals_sql {
+    ($tenant:literal, $user:literal, $since:literal, $limit:literal) => {
+        concat!(
+            "SELECT decided_at FROM challenges WHERE tenant_id = ",
+            $tenant,
+            " AND user_id = ",
+            $user,
+            " AND status IN ('denied', 'expired') AND decided_at >= ",
+            $since,
+            " AND decided_at > COALESCE((SELECT decided_at FROM challenges \
+             WHERE tenant_id = ",
+            $tenant,
+            " AND user_id = ",
+            $user,
+            " AND status = 'approved' AND decided_at >= ",
+            $since,
+            " ORDER BY decided_at DESC LIMIT 1), ",
+            $since,
+            " - 1) ORDER BY decided_at DESC LIMIT ",
+            $limit
+        )
+    };
+}
+pub(crate) use recent_refusals_sql;
+const RECENT_REFUSALS: &str = recent_refusals_sql!("$1", "$2", "$3", "$4");
 const IDEMPOTENT: &str = "SELECT challenge_id, request_hash FROM idempotency_keys \
      WHERE tenant_id = $1 AND key = $2";
 const INSERT_IDEMPOTENCY: &str = "INSERT INTO idempotency_keys (tenant_id, key, \
@@ -87,38 +108,58 @@ fn audit_insert(first: usize, at: &str, source: &str) -> String {
     )
 }
 
-/// PostgreSQL's challenge insert in one statement: the user's binding locked and their
-/// pending, not overdue challenges counted (`onepush_lock_user`, migration 0011: after
-/// the lock, so a concurrent insert for the same user waits, then counts this one), and
-/// the challenge inserted only if the binding is active and bound to its credential and
-/// the count below the limit `$15` (`made`: 1 or 0), with its idempotency key (`$16`,
-/// `$17`) and audit event when asked for. No row: the user has no binding. Indexed by
-/// `idempotency + 2 * audit`.
-static INSERT_AND_COUNT: LazyLock<[String; 4]> = LazyLock::new(|| {
-    [(false, false), (true, false), (false, true), (true, true)].map(|(idem, audit)| {
-        let mut sql = String::from(
-            "WITH gate AS (SELECT state, credential_id, n FROM onepush_lock_user($2, $3, $10)), \
+/// PostgreSQL's challenge insert in one statement: the user's binding locked and read,
+/// and their pending, not overdue challenges counted (`onepush_lock_binding`, migration
+/// 0012: after the lock, so a concurrent insert for the same user waits, then counts
+/// this one, and the binding is read as a concurrent change left it), the rest of the
+/// gate read with it (the credential's push subscription and, when asked, the user's
+/// recent refusals `$16`, `$17`, as the gate read reads them), and the challenge
+/// inserted only as [`Admit::admits`] says: the binding active, for push and bound to its
+/// credential, fewer refusals than `$17`, fewer pending than `$15` (`made`: 1 or 0); with
+/// its idempotency key and audit event when asked for. No row: the user has no binding.
+/// Indexed by `refusals + 2 * idempotency + 4 * audit`.
+static INSERT_AND_COUNT: LazyLock<[String; 8]> = LazyLock::new(|| {
+    std::array::from_fn(|i| {
+        let (refusals, idem, audit) = (i & 1 == 1, i & 2 == 2, i & 4 == 4);
+        let (read, refused, mut next) = if refusals {
+            (
+                concat!(
+                    ", ARRAY(",
+                    recent_refusals_sql!("$2", "$3", "$16", "$17"),
+                    ") AS gate_refusals"
+                ),
+                " AND cardinality(bound.gate_refusals) < $17",
+                18,
+            )
+        } else {
+            ("", "", 16)
+        };
+        let mut sql = format!(
+            "WITH bound AS (SELECT (l.binding).*, l.n, cr.push_subscription AS gate_push{read} \
+             FROM onepush_lock_binding($2, $3, $10) AS l \
+             LEFT JOIN credentials cr ON cr.id = (l.binding).credential_id), \
              made AS (INSERT INTO challenges (id, tenant_id, user_id, credential_id, kind, \
              context, number, nonce, status, created_at, expires_at, decided_at, \
              reached_device, decision) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14 FROM gate WHERE gate.state = 'active' AND gate.credential_id = $4 \
-             AND gate.n < $15 RETURNING id)",
+             $12, $13, $14 FROM bound WHERE bound.state = 'active' \
+             AND bound.credential_id = $4 AND bound.kind = 'push' AND bound.n < $15{refused} \
+             RETURNING id)"
         );
-        let mut next = 16;
         if idem {
-            sql.push_str(
+            write!(
+                sql,
                 ", idem AS (INSERT INTO idempotency_keys (tenant_id, key, request_hash, \
-                 challenge_id) SELECT $2, $16, $17, $1 FROM made)",
-            );
+                 challenge_id) SELECT $2, ${next}, ${}, $1 FROM made)",
+                next + 1
+            )
+            .expect("writing to a String cannot fail");
             next += 2;
         }
         if audit {
             write!(sql, ", audited AS ({})", audit_insert(next, "$10", "made"))
                 .expect("writing to a String cannot fail");
         }
-        sql.push_str(
-            " SELECT state, credential_id, n, (SELECT COUNT(*) FROM made) AS made FROM gate",
-        );
+        sql.push_str(" SELECT bound.*, (SELECT COUNT(*) FROM made) AS made FROM bound");
         sql
     })
 });
@@ -208,59 +249,41 @@ pub(crate) async fn recent_refusals(
     c.rows(refusals, |r| int(r, "decided_at")).await
 }
 
-/// Inserts `ch` (see `insert_challenge_audited`), in a transaction.
+/// Inserts `ch` if `admit` admits it (see `insert_challenge_audited`).
 async fn insert<C: Conn>(
     c: &mut C,
     ch: &ChallengeRecord,
     idempotency: Option<&(String, [u8; 32])>,
     audit: Option<&NewAudit>,
-    max_pending: Option<u32>,
+    admit: Admit,
 ) -> Result<Admission, StoreError> {
     match C::DIALECT {
-        Dialect::Postgres => insert_in_one(c, ch, idempotency, audit, max_pending).await,
-        // One writer: nothing runs between the binding's read and the inserts.
-        Dialect::Sqlite => {
-            let binding = c
-                .optional(
-                    stmt!(
-                        sql::BINDING_FOR_CHALLENGE,
-                        ch.tenant_id.as_str(),
-                        ch.user_id.as_str()
-                    ),
-                    |r| Ok((text(r, "state")?, text(r, "credential_id")?)),
-                )
-                .await?;
-            if !binding.is_some_and(|b| bound_to(&b, ch)) {
-                return Ok(Admission::BindingNotActive);
-            }
-            insert_in_steps(c, ch, idempotency, audit, max_pending).await
-        }
+        Dialect::Postgres => insert_in_one(c, ch, idempotency, audit, admit).await,
+        Dialect::Sqlite => insert_in_steps(c, ch, idempotency, audit, admit).await,
     }
 }
 
-/// Whether a binding `(state, credential)` lets `ch` be made: active, bound to its
-/// credential.
-fn bound_to((state, credential): &(String, String), ch: &ChallengeRecord) -> bool {
-    state == "active" && credential == ch.credential_id.as_str()
-}
-
-/// PostgreSQL: the binding's lock and check, the count, the inserts and the audit event
-/// in one statement ([`INSERT_AND_COUNT`]). The lock holds to the statement's commit, so
-/// a concurrent insert for the same user (on any relay) waits, then counts this one, and
-/// a concurrent binding change waits, then ends this challenge too (or, first, makes this
-/// statement see the binding no longer active).
+/// PostgreSQL: the binding's lock and check, the gate read, the count, the inserts and
+/// the audit event in one statement ([`INSERT_AND_COUNT`]). The lock holds to the
+/// statement's commit, so a concurrent insert for the same user (on any relay) waits,
+/// then counts this one, and a concurrent binding change waits, then ends this challenge
+/// too (or, first, makes this statement see the binding no longer active).
 async fn insert_in_one(
     c: &mut impl Conn,
     ch: &ChallengeRecord,
     idempotency: Option<&(String, [u8; 32])>,
     audit: Option<&NewAudit>,
-    max_pending: Option<u32>,
+    admit: Admit,
 ) -> Result<Admission, StoreError> {
-    let sql = INSERT_AND_COUNT
-        [usize::from(idempotency.is_some()) + 2 * usize::from(audit.is_some())]
+    let sql = INSERT_AND_COUNT[usize::from(admit.refusals.is_some())
+        + 2 * usize::from(idempotency.is_some())
+        + 4 * usize::from(audit.is_some())]
     .as_str();
     let mut args = challenge_args(ch);
-    args.push(max_pending.map_or(i64::MAX, i64::from).into());
+    args.push(admit.max_pending.map_or(i64::MAX, i64::from).into());
+    if let Some((since, limit)) = admit.refusals {
+        args.extend([since.into(), limit.into()]);
+    }
     if let Some((key, hash)) = idempotency {
         // The primary key (tenant, key) makes a second relay's insert fail: `Conflict`.
         args.extend([key.into(), Arg::from(&hash[..])]);
@@ -268,41 +291,48 @@ async fn insert_in_one(
     if let Some(event) = audit {
         args.extend(audit_args(event));
     }
-    let gate = c
+    let read = c
         .optional(Stmt { sql, args }, |r| {
             Ok((
-                (text(r, "state")?, text(r, "credential_id")?),
+                decode_gate(r, admit.refusals.is_some())?,
                 count(r, "n")?,
                 int(r, "made")?,
             ))
         })
         .await?;
-    Ok(match gate {
-        Some((_, _, 1)) => Admission::Admitted,
-        Some((binding, pending, _)) if bound_to(&binding, ch) => Admission::TooManyPending(pending),
-        _ => Admission::BindingNotActive,
+    Ok(match read {
+        None => Admission::NoBinding,
+        Some((gate, _, 1)) => Admission::Admitted(gate),
+        Some((gate, pending, _)) => Admission::Refused { gate, pending },
     })
 }
 
-/// SQLite: the count and each insert, one cached statement each in the one writer job.
+/// SQLite: the gate read, the count and each insert, one cached statement each in the
+/// one writer job (nothing runs between them).
 async fn insert_in_steps(
     c: &mut impl Conn,
     ch: &ChallengeRecord,
     idempotency: Option<&(String, [u8; 32])>,
     audit: Option<&NewAudit>,
-    max_pending: Option<u32>,
+    admit: Admit,
 ) -> Result<Admission, StoreError> {
-    if let Some(limit) = max_pending {
-        let pending = stmt!(
-            PENDING_COUNT,
-            ch.tenant_id.as_str(),
-            ch.user_id.as_str(),
-            ch.created_at
-        );
-        let pending = c.one(pending, |r| count(r, "n")).await?;
-        if pending >= limit {
-            return Ok(Admission::TooManyPending(pending));
+    let Some(gate) = gate(c, &ch.tenant_id, &ch.user_id, admit.refusals).await? else {
+        return Ok(Admission::NoBinding);
+    };
+    let pending = match admit.max_pending {
+        Some(_) => {
+            let pending = stmt!(
+                PENDING_COUNT,
+                ch.tenant_id.as_str(),
+                ch.user_id.as_str(),
+                ch.created_at
+            );
+            c.one(pending, |r| count(r, "n")).await?
         }
+        None => 0,
+    };
+    if !admit.admits(&gate, pending, &ch.credential_id) {
+        return Ok(Admission::Refused { gate, pending });
     }
     if let Some((key, hash)) = idempotency {
         // The primary key (tenant, key) makes a second insert fail: `Conflict`.
@@ -323,7 +353,7 @@ async fn insert_in_steps(
     if let Some(event) = audit {
         insert_audit(c, event, ch.created_at).await?;
     }
-    Ok(Admission::Admitted)
+    Ok(Admission::Admitted(gate))
 }
 
 /// What ending a challenge writes (see `finish_challenge_audited`).
@@ -399,7 +429,7 @@ impl<R: Runner> ChallengeStore for R {
         ch: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
         audit: Option<&NewAudit>,
-        max_pending: Option<u32>,
+        admit: Admit,
     ) -> Result<Admission, StoreError> {
         // Owned: on SQLite the write may run in another caller's batch.
         let ch = ch.clone();
@@ -411,7 +441,7 @@ impl<R: Runner> ChallengeStore for R {
             &ch,
             idempotency.as_ref(),
             audit.as_ref(),
-            max_pending
+            admit
         )
         .await)
         .await

@@ -5,7 +5,7 @@
 
 use onepush_protocol::{ChallengeId, CredentialId, TenantId, UserId};
 
-use super::challenges::{RECENT_REFUSALS, challenge, recent_refusals};
+use super::challenges::{challenge, recent_refusals, recent_refusals_sql};
 use super::credentials::{binding, credential};
 use crate::store::codec::json;
 use crate::store::plan::{Columns, Conn, Dialect, Mode, Runner, run, stmt};
@@ -13,20 +13,36 @@ use crate::store::{
     ChallengeGate, ChallengeRecord, CredentialRecord, Store, StoreError, decode, found,
 };
 
-/// The binding with the bound credential's push subscription (`gate_push`).
-const GATE: &str = "SELECT b.*, cr.push_subscription AS gate_push FROM bindings b \
-     LEFT JOIN credentials cr ON cr.id = b.credential_id \
-     WHERE b.tenant_id = $1 AND b.user_id = $2";
+/// `gate_sql!(tenant, user)`: the binding with the bound credential's push subscription
+/// (`gate_push`); `gate_sql!(tenant, user, since, limit)`: and the user's recent refusals
+/// ([`recent_refusals_sql!`]) as an array (`gate_refusals`). Each argument is the SQL of a
+/// parameter, as `"$1"`.
+macro_rules! gate_sql {
+    ($tenant:literal, $user:literal $(, $since:literal, $limit:literal)?) => {
+        concat!(
+            "SELECT b.*, cr.push_subscription AS gate_push",
+            $(", ARRAY(", recent_refusals_sql!($tenant, $user, $since, $limit), ") AS gate_refusals",)?
+            " FROM bindings b LEFT JOIN credentials cr ON cr.id = b.credential_id \
+             WHERE b.tenant_id = ", $tenant, " AND b.user_id = ", $user
+        )
+    };
+}
 
-/// [`GATE`] with the user's recent refusals ([`RECENT_REFUSALS`]) as an array, newest
-/// first (`$3` since, `$4` limit).
-static GATE_WITH_REFUSALS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT b.*, cr.push_subscription AS gate_push, ARRAY({RECENT_REFUSALS}) AS gate_refusals \
-         FROM bindings b LEFT JOIN credentials cr ON cr.id = b.credential_id \
-         WHERE b.tenant_id = $1 AND b.user_id = $2"
-    )
-});
+/// A row of [`gate_sql!`] (with the refusals if `refusals`).
+pub(crate) fn decode_gate(r: &dyn Columns, refusals: bool) -> Result<ChallengeGate, StoreError> {
+    Ok(ChallengeGate {
+        binding: decode::binding(r)?,
+        refusals: if refusals {
+            r.ints("gate_refusals")?
+        } else {
+            Vec::new()
+        },
+        push_subscription: r
+            .text("gate_push")?
+            .map(|s| json(&s, "push subscription"))
+            .transpose()?,
+    })
+}
 
 /// The credential (its own column names, `id` `NULL` when there is none) and the
 /// challenge (its columns prefixed `ch_`, `ch_id` `NULL` when there is none) in one row.
@@ -79,7 +95,7 @@ impl Columns for Prefixed<'_> {
 }
 
 /// See [`Store::challenge_gate`].
-async fn gate<C: Conn>(
+pub(crate) async fn gate<C: Conn>(
     c: &mut C,
     tenant: &TenantId,
     user: &UserId,
@@ -88,28 +104,16 @@ async fn gate<C: Conn>(
     if C::DIALECT == Dialect::Postgres {
         let read = match refusals {
             Some((since, limit)) => stmt!(
-                GATE_WITH_REFUSALS.as_str(),
+                gate_sql!("$1", "$2", "$3", "$4"),
                 tenant.as_str(),
                 user.as_str(),
                 since,
                 limit
             ),
-            None => stmt!(GATE, tenant.as_str(), user.as_str()),
+            None => stmt!(gate_sql!("$1", "$2"), tenant.as_str(), user.as_str()),
         };
         return c
-            .optional(read, |r| {
-                Ok(ChallengeGate {
-                    binding: decode::binding(r)?,
-                    refusals: match refusals {
-                        Some(_) => r.ints("gate_refusals")?,
-                        None => Vec::new(),
-                    },
-                    push_subscription: r
-                        .text("gate_push")?
-                        .map(|s| json(&s, "push subscription"))
-                        .transpose()?,
-                })
-            })
+            .optional(read, |r| decode_gate(r, refusals.is_some()))
             .await;
     }
     let Some(binding) = found(binding(c, tenant, user).await)? else {
