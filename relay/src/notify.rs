@@ -66,20 +66,22 @@ pub trait Notifier: Send + Sync + 'static {
     /// way makes a 404/410 from its push service less final).
     fn is_connected(&self, credential: &CredentialId) -> bool;
 
-    /// Remembers `record`, which this relay is about to store as a new pending challenge,
-    /// until a change ends it ([`Notifier::known_pending`]). Call it *before* storing, and
-    /// [`Notifier::forget_pending`] if the challenge was not stored. `now` (Unix seconds)
-    /// decides which entries are overdue when too many are remembered.
-    fn expect_pending(&self, record: Arc<ChallengeRecord>, now: i64);
+    /// Remembers `record`, which this relay is about to store as a new pending challenge
+    /// ([`Notifier::known`]). Call it *before* storing, and [`Notifier::forget`] if the
+    /// challenge was not stored. `now` (Unix seconds) decides which entries are old
+    /// enough to drop.
+    fn expect(&self, record: Arc<ChallengeRecord>, now: i64);
 
-    /// Forgets a challenge [`Notifier::expect_pending`] remembered that was not stored.
-    fn forget_pending(&self, challenge: &ChallengeId);
+    /// Forgets a challenge [`Notifier::expect`] remembered that was not stored.
+    fn forget(&self, challenge: &ChallengeId);
 
-    /// The challenge as this relay made it, if it did and has heard of no change that
-    /// ended it since (nor lost its feed of changes). A long-poll that registered its
-    /// waiter first may wait on this instead of reading the store: the change that would
-    /// make the answer out of date wakes the waiter.
-    fn known_pending(&self, challenge: &ChallengeId) -> Option<Arc<ChallengeRecord>>;
+    /// The challenge as this relay last knew it, if it made it: pending until this relay
+    /// hears of a change that ends it (or loses its feed of changes); ended, as stored,
+    /// when this relay ended it, for a few seconds after. A long-poll that registered its
+    /// waiter first may wait on a pending one instead of reading the store (the change
+    /// that would make the answer out of date wakes the waiter), and answer an ended one
+    /// at once.
+    fn known(&self, challenge: &ChallengeId) -> Option<Arc<ChallengeRecord>>;
 }
 
 /// Waiters and subscribers, kept in this process.
@@ -92,7 +94,7 @@ pub struct InProcessNotifier {
 struct Hub {
     waiters: Registry<ChallengeId, oneshot::Sender<ChallengeChange>>,
     subscribers: Registry<CredentialId, mpsc::Sender<ChallengeChange>>,
-    pending: pending::KnownPending,
+    known: known::KnownChallenges,
     next_id: AtomicU64,
 }
 
@@ -112,16 +114,16 @@ impl InProcessNotifier {
         self.hub.subscribers.len()
     }
 
-    /// How many challenges made here are known to be pending (a metrics gauge).
-    pub fn known_pending_count(&self) -> usize {
-        self.hub.pending.len()
+    /// How many challenges made here are known (a metrics gauge).
+    pub fn known_count(&self) -> usize {
+        self.hub.known.len()
     }
 
-    /// Wakes every waiter with `None` ("re-read the store") and forgets which challenges
-    /// are pending: for an implementation that lost its feed of changes (e.g. a dropped
-    /// `LISTEN` connection) and may have missed some.
+    /// Wakes every waiter with `None` ("re-read the store") and forgets the challenges it
+    /// knew: for an implementation that lost its feed of changes (e.g. a dropped `LISTEN`
+    /// connection) and may have missed some.
     pub fn release_all_waiters(&self) {
-        self.hub.pending.retain(|_| false);
+        self.hub.known.retain(|_| false);
         self.hub.waiters.clear();
     }
 
@@ -137,7 +139,7 @@ impl std::fmt::Debug for InProcessNotifier {
         f.debug_struct("InProcessNotifier")
             .field("waiters", &self.waiter_count())
             .field("subscribers", &self.subscriber_count())
-            .field("known_pending", &self.known_pending_count())
+            .field("known", &self.known_count())
             .finish()
     }
 }
@@ -145,7 +147,9 @@ impl std::fmt::Debug for InProcessNotifier {
 impl Notifier for InProcessNotifier {
     fn publish(&self, change: ChallengeChange) {
         if change.status.is_terminal() {
-            self.hub.pending.remove(&change.challenge_id);
+            self.hub
+                .known
+                .end(&change.challenge_id, change.record.as_ref());
             for waiter in self.hub.waiters.take(&change.challenge_id) {
                 // A waiter dropped meanwhile no longer listens: nothing to do.
                 let _ = waiter.send(change.clone());
@@ -191,16 +195,16 @@ impl Notifier for InProcessNotifier {
         self.hub.subscribers.contains(credential)
     }
 
-    fn expect_pending(&self, record: Arc<ChallengeRecord>, now: i64) {
-        self.hub.pending.insert(record, now);
+    fn expect(&self, record: Arc<ChallengeRecord>, now: i64) {
+        self.hub.known.insert(record, now);
     }
 
-    fn forget_pending(&self, challenge: &ChallengeId) {
-        self.hub.pending.remove(challenge);
+    fn forget(&self, challenge: &ChallengeId) {
+        self.hub.known.remove(challenge);
     }
 
-    fn known_pending(&self, challenge: &ChallengeId) -> Option<Arc<ChallengeRecord>> {
-        self.hub.pending.get(challenge)
+    fn known(&self, challenge: &ChallengeId) -> Option<Arc<ChallengeRecord>> {
+        self.hub.known.get(challenge)
     }
 }
 
@@ -365,7 +369,7 @@ fn shrink<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
     }
 }
 
-mod pending;
+mod known;
 pub mod postgres;
 #[cfg(test)]
 mod tests;

@@ -204,18 +204,18 @@ impl Notifier for PgNotifier {
         self.local.is_connected(credential)
     }
 
-    fn expect_pending(&self, record: Arc<ChallengeRecord>, now: i64) {
-        self.local.expect_pending(record, now);
+    fn expect(&self, record: Arc<ChallengeRecord>, now: i64) {
+        self.local.expect(record, now);
     }
 
-    fn forget_pending(&self, challenge: &ChallengeId) {
-        self.local.forget_pending(challenge);
+    fn forget(&self, challenge: &ChallengeId) {
+        self.local.forget(challenge);
     }
 
-    /// Known *on this relay*: another relay's end is heard over `LISTEN`, and a gap in that
-    /// feed forgets them all (see [`PgNotifier`]).
-    fn known_pending(&self, challenge: &ChallengeId) -> Option<Arc<ChallengeRecord>> {
-        self.local.known_pending(challenge)
+    /// Known *on this relay*: another relay's end is heard over `LISTEN` (and forgets the
+    /// challenge here), and a gap in that feed forgets them all (see [`PgNotifier`]).
+    fn known(&self, challenge: &ChallengeId) -> Option<Arc<ChallengeRecord>> {
+        self.local.known(challenge)
     }
 }
 

@@ -215,19 +215,42 @@ fn pending_record(credential_id: &CredentialId, expires_at: i64) -> Arc<Challeng
 }
 
 #[test]
-fn a_challenge_made_here_is_known_pending_until_a_change_ends_it() {
+fn a_challenge_made_here_is_known_pending_then_as_this_relay_ended_it() {
     let notifier = InProcessNotifier::new();
     let cid = credential();
     let ch = pending_record(&cid, 2_000);
-    notifier.expect_pending(ch.clone(), 1_000);
-    assert_eq!(notifier.known_pending(&ch.id), Some(ch.clone()));
-    // Its own announcement does not end it.
+    notifier.expect(ch.clone(), 1_000);
+    assert_eq!(notifier.known(&ch.id), Some(ch.clone()));
+    // Its own announcement does not change it.
     notifier.publish(change(ch.id, &cid, ChallengeStatus::Pending));
-    assert_eq!(notifier.known_pending(&ch.id), Some(ch.clone()));
-    // An end (this relay's, or another's heard over the feed) does.
-    notifier.publish(change(ch.id, &cid, ChallengeStatus::Approved));
-    assert_eq!(notifier.known_pending(&ch.id), None);
-    assert_eq!(notifier.known_pending_count(), 0);
+    assert_eq!(notifier.known(&ch.id), Some(ch.clone()));
+    // Ended here: known as ended.
+    let mut ended = ChallengeRecord::clone(&ch);
+    ended.status = ChallengeStatus::Approved;
+    ended.decided_at = Some(1_010);
+    let ended = Arc::new(ended);
+    notifier.publish(ChallengeChange {
+        record: Some(ended.clone()),
+        ..change(ch.id, &cid, ChallengeStatus::Approved)
+    });
+    assert_eq!(notifier.known(&ch.id), Some(ended));
+    // Dropped once it has been ended for a while (at the next challenge made).
+    let later = pending_record(&cid, 3_000);
+    notifier.expect(later.clone(), 1_010 + known::KEEP_ENDED);
+    assert_eq!(notifier.known(&ch.id), None);
+    assert_eq!(notifier.known(&later.id), Some(later));
+}
+
+#[test]
+fn an_end_heard_from_elsewhere_forgets_the_challenge() {
+    let notifier = InProcessNotifier::new();
+    let cid = credential();
+    let ch = pending_record(&cid, 2_000);
+    notifier.expect(ch.clone(), 1_000);
+    // Another relay's end comes without the record.
+    notifier.publish(change(ch.id, &cid, ChallengeStatus::Denied));
+    assert_eq!(notifier.known(&ch.id), None);
+    assert_eq!(notifier.known_count(), 0);
 }
 
 #[test]
@@ -235,15 +258,15 @@ fn a_challenge_not_stored_and_every_challenge_after_a_lost_feed_are_forgotten() 
     let notifier = InProcessNotifier::new();
     let cid = credential();
     let (refused, kept) = (pending_record(&cid, 2_000), pending_record(&cid, 2_000));
-    notifier.expect_pending(refused.clone(), 1_000);
-    notifier.expect_pending(kept.clone(), 1_000);
-    notifier.forget_pending(&refused.id);
-    assert_eq!(notifier.known_pending(&refused.id), None);
-    assert_eq!(notifier.known_pending(&kept.id), Some(kept.clone()));
-    // A feed that may have missed an end: nothing is known pending any more.
+    notifier.expect(refused.clone(), 1_000);
+    notifier.expect(kept.clone(), 1_000);
+    notifier.forget(&refused.id);
+    assert_eq!(notifier.known(&refused.id), None);
+    assert_eq!(notifier.known(&kept.id), Some(kept.clone()));
+    // A feed that may have missed an end: nothing is known any more.
     notifier.release_all_waiters();
-    assert_eq!(notifier.known_pending(&kept.id), None);
-    assert_eq!(notifier.known_pending_count(), 0);
+    assert_eq!(notifier.known(&kept.id), None);
+    assert_eq!(notifier.known_count(), 0);
 }
 
 #[test]
@@ -257,21 +280,21 @@ fn past_capacity_the_overdue_go_first_and_then_new_challenges_are_not_remembered
         ch.expires_at = expires_at;
         Arc::new(ch)
     };
-    // Full: half of them overdue at 2,000.
-    for i in 0..pending::CAPACITY {
-        notifier.expect_pending(copy(if i % 2 == 0 { 1_500 } else { 3_000 }), 1_000);
+    // Full: half of them overdue at 1,002.
+    for i in 0..known::CAPACITY {
+        notifier.expect(copy(if i % 2 == 0 { 1_001 } else { 3_000 }), 1_000);
     }
-    assert_eq!(notifier.known_pending_count(), pending::CAPACITY);
+    assert_eq!(notifier.known_count(), known::CAPACITY);
     let late = copy(3_000);
-    notifier.expect_pending(late.clone(), 2_000);
-    assert_eq!(notifier.known_pending(&late.id), Some(late));
-    assert_eq!(notifier.known_pending_count(), pending::CAPACITY / 2 + 1);
+    notifier.expect(late.clone(), 1_002);
+    assert_eq!(notifier.known(&late.id), Some(late));
+    assert_eq!(notifier.known_count(), known::CAPACITY / 2 + 1);
     // Full of challenges that are not overdue: a new one is not remembered.
-    for _ in 0..pending::CAPACITY / 2 - 1 {
-        notifier.expect_pending(copy(3_000), 2_000);
+    for _ in 0..known::CAPACITY / 2 - 1 {
+        notifier.expect(copy(3_000), 1_002);
     }
     let refused = copy(3_000);
-    notifier.expect_pending(refused.clone(), 2_000);
-    assert_eq!(notifier.known_pending(&refused.id), None);
-    assert_eq!(notifier.known_pending_count(), pending::CAPACITY);
+    notifier.expect(refused.clone(), 1_002);
+    assert_eq!(notifier.known(&refused.id), None);
+    assert_eq!(notifier.known_count(), known::CAPACITY);
 }

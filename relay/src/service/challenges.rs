@@ -253,13 +253,13 @@ impl Service {
         audit: &NewAudit,
         admit: Admit,
     ) -> Result<Admission, StoreError> {
-        self.notifier.expect_pending(ch.clone(), ch.created_at);
+        self.notifier.expect(ch.clone(), ch.created_at);
         let inserted = self
             .store
             .insert_challenge_audited(ch, idempotency, Some(audit), admit)
             .await;
         if !matches!(inserted, Ok(Admission::Admitted(_))) {
-            self.notifier.forget_pending(&ch.id);
+            self.notifier.forget(&ch.id);
         }
         inserted
     }
@@ -361,11 +361,12 @@ impl Service {
     }
 
     /// `GET /v1/challenges/{id}?wait=`: waits on the notifier (never polls the store).
-    /// A challenge this relay made and knows to be pending is not read first (the change
-    /// that ends it wakes the waiter, registered before the notifier is asked); any other
-    /// is read from the store, as is every answer without a wait. When the notifier
-    /// releases its waiters (it lost its feed of changes, e.g. a dropped `LISTEN`
-    /// connection), reads the store again and goes on waiting for the time left.
+    /// A challenge this relay made and knows is not read first: a pending one is waited
+    /// on (the change that ends it wakes the waiter, registered before the notifier is
+    /// asked), one it ended answered at once. Any other is read from the store, as is a
+    /// pending one without a wait. When the notifier releases its waiters (it lost its
+    /// feed of changes, e.g. a dropped `LISTEN` connection), reads the store again and
+    /// goes on waiting for the time left.
     pub async fn wait_challenge(
         &self,
         tenant: &TenantRecord,
@@ -375,11 +376,13 @@ impl Service {
         let started = tokio::time::Instant::now();
         loop {
             let waiter = self.notifier.wait_for(*id);
+            let left = wait.saturating_sub(started.elapsed());
             // Every open long-poll keeps this future resident: the store reads are boxed
             // and the record is dropped before waiting, so only the waiter and its timer
             // stay for as long as the bank waits.
-            let expires_at = match self.known_deadline(&tenant.id, id) {
-                Some(at) if !wait.saturating_sub(started.elapsed()).is_zero() => at,
+            let expires_at = match self.known(&tenant.id, id) {
+                Some(ch) if ch.status.is_terminal() => return Ok(views::bank_challenge(&ch)),
+                Some(ch) if !left.is_zero() && ch.expires_at > self.now() => ch.expires_at,
                 _ => {
                     let ch = Box::pin(self.tenant_challenge(&tenant.id, id)).await?;
                     if ch.status.is_terminal() || wait.saturating_sub(started.elapsed()).is_zero() {
@@ -407,11 +410,10 @@ impl Service {
         }
     }
 
-    /// The deadline of the tenant's challenge `id` if this relay made it and knows it is
-    /// pending, and the deadline has not passed (see [`crate::notify::Notifier::known_pending`]).
-    fn known_deadline(&self, tenant: &TenantId, id: &ChallengeId) -> Option<i64> {
-        let ch = self.notifier.known_pending(id)?;
-        (&ch.tenant_id == tenant && ch.expires_at > self.now()).then_some(ch.expires_at)
+    /// The tenant's challenge `id` as this relay knows it (see
+    /// [`crate::notify::Notifier::known`]).
+    fn known(&self, tenant: &TenantId, id: &ChallengeId) -> Option<Arc<ChallengeRecord>> {
+        self.notifier.known(id).filter(|ch| &ch.tenant_id == tenant)
     }
 
     /// `DELETE /v1/challenges/{id}`.
