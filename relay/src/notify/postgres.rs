@@ -40,6 +40,18 @@ const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Most changes sent in one `pg_notify` statement.
 const SEND_BATCH: usize = 256;
 
+/// How long the sender waits for more changes to send with the first of a batch: other
+/// relays hear of a change up to this much later (the `NOTIFY` → `LISTEN` hop itself
+/// takes a few milliseconds), and a busy relay sends one statement for many changes
+/// instead of one for each or two. This relay's own waiters and streams never wait for it.
+const SEND_LINGER: Duration = Duration::from_millis(1);
+
+/// Sends a batch: `$1` the channel, `$2` the payloads. Its transaction commits without
+/// waiting for the WAL flush (`synchronous_commit` off for it alone): a `NOTIFY` is not
+/// kept across a crash anyway, and the flush would cost a disk write per batch.
+const SEND: &str = "WITH asynchronous AS (SELECT set_config('synchronous_commit', 'off', true)) \
+     SELECT pg_notify($1, payload) FROM asynchronous, unnest($2::text[]) AS payload";
+
 /// Tries per batch before it is dropped (its waiters then wake at their timeouts).
 const SEND_TRIES: u32 = 3;
 
@@ -247,6 +259,17 @@ async fn send_changes(
             }
             return;
         }
+        let more = async {
+            loop {
+                let room = SEND_BATCH - batch.len();
+                if room == 0 || queue.recv_many(&mut batch, room).await == 0 {
+                    break;
+                }
+            }
+        };
+        // Past the linger, what came is sent; the rest waits for the next batch
+        // (`recv_many` is cancel safe).
+        let _ = tokio::time::timeout(SEND_LINGER, more).await;
         send_batch(&store, &batch).await;
         batch.clear();
     }
@@ -258,7 +281,7 @@ async fn send_batch(store: &PgStore, batch: &[String]) {
         let sent = store
             .run(Mode::Write, move |c| {
                 Box::pin(async move {
-                    sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+                    sqlx::query(SEND)
                         .bind(CHANNEL)
                         .bind(&payloads)
                         .execute(c)
