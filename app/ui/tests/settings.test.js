@@ -80,6 +80,8 @@ test('turning the PIN off needs the current PIN; cancelling keeps it on', async 
   await page.locator('#dlg-pin').waitFor();
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.locator('#dlg-pin').waitFor({ state: 'hidden' });
+  // The switch is put back once the dialog has closed (the next render).
+  await page.waitForFunction(() => document.getElementById('settings-pin').checked, null, { timeout: 5000 });
   assert.ok(await sw.isChecked());
   assert.equal((await calls(page, 'set_settings')).length, 0);
   await sw.click();
