@@ -220,9 +220,10 @@ pub trait Store:
     /// is not enrolled, and nothing else is read), the push-fatigue refusals when
     /// `refusals` gives their `(since, limit)`, and the bound credential's push
     /// subscription, in one trip to the database (SQLite: one job on its one connection;
-    /// PostgreSQL: one statement). The pending limit is not read here but checked by the
-    /// insert itself ([`insert_challenge_audited`](ChallengeStore::insert_challenge_audited)),
-    /// so that concurrent creates cannot both pass it.
+    /// PostgreSQL: one statement). The insert
+    /// ([`insert_challenge_audited`](ChallengeStore::insert_challenge_audited)) reads the
+    /// same again with the pending count and decides on them, so that concurrent creates
+    /// cannot both pass the limits; this read serves a user the relay has not seen yet.
     async fn challenge_gate(
         &self,
         tenant: &TenantId,

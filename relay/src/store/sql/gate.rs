@@ -1,7 +1,8 @@
-//! The [`Store`] itself: its health check and the two reads of the hot path, each one
-//! trip to the database. SQLite runs a few cached statements in one job on its one
-//! connection (no round trip to save); PostgreSQL one statement each, as a round trip
-//! is what a request waits for there.
+//! The [`Store`] itself: its health check, the decision's read (the signer and the
+//! challenge) and the challenge gate (which the challenge insert also reads, in its own
+//! statement), each one trip to the database. SQLite runs a few cached statements in one
+//! job on its one connection (no round trip to save); PostgreSQL one statement each, as a
+//! round trip is what a request waits for there.
 
 use onepush_protocol::{ChallengeId, CredentialId, TenantId, UserId};
 
