@@ -56,6 +56,7 @@ const SEND: &str = "WITH asynchronous AS (SELECT set_config('synchronous_commit'
 const SEND_TRIES: u32 = 3;
 
 /// One change on the wire (the `NOTIFY` payload, JSON, ~150 bytes of the 8000 allowed).
+/// `node` comes first, so a relay knows its own messages by their start ([`own_prefix`]).
 #[derive(Debug, Serialize, Deserialize)]
 struct Message {
     /// The relay that published it.
@@ -65,11 +66,19 @@ struct Message {
     status: ChallengeStatus,
 }
 
+/// How every message `node` sends starts: `LISTEN` hands a relay its own messages too, and
+/// it skips them (delivered locally when published) without parsing them.
+fn own_prefix(node: &str) -> String {
+    format!(r#"{{"node":"{node}""#)
+}
+
 /// The notifier of a relay that shares its PostgreSQL database with other relays.
 #[derive(Clone)]
 pub struct PgNotifier {
     local: InProcessNotifier,
     node: Arc<str>,
+    /// [`own_prefix`] of `node`.
+    own: Arc<str>,
     outgoing: mpsc::UnboundedSender<String>,
     resyncs: Arc<AtomicU64>,
 }
@@ -101,9 +110,11 @@ impl PgNotifier {
         let mut node = [0u8; 12];
         onepush_protocol::keys::fill_random(&mut node);
         let (outgoing, queue) = mpsc::unbounded_channel();
+        let node = data_encoding::HEXLOWER.encode(&node);
         let this = Self {
             local: InProcessNotifier::new(),
-            node: data_encoding::HEXLOWER.encode(&node).into(),
+            own: own_prefix(&node).into(),
+            node: node.into(),
             outgoing,
             resyncs: Arc::new(AtomicU64::new(0)),
         };
@@ -166,6 +177,9 @@ impl PgNotifier {
 
     /// Feeds a change from another relay to this relay's waiters and streams.
     fn deliver(&self, payload: &str) {
+        if payload.starts_with(&*self.own) {
+            return; // ours: delivered locally when published
+        }
         match serde_json::from_str::<Message>(payload) {
             Ok(m) if *m.node == *self.node => {} // ours: delivered locally when published
             Ok(m) => self.local.publish(ChallengeChange {
@@ -300,5 +314,27 @@ async fn send_batch(store: &PgStore, batch: &[String]) {
                 tracing::error!(error = %e, changes = batch.len(), "cannot NOTIFY; changes dropped (other relays' waiters wake at their timeouts)");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relays_own_messages_start_with_its_prefix_and_no_other_relays_do() {
+        let message = |node: &str| {
+            serde_json::to_string(&Message {
+                node: node.into(),
+                challenge: ChallengeId::new(),
+                credential: CredentialId::generate(CredentialId::DEFAULT_PREFIX).unwrap(),
+                status: ChallengeStatus::Approved,
+            })
+            .unwrap()
+        };
+        let ours = own_prefix("0a1b2c");
+        assert!(message("0a1b2c").starts_with(&ours));
+        assert!(!message("0a1b2c3d").starts_with(&ours));
+        assert!(!message("ffffff").starts_with(&ours));
     }
 }
