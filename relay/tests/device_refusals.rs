@@ -144,6 +144,77 @@ async fn same_answer_for_every_bad_credential(relay: TestRelay, database_url: St
     relay.shutdown().await.unwrap();
 }
 
+/// A relay keeps the key of a credential whose decision it verified, and takes its next
+/// decisions without reading the credential first; a revoke it did not see (another
+/// relay's, here the store's own) must still stop them.
+async fn a_credential_revoked_elsewhere_cannot_answer_with_its_kept_key(
+    relay: TestRelay,
+    database_url: String,
+) {
+    let bank = Bank::new(&relay.url, &relay.api_key);
+    let device = TestDevice::provisioned(&relay.url, None).await;
+    bank.enroll("alice", &device)
+        .await
+        .json::<serde_json::Value>(201);
+    let login = || async {
+        bank.login("alice", json!({}))
+            .await
+            .json::<ChallengeCreated>(201)
+            .id
+            .to_string()
+    };
+    let first = login().await;
+    device
+        .answer(&first, DecisionVerdict::Approve, None)
+        .await
+        .json::<serde_json::Value>(200);
+    let (approve, deny) = (login().await, login().await);
+    let claims = [
+        device.claims(&device.challenge(&approve).await, DecisionVerdict::Approve),
+        device.claims(&device.challenge(&deny).await, DecisionVerdict::Deny),
+    ];
+    let service = relay.relay.service();
+    service
+        .store()
+        .revoke_credential(&device.credential_id(), service.now())
+        .await
+        .unwrap();
+    for (id, claims) in [&approve, &deny].into_iter().zip(&claims) {
+        let p = device
+            .post_decision(id, claims)
+            .await
+            .problem(401, "decision-signature-invalid");
+        assert_eq!(p.detail, DECISION_DETAIL);
+        let ch: serde_json::Value = bank.get(&format!("/v1/challenges/{id}")).await.json(200);
+        assert_eq!(ch["status"], "pending", "{id}");
+    }
+    assert_eq!(
+        audited(&database_url, 2).await,
+        ["decision credential_revoked"; 2]
+    );
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_credential_revoked_elsewhere_cannot_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(dir.path());
+    let url = settings.database_url();
+    let relay = spawn_relay_with(settings, Parts::default(), true).await;
+    a_credential_revoked_elsewhere_cannot_answer_with_its_kept_key(relay, url).await;
+}
+
+#[tokio::test]
+async fn a_credential_revoked_elsewhere_cannot_answer_on_postgres() {
+    with_database(|url| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = common::postgres::relay_settings(dir.path(), &url);
+        let relay = spawn_relay_with(settings, Parts::default(), true).await;
+        a_credential_revoked_elsewhere_cannot_answer_with_its_kept_key(relay, url).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn unknown_and_revoked_credentials_get_the_same_answer() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@ use onepush_protocol::jws::{self, DecisionClaims, DecisionHeader, JwsError};
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, DecisionVerdict, DenyReason};
 use subtle::ConstantTimeEq as _;
 
+use super::device_auth::usable;
 use super::{EndError, NotActive, Service};
 use crate::store::{BindingChange, ChallengeRecord, CredentialRecord, NewAudit, StoreError, found};
 
@@ -159,6 +160,87 @@ fn off_time(iat: i64, created: i64, now: i64, skew: u32) -> Option<String> {
     ))
 }
 
+/// What a verified decision asks of the pending challenge it answers, before anything
+/// is done: the one set of rules both ways of [`Service::decide`] follow.
+enum Ask {
+    /// Refused as it is; the challenge stays pending.
+    Refuse(DecisionError),
+    /// Signed by another credential ([`Service::foreign_decision`]).
+    Foreign,
+    /// An approval with the wrong number ([`Service::number_missed`]).
+    NumberMissed,
+    /// Ends the challenge with `event`; `not_me`: a "this wasn't me" deny.
+    End { event: ChallengeEvent, not_me: bool },
+}
+
+/// [`Ask`] of `claims`, verified as signed by `kid`, for the pending `ch` at `now`.
+fn ask(
+    ch: &ChallengeRecord,
+    claims: &DecisionClaims,
+    kid: &CredentialId,
+    now: i64,
+    skew: u32,
+) -> Ask {
+    // Checked before anything ends the challenge: without a request proof, a decision
+    // counts only for the challenge it names, and only at a time that challenge was
+    // open (it cannot predate it, or come from the future).
+    if claims.chl != ch.id {
+        return Ask::Refuse(DecisionError::Mismatch(
+            "the decision's challenge ID (chl) does not match the challenge".into(),
+        ));
+    }
+    if let Some(why) = off_time(claims.iat, ch.created_at, now, skew) {
+        return Ask::Refuse(DecisionError::Mismatch(why));
+    }
+    if *kid != ch.credential_id {
+        return Ask::Foreign;
+    }
+    if let Some(what) = claim_mismatch(ch, claims) {
+        return Ask::Refuse(DecisionError::Mismatch(format!(
+            "the decision's {what} does not match the challenge"
+        )));
+    }
+    match claims.dec {
+        DecisionVerdict::Approve if ch.number.is_some() && claims.num != ch.number => {
+            Ask::NumberMissed
+        }
+        DecisionVerdict::Approve => Ask::End {
+            event: ChallengeEvent::Approve,
+            not_me: false,
+        },
+        DecisionVerdict::Deny => Ask::End {
+            event: ChallengeEvent::Deny,
+            not_me: claims.rsn == Some(DenyReason::NotMe),
+        },
+    }
+}
+
+/// The decision as stored with the challenge it ends.
+fn record(jws_text: &str, kid: &CredentialId, claims: &DecisionClaims) -> DecisionRecord {
+    DecisionRecord {
+        jws: jws_text.to_owned(),
+        credential_id: kid.clone(),
+        verdict: claims.dec,
+        reason: claims.rsn,
+        user_verified: claims.uv,
+    }
+}
+
+/// The answer to the decision `jws_text` if it is the one that ended `done` (a decision
+/// posted at the same moment, maybe through another relay, may have won the conditional
+/// update: then this one was not taken).
+fn accepted(done: &ChallengeRecord, jws_text: &str) -> Option<DecisionAccepted> {
+    let taken = done.decision.as_ref().is_some_and(|d| d.jws == jws_text);
+    let ended = matches!(
+        done.status,
+        ChallengeStatus::Approved | ChallengeStatus::Denied
+    );
+    (taken && ended).then_some(DecisionAccepted {
+        id: done.id,
+        status: done.status,
+    })
+}
+
 impl Service {
     /// `POST /v1/device/challenges/{id}/decision`: signed by the credential its `kid`
     /// names, or by `proven`, the credential whose request proof the post carried;
@@ -171,6 +253,11 @@ impl Service {
         peeked: &PeekedDecision,
     ) -> Result<DecisionAccepted, DecisionError> {
         let kid = signer_of(peeked)?;
+        if proven.is_none()
+            && let Some(done) = self.decide_with_kept(&kid, id, jws_text).await?
+        {
+            return Ok(done);
+        }
         let (device, ch) = if let Some(device) = proven {
             (device, found(self.store.challenge(id).await)?)
         } else {
@@ -190,75 +277,101 @@ impl Service {
             JwsError::BadSignature => self.decision_key_refused(&kid),
             other => DecisionError::Malformed(other.to_string()),
         })?;
+        self.signer_keys.keep(&kid, &device.jwk);
         let ch = self
             .end_if_overdue(ch.ok_or(DecisionError::NotFound)?)
             .await?;
         if ch.status != ChallengeStatus::Pending {
             return Err(ended(ch.status));
         }
-        // Checked before anything ends the challenge: without a request proof, a decision
-        // counts only for the challenge it names, and only at a time that challenge was
-        // open (it cannot predate it, or come from the future).
-        if claims.chl != ch.id {
-            return Err(DecisionError::Mismatch(
-                "the decision's challenge ID (chl) does not match the challenge".into(),
-            ));
-        }
-        if let Some(why) = off_time(
-            claims.iat,
-            ch.created_at,
-            self.now(),
-            self.settings.device.proof_skew_seconds,
-        ) {
-            return Err(DecisionError::Mismatch(why));
-        }
-        let record = DecisionRecord {
-            jws: jws_text.to_owned(),
-            credential_id: kid.clone(),
-            verdict: claims.dec,
-            reason: claims.rsn,
-            user_verified: claims.uv,
-        };
-        if kid != ch.credential_id {
-            return Err(self.foreign_decision(&ch, &claims, record).await);
-        }
-        if let Some(what) = claim_mismatch(&ch, &claims) {
-            return Err(DecisionError::Mismatch(format!(
-                "the decision's {what} does not match the challenge"
-            )));
-        }
-        let event = match claims.dec {
-            DecisionVerdict::Approve => {
-                if ch.number.is_some() && claims.num != ch.number {
-                    let tries_left = self.number_missed(&ch, jws_text).await?;
-                    return Err(DecisionError::NumberMismatch { tries_left });
-                }
-                ChallengeEvent::Approve
+        let skew = self.settings.device.proof_skew_seconds;
+        let (event, not_me) = match ask(&ch, &claims, &kid, self.now(), skew) {
+            Ask::Refuse(e) => return Err(e),
+            Ask::Foreign => {
+                return Err(self
+                    .foreign_decision(&ch, &claims, record(jws_text, &kid, &claims))
+                    .await);
             }
-            DecisionVerdict::Deny => ChallengeEvent::Deny,
+            Ask::NumberMissed => {
+                let tries_left = self.number_missed(&ch, jws_text).await?;
+                return Err(DecisionError::NumberMismatch { tries_left });
+            }
+            Ask::End { event, not_me } => (event, not_me),
         };
-        let not_me = claims.dec == DecisionVerdict::Deny && claims.rsn == Some(DenyReason::NotMe);
         if not_me {
             // First: the lock ends the user's other prompts in its transaction, so none
             // of them can be approved after this answer.
             self.lock_for_not_me(&ch).await?;
         }
-        let done = self.finish(&ch, event, Some(record), not_me).await?;
+        let done = self
+            .finish(&ch, event, Some(record(jws_text, &kid, &claims)), not_me)
+            .await?;
         if done.status == ChallengeStatus::Pending {
-            // The approval was refused in its statement: the binding is no longer active
-            // (or no longer bound to this credential).
-            let binding = self.store.binding(&ch.tenant_id, &ch.user_id).await?;
-            return Err(NotActive::of(&binding).into());
+            return Err(self.end_refused(&ch, &kid).await);
         }
-        // A decision posted at the same moment (maybe through another relay) may have won
-        // the conditional update: then this one was not taken.
-        let taken = done.decision.as_ref().is_some_and(|d| d.jws == jws_text);
-        match done.status {
-            ChallengeStatus::Approved | ChallengeStatus::Denied if taken => Ok(DecisionAccepted {
-                id: done.id,
-                status: done.status,
-            }),
-            s => Err(ended(s)),
+        accepted(&done, jws_text).ok_or_else(|| ended(done.status))
+    }
+
+    /// The common case without a read: a decision signed with a key this relay kept
+    /// ([`signers`](super::signers)), on a pending challenge this relay made, that ends
+    /// it (an approval, or a deny other than "this wasn't me"). Its end checks, in its
+    /// own statement, what the kept copies cannot: the challenge still pending, its
+    /// signer not revoked and, for an approval, the binding active and bound to the
+    /// signer. `None` for anything else (nothing kept, another answer, a refusal, an end
+    /// the store did not make): then the full way decides from a fresh read, so every
+    /// refusal is told as it always was, and a revoked signer learns nothing more.
+    async fn decide_with_kept(
+        &self,
+        kid: &CredentialId,
+        id: &ChallengeId,
+        jws_text: &str,
+    ) -> Result<Option<DecisionAccepted>, DecisionError> {
+        let (Some(key), Some(ch)) = (self.signer_keys.get(kid), self.notifier.known(id)) else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if ch.status != ChallengeStatus::Pending || now >= ch.expires_at {
+            return Ok(None);
+        }
+        let Ok(claims) = jws::verify_decision(jws_text, &key, kid) else {
+            return Ok(None);
+        };
+        let skew = self.settings.device.proof_skew_seconds;
+        let Ask::End {
+            event,
+            not_me: false,
+        } = ask(&ch, &claims, kid, now, skew)
+        else {
+            return Ok(None);
+        };
+        match self
+            .finish(&ch, event, Some(record(jws_text, kid, &claims)), false)
+            .await
+        {
+            Ok(done) => Ok(accepted(&done, jws_text)),
+            Err(EndError::Store(e)) => Err(e.into()),
+            Err(EndError::Decided(_) | EndError::Expired(_)) => Ok(None),
+        }
+    }
+
+    /// Why the end of `ch` by `kid`'s decision was refused in its statement while the
+    /// challenge stayed pending: the signer was revoked meanwhile (answered as every
+    /// refused signer), or the user's binding is no longer active (or no longer bound to
+    /// this credential).
+    async fn end_refused(&self, ch: &ChallengeRecord, kid: &CredentialId) -> DecisionError {
+        let signer = match self.store.credential(kid).await {
+            Ok(signer) => Some(signer),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return e.into(),
+        };
+        if let Err(cause) = usable(signer) {
+            self.signer_keys.forget(kid);
+            self.device_refused(kid, cause, "decision");
+            return DecisionError::SignatureRefused;
+        }
+        match self.store.binding(&ch.tenant_id, &ch.user_id).await {
+            Ok(binding) => NotActive::of(&binding).into(),
+            Err(e) => e.into(),
         }
     }
 
@@ -289,10 +402,14 @@ impl Service {
             .await;
             return DecisionError::Foreign;
         }
+        let signer = record.credential_id.clone();
         match self
             .finish(ch, ChallengeEvent::Mismatch, Some(record), false)
             .await
         {
+            Ok(done) if done.status == ChallengeStatus::Pending => {
+                self.end_refused(ch, &signer).await
+            }
             Ok(_) => DecisionError::CredentialMismatch,
             Err(e) => e.into(),
         }

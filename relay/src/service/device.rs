@@ -218,6 +218,7 @@ impl Service {
     /// pending challenges and refuses the key from then on.
     pub async fn revoke_self(&self, device: &CredentialRecord) -> Result<(), StoreError> {
         self.store.revoke_credential(&device.id, self.now()).await?;
+        self.signer_keys.forget(&device.id);
         self.unregister_everywhere(&device.id).await?;
         self.device_audit(&device.id, "credential.revoked", None)
             .await;

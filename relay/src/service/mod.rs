@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod maintenance;
 mod offline;
 mod otp;
+mod signers;
 mod tenant_cache;
 pub mod tenants;
 mod views;
@@ -96,6 +97,8 @@ pub struct Service {
     tenants: Arc<tenant_cache::TenantCache>,
     /// The credential each user was last seen bound to ([`bound`]).
     bound: Arc<bound::BoundCredentials>,
+    /// The keys of credentials whose decisions this relay verified ([`signers`]).
+    signer_keys: Arc<signers::SignerKeys>,
 }
 
 impl std::fmt::Debug for Service {
@@ -129,6 +132,7 @@ impl Service {
             maintenance_rows: Arc::default(),
             tenants: Arc::default(),
             bound: Arc::default(),
+            signer_keys: Arc::default(),
         }
     }
 

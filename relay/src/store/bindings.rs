@@ -214,12 +214,17 @@ pub(crate) mod sql {
              THEN $2 + $3 ELSE NULL END \
          WHERE id = $4 AND (enroll_locked_until IS NULL OR enroll_locked_until <= $2)";
 
-    /// Ends a pending challenge (any status but `approved`).
+    /// Ends a pending challenge (any status but `approved`). One a device's decision
+    /// ends names its signer `$5` (`NULL`: no signer) and ends it only while that
+    /// credential is not revoked, read in the same statement: the relay may have
+    /// verified the signature with a key it kept.
     pub const FINISH_CHALLENGE: &str = "UPDATE challenges SET status = $1, decided_at = $2, \
-         decision = $3 WHERE id = $4 AND status = 'pending'";
+         decision = $3 WHERE id = $4 AND status = 'pending' \
+         AND (SELECT cr.revoked_at FROM credentials cr WHERE cr.id = $5) IS NULL";
 
     /// Ends a pending challenge `approved`: only while its binding is active and bound to
-    /// its credential, which is the signer `$5` (`NULL`: no signer to check). The binding
+    /// its credential, which is the signer `$5` (`NULL`: no signer to check), and that
+    /// signer is not revoked (as [`FINISH_CHALLENGE`] checks it). The binding
     /// is read by a scalar subquery (`NULL`, so no row, when the user has none), not
     /// `EXISTS`: PostgreSQL turns `EXISTS` into a join whose credential equality lets it
     /// find the challenge through `challenges_by_credential` (every challenge the
@@ -228,5 +233,6 @@ pub(crate) mod sql {
          decision = $3 WHERE id = $4 AND status = 'pending' AND (SELECT b.state = 'active' \
          AND b.credential_id = challenges.credential_id \
          AND b.credential_id = COALESCE($5, challenges.credential_id) FROM bindings b \
-         WHERE b.tenant_id = challenges.tenant_id AND b.user_id = challenges.user_id)";
+         WHERE b.tenant_id = challenges.tenant_id AND b.user_id = challenges.user_id) \
+         AND (SELECT cr.revoked_at FROM credentials cr WHERE cr.id = $5) IS NULL";
 }

@@ -367,7 +367,8 @@ pub trait ChallengeStore: Send + Sync + 'static {
     /// [`finish_challenge`](Self::finish_challenge) that also appends `audit` (at `at`) in
     /// the same transaction, only if this call ended the challenge. An end `approved`
     /// is made only if, in the same statement, the challenge's binding is still `active`
-    /// and bound to the challenge's credential and the decision's signer.
+    /// and bound to the challenge's credential and the decision's signer. An end with a
+    /// decision is made only if its signer is not revoked, read in the same statement.
     async fn finish_challenge_audited(
         &self,
         id: &ChallengeId,

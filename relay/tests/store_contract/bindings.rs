@@ -490,6 +490,62 @@ pub async fn an_approval_needs_the_binding_active_and_bound_to_the_signer(store:
     );
 }
 
+pub async fn a_decision_ends_nothing_once_its_signer_is_revoked(store: Arc<dyn Store>) {
+    let cred = seeded(store.as_ref()).await;
+    let [approved, denied, mismatched, cancelled] =
+        std::array::from_fn(|_| challenge("bank", &cred.id, NOW + 60));
+    for ch in [&approved, &denied, &mismatched, &cancelled] {
+        store.insert_challenge(ch, None).await.unwrap();
+    }
+    // Revoked a moment ago (maybe through another relay), after its signature was
+    // verified: no end its decision asks for is made, and nothing is queued.
+    store.revoke_credential(&cred.id, NOW + 1).await.unwrap();
+    for (ch, status) in [
+        (&approved, ChallengeStatus::Approved),
+        (&denied, ChallengeStatus::Denied),
+        (&mismatched, ChallengeStatus::CredentialMismatch),
+    ] {
+        assert!(
+            !store
+                .finish_challenge(
+                    &ch.id,
+                    status,
+                    NOW + 2,
+                    Some(&decision(&cred.id)),
+                    Some(&webhook(&format!("w-{status}"), "bank"))
+                )
+                .await
+                .unwrap(),
+            "{status}"
+        );
+        assert_eq!(
+            store.challenge(&ch.id).await.unwrap().status,
+            ChallengeStatus::Pending,
+            "{status}"
+        );
+    }
+    assert!(
+        store
+            .claim_webhooks(NOW + 2, 60, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // An end no device's decision asks for (a cancel, the deadline) is still made.
+    assert!(
+        store
+            .finish_challenge(
+                &cancelled.id,
+                ChallengeStatus::Cancelled,
+                NOW + 2,
+                None,
+                None
+            )
+            .await
+            .unwrap()
+    );
+}
+
 pub async fn enrollment_attempts_lock_a_credential_for_a_while(store: Arc<dyn Store>) {
     let cred = credential();
     store.insert_credential(&cred).await.unwrap();

@@ -93,6 +93,7 @@ contract!(
     bindings::a_challenge_is_only_inserted_while_its_binding_is_active,
     bindings::no_challenge_created_during_a_suspend_outlives_it,
     bindings::an_approval_needs_the_binding_active_and_bound_to_the_signer,
+    bindings::a_decision_ends_nothing_once_its_signer_is_revoked,
     bindings::enrollment_attempts_lock_a_credential_for_a_while,
     bindings::concurrent_enrollment_attempts_are_counted_exactly,
     kinds::a_credential_and_its_binding_keep_their_kind,

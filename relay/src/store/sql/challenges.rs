@@ -165,7 +165,8 @@ static INSERT_AND_COUNT: LazyLock<[String; 8]> = LazyLock::new(|| {
 });
 
 /// PostgreSQL's end of a challenge in one statement (`n`: 1 if it ended, 0 if it was not
-/// pending, or, for an approval, its binding not active and bound to the signer), with
+/// pending, its signer revoked, or, for an approval, its binding not active and bound to
+/// the signer), with
 /// its webhook (due at once) and audit event when asked for. Indexed by `approve + 2 *
 /// webhook + 4 * audit`.
 static FINISH_IN_ONE: LazyLock<[String; 8]> = LazyLock::new(|| {
@@ -177,7 +178,7 @@ static FINISH_IN_ONE: LazyLock<[String; 8]> = LazyLock::new(|| {
             sql::FINISH_CHALLENGE
         };
         let mut sql = format!("WITH done AS ({update} RETURNING id)");
-        let mut next = if approve { 6 } else { 5 };
+        let mut next = 6;
         if webhook {
             write!(
                 sql,
@@ -371,24 +372,18 @@ struct Finish {
 /// bound to the signer, in the same statement), with its webhook and audit event.
 async fn finish<C: Conn>(c: &mut C, f: &Finish) -> Result<bool, StoreError> {
     let approve = f.status == ChallengeStatus::Approved;
-    let mut end = if approve {
-        stmt!(
-            sql::APPROVE_CHALLENGE,
-            f.status.as_str(),
-            f.at,
-            &f.decision,
-            f.id.to_string(),
-            &f.signer
-        )
-    } else {
-        stmt!(
-            sql::FINISH_CHALLENGE,
-            f.status.as_str(),
-            f.at,
-            &f.decision,
-            f.id.to_string()
-        )
-    };
+    let mut end = stmt!(
+        if approve {
+            sql::APPROVE_CHALLENGE
+        } else {
+            sql::FINISH_CHALLENGE
+        },
+        f.status.as_str(),
+        f.at,
+        &f.decision,
+        f.id.to_string(),
+        &f.signer
+    );
     if C::DIALECT == Dialect::Postgres {
         // One statement, so one implicit transaction: the webhook and the audit event are
         // inserted only if the update ended the challenge (PostgreSQL re-checks the
