@@ -10,12 +10,11 @@
 //! (no task, no timer of its own); a challenge's entry goes when its last waiter does.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::future::Future;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard};
 use std::task::{Context, Poll};
 
 use futures::Stream;
@@ -23,9 +22,7 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::ChallengeRecord;
-
-/// Mutex shards per map: spreads contention between unrelated challenges.
-const SHARDS: u64 = 64;
+use sharded::{Sharded, shrink};
 
 /// Changes buffered per event-stream subscriber. One that falls this far behind is
 /// disconnected: its stream ends, and the app lists pending challenges when it reconnects.
@@ -273,32 +270,23 @@ impl std::fmt::Debug for CredentialStream {
     }
 }
 
-/// One shard: key → registrations (id, item).
-type Shard<K, T> = Mutex<HashMap<K, Vec<(u64, T)>>>;
-
 /// A sharded multimap `K → [(registration id, T)]`; a key is present only while it has
 /// registrations.
 struct Registry<K, T> {
-    shards: Box<[Shard<K, T>]>,
-    hasher: RandomState,
+    map: Sharded<K, Vec<(u64, T)>>,
 }
 
 impl<K, T> Default for Registry<K, T> {
     fn default() -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
+            map: Sharded::default(),
         }
     }
 }
 
 impl<K: Hash + Eq, T> Registry<K, T> {
     fn shard(&self, key: &K) -> MutexGuard<'_, HashMap<K, Vec<(u64, T)>>> {
-        let index = usize::try_from(self.hasher.hash_one(key) % SHARDS).unwrap_or_default();
-        // Every update leaves the map consistent, so a poisoned lock is still usable.
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.map.shard(key)
     }
 
     fn insert(&self, key: K, id: u64, item: T) {
@@ -354,22 +342,13 @@ impl<K: Hash + Eq, T> Registry<K, T> {
         });
     }
 
-    fn each_shard(&self, mut f: impl FnMut(&mut HashMap<K, Vec<(u64, T)>>) -> usize) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| f(&mut shard.lock().unwrap_or_else(PoisonError::into_inner)))
-            .sum()
-    }
-}
-
-/// Gives memory back after a burst of waiters has gone.
-fn shrink<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
-    if map.capacity() > 64 && map.len() * 8 < map.capacity() {
-        map.shrink_to(map.len() * 2);
+    fn each_shard(&self, f: impl FnMut(&mut HashMap<K, Vec<(u64, T)>>) -> usize) -> usize {
+        self.map.each_shard(f)
     }
 }
 
 mod known;
 pub mod postgres;
+mod sharded;
 #[cfg(test)]
 mod tests;

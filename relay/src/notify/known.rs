@@ -11,18 +11,13 @@
 //! that trusts it is woken by the same change that would have replaced it. An ended one
 //! cannot go out of date: an end is final.
 
-use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use onepush_protocol::ChallengeId;
 
+use super::sharded::{Sharded, shrink};
 use crate::store::ChallengeRecord;
-
-/// Mutex shards: spreads contention between unrelated challenges.
-const SHARDS: u64 = 64;
 
 /// Most entries held (≈ 0.5 KB each). Past it, the overdue and the ended ones are
 /// dropped, and then a new challenge is not remembered (its long-polls read the store,
@@ -33,41 +28,16 @@ pub const CAPACITY: usize = 200_000;
 /// after its create, so it is either waiting by then or arrives within a moment).
 pub const KEEP_ENDED: i64 = 10;
 
-/// One shard: challenge → the record as this relay last knew it.
-type Shard = Mutex<HashMap<ChallengeId, Arc<ChallengeRecord>>>;
-
 /// The challenges made here, as this relay last knew them.
+#[derive(Default)]
 pub(super) struct KnownChallenges {
-    shards: Box<[Shard]>,
-    hasher: RandomState,
+    map: Sharded<ChallengeId, Arc<ChallengeRecord>>,
     len: AtomicUsize,
     /// When (Unix seconds) the ended ones were last dropped.
     pruned_at: AtomicI64,
 }
 
-impl Default for KnownChallenges {
-    fn default() -> Self {
-        Self {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
-            len: AtomicUsize::new(0),
-            pruned_at: AtomicI64::new(0),
-        }
-    }
-}
-
 impl KnownChallenges {
-    fn shard(
-        &self,
-        id: &ChallengeId,
-    ) -> MutexGuard<'_, HashMap<ChallengeId, Arc<ChallengeRecord>>> {
-        let index = usize::try_from(self.hasher.hash_one(id) % SHARDS).unwrap_or_default();
-        // Every update leaves the map consistent, so a poisoned lock is still usable.
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Remembers `record` (pending, about to be stored); `now` (Unix seconds) decides
     /// which entries are old enough to drop: the ended ones every [`KEEP_ENDED`] seconds,
     /// and the overdue ones too when the map is full.
@@ -83,20 +53,25 @@ impl KnownChallenges {
                 return;
             }
         }
-        if self.shard(&record.id).insert(record.id, record).is_none() {
+        if self
+            .map
+            .shard(&record.id)
+            .insert(record.id, record)
+            .is_none()
+        {
             self.len.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// The record of `id`, if remembered.
     pub(super) fn get(&self, id: &ChallengeId) -> Option<Arc<ChallengeRecord>> {
-        self.shard(id).get(id).cloned()
+        self.map.shard(id).get(id).cloned()
     }
 
     /// `id` ended: kept as `ended` if remembered and this relay ended it (`ended` is the
     /// record as stored), forgotten otherwise.
     pub(super) fn end(&self, id: &ChallengeId, ended: Option<&Arc<ChallengeRecord>>) {
-        let mut shard = self.shard(id);
+        let mut shard = self.map.shard(id);
         match (shard.get_mut(id), ended) {
             (Some(entry), Some(ended)) => *entry = ended.clone(),
             (Some(_), None) => {
@@ -109,20 +84,21 @@ impl KnownChallenges {
 
     /// Forgets `id` (it was never stored).
     pub(super) fn remove(&self, id: &ChallengeId) {
-        if self.shard(id).remove(id).is_some() {
+        if self.map.shard(id).remove(id).is_some() {
             self.len.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
     /// Forgets every challenge `keep` refuses (all of them: `|_| false`).
     pub(super) fn retain(&self, mut keep: impl FnMut(&ChallengeRecord) -> bool) {
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let removed = self.map.each_shard(|shard| {
             let before = shard.len();
             shard.retain(|_, ch| keep(ch));
-            self.len.fetch_sub(before - shard.len(), Ordering::Relaxed);
-            super::shrink(&mut shard);
-        }
+            let removed = before - shard.len();
+            shrink(shard);
+            removed
+        });
+        self.len.fetch_sub(removed, Ordering::Relaxed);
     }
 
     /// How many are remembered.
