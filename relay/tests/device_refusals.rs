@@ -122,14 +122,28 @@ async fn same_answer_for_every_bad_credential(relay: TestRelay, database_url: St
         .answer(&id, DecisionVerdict::Approve, None)
         .await
         .json::<serde_json::Value>(200);
+    // The relay now keeps the device's key: another key's decision is refused alike.
+    let next = bank
+        .login("alice", json!({}))
+        .await
+        .json::<ChallengeCreated>(201)
+        .id
+        .to_string();
+    let claims = device.claims(&device.challenge(&next).await, DecisionVerdict::Approve);
+    let p = wrong_key
+        .post_jws(&next, &sign_decision(&wrong_key.key, &claims))
+        .await
+        .problem(401, "decision-signature-invalid");
+    assert_eq!(p.detail, DECISION_DETAIL);
     // The cause is kept, relay-wide (in no bank's audit log).
-    let mut causes = audited(&database_url, 6).await;
+    let mut causes = audited(&database_url, 7).await;
     causes.sort();
     assert_eq!(
         causes,
         [
             "decision credential_not_found",
             "decision credential_revoked",
+            "decision signature_invalid",
             "decision signature_invalid",
             "proof credential_not_found",
             "proof credential_revoked",

@@ -7,7 +7,7 @@ use onepush_protocol::jws::{self, DecisionClaims, DecisionHeader, JwsError};
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, DecisionVerdict, DenyReason};
 use subtle::ConstantTimeEq as _;
 
-use super::device_auth::usable;
+use super::device_auth::{Refusal, usable};
 use super::{EndError, NotActive, Service};
 use crate::store::{BindingChange, ChallengeRecord, CredentialRecord, NewAudit, StoreError, found};
 
@@ -215,6 +215,16 @@ fn ask(
     }
 }
 
+/// What [`Service::decide`]'s way with a kept key came to.
+enum Kept {
+    /// The decision was taken.
+    Taken(DecisionAccepted),
+    /// Its signature does not verify with the kept key.
+    WrongKey,
+    /// Anything else: the full way decides.
+    FullWay,
+}
+
 /// The decision as stored with the challenge it ends.
 fn record(jws_text: &str, kid: &CredentialId, claims: &DecisionClaims) -> DecisionRecord {
     DecisionRecord {
@@ -253,10 +263,12 @@ impl Service {
         peeked: &PeekedDecision,
     ) -> Result<DecisionAccepted, DecisionError> {
         let kid = signer_of(peeked)?;
-        if proven.is_none()
-            && let Some(done) = self.decide_with_kept(&kid, id, jws_text).await?
-        {
-            return Ok(done);
+        if proven.is_none() {
+            match self.decide_with_kept(&kid, id, jws_text).await? {
+                Kept::Taken(done) => return Ok(done),
+                Kept::WrongKey => return Err(self.kept_key_refused(&kid).await),
+                Kept::FullWay => {}
+            }
         }
         let (device, ch) = if let Some(device) = proven {
             (device, found(self.store.challenge(id).await)?)
@@ -317,24 +329,27 @@ impl Service {
     /// it (an approval, or a deny other than "this wasn't me"). Its end checks, in its
     /// own statement, what the kept copies cannot: the challenge still pending, its
     /// signer not revoked and, for an approval, the binding active and bound to the
-    /// signer. `None` for anything else (nothing kept, another answer, a refusal, an end
-    /// the store did not make): then the full way decides from a fresh read, so every
-    /// refusal is told as it always was, and a revoked signer learns nothing more.
+    /// signer. [`Kept::FullWay`] for anything else (nothing kept, another answer, a
+    /// refusal, an end the store did not make): then the full way decides from a fresh
+    /// read, so every refusal is told as it always was, and a revoked signer learns
+    /// nothing more.
     async fn decide_with_kept(
         &self,
         kid: &CredentialId,
         id: &ChallengeId,
         jws_text: &str,
-    ) -> Result<Option<DecisionAccepted>, DecisionError> {
+    ) -> Result<Kept, DecisionError> {
         let (Some(key), Some(ch)) = (self.signer_keys.get(kid), self.notifier.known(id)) else {
-            return Ok(None);
+            return Ok(Kept::FullWay);
         };
         let now = self.now();
         if ch.status != ChallengeStatus::Pending || now >= ch.expires_at {
-            return Ok(None);
+            return Ok(Kept::FullWay);
         }
-        let Ok(claims) = jws::verify_decision(jws_text, &key, kid) else {
-            return Ok(None);
+        let claims = match jws::verify_decision(jws_text, &key, kid) {
+            Ok(claims) => claims,
+            Err(JwsError::BadSignature) => return Ok(Kept::WrongKey),
+            Err(_) => return Ok(Kept::FullWay),
         };
         let skew = self.settings.device.proof_skew_seconds;
         let Ask::End {
@@ -342,16 +357,30 @@ impl Service {
             not_me: false,
         } = ask(&ch, &claims, kid, now, skew)
         else {
-            return Ok(None);
+            return Ok(Kept::FullWay);
         };
         match self
             .finish(&ch, event, Some(record(jws_text, kid, &claims)), false)
             .await
         {
-            Ok(done) => Ok(accepted(&done, jws_text)),
+            Ok(done) => Ok(accepted(&done, jws_text).map_or(Kept::FullWay, Kept::Taken)),
             Err(EndError::Store(e)) => Err(e.into()),
-            Err(EndError::Decided(_) | EndError::Expired(_)) => Ok(None),
+            Err(EndError::Decided(_) | EndError::Expired(_)) => Ok(Kept::FullWay),
         }
+    }
+
+    /// A decision that does not verify with its credential's kept key (a key never
+    /// changes, so it would not verify with the stored one either): refused as the full
+    /// way refuses it, after the same work (one read, for the cause the audit names, and
+    /// one verification), so a kept key tells a prober nothing (issue 22).
+    async fn kept_key_refused(&self, kid: &CredentialId) -> DecisionError {
+        let cause = match self.store.credential(kid).await {
+            Ok(read) => usable(Some(read)).err().unwrap_or(Refusal::WrongKey),
+            Err(StoreError::NotFound) => Refusal::Unknown,
+            Err(e) => return e.into(),
+        };
+        self.device_refused(kid, cause, "decision");
+        DecisionError::SignatureRefused
     }
 
     /// Why the end of `ch` by `kid`'s decision was refused in its statement while the
