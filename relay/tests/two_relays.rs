@@ -70,37 +70,53 @@ impl Deployment {
         created["api_key"].as_str().unwrap().to_owned()
     }
 
-    /// `serve` on a free loopback port; returns once `/readyz` answers 200.
+    /// `serve` on a free loopback port; returns once `/readyz` answers 200. The port is
+    /// picked, let go, then bound by the relay, so another process may take it in
+    /// between: a relay that exits before it is ready is started again on another port
+    /// (twice at most); one that neither exits nor gets ready fails the test with its log.
     async fn serve(&self, data_dir: &Path) -> RelayProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let log = data_dir.join("relay.log");
-        let child = self
-            .command(data_dir)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
-                && r.status() == 200
-            {
-                break;
+        let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = self
+                .command(data_dir)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            let url = format!("http://127.0.0.1:{port}");
+            let started = Instant::now();
+            loop {
+                if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+                    && r.status() == 200
+                {
+                    return RelayProcess { child, url };
+                }
+                if let Some(status) = child.try_wait().unwrap() {
+                    eprintln!(
+                        "relay exited before it was ready ({status}):\n{}",
+                        log_text()
+                    );
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "relay did not become ready in 30 s; its log:\n{}",
+                    log_text()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "relay did not become ready; see {}",
-                log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        RelayProcess { child, url }
+        panic!(
+            "relay exited three times before it was ready; its last log:\n{}",
+            log_text()
+        )
     }
 }
 
