@@ -49,3 +49,47 @@ impl SignerKeys {
         keys.remove(credential);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential() -> (CredentialId, Jwk) {
+        let key = onepush_protocol::DeviceKey::generate();
+        (
+            CredentialId::generate(CredentialId::DEFAULT_PREFIX).unwrap(),
+            key.public_jwk(),
+        )
+    }
+
+    #[test]
+    fn keeps_a_key_until_forgotten() {
+        let keys = SignerKeys::default();
+        let (id, jwk) = credential();
+        assert!(keys.get(&id).is_none());
+        keys.keep(&id, &jwk);
+        assert_eq!(keys.get(&id).as_deref(), Some(&jwk));
+        keys.forget(&id);
+        assert!(keys.get(&id).is_none());
+    }
+
+    #[test]
+    fn past_capacity_every_key_is_forgotten_and_the_newest_kept() {
+        let keys = SignerKeys::default();
+        let (_, jwk) = credential();
+        let first = CredentialId::generate(CredentialId::DEFAULT_PREFIX).unwrap();
+        keys.keep(&first, &jwk);
+        // Generated IDs are short enough to repeat now and then among 100,000.
+        while keys.keys.read().unwrap().len() < CAPACITY {
+            keys.keep(
+                &CredentialId::generate(CredentialId::DEFAULT_PREFIX).unwrap(),
+                &jwk,
+            );
+        }
+        let (newest, newest_jwk) = credential();
+        keys.keep(&newest, &newest_jwk);
+        assert_eq!(keys.get(&newest).as_deref(), Some(&newest_jwk));
+        assert!(keys.get(&first).is_none());
+        assert_eq!(keys.keys.read().unwrap().len(), 1);
+    }
+}

@@ -208,8 +208,9 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// The credential `credential` and the challenge `challenge` (each `None` when there
-    /// is no such row): what a decision post needs, read in one trip to the database
-    /// (SQLite: one job on its one connection; PostgreSQL: one statement).
+    /// is no such row): what a decision post needs when this relay keeps no key of its
+    /// signer or did not make its challenge (or anything is unusual), read in one trip to
+    /// the database (SQLite: one job on its one connection; PostgreSQL: one statement).
     async fn credential_and_challenge(
         &self,
         credential: &CredentialId,
