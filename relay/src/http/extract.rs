@@ -227,7 +227,7 @@ async fn verify_request(
                 "a provisioning proof must embed its jwk".into(),
             ));
         }
-        (false, Some(kid), _) => match state.service.proof_signer(&kid).await? {
+        (false, Some(kid), _) => match state.service.usable_signer(&kid).await? {
             Ok(credential) => {
                 let jwk = credential.jwk.clone();
                 (Some(credential), jwk, None)

@@ -181,7 +181,6 @@ impl PgNotifier {
             return; // ours: delivered locally when published
         }
         match serde_json::from_str::<Message>(payload) {
-            Ok(m) if *m.node == *self.node => {} // ours: delivered locally when published
             Ok(m) => self.local.publish(ChallengeChange {
                 challenge_id: m.challenge,
                 credential_id: m.credential,

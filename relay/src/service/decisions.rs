@@ -7,7 +7,7 @@ use onepush_protocol::jws::{self, DecisionClaims, DecisionHeader, JwsError};
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, DecisionVerdict, DenyReason};
 use subtle::ConstantTimeEq as _;
 
-use super::device_auth::{Refusal, usable};
+use super::device_auth::Refusal;
 use super::{EndError, NotActive, Service};
 use crate::store::{BindingChange, ChallengeRecord, CredentialRecord, NewAudit, StoreError, found};
 
@@ -374,9 +374,9 @@ impl Service {
     /// way refuses it, after the same work (one read, for the cause the audit names, and
     /// one verification), so a kept key tells a prober nothing (issue 22).
     async fn kept_key_refused(&self, kid: &CredentialId) -> DecisionError {
-        let cause = match self.store.credential(kid).await {
-            Ok(read) => usable(Some(read)).err().unwrap_or(Refusal::WrongKey),
-            Err(StoreError::NotFound) => Refusal::Unknown,
+        let cause = match self.usable_signer(kid).await {
+            Ok(Ok(_)) => Refusal::WrongKey,
+            Ok(Err(cause)) => cause,
             Err(e) => return e.into(),
         };
         self.device_refused(kid, cause, "decision");
@@ -388,15 +388,14 @@ impl Service {
     /// refused signer), or the user's binding is no longer active (or no longer bound to
     /// this credential).
     async fn end_refused(&self, ch: &ChallengeRecord, kid: &CredentialId) -> DecisionError {
-        let signer = match self.store.credential(kid).await {
-            Ok(signer) => Some(signer),
-            Err(StoreError::NotFound) => None,
+        match self.usable_signer(kid).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(cause)) => {
+                self.signer_keys.forget(kid);
+                self.device_refused(kid, cause, "decision");
+                return DecisionError::SignatureRefused;
+            }
             Err(e) => return e.into(),
-        };
-        if let Err(cause) = usable(signer) {
-            self.signer_keys.forget(kid);
-            self.device_refused(kid, cause, "decision");
-            return DecisionError::SignatureRefused;
         }
         match self.store.binding(&ch.tenant_id, &ch.user_id).await {
             Ok(binding) => NotActive::of(&binding).into(),

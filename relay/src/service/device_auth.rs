@@ -70,9 +70,10 @@ pub fn usable(read: Option<CredentialRecord>) -> Result<CredentialRecord, Refusa
 }
 
 impl Service {
-    /// The credential a proof's `kid` names if it may sign, else why not (the caller
-    /// verifies against [`throwaway_jwk`] then, and answers [`proof_refused`]).
-    pub async fn proof_signer(
+    /// The credential `kid` names if it may sign device requests and decisions, else why
+    /// not (for a proof, the caller verifies against [`throwaway_jwk`] then, and answers
+    /// [`proof_refused`]).
+    pub async fn usable_signer(
         &self,
         kid: &CredentialId,
     ) -> Result<Result<CredentialRecord, Refusal>, StoreError> {

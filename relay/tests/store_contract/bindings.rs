@@ -474,13 +474,7 @@ pub async fn an_approval_needs_the_binding_active_and_bound_to_the_signer(store:
         store.challenge(&ch.id).await.unwrap().status,
         ChallengeStatus::Pending
     );
-    assert!(
-        store
-            .claim_webhooks(NOW + 2, 60, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.claim_webhooks(NOW + 2, 60, 10).await.unwrap(), []);
     // A denial still ends it.
     assert!(
         store
@@ -524,13 +518,7 @@ pub async fn a_decision_ends_nothing_once_its_signer_is_revoked(store: Arc<dyn S
             "{status}"
         );
     }
-    assert!(
-        store
-            .claim_webhooks(NOW + 2, 60, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.claim_webhooks(NOW + 2, 60, 10).await.unwrap(), []);
     // An end no device's decision asks for (a cancel, the deadline) is still made.
     assert!(
         store
