@@ -200,7 +200,7 @@ fn web_push(c: &mut Criterion) {
 }
 
 struct StoreFixture {
-    store: std::sync::Arc<dyn Store>,
+    store: Store,
     tenant: TenantRecord,
     credential: CredentialId,
     url: String,
@@ -213,7 +213,7 @@ async fn store_fixture() -> StoreFixture {
     let backend = onepush_relay::store::open(&url, &StoreOptions::default())
         .await
         .expect("store opens");
-    let store = backend.store();
+    let store = backend;
     let tenant = TenantRecord {
         id: "bench-bank".parse().expect("tenant"),
         display_name: "Bench Bank".into(),

@@ -274,7 +274,7 @@ mod tests {
         let backend = store::open(&url, &StoreOptions::default()).await.unwrap();
         let rows = SEED_BATCH + 1234;
         seed(&url, "tenant-a", rows, 1_770_000_000).await.unwrap();
-        let store = backend.store();
+        let store = backend;
         let tenant = "tenant-a".parse().unwrap();
         let mut read = 0;
         let mut since = 0;

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::keys::{MASTER_FILE, RelayKeys, VAPID_FILE};
-use crate::store::{ClusterStore, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Name of the recorded master key check value.
 pub const MASTER_KEY_CHECK: &str = "master_key_check";
@@ -48,7 +48,7 @@ pub enum ClusterError {
 
 /// Records this relay's key check values, or compares them with the recorded ones.
 pub async fn check(
-    store: &dyn ClusterStore,
+    store: &Store,
     keys: &RelayKeys,
     data_dir: &Path,
     master_from_settings: bool,

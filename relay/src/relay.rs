@@ -15,7 +15,7 @@ use crate::serve::ConnectionLimits;
 use crate::service::{NewTenant, Service};
 use crate::settings::Settings;
 use crate::shutdown::{self, Shutdown, Trigger};
-use crate::store::Backend;
+use crate::store::Store;
 use crate::webhook::WebhookClient;
 
 /// Time each push request (Web Push, APNs, FCM, OAuth) may take.
@@ -65,14 +65,14 @@ impl Relay {
             .as_ref()
             .and_then(|k| onepush_protocol::b64::decode_array::<32>(&k.0));
         let keys = Arc::new(RelayKeys::load_or_create(&settings.data_dir, master)?);
-        let backend = crate::store::open(&settings.database_url(), &settings.store_options())
+        let store = crate::store::open(&settings.database_url(), &settings.store_options())
             .await
             .with_context(|| {
                 format!("cannot open database {}", settings.database_url_redacted())
             })?;
         let clock = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));
         crate::cluster::check(
-            &*backend.store(),
+            &store,
             &keys,
             &settings.data_dir,
             settings.master_key.is_some(),
@@ -80,16 +80,16 @@ impl Relay {
         )
         .await?;
         let (trigger, shutdown) = shutdown::channel();
-        let notifier: Arc<dyn Notifier> = match (parts.notifier, &backend) {
+        let notifier: Arc<dyn Notifier> = match (parts.notifier, &store) {
             (Some(notifier), _) => notifier,
-            (None, Backend::Postgres(pg)) => Arc::new(
+            (None, Store::Postgres(pg)) => Arc::new(
                 PgNotifier::start(pg.clone(), shutdown.clone())
                     .await
                     .context("cannot LISTEN for the changes other relays make")?,
             ),
-            (None, Backend::Sqlite(_)) => Arc::new(InProcessNotifier::new()),
+            (None, Store::Sqlite(_)) => Arc::new(InProcessNotifier::new()),
         };
-        let store = backend.store();
+        let store = Arc::new(store);
         let push: Arc<dyn PushSender> = match parts.push {
             Some(p) => p,
             None => Arc::new(Channels::from_settings(

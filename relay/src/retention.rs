@@ -10,7 +10,7 @@
 //! | `jtis` | expired proof `jti`s | at expiry (the [`crate::expiry`] task, every tick) |
 //!
 //! Every relay runs the task; each job is claimed through its lease row
-//! ([`OpsStore::claim_retention`](crate::store::OpsStore::claim_retention)) for
+//! ([`Store::claim_retention`](crate::store::Store::claim_retention)) for
 //! `retention.interval_seconds`, so one relay runs it per interval (on PostgreSQL the
 //! claim is one conditional upsert: of relays claiming at once, one wins). Deletes go in
 //! batches of `retention.batch` rows, one statement each: the SQLite writer is free

@@ -13,14 +13,14 @@ use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId};
 use onepush_relay::notify::postgres::{LISTENER_APPLICATION_NAME, PgNotifier};
 use onepush_relay::notify::{ChallengeChange, CredentialStream, Notifier};
 use onepush_relay::shutdown::{Trigger, channel};
-use onepush_relay::store::{Backend, StoreOptions};
+use onepush_relay::store::{Store, StoreOptions};
 use sqlx::{Connection as _, PgConnection};
 
 const PATIENCE: Duration = Duration::from_secs(5);
 
 /// A relay's notifier on `url`; it runs until the trigger is dropped.
 async fn notifier(url: &str) -> (PgNotifier, Trigger) {
-    let Backend::Postgres(store) = onepush_relay::store::open(url, &StoreOptions::default())
+    let Store::Postgres(store) = onepush_relay::store::open(url, &StoreOptions::default())
         .await
         .unwrap()
     else {

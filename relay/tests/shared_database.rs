@@ -271,10 +271,9 @@ async fn a_statement_over_the_timeout_is_cut_and_reported_as_unavailable() {
             statement_timeout: Some(Duration::from_millis(200)),
             ..onepush_relay::store::StoreOptions::default()
         };
-        let Ok(onepush_relay::store::Backend::Postgres(store)) =
-            onepush_relay::store::open(&url, &options).await
-        else {
-            panic!("a postgres URL opens the PostgreSQL backend");
+        let store = match onepush_relay::store::open(&url, &options).await {
+            Ok(onepush_relay::store::Store::Postgres(store)) => store,
+            other => panic!("a postgres URL opens the PostgreSQL backend: {other:?}"),
         };
         // A connection opened as the store's pool opens each of its connections.
         let mut conn =

@@ -83,7 +83,7 @@ pub struct KeyUnreadable(pub String);
 /// Everything a use case needs; cheap to clone.
 #[derive(Clone)]
 pub struct Service {
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Arc<Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) push: Arc<dyn PushSender>,
@@ -112,7 +112,7 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// Assembles the service.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         clock: Arc<dyn Clock>,
         notifier: Arc<dyn Notifier>,
         push: Arc<dyn PushSender>,
@@ -142,7 +142,7 @@ impl Service {
     }
 
     /// The store.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
 

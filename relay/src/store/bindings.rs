@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use onepush_protocol::api::BindingState;
 use onepush_protocol::{ChallengeId, CredentialId, TenantId, UserId};
 
@@ -86,69 +85,6 @@ pub enum OtpFailure {
     },
     /// Not counted: the binding is no longer active (or no longer bound to the credential).
     NotActive,
-}
-
-/// Bindings: enrolling, counting OTP failures, lifecycle changes; and the enrollment
-/// attempts counted per credential.
-#[async_trait]
-pub trait BindingStore: Send + Sync + 'static {
-    /// Binds a user (a new binding, or over an `unregistered` one) and appends `audit`, in
-    /// one transaction that also clears the credential's failed enrollment attempts.
-    /// `Conflict` (and nothing written) if the user has a binding in any other state: of
-    /// two concurrent enrollments of one user, one gets `Conflict`.
-    async fn insert_binding(
-        &self,
-        binding: &BindingRecord,
-        audit: &NewAudit,
-    ) -> Result<(), StoreError>;
-
-    /// Makes `change` if the binding is in one of its `from` states (one conditional
-    /// update) and, in the same transaction, appends its audit event and, when it leaves
-    /// the binding in a state other than `active`, ends the user's pending challenges.
-    /// `None` (nothing written) when the binding is not in a `from` state or is missing.
-    async fn change_binding(
-        &self,
-        change: &BindingChange,
-        at: i64,
-        prompts: &EndPrompts,
-    ) -> Result<Option<BindingChanged>, StoreError>;
-
-    /// Counts one wrong OTP on `binding` (its tenant, user and credential) while it is
-    /// `active`: `failures + 1`, and locked (`otp_failures`) when that reaches
-    /// `threshold`, in one statement; when it locks, appends `lock_audit` and ends the
-    /// user's pending challenges in the same transaction. Of N concurrent wrong codes,
-    /// exactly N are counted until the lock and the rest answer `NotActive`.
-    async fn record_otp_failure(
-        &self,
-        binding: &BindingRecord,
-        threshold: u32,
-        at: i64,
-        lock_audit: &NewAudit,
-        prompts: &EndPrompts,
-    ) -> Result<OtpFailure, StoreError>;
-
-    /// A right OTP (or resync) on `binding` while it is `active`: its failures start
-    /// again from 0 and, with `drift_steps`, its drift is set. False (nothing written)
-    /// when the binding is no longer active or bound to the credential.
-    async fn reset_otp_failures(
-        &self,
-        binding: &BindingRecord,
-        drift_steps: Option<i64>,
-    ) -> Result<bool, StoreError>;
-
-    /// Counts an enrollment attempt against credential `id` before its codes are checked:
-    /// false (nothing counted) while the credential is locked for enrollment. The
-    /// `threshold`-th attempt since the last lock or successful enrollment locks it for
-    /// `lock_seconds` from `now`; after that the count starts again. One statement, so
-    /// concurrent attempts are counted exactly. [`insert_binding`](Self::insert_binding)
-    /// clears the count.
-    async fn take_enrollment_attempt(
-        &self,
-        id: &CredentialId,
-        threshold: u32,
-        lock_seconds: u32,
-        now: i64,
-    ) -> Result<bool, StoreError>;
 }
 
 /// The 4 states of a [`BindingChange::from`] as bound to its statement (`IN ($6, $7,

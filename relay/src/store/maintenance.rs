@@ -1,11 +1,10 @@
-//! The [`MaintenanceStore`] part of the store (R18, issue 24): which banks have one-push
+//! Suspensions of one-push (R18, issue 24): which banks have one-push
 //! suspended, stored so that every relay on the database sees it. Implemented once, in
 //! `sql/maintenance.rs`.
 
-use async_trait::async_trait;
 use onepush_protocol::TenantId;
 
-use super::{NewAudit, StoreError};
+use super::StoreError;
 
 /// The `scope` of the relay-wide row (a tenant's row has its slug, which starts with a
 /// letter).
@@ -29,31 +28,6 @@ impl MaintenanceRecord {
     pub fn in_force(&self, now: i64) -> bool {
         self.ends_at.is_none_or(|end| now < end)
     }
-}
-
-/// The stored suspensions.
-#[async_trait]
-pub trait MaintenanceStore: Send + Sync + 'static {
-    /// Turns maintenance on for the record's scope (replacing what was there: a new
-    /// message or end) and appends `audit` at `started_at`, in one transaction.
-    async fn put_maintenance(
-        &self,
-        record: &MaintenanceRecord,
-        audit: &NewAudit,
-    ) -> Result<(), StoreError>;
-    /// Turns maintenance off for `tenant` (`None`: relay-wide) and appends `audit` at
-    /// `at` in the same transaction; with `due`, only if its end is at or before `due`
-    /// (the end that comes by itself). Answers whether a row was deleted (of relays
-    /// ending one row at once, exactly one gets true and audits).
-    async fn delete_maintenance(
-        &self,
-        tenant: Option<&TenantId>,
-        due: Option<i64>,
-        audit: &NewAudit,
-        at: i64,
-    ) -> Result<bool, StoreError>;
-    /// Every stored suspension (a handful of rows: read twice a second by every relay).
-    async fn maintenance(&self) -> Result<Vec<MaintenanceRecord>, StoreError>;
 }
 
 /// The `scope` column of a suspension of `tenant`.

@@ -158,14 +158,14 @@ pub enum OutboxUpdate {
 
 /// What a new challenge must pass besides its user's binding (active, for push, bound to
 /// its credential), checked where it is inserted (see
-/// [`ChallengeStore::insert_challenge_audited`](super::ChallengeStore::insert_challenge_audited)).
+/// [`Store::insert_challenge_audited`](super::Store::insert_challenge_audited)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Admit {
     /// The most challenges the user may have pending and not overdue: at this many, a new
     /// one is refused.
     pub max_pending: Option<u32>,
     /// The push-fatigue rule: the user's recent refusals `(since, limit)` (as
-    /// [`recent_refusals_for_user`](super::ChallengeStore::recent_refusals_for_user)
+    /// [`recent_refusals_for_user`](super::Store::recent_refusals_for_user)
     /// reads them) are read with the binding, and at `limit` of them a new one is refused.
     pub refusals: Option<(i64, u32)>,
 }
@@ -186,7 +186,7 @@ impl Admit {
     }
 }
 
-/// Whether [`ChallengeStore::insert_challenge_audited`](super::ChallengeStore::insert_challenge_audited)
+/// Whether [`Store::insert_challenge_audited`](super::Store::insert_challenge_audited)
 /// inserted the challenge, and what it was checked against.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Admission {
@@ -211,7 +211,7 @@ pub struct ChallengeGate {
     /// The user's binding.
     pub binding: BindingRecord,
     /// The user's recent refusals, newest first, as
-    /// [`recent_refusals_for_user`](super::ChallengeStore::recent_refusals_for_user)
+    /// [`recent_refusals_for_user`](super::Store::recent_refusals_for_user)
     /// answers them (empty when they were not asked for).
     pub refusals: Vec<i64>,
     /// The bound credential's push subscription, if it has one.

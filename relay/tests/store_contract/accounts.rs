@@ -12,7 +12,7 @@ use super::records::{
     NOW, audit_of, bind, binding, credential, seeded, subscription, tenant, tenant_id, user,
 };
 
-pub async fn tenants_are_found_by_slug_and_by_key_hash(store: Arc<dyn Store>) {
+pub async fn tenants_are_found_by_slug_and_by_key_hash(store: Arc<Store>) {
     store.ping().await.unwrap();
     store
         .insert_tenant(&tenant("bank-b"), &[2; 32])
@@ -69,7 +69,7 @@ pub async fn tenants_are_found_by_slug_and_by_key_hash(store: Arc<dyn Store>) {
 }
 
 pub async fn credential_keeps_its_fields_and_revoking_clears_the_push_subscription(
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
 ) {
     let cred = credential();
     store.insert_credential(&cred).await.unwrap();
@@ -100,7 +100,7 @@ pub async fn credential_keeps_its_fields_and_revoking_clears_the_push_subscripti
     ));
 }
 
-pub async fn a_totp_step_is_used_once_and_only_forward(store: Arc<dyn Store>) {
+pub async fn a_totp_step_is_used_once_and_only_forward(store: Arc<Store>) {
     let cred = credential();
     store.insert_credential(&cred).await.unwrap();
     assert!(store.use_totp_step(&cred.id, 100).await.unwrap());
@@ -117,7 +117,7 @@ pub async fn a_totp_step_is_used_once_and_only_forward(store: Arc<dyn Store>) {
 }
 
 pub async fn a_users_binding_is_replaced_only_once_unregistered_and_listed_with_its_bank(
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
 ) {
     let cred = seeded(store.as_ref()).await;
     let (bank, alice) = (tenant_id("bank"), user("alice"));
@@ -179,7 +179,7 @@ pub async fn a_users_binding_is_replaced_only_once_unregistered_and_listed_with_
     ));
 }
 
-pub async fn a_proof_jti_is_accepted_once_until_it_expires(store: Arc<dyn Store>) {
+pub async fn a_proof_jti_is_accepted_once_until_it_expires(store: Arc<Store>) {
     assert!(store.record_jti("jti-1", NOW + 121, NOW).await.unwrap());
     assert!(!store.record_jti("jti-1", NOW + 121, NOW + 1).await.unwrap());
     assert!(store.record_jti("jti-2", NOW + 121, NOW + 1).await.unwrap());
@@ -192,7 +192,7 @@ pub async fn a_proof_jti_is_accepted_once_until_it_expires(store: Arc<dyn Store>
     );
 }
 
-pub async fn audit_events_are_kept_in_order_per_tenant_and_user(store: Arc<dyn Store>) {
+pub async fn audit_events_are_kept_in_order_per_tenant_and_user(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     store
         .insert_tenant(&tenant("other"), &[8; 32])

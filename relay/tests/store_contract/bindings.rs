@@ -60,11 +60,11 @@ pub fn lock(b: &BindingRecord, reason: &str) -> BindingChange {
     }
 }
 
-async fn state_of(store: &dyn Store, b: &BindingRecord) -> BindingRecord {
+async fn state_of(store: &Store, b: &BindingRecord) -> BindingRecord {
     store.binding(&b.tenant_id, &b.user_id).await.unwrap()
 }
 
-pub async fn concurrent_enrollments_of_one_user_admit_one(store: Arc<dyn Store>) {
+pub async fn concurrent_enrollments_of_one_user_admit_one(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let mut creds = vec![cred.id.clone()];
     for _ in 0..9 {
@@ -101,7 +101,7 @@ pub async fn concurrent_enrollments_of_one_user_admit_one(store: Arc<dyn Store>)
     assert_eq!(enrolled.len(), 1, "only the winner's audit event");
 }
 
-pub async fn concurrent_wrong_codes_lock_at_exactly_five(store: Arc<dyn Store>) {
+pub async fn concurrent_wrong_codes_lock_at_exactly_five(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
     let tasks: Vec<_> = (0..200)
@@ -136,7 +136,7 @@ pub async fn concurrent_wrong_codes_lock_at_exactly_five(store: Arc<dyn Store>) 
     );
 }
 
-pub async fn a_stale_write_cannot_reactivate_a_locked_binding(store: Arc<dyn Store>) {
+pub async fn a_stale_write_cannot_reactivate_a_locked_binding(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
     // Read as active with failures, then locked by another request.
@@ -214,7 +214,7 @@ pub async fn a_stale_write_cannot_reactivate_a_locked_binding(store: Arc<dyn Sto
 }
 
 pub async fn a_binding_leaving_active_ends_its_pending_prompts_with_webhook_and_audit(
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
 ) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
@@ -286,7 +286,7 @@ pub async fn a_binding_leaving_active_ends_its_pending_prompts_with_webhook_and_
     );
 }
 
-pub async fn the_otp_lock_ends_the_pending_prompts_in_its_transaction(store: Arc<dyn Store>) {
+pub async fn the_otp_lock_ends_the_pending_prompts_in_its_transaction(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
     let ch = challenge("bank", &cred.id, NOW + 60);
@@ -319,7 +319,7 @@ pub async fn the_otp_lock_ends_the_pending_prompts_in_its_transaction(store: Arc
     );
 }
 
-pub async fn a_challenge_is_only_inserted_while_its_binding_is_active(store: Arc<dyn Store>) {
+pub async fn a_challenge_is_only_inserted_while_its_binding_is_active(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
     // To another credential than the one bound: refused, with the binding read.
@@ -375,7 +375,7 @@ pub async fn a_challenge_is_only_inserted_while_its_binding_is_active(store: Arc
     );
 }
 
-pub async fn no_challenge_created_during_a_suspend_outlives_it(store: Arc<dyn Store>) {
+pub async fn no_challenge_created_during_a_suspend_outlives_it(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
     let creates: Vec<_> = (0..30)
@@ -428,7 +428,7 @@ pub async fn no_challenge_created_during_a_suspend_outlives_it(store: Arc<dyn St
     );
 }
 
-pub async fn an_approval_needs_the_binding_active_and_bound_to_the_signer(store: Arc<dyn Store>) {
+pub async fn an_approval_needs_the_binding_active_and_bound_to_the_signer(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let alice = binding("bank", "alice", &cred.id);
     let ch = challenge("bank", &cred.id, NOW + 60);
@@ -484,7 +484,7 @@ pub async fn an_approval_needs_the_binding_active_and_bound_to_the_signer(store:
     );
 }
 
-pub async fn a_decision_ends_nothing_once_its_signer_is_revoked(store: Arc<dyn Store>) {
+pub async fn a_decision_ends_nothing_once_its_signer_is_revoked(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let [approved, denied, mismatched, cancelled] =
         std::array::from_fn(|_| challenge("bank", &cred.id, NOW + 60));
@@ -534,7 +534,7 @@ pub async fn a_decision_ends_nothing_once_its_signer_is_revoked(store: Arc<dyn S
     );
 }
 
-pub async fn enrollment_attempts_lock_a_credential_for_a_while(store: Arc<dyn Store>) {
+pub async fn enrollment_attempts_lock_a_credential_for_a_while(store: Arc<Store>) {
     let cred = credential();
     store.insert_credential(&cred).await.unwrap();
     let take = |now| {
@@ -573,7 +573,7 @@ pub async fn enrollment_attempts_lock_a_credential_for_a_while(store: Arc<dyn St
     );
 }
 
-pub async fn concurrent_enrollment_attempts_are_counted_exactly(store: Arc<dyn Store>) {
+pub async fn concurrent_enrollment_attempts_are_counted_exactly(store: Arc<Store>) {
     let cred = credential();
     store.insert_credential(&cred).await.unwrap();
     let tasks: Vec<_> = (0..50)

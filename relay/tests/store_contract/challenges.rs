@@ -14,7 +14,7 @@ use super::records::{
     tenant_id, user, webhook,
 };
 
-pub async fn a_challenge_keeps_every_field(store: Arc<dyn Store>) {
+pub async fn a_challenge_keeps_every_field(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let mut ch = challenge("bank", &cred.id, NOW + 60);
     ch.reached_device = true;
@@ -34,7 +34,7 @@ pub async fn a_challenge_keeps_every_field(store: Arc<dyn Store>) {
     ));
 }
 
-pub async fn a_decision_reads_its_signer_and_its_challenge_together(store: Arc<dyn Store>) {
+pub async fn a_decision_reads_its_signer_and_its_challenge_together(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let ch = challenge("bank", &cred.id, NOW + 60);
     store.insert_challenge(&ch, None).await.unwrap();
@@ -58,7 +58,7 @@ pub async fn a_decision_reads_its_signer_and_its_challenge_together(store: Arc<d
     assert_eq!((signer, read), (Some(cred), None));
 }
 
-pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<dyn Store>) {
+pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let (bank, alice) = (tenant_id("bank"), user("alice"));
     // Two of alice's challenges denied, one pending, one pending but overdue.
@@ -98,7 +98,7 @@ pub async fn a_new_challenge_s_checks_are_read_together(store: Arc<dyn Store>) {
     );
 }
 
-pub async fn the_insert_reads_the_gate_and_admits_only_what_it_allows(store: Arc<dyn Store>) {
+pub async fn the_insert_reads_the_gate_and_admits_only_what_it_allows(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let (bank, alice) = (tenant_id("bank"), user("alice"));
     ended_challenges(
@@ -172,7 +172,7 @@ pub async fn the_insert_reads_the_gate_and_admits_only_what_it_allows(store: Arc
     ));
 }
 
-pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn Store>) {
+pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let (bank, alice) = (tenant_id("bank"), user("alice"));
     // Created at NOW + 10: one pending, one overdue by then, one ended.
@@ -276,7 +276,7 @@ pub async fn the_pending_limit_is_checked_by_the_insert_itself(store: Arc<dyn St
     );
 }
 
-pub async fn an_idempotency_key_keeps_pointing_at_the_first_challenge(store: Arc<dyn Store>) {
+pub async fn an_idempotency_key_keeps_pointing_at_the_first_challenge(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let first = challenge("bank", &cred.id, NOW + 60);
     store
@@ -306,7 +306,7 @@ pub async fn an_idempotency_key_keeps_pointing_at_the_first_challenge(store: Arc
     );
 }
 
-pub async fn a_challenge_ends_once_and_only_the_winner_queues_its_webhook(store: Arc<dyn Store>) {
+pub async fn a_challenge_ends_once_and_only_the_winner_queues_its_webhook(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let ch = challenge("bank", &cred.id, NOW + 60);
     store.insert_challenge(&ch, None).await.unwrap();
@@ -344,7 +344,7 @@ pub async fn a_challenge_ends_once_and_only_the_winner_queues_its_webhook(store:
     assert_eq!(queued, [first], "the loser's webhook is not queued");
 }
 
-pub async fn concurrent_ends_of_one_challenge_have_exactly_one_winner(store: Arc<dyn Store>) {
+pub async fn concurrent_ends_of_one_challenge_have_exactly_one_winner(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     for _ in 0..5 {
         let ch = challenge("bank", &cred.id, NOW + 60);
@@ -377,7 +377,7 @@ pub async fn concurrent_ends_of_one_challenge_have_exactly_one_winner(store: Arc
     );
 }
 
-pub async fn pending_and_overdue_challenges_are_listed_in_order(store: Arc<dyn Store>) {
+pub async fn pending_and_overdue_challenges_are_listed_in_order(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let late = challenge("bank", &cred.id, NOW + 30);
     let mut early = challenge("bank", &cred.id, NOW + 10);
@@ -428,7 +428,7 @@ pub async fn pending_and_overdue_challenges_are_listed_in_order(store: Arc<dyn S
     );
 }
 
-pub async fn a_claimed_webhook_is_leased_until_its_attempt_is_recorded(store: Arc<dyn Store>) {
+pub async fn a_claimed_webhook_is_leased_until_its_attempt_is_recorded(store: Arc<Store>) {
     seeded(store.as_ref()).await;
     store
         .enqueue_webhook(&webhook("msg_1", "bank"), NOW)
@@ -468,7 +468,7 @@ pub async fn a_claimed_webhook_is_leased_until_its_attempt_is_recorded(store: Ar
     );
 }
 
-pub async fn concurrent_claims_never_hand_out_one_webhook_twice(store: Arc<dyn Store>) {
+pub async fn concurrent_claims_never_hand_out_one_webhook_twice(store: Arc<Store>) {
     seeded(store.as_ref()).await;
     for i in 0..40 {
         store
@@ -500,9 +500,7 @@ pub async fn concurrent_claims_never_hand_out_one_webhook_twice(store: Arc<dyn S
     assert_eq!(all, expected);
 }
 
-pub async fn push_fatigue_counts_denials_and_expiries_since_the_last_approval(
-    store: Arc<dyn Store>,
-) {
+pub async fn push_fatigue_counts_denials_and_expiries_since_the_last_approval(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let (bank, alice) = (tenant_id("bank"), user("alice"));
     // (status, end time) of alice's challenges; one pending, one of bob's, one cancelled.
@@ -591,7 +589,7 @@ pub async fn push_fatigue_counts_denials_and_expiries_since_the_last_approval(
     );
 }
 
-pub async fn wrong_numbers_are_counted_only_while_pending(store: Arc<dyn Store>) {
+pub async fn wrong_numbers_are_counted_only_while_pending(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     let ch = challenge("bank", &cred.id, NOW + 60);
     store.insert_challenge(&ch, None).await.unwrap();
@@ -623,7 +621,7 @@ pub async fn wrong_numbers_are_counted_only_while_pending(store: Arc<dyn Store>)
     assert_eq!(counts, [1, 2, 3, 4, 5, 6]);
 }
 
-pub async fn a_tenants_push_fatigue_setting_is_kept_and_changed(store: Arc<dyn Store>) {
+pub async fn a_tenants_push_fatigue_setting_is_kept_and_changed(store: Arc<Store>) {
     seeded(store.as_ref()).await;
     let bank = tenant_id("bank");
     let stored = store.tenant(&bank).await.unwrap();

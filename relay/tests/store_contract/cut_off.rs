@@ -24,9 +24,8 @@ async fn a_method_cut_off_mid_transaction_leaves_no_lock_and_no_change_behind() 
     common::postgres::with_database(|url| async move {
         let store = onepush_relay::store::open(&url, &StoreOptions::default())
             .await
-            .unwrap()
-            .store();
-        let cred = seeded(store.as_ref()).await;
+            .unwrap();
+        let cred = seeded(&store).await;
         let alice = binding("bank", "alice", &cred.id);
         let prompt = challenge("bank", &cred.id, NOW + 300);
         let admitted = store

@@ -9,7 +9,7 @@ use onepush_relay::store::{BindingChange, Store};
 use super::bindings::no_prompts;
 use super::records::{NOW, audit_of, bind, binding, credential, tenant, tenant_id, user};
 
-pub async fn a_credential_and_its_binding_keep_their_kind(store: Arc<dyn Store>) {
+pub async fn a_credential_and_its_binding_keep_their_kind(store: Arc<Store>) {
     store
         .insert_tenant(&tenant("bank"), &[7; 32])
         .await

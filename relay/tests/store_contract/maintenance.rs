@@ -28,7 +28,7 @@ fn suspension(tenant: Option<&str>, ends_at: Option<i64>) -> MaintenanceRecord {
     }
 }
 
-pub async fn suspensions_are_kept_per_scope_replaced_and_audited(store: Arc<dyn Store>) {
+pub async fn suspensions_are_kept_per_scope_replaced_and_audited(store: Arc<Store>) {
     store
         .insert_tenant(&tenant("bank"), &[1; 32])
         .await
@@ -92,7 +92,7 @@ pub async fn suspensions_are_kept_per_scope_replaced_and_audited(store: Arc<dyn 
     assert_eq!(store.maintenance().await.unwrap(), [relay]);
 }
 
-pub async fn an_end_by_until_is_deleted_once_and_only_when_due(store: Arc<dyn Store>) {
+pub async fn an_end_by_until_is_deleted_once_and_only_when_due(store: Arc<Store>) {
     store
         .put_maintenance(
             &suspension(None, Some(NOW + 60)),

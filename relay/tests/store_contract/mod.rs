@@ -1,6 +1,6 @@
 //! The store contract: every test here runs against both backends, SQLite (a file in a
 //! temporary folder) and PostgreSQL (a fresh database on the test server, dropped after).
-//! `contract!` turns each `async fn(Arc<dyn Store>)` of `accounts.rs` and
+//! `contract!` turns each `async fn(Arc<Store>)` of `accounts.rs` and
 //! `challenges.rs` into a `sqlite::<name>` and a `postgres::<name>` test.
 
 mod accounts;
@@ -22,7 +22,7 @@ use onepush_relay::store::{Store, StoreOptions};
 
 async fn on_sqlite<F, Fut>(test: F)
 where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    F: FnOnce(Arc<Store>) -> Fut,
     Fut: Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
@@ -30,19 +30,19 @@ where
     let backend = onepush_relay::store::open(&url, &StoreOptions::default())
         .await
         .unwrap();
-    test(backend.store()).await;
+    test(Arc::new(backend)).await;
 }
 
 async fn on_postgres<F, Fut>(test: F)
 where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    F: FnOnce(Arc<Store>) -> Fut,
     Fut: Future<Output = ()>,
 {
     common::postgres::with_database(|url| async move {
         let backend = onepush_relay::store::open(&url, &StoreOptions::default())
             .await
             .unwrap();
-        test(backend.store()).await;
+        test(Arc::new(backend)).await;
     })
     .await;
 }

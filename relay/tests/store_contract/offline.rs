@@ -27,9 +27,9 @@ fn offline(cred: &onepush_protocol::CredentialId) -> OfflineRecord {
 }
 
 pub async fn an_offline_challenge_keeps_every_field_and_only_its_tenant_reads_it(
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
 ) {
-    let cred = seeded(&*store).await;
+    let cred = seeded(&store).await;
     let c = offline(&cred.id);
     store.insert_offline(&c).await.unwrap();
     assert_eq!(store.offline(&c.tenant_id, &c.id).await.unwrap(), c);
@@ -51,8 +51,8 @@ pub async fn an_offline_challenge_keeps_every_field_and_only_its_tenant_reads_it
     ));
 }
 
-pub async fn an_offline_challenge_is_used_once_and_never_after_its_deadline(store: Arc<dyn Store>) {
-    let cred = seeded(&*store).await;
+pub async fn an_offline_challenge_is_used_once_and_never_after_its_deadline(store: Arc<Store>) {
+    let cred = seeded(&store).await;
     let c = offline(&cred.id);
     store.insert_offline(&c).await.unwrap();
     assert!(store.use_offline(&c.id, NOW + 10).await.unwrap());
@@ -86,8 +86,8 @@ pub async fn an_offline_challenge_is_used_once_and_never_after_its_deadline(stor
     assert!(!store.use_offline(&ChallengeId::new(), NOW).await.unwrap());
 }
 
-pub async fn concurrent_uses_of_one_offline_challenge_have_one_winner(store: Arc<dyn Store>) {
-    let cred = seeded(&*store).await;
+pub async fn concurrent_uses_of_one_offline_challenge_have_one_winner(store: Arc<Store>) {
+    let cred = seeded(&store).await;
     let c = offline(&cred.id);
     store.insert_offline(&c).await.unwrap();
     let tries = (0..8).map(|i| {
@@ -103,7 +103,7 @@ pub async fn concurrent_uses_of_one_offline_challenge_have_one_winner(store: Arc
     assert_eq!(wins, 1);
 }
 
-pub async fn a_credential_without_an_ocra_key_reads_back_without_one(store: Arc<dyn Store>) {
+pub async fn a_credential_without_an_ocra_key_reads_back_without_one(store: Arc<Store>) {
     let mut old = credential();
     old.ocra_key_sealed = None;
     store.insert_credential(&old).await.unwrap();

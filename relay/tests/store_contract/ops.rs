@@ -18,7 +18,7 @@ fn ids(list: &[OutboxMessage]) -> Vec<&str> {
     ids
 }
 
-pub async fn webhooks_are_claimed_per_tenant_oldest_first_within_a_limit(store: Arc<dyn Store>) {
+pub async fn webhooks_are_claimed_per_tenant_oldest_first_within_a_limit(store: Arc<Store>) {
     seeded(store.as_ref()).await;
     store
         .insert_tenant(&tenant("other"), &[8; 32])
@@ -78,7 +78,7 @@ pub async fn webhooks_are_claimed_per_tenant_oldest_first_within_a_limit(store: 
     );
 }
 
-pub async fn a_webhook_secret_is_replaced_and_never_kept_in_clear(store: Arc<dyn Store>) {
+pub async fn a_webhook_secret_is_replaced_and_never_kept_in_clear(store: Arc<Store>) {
     seeded(store.as_ref()).await;
     let bank = tenant_id("bank");
     assert_eq!(store.clear_webhook_secrets().await.unwrap(), []);
@@ -104,7 +104,7 @@ pub async fn a_webhook_secret_is_replaced_and_never_kept_in_clear(store: Arc<dyn
     );
 }
 
-pub async fn audit_pages_follow_the_cursor_with_and_without_a_user(store: Arc<dyn Store>) {
+pub async fn audit_pages_follow_the_cursor_with_and_without_a_user(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     store
         .insert_tenant(&tenant("other"), &[8; 32])
@@ -156,7 +156,7 @@ pub async fn audit_pages_follow_the_cursor_with_and_without_a_user(store: Arc<dy
     assert_eq!(next.iter().map(|e| e.seq).collect::<Vec<_>>(), alice[2..]);
 }
 
-pub async fn a_retention_job_is_held_by_one_relay_until_its_lease_runs_out(store: Arc<dyn Store>) {
+pub async fn a_retention_job_is_held_by_one_relay_until_its_lease_runs_out(store: Arc<Store>) {
     assert!(
         store
             .claim_retention("audit", "a", NOW, NOW + 3600)
@@ -207,9 +207,7 @@ pub async fn a_retention_job_is_held_by_one_relay_until_its_lease_runs_out(store
     assert_eq!(won, 1);
 }
 
-pub async fn retention_deletes_old_ended_challenges_and_their_keys_in_batches(
-    store: Arc<dyn Store>,
-) {
+pub async fn retention_deletes_old_ended_challenges_and_their_keys_in_batches(store: Arc<Store>) {
     let cred = seeded(store.as_ref()).await;
     // Five challenges 100 days old (one still pending), two from today.
     let mut old = Vec::new();
@@ -306,7 +304,7 @@ pub async fn retention_deletes_old_ended_challenges_and_their_keys_in_batches(
     );
 }
 
-pub async fn retention_deletes_ended_webhooks_and_keeps_pending_ones(store: Arc<dyn Store>) {
+pub async fn retention_deletes_ended_webhooks_and_keeps_pending_ones(store: Arc<Store>) {
     seeded(store.as_ref()).await;
     // Webhook messages: delivered and given up long ago go; pending and recent stay.
     for (id, at) in [
@@ -352,7 +350,7 @@ pub async fn retention_deletes_ended_webhooks_and_keeps_pending_ones(store: Arc<
     );
 }
 
-pub async fn retention_deletes_audit_below_a_bound_that_only_moves_forward(store: Arc<dyn Store>) {
+pub async fn retention_deletes_audit_below_a_bound_that_only_moves_forward(store: Arc<Store>) {
     // Only the tenant: an enrollment would append an event of its own, at NOW.
     store
         .insert_tenant(&tenant("bank"), &[7; 32])

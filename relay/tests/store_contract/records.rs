@@ -124,7 +124,7 @@ pub fn webhook(id: &str, tenant: &str) -> OutboxMessage {
 }
 
 /// A tenant `bank` and a credential bound to its user `alice`.
-pub async fn seeded(store: &dyn Store) -> CredentialRecord {
+pub async fn seeded(store: &Store) -> CredentialRecord {
     store
         .insert_tenant(&tenant("bank"), &[7; 32])
         .await
@@ -140,7 +140,7 @@ pub async fn seeded(store: &dyn Store) -> CredentialRecord {
 }
 
 /// Binds `b`'s user as enrollment does (with its audit event).
-pub async fn bind(store: &dyn Store, b: &BindingRecord) -> Result<(), StoreError> {
+pub async fn bind(store: &Store, b: &BindingRecord) -> Result<(), StoreError> {
     store
         .insert_binding(b, &audit_of(b, "binding.enrolled"))
         .await
@@ -160,11 +160,7 @@ pub fn audit_of(b: &BindingRecord, event: &str) -> NewAudit {
 
 /// Inserts one of alice's challenges (at `bank`, to `cred`) per `(status, at)` and ends
 /// it with that status at that time.
-pub async fn ended_challenges(
-    store: &dyn Store,
-    cred: &CredentialId,
-    ends: &[(ChallengeStatus, i64)],
-) {
+pub async fn ended_challenges(store: &Store, cred: &CredentialId, ends: &[(ChallengeStatus, i64)]) {
     for &(status, at) in ends {
         let ch = challenge("bank", cred, NOW + 60);
         store.insert_challenge(&ch, None).await.unwrap();

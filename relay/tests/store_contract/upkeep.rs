@@ -10,7 +10,7 @@ use onepush_relay::store::BindingChange;
 use super::bindings::no_prompts;
 use super::records::{NOW, audit_of, binding, challenge, credential, seeded};
 
-pub async fn the_first_recorded_cluster_value_is_kept(store: Arc<dyn Store>) {
+pub async fn the_first_recorded_cluster_value_is_kept(store: Arc<Store>) {
     let first = store
         .record_cluster_value("master_key_check", "first", NOW)
         .await
@@ -28,7 +28,7 @@ pub async fn the_first_recorded_cluster_value_is_kept(store: Arc<dyn Store>) {
     assert_eq!(other, "BKey");
 }
 
-pub async fn concurrent_first_relays_agree_on_one_cluster_value(store: Arc<dyn Store>) {
+pub async fn concurrent_first_relays_agree_on_one_cluster_value(store: Arc<Store>) {
     let tries = (0..8).map(|i| {
         let store = store.clone();
         tokio::spawn(async move {
@@ -49,7 +49,7 @@ pub async fn concurrent_first_relays_agree_on_one_cluster_value(store: Arc<dyn S
     );
 }
 
-pub async fn only_old_credentials_never_bound_are_swept(store: Arc<dyn Store>) {
+pub async fn only_old_credentials_never_bound_are_swept(store: Arc<Store>) {
     // Bound at `bank` (seeded), created at NOW.
     let bound = seeded(store.as_ref()).await;
     let mut unbound_old = credential();
@@ -120,7 +120,7 @@ pub async fn only_old_credentials_never_bound_are_swept(store: Arc<dyn Store>) {
     );
 }
 
-pub async fn the_sweep_deletes_at_most_its_limit(store: Arc<dyn Store>) {
+pub async fn the_sweep_deletes_at_most_its_limit(store: Arc<Store>) {
     for _ in 0..5 {
         let mut c = credential();
         c.created_at = NOW - 40 * 86_400;

@@ -170,11 +170,22 @@ pub trait Runner: Send + Sync + 'static {
         F: for<'c> FnOnce(&'c mut Self::Conn) -> Body<'c, T> + Send + 'static;
 }
 
-/// `run!(self, Mode::…, |c| body)`: runs `body` (an expression using the connection `c`
-/// and the moved inputs) as one method.
+/// `run!(store, Mode::…, |c| body)`: a future that runs `body` (an expression using the
+/// connection `c` and the moved inputs) as one method on the [`Store`](crate::store::Store)'s
+/// backend. The body is written once and compiled for each backend's connection.
 macro_rules! run {
-    ($store:expr, $mode:expr, |$c:ident| $body:expr) => {
-        $crate::store::plan::Runner::run($store, $mode, move |$c| {
+    ($store:expr, $mode:expr, |$c:ident| $body:expr) => {{
+        let store: &$crate::store::Store = $store;
+        let mode: $crate::store::plan::Mode = $mode;
+        async move {
+            match store {
+                $crate::store::Store::Sqlite(s) => run!(@on s, mode, |$c| $body).await,
+                $crate::store::Store::Postgres(s) => run!(@on s, mode, |$c| $body).await,
+            }
+        }
+    }};
+    (@on $runner:expr, $mode:expr, |$c:ident| $body:expr) => {
+        $crate::store::plan::Runner::run($runner, $mode, move |$c| {
             Box::pin(async move {
                 #[allow(unused_imports)]
                 use $crate::store::plan::Conn as _;

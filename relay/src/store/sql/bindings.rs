@@ -1,7 +1,6 @@
 //! Binding state changes (see `store/bindings.rs`, which holds their statements), each
 //! with its audit event and the prompts it ends in one transaction.
 
-use async_trait::async_trait;
 use onepush_protocol::CredentialId;
 use onepush_protocol::api::BindingState;
 
@@ -10,10 +9,10 @@ use super::tenants::insert_audit;
 use crate::store::bindings::{from_states, sql};
 use crate::store::codec::{binding_state_str, token_kind_str};
 use crate::store::decode;
-use crate::store::plan::{Conn, Mode, Runner, count, run, stmt, text};
+use crate::store::plan::{Conn, Mode, count, run, stmt, text};
 use crate::store::{
-    BindingChange, BindingChanged, BindingRecord, BindingStore, ChallengeRecord, EndPrompts,
-    NewAudit, OtpFailure, StoreError,
+    BindingChange, BindingChanged, BindingRecord, ChallengeRecord, EndPrompts, NewAudit,
+    OtpFailure, Store, StoreError,
 };
 
 /// Ends the user's pending challenges (but `prompts.spare`), queueing each one's webhook
@@ -42,9 +41,18 @@ async fn end_prompts(
     Ok(ended)
 }
 
-#[async_trait]
-impl<R: Runner> BindingStore for R {
-    async fn insert_binding(&self, b: &BindingRecord, audit: &NewAudit) -> Result<(), StoreError> {
+/// Bindings: enrolling, counting OTP failures, lifecycle changes; and the enrollment
+/// attempts counted per credential.
+impl Store {
+    /// Binds a user (a new binding, or over an `unregistered` one) and appends `audit`, in
+    /// one transaction that also clears the credential's failed enrollment attempts.
+    /// `Conflict` (and nothing written) if the user has a binding in any other state: of
+    /// two concurrent enrollments of one user, one gets `Conflict`.
+    pub async fn insert_binding(
+        &self,
+        b: &BindingRecord,
+        audit: &NewAudit,
+    ) -> Result<(), StoreError> {
         let (b, audit) = (b.clone(), audit.clone());
         run!(self, Mode::Transaction, |c| {
             // A concurrent insert for the same user waits for this one's commit, then finds
@@ -77,7 +85,11 @@ impl<R: Runner> BindingStore for R {
         .await
     }
 
-    async fn change_binding(
+    /// Makes `change` if the binding is in one of its `from` states (one conditional
+    /// update) and, in the same transaction, appends its audit event and, when it leaves
+    /// the binding in a state other than `active`, ends the user's pending challenges.
+    /// `None` (nothing written) when the binding is not in a `from` state or is missing.
+    pub async fn change_binding(
         &self,
         change: &BindingChange,
         at: i64,
@@ -114,7 +126,12 @@ impl<R: Runner> BindingStore for R {
         .await
     }
 
-    async fn record_otp_failure(
+    /// Counts one wrong OTP on `binding` (its tenant, user and credential) while it is
+    /// `active`: `failures + 1`, and locked (`otp_failures`) when that reaches
+    /// `threshold`, in one statement; when it locks, appends `lock_audit` and ends the
+    /// user's pending challenges in the same transaction. Of N concurrent wrong codes,
+    /// exactly N are counted until the lock and the rest answer `NotActive`.
+    pub async fn record_otp_failure(
         &self,
         b: &BindingRecord,
         threshold: u32,
@@ -150,7 +167,10 @@ impl<R: Runner> BindingStore for R {
         .await
     }
 
-    async fn reset_otp_failures(
+    /// A right OTP (or resync) on `binding` while it is `active`: its failures start
+    /// again from 0 and, with `drift_steps`, its drift is set. False (nothing written)
+    /// when the binding is no longer active or bound to the credential.
+    pub async fn reset_otp_failures(
         &self,
         b: &BindingRecord,
         drift_steps: Option<i64>,
@@ -169,7 +189,13 @@ impl<R: Runner> BindingStore for R {
         .await
     }
 
-    async fn take_enrollment_attempt(
+    /// Counts an enrollment attempt against credential `id` before its codes are checked:
+    /// false (nothing counted) while the credential is locked for enrollment. The
+    /// `threshold`-th attempt since the last lock or successful enrollment locks it for
+    /// `lock_seconds` from `now`; after that the count starts again. One statement, so
+    /// concurrent attempts are counted exactly. [`insert_binding`](Self::insert_binding)
+    /// clears the count.
+    pub async fn take_enrollment_attempt(
         &self,
         id: &CredentialId,
         threshold: u32,

@@ -9,7 +9,6 @@
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
-use async_trait::async_trait;
 use onepush_protocol::api::DecisionRecord;
 use onepush_protocol::{ChallengeId, ChallengeStatus, CredentialId, TenantId, UserId};
 
@@ -19,12 +18,8 @@ use super::tenants::{audit_args, insert_audit};
 use crate::store::bindings::sql;
 use crate::store::codec::{parse, to_json};
 use crate::store::decode;
-use crate::store::plan::{
-    Arg, Conn, Dialect, Mode, Runner, Stmt, bytes, count, int, run, stmt, text,
-};
-use crate::store::{
-    Admission, Admit, ChallengeRecord, ChallengeStore, NewAudit, OutboxMessage, StoreError,
-};
+use crate::store::plan::{Arg, Conn, Dialect, Mode, Stmt, bytes, count, int, run, stmt, text};
+use crate::store::{Admission, Admit, ChallengeRecord, NewAudit, OutboxMessage, Store, StoreError};
 
 /// The challenge columns [`decode::challenge`] reads, and `$where`.
 macro_rules! select_challenges {
@@ -417,9 +412,51 @@ async fn finish<C: Conn>(c: &mut C, f: &Finish) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-#[async_trait]
-impl<R: Runner> ChallengeStore for R {
-    async fn insert_challenge_audited(
+/// Challenges and the idempotency keys that created them.
+impl Store {
+    /// Inserts a challenge, with its idempotency key (`Conflict` if the key exists, or
+    /// if the user's binding is not active, for push and bound to the challenge's
+    /// credential).
+    pub async fn insert_challenge(
+        &self,
+        challenge: &ChallengeRecord,
+        idempotency: Option<(&str, &[u8; 32])>,
+    ) -> Result<(), StoreError> {
+        match self
+            .insert_challenge_audited(challenge, idempotency, None, Admit::default())
+            .await?
+        {
+            Admission::Admitted(_) => Ok(()),
+            Admission::NoBinding | Admission::Refused { .. } => Err(StoreError::Conflict),
+        }
+    }
+
+    /// Ends a pending challenge and, in the same transaction, queues `webhook` (due at
+    /// `at`); false (and nothing queued) if it was no longer pending. Of several relays
+    /// ending one challenge at once, exactly one gets true.
+    pub async fn finish_challenge(
+        &self,
+        id: &ChallengeId,
+        status: ChallengeStatus,
+        at: i64,
+        decision: Option<&DecisionRecord>,
+        webhook: Option<&OutboxMessage>,
+    ) -> Result<bool, StoreError> {
+        self.finish_challenge_audited(id, status, at, decision, webhook, None)
+            .await
+    }
+
+    /// [`insert_challenge`](Self::insert_challenge) and, in the same transaction, appends
+    /// `audit` (at the challenge's `created_at`): one commit for the two writes. First
+    /// reads what [`challenge_gate`](Store::challenge_gate) reads (the refusals as
+    /// `admit` asks) and, with `admit.max_pending`, counts the user's challenges pending
+    /// and not overdue at the challenge's `created_at`; writes nothing unless
+    /// [`Admit::admits`] them ([`Admission::Refused`], with what was read). The reads and
+    /// the insert are one step: of two concurrent inserts for one user (through one relay
+    /// or several), the second counts the first, and a challenge created while the
+    /// binding leaves `active` is either refused or ended by that change (PostgreSQL
+    /// locks the binding, `FOR UPDATE`, and reads its state after the lock).
+    pub async fn insert_challenge_audited(
         &self,
         ch: &ChallengeRecord,
         idempotency: Option<(&str, &[u8; 32])>,
@@ -442,7 +479,8 @@ impl<R: Runner> ChallengeStore for R {
         .await
     }
 
-    async fn idempotent_challenge(
+    /// The challenge and request hash stored under an idempotency key.
+    pub async fn idempotent_challenge(
         &self,
         tenant: &TenantId,
         key: &str,
@@ -457,12 +495,18 @@ impl<R: Runner> ChallengeStore for R {
         .await
     }
 
-    async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
+    /// One challenge.
+    pub async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
         let id = *id;
         run!(self, Mode::Read, |c| challenge(c, &id).await).await
     }
 
-    async fn finish_challenge_audited(
+    /// [`finish_challenge`](Self::finish_challenge) that also appends `audit` (at `at`) in
+    /// the same transaction, only if this call ended the challenge. An end `approved`
+    /// is made only if, in the same statement, the challenge's binding is still `active`
+    /// and bound to the challenge's credential and the decision's signer. An end with a
+    /// decision is made only if its signer is not revoked, read in the same statement.
+    pub async fn finish_challenge_audited(
         &self,
         id: &ChallengeId,
         status: ChallengeStatus,
@@ -484,7 +528,8 @@ impl<R: Runner> ChallengeStore for R {
         run!(self, Mode::Write, |c| finish(c, &f).await).await
     }
 
-    async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
+    /// Records that a channel reached the device.
+    pub async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
         let id = *id;
         run!(self, Mode::Write, |c| c
             .execute(stmt!(REACHED, id.to_string()))
@@ -493,7 +538,8 @@ impl<R: Runner> ChallengeStore for R {
         .await
     }
 
-    async fn pending_for_credential(
+    /// Pending challenges sent to a credential, oldest first.
+    pub async fn pending_for_credential(
         &self,
         id: &CredentialId,
     ) -> Result<Vec<ChallengeRecord>, StoreError> {
@@ -507,7 +553,8 @@ impl<R: Runner> ChallengeStore for R {
         .await
     }
 
-    async fn pending_count_for_user(
+    /// How many challenges of a user are pending and not yet overdue.
+    pub async fn pending_count_for_user(
         &self,
         tenant: &TenantId,
         user: &UserId,
@@ -523,7 +570,10 @@ impl<R: Runner> ChallengeStore for R {
         .await
     }
 
-    async fn recent_refusals_for_user(
+    /// Push fatigue: when the user's challenges ended `denied` or `expired` (unanswered)
+    /// at or after `since` and after the user's latest approval, newest first, at most
+    /// `limit` of them (one indexed query).
+    pub async fn recent_refusals_for_user(
         &self,
         tenant: &TenantId,
         user: &UserId,
@@ -538,7 +588,9 @@ impl<R: Runner> ChallengeStore for R {
         .await
     }
 
-    async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {
+    /// Counts a wrong number typed for a pending challenge; answers the wrong numbers so
+    /// far (0 if it is no longer pending).
+    pub async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {
         let id = *id;
         run!(self, Mode::Write, |c| Ok(c
             .optional(stmt!(NUMBER_MISS, id.to_string()), |r| count(
@@ -550,7 +602,8 @@ impl<R: Runner> ChallengeStore for R {
         .await
     }
 
-    async fn overdue_challenges(
+    /// Pending challenges whose deadline is at or before `now`, oldest deadline first.
+    pub async fn overdue_challenges(
         &self,
         now: i64,
         limit: u32,

@@ -1,12 +1,11 @@
 //! Credentials, bindings as read, and device-proof `jti`s.
 
-use async_trait::async_trait;
 use onepush_protocol::{CredentialId, PushChannel, TenantId, UserId};
 
 use crate::store::codec::{to_json, token_kind_str};
 use crate::store::decode;
-use crate::store::plan::{Conn, Mode, Runner, run, stmt, text};
-use crate::store::{BindingRecord, CredentialRecord, CredentialStore, StoreError};
+use crate::store::plan::{Conn, Mode, run, stmt, text};
+use crate::store::{BindingRecord, CredentialRecord, Store, StoreError};
 
 const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, jwk, totp_secret, \
      push_subscription, last_used_step, revoked_at, created_at, kind, ocra_key) \
@@ -56,9 +55,11 @@ pub(crate) async fn binding(
     .await
 }
 
-#[async_trait]
-impl<R: Runner> CredentialStore for R {
-    async fn insert_credential(&self, cr: &CredentialRecord) -> Result<(), StoreError> {
+/// App installs, their bindings to users as read (changes: `sql/bindings.rs`), and the
+/// device-proof replay guard.
+impl Store {
+    /// Adds a credential; `Conflict` if the ID exists.
+    pub async fn insert_credential(&self, cr: &CredentialRecord) -> Result<(), StoreError> {
         let cr = cr.clone();
         run!(self, Mode::Write, |c| c
             .execute(stmt!(
@@ -76,12 +77,14 @@ impl<R: Runner> CredentialStore for R {
         .await
     }
 
-    async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
+    /// One credential (revoked ones too).
+    pub async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
         let id = id.clone();
         run!(self, Mode::Read, |c| credential(c, &id).await).await
     }
 
-    async fn set_push_subscription(
+    /// Replaces (or clears) a credential's push subscription.
+    pub async fn set_push_subscription(
         &self,
         id: &CredentialId,
         sub: Option<&PushChannel>,
@@ -94,7 +97,8 @@ impl<R: Runner> CredentialStore for R {
         .await
     }
 
-    async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError> {
+    /// Records `step` as used if it is newer than the last used one; false if not (replay).
+    pub async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError> {
         let step =
             i64::try_from(step).map_err(|_| StoreError::Corrupt("step out of range".into()))?;
         let id = id.clone();
@@ -105,7 +109,8 @@ impl<R: Runner> CredentialStore for R {
         .await
     }
 
-    async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError> {
+    /// Marks a credential revoked.
+    pub async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError> {
         let id = id.clone();
         run!(self, Mode::Write, |c| c
             .execute(stmt!(REVOKE, now, id.as_str()))
@@ -114,12 +119,18 @@ impl<R: Runner> CredentialStore for R {
         .await
     }
 
-    async fn binding(&self, tenant: &TenantId, user: &UserId) -> Result<BindingRecord, StoreError> {
+    /// One binding.
+    pub async fn binding(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<BindingRecord, StoreError> {
         let (tenant, user) = (tenant.clone(), user.clone());
         run!(self, Mode::Read, |c| binding(c, &tenant, &user).await).await
     }
 
-    async fn bindings_of_credential(
+    /// Every binding of a credential, with its tenant's display name.
+    pub async fn bindings_of_credential(
         &self,
         id: &CredentialId,
     ) -> Result<Vec<(BindingRecord, String)>, StoreError> {
@@ -133,7 +144,15 @@ impl<R: Runner> CredentialStore for R {
         .await
     }
 
-    async fn record_jti(&self, jti: &str, expires_at: i64, now: i64) -> Result<bool, StoreError> {
+    /// Records a proof `jti` until `expires_at`; false if it was seen before (by any relay)
+    /// and is still kept (`expires_at` not before `now`). One statement: expired `jti`s are
+    /// not deleted here but by [`prune_jtis`](Self::prune_jtis) from the expiry task.
+    pub async fn record_jti(
+        &self,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let jti = jti.to_owned();
         run!(self, Mode::Write, |c| Ok(c
             .execute(stmt!(RECORD_JTI, jti.as_str(), expires_at, now))
@@ -142,7 +161,8 @@ impl<R: Runner> CredentialStore for R {
         .await
     }
 
-    async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError> {
+    /// Forgets the `jti`s that expired before `now`; returns how many.
+    pub async fn prune_jtis(&self, now: i64) -> Result<u64, StoreError> {
         // In slices, each its own write: other writes go between them instead of waiting
         // behind one long delete (a second of jtis at load is thousands of rows).
         let mut pruned = 0_u64;

@@ -1,4 +1,4 @@
-//! The [`Store`] itself: its health check, the decision's read (the signer and the
+//! The store's health check, the decision's read (the signer and the
 //! challenge) and the challenge gate (which the challenge insert also reads, in its own
 //! statement), each one trip to the database. SQLite runs a few cached statements in one
 //! job on its one connection (no round trip to save); PostgreSQL one statement each, as a
@@ -9,7 +9,7 @@ use onepush_protocol::{ChallengeId, CredentialId, TenantId, UserId};
 use super::challenges::{challenge, recent_refusals, recent_refusals_sql};
 use super::credentials::{binding, credential};
 use crate::store::codec::json;
-use crate::store::plan::{Columns, Conn, Dialect, Mode, Runner, run, stmt};
+use crate::store::plan::{Columns, Conn, Dialect, Mode, run, stmt};
 use crate::store::{
     ChallengeGate, ChallengeRecord, CredentialRecord, Store, StoreError, decode, found,
 };
@@ -165,9 +165,10 @@ async fn credential_and_challenge<C: Conn>(
     ))
 }
 
-#[async_trait::async_trait]
-impl<R: Runner + std::fmt::Debug> Store for R {
-    async fn ping(&self) -> Result<(), StoreError> {
+/// Everything the relay keeps: the parts below, plus a health check.
+impl Store {
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
         run!(self, Mode::Read, |c| c
             .rows(stmt!("SELECT 1 AS one"), |_| Ok(()))
             .await
@@ -175,7 +176,11 @@ impl<R: Runner + std::fmt::Debug> Store for R {
         .await
     }
 
-    async fn credential_and_challenge(
+    /// The credential `credential` and the challenge `challenge` (each `None` when there
+    /// is no such row): what a decision post needs when this relay keeps no key of its
+    /// signer or did not make its challenge (or anything is unusual), read in one trip to
+    /// the database (SQLite: one job on its one connection; PostgreSQL: one statement).
+    pub async fn credential_and_challenge(
         &self,
         credential: &CredentialId,
         challenge: &ChallengeId,
@@ -190,7 +195,15 @@ impl<R: Runner + std::fmt::Debug> Store for R {
         .await
     }
 
-    async fn challenge_gate(
+    /// What creating a challenge for `user` checks first: the binding (`None`: the user
+    /// is not enrolled, and nothing else is read), the push-fatigue refusals when
+    /// `refusals` gives their `(since, limit)`, and the bound credential's push
+    /// subscription, in one trip to the database (SQLite: one job on its one connection;
+    /// PostgreSQL: one statement). The insert
+    /// ([`insert_challenge_audited`](Store::insert_challenge_audited)) reads the
+    /// same again with the pending count and decides on them, so that concurrent creates
+    /// cannot both pass the limits; this read serves a user the relay has not seen yet.
+    pub async fn challenge_gate(
         &self,
         tenant: &TenantId,
         user: &UserId,

@@ -1,12 +1,11 @@
 //! Maintenance windows: the suspended scopes, each change audited in its transaction.
 
-use async_trait::async_trait;
 use onepush_protocol::TenantId;
 
 use super::tenants::insert_audit;
-use crate::store::maintenance::{self, MaintenanceRecord, MaintenanceStore};
-use crate::store::plan::{Mode, Runner, int, run, stmt, text};
-use crate::store::{NewAudit, StoreError};
+use crate::store::maintenance::{self, MaintenanceRecord};
+use crate::store::plan::{Mode, int, run, stmt, text};
+use crate::store::{NewAudit, Store, StoreError};
 
 const PUT: &str = "INSERT INTO maintenance (scope, message, ends_at, started_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (scope) DO UPDATE SET \
@@ -15,9 +14,11 @@ const DELETE_DUE: &str = "DELETE FROM maintenance WHERE scope = $1 AND ends_at <
 const DELETE: &str = "DELETE FROM maintenance WHERE scope = $1";
 const ALL: &str = "SELECT scope, message, ends_at, started_at FROM maintenance ORDER BY scope";
 
-#[async_trait]
-impl<R: Runner> MaintenanceStore for R {
-    async fn put_maintenance(
+/// The stored suspensions.
+impl Store {
+    /// Turns maintenance on for the record's scope (replacing what was there: a new
+    /// message or end) and appends `audit` at `started_at`, in one transaction.
+    pub async fn put_maintenance(
         &self,
         record: &MaintenanceRecord,
         audit: &NewAudit,
@@ -37,7 +38,11 @@ impl<R: Runner> MaintenanceStore for R {
         .await
     }
 
-    async fn delete_maintenance(
+    /// Turns maintenance off for `tenant` (`None`: relay-wide) and appends `audit` at
+    /// `at` in the same transaction; with `due`, only if its end is at or before `due`
+    /// (the end that comes by itself). Answers whether a row was deleted (of relays
+    /// ending one row at once, exactly one gets true and audits).
+    pub async fn delete_maintenance(
         &self,
         tenant: Option<&TenantId>,
         due: Option<i64>,
@@ -59,7 +64,8 @@ impl<R: Runner> MaintenanceStore for R {
         .await
     }
 
-    async fn maintenance(&self) -> Result<Vec<MaintenanceRecord>, StoreError> {
+    /// Every stored suspension (a handful of rows: read twice a second by every relay).
+    pub async fn maintenance(&self) -> Result<Vec<MaintenanceRecord>, StoreError> {
         run!(self, Mode::Read, |c| c
             .rows(stmt!(ALL), |r| maintenance::record(
                 &text(r, "scope")?,

@@ -1,5 +1,5 @@
 //! Every store method, written once over [`plan`](super::plan): each file's statements
-//! and the trait methods that run them, for every backend (`impl<R: Runner>`).
+//! and the `impl Store` methods that run them on either backend (`plan::run!`).
 
 mod bindings;
 mod challenges;

@@ -1,12 +1,11 @@
 //! Offline challenges (RFC 6287 OCRA offline codes): each answered at most once.
 
-use async_trait::async_trait;
 use onepush_protocol::{ChallengeId, TenantId};
 
 use crate::store::codec::to_json;
 use crate::store::decode;
-use crate::store::plan::{Mode, Runner, run, stmt};
-use crate::store::{OfflineRecord, OfflineStore, StoreError};
+use crate::store::plan::{Mode, run, stmt};
+use crate::store::{OfflineRecord, Store, StoreError};
 
 const INSERT: &str = "INSERT INTO offline_challenges (id, tenant_id, user_id, credential_id, \
      kind, context, nonce, created_at, expires_at, used_at) \
@@ -16,9 +15,10 @@ const OFFLINE: &str = "SELECT * FROM offline_challenges WHERE id = $1 AND tenant
 const USE: &str = "UPDATE offline_challenges SET used_at = $1 \
      WHERE id = $2 AND used_at IS NULL AND expires_at > $1";
 
-#[async_trait]
-impl<R: Runner> OfflineStore for R {
-    async fn insert_offline(&self, o: &OfflineRecord) -> Result<(), StoreError> {
+/// Offline challenges (RFC 6287 OCRA offline codes): each answered at most once.
+impl Store {
+    /// Adds an offline challenge; `Conflict` if the ID exists.
+    pub async fn insert_offline(&self, o: &OfflineRecord) -> Result<(), StoreError> {
         let o = o.clone();
         run!(self, Mode::Write, |c| c
             .execute(stmt!(
@@ -38,7 +38,8 @@ impl<R: Runner> OfflineStore for R {
         .await
     }
 
-    async fn offline(
+    /// One offline challenge of `tenant` (`NotFound` for another tenant's).
+    pub async fn offline(
         &self,
         tenant: &TenantId,
         id: &ChallengeId,
@@ -53,7 +54,9 @@ impl<R: Runner> OfflineStore for R {
         .await
     }
 
-    async fn use_offline(&self, id: &ChallengeId, at: i64) -> Result<bool, StoreError> {
+    /// Marks it used at `at` if it is unused and `at` is before its deadline: one
+    /// conditional update, so of two relays (or requests) using one code, one wins.
+    pub async fn use_offline(&self, id: &ChallengeId, at: i64) -> Result<bool, StoreError> {
         let id = *id;
         run!(self, Mode::Write, |c| Ok(c
             .execute(stmt!(USE, at, id.to_string()))

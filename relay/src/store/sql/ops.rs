@@ -2,13 +2,12 @@
 //! delete is one short write of at most `limit` rows (SQLite's one connection is free
 //! again between batches).
 
-use async_trait::async_trait;
 use onepush_protocol::TenantId;
 
 use crate::store::codec::parse;
 use crate::store::decode;
-use crate::store::plan::{Conn, Dialect, Mode, Runner, run, stmt, text};
-use crate::store::{OpsStore, OutboxMessage, SealedSecret, StoreError};
+use crate::store::plan::{Conn, Dialect, Mode, run, stmt, text};
+use crate::store::{OutboxMessage, SealedSecret, Store, StoreError};
 
 const DUE_TENANTS: &str = "SELECT id FROM tenants t WHERE EXISTS (SELECT 1 FROM webhook_outbox o \
      WHERE o.tenant_id = t.id AND o.state = 'pending' AND o.next_attempt_at <= $1) ORDER BY id";
@@ -51,16 +50,19 @@ const DELETE_AUDIT: &str = "DELETE FROM audit_events WHERE seq IN \
      (SELECT seq FROM audit_events ORDER BY seq LIMIT $1) AND at < $2";
 
 /// The tenant claim statement of `C`'s dialect.
-fn claim_tenant<C: Conn>() -> &'static str {
+fn claim_tenant<C: Conn>(_on: &C) -> &'static str {
     match C::DIALECT {
         Dialect::Sqlite => CLAIM_TENANT,
         Dialect::Postgres => CLAIM_TENANT_SKIP_LOCKED,
     }
 }
 
-#[async_trait]
-impl<R: Runner> OpsStore for R {
-    async fn tenants_with_due_webhooks(&self, now: i64) -> Result<Vec<TenantId>, StoreError> {
+/// Operations (issue 22): fair webhook claims, sealed webhook secrets and retention.
+/// Every retention delete removes at most `limit` rows per statement, so the SQLite
+/// writer is released between batches.
+impl Store {
+    /// The tenants with at least one webhook message due at `now`, by slug.
+    pub async fn tenants_with_due_webhooks(&self, now: i64) -> Result<Vec<TenantId>, StoreError> {
         run!(self, Mode::Read, |c| c
             .rows(stmt!(DUE_TENANTS, now), |r| parse(
                 &text(r, "id")?,
@@ -70,7 +72,9 @@ impl<R: Runner> OpsStore for R {
         .await
     }
 
-    async fn claim_tenant_webhooks(
+    /// Up to `limit` of `tenant`'s messages due at `now`, oldest first, leased for `lease`
+    /// seconds as [`claim_webhooks`](super::Store::claim_webhooks) does.
+    pub async fn claim_tenant_webhooks(
         &self,
         tenant: &TenantId,
         now: i64,
@@ -79,19 +83,15 @@ impl<R: Runner> OpsStore for R {
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         let tenant = tenant.clone();
         run!(self, Mode::Write, |c| {
-            let claim = stmt!(
-                claim_tenant::<R::Conn>(),
-                now + lease,
-                tenant.as_str(),
-                now,
-                limit
-            );
+            let claim = stmt!(claim_tenant(c), now + lease, tenant.as_str(), now, limit);
             c.rows(claim, decode::outbox).await
         })
         .await
     }
 
-    async fn set_webhook_secret(
+    /// Replaces a tenant's webhook secret with `sealed` (and forgets any clear one);
+    /// `NotFound` if no such tenant.
+    pub async fn set_webhook_secret(
         &self,
         tenant: &TenantId,
         sealed: &SealedSecret,
@@ -103,7 +103,9 @@ impl<R: Runner> OpsStore for R {
         .await
     }
 
-    async fn clear_webhook_secrets(&self) -> Result<Vec<(TenantId, String)>, StoreError> {
+    /// The tenants whose webhook secret is still stored in clear (written before
+    /// migration 0008 / 0007), with that secret.
+    pub async fn clear_webhook_secrets(&self) -> Result<Vec<(TenantId, String)>, StoreError> {
         run!(self, Mode::Read, |c| c
             .rows(stmt!(CLEAR_SECRETS), |r| Ok((
                 parse(&text(r, "id")?, "tenant id")?,
@@ -113,7 +115,9 @@ impl<R: Runner> OpsStore for R {
         .await
     }
 
-    async fn seal_webhook_secret(
+    /// Stores `sealed` in place of the clear secret `clear`, only if `clear` is still the
+    /// stored one (of relays sealing at once, one wins; the others change nothing).
+    pub async fn seal_webhook_secret(
         &self,
         tenant: &TenantId,
         clear: &str,
@@ -132,7 +136,9 @@ impl<R: Runner> OpsStore for R {
         .await
     }
 
-    async fn claim_retention(
+    /// Takes the retention job `job` for `holder` until `until` if no one holds it at
+    /// `now`; false when another relay (or this one) holds it. One lease row per job.
+    pub async fn claim_retention(
         &self,
         job: &str,
         holder: &str,
@@ -150,14 +156,18 @@ impl<R: Runner> OpsStore for R {
         .await
     }
 
-    async fn delete_old_challenges(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+    /// Deletes ended (not pending) challenges created before `before`, among the `limit`
+    /// oldest (by ID, a `UUIDv7`: creation order); answers how many.
+    pub async fn delete_old_challenges(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
         run!(self, Mode::Write, |c| c
             .execute(stmt!(DELETE_CHALLENGES, limit, before))
             .await)
         .await
     }
 
-    async fn delete_old_idempotency_keys(
+    /// Deletes idempotency keys whose challenge was created before `before` (or is gone),
+    /// among the `limit` oldest; answers how many.
+    pub async fn delete_old_idempotency_keys(
         &self,
         before: i64,
         limit: u32,
@@ -168,14 +178,19 @@ impl<R: Runner> OpsStore for R {
         .await
     }
 
-    async fn delete_ended_webhooks(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+    /// Deletes up to `limit` delivered or given-up webhook messages whose last attempt was
+    /// before `before`; answers how many.
+    pub async fn delete_ended_webhooks(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
         run!(self, Mode::Write, |c| c
             .execute(stmt!(DELETE_WEBHOOKS, before, limit))
             .await)
         .await
     }
 
-    async fn delete_old_audit(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+    /// Moves the audit log's deletion bound forward to `before` and, in the same
+    /// transaction, deletes the events before it among the `limit` oldest; answers how
+    /// many. The append-only trigger refuses any other delete.
+    pub async fn delete_old_audit(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
         // One transaction for the bound and the delete.
         run!(self, Mode::Transaction, |c| {
             c.execute(stmt!(AUDIT_BOUND, before)).await?;

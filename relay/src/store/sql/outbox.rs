@@ -1,10 +1,8 @@
 //! The webhook outbox.
 
-use async_trait::async_trait;
-
 use crate::store::decode;
-use crate::store::plan::{Conn, Dialect, Mode, Runner, run, stmt};
-use crate::store::{OutboxMessage, OutboxStore, OutboxUpdate, StoreError};
+use crate::store::plan::{Conn, Dialect, Mode, run, stmt};
+use crate::store::{OutboxMessage, OutboxUpdate, Store, StoreError};
 
 const INSERT: &str = "INSERT INTO webhook_outbox (id, tenant_id, body, created_at, attempts, \
      next_attempt_at) VALUES ($1, $2, $3, $4, 0, $5)";
@@ -43,36 +41,41 @@ pub(crate) async fn insert_outbox<C: Conn>(
 }
 
 /// The claim statement of `C`'s dialect.
-fn claim<C: Conn>() -> &'static str {
+fn claim<C: Conn>(_on: &C) -> &'static str {
     match C::DIALECT {
         Dialect::Sqlite => CLAIM,
         Dialect::Postgres => CLAIM_SKIP_LOCKED,
     }
 }
 
-#[async_trait]
-impl<R: Runner> OutboxStore for R {
-    async fn enqueue_webhook(&self, m: &OutboxMessage, due_at: i64) -> Result<(), StoreError> {
+/// The webhook outbox.
+impl Store {
+    /// Puts a webhook message in the outbox, due at `due_at`.
+    pub async fn enqueue_webhook(&self, m: &OutboxMessage, due_at: i64) -> Result<(), StoreError> {
         let m = m.clone();
         run!(self, Mode::Write, |c| insert_outbox(c, &m, due_at).await).await
     }
 
-    async fn claim_webhooks(
+    /// Messages due at `now`, leased for `lease` seconds so no other worker (in this or
+    /// another relay) takes them; a lease that runs out (a killed relay) frees them again.
+    pub async fn claim_webhooks(
         &self,
         now: i64,
         lease: i64,
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         run!(self, Mode::Write, |c| c
-            .rows(
-                stmt!(claim::<R::Conn>(), now + lease, now, limit),
-                decode::outbox
-            )
+            .rows(stmt!(claim(c), now + lease, now, limit), decode::outbox)
             .await)
         .await
     }
 
-    async fn webhook_attempted(&self, id: &str, update: OutboxUpdate) -> Result<(), StoreError> {
+    /// Records the result of an attempt.
+    pub async fn webhook_attempted(
+        &self,
+        id: &str,
+        update: OutboxUpdate,
+    ) -> Result<(), StoreError> {
         let (state, next) = match update {
             OutboxUpdate::Delivered => ("delivered", None),
             OutboxUpdate::RetryAt(at) => ("pending", Some(at)),

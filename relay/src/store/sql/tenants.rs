@@ -1,12 +1,11 @@
 //! Tenants and the audit log.
 
-use async_trait::async_trait;
 use onepush_protocol::api::AuditEvent;
 use onepush_protocol::{CredentialId, TenantId, UserId};
 
 use crate::store::decode;
-use crate::store::plan::{Arg, Conn, Mode, Runner, Stmt, bytes, int, run, stmt};
-use crate::store::{AuditStore, NewAudit, StoreError, TenantRecord, TenantStore};
+use crate::store::plan::{Arg, Conn, Mode, Stmt, bytes, int, run, stmt};
+use crate::store::{NewAudit, Store, StoreError, TenantRecord};
 
 const INSERT_TENANT: &str = "INSERT INTO tenants (id, display_name, api_key_hash, \
      webhook_url, webhook_secret_sealed, otp_lock_threshold, created_at, \
@@ -68,9 +67,14 @@ fn audit_stmt<'a>(sql: &'static str, e: &'a NewAudit, at: i64) -> Stmt<'a> {
     }
 }
 
-#[async_trait]
-impl<R: Runner> TenantStore for R {
-    async fn insert_tenant(&self, t: &TenantRecord, key_hash: &[u8; 32]) -> Result<(), StoreError> {
+/// Banks and their API keys.
+impl Store {
+    /// Adds a tenant with the SHA-256 of its API key; `Conflict` if the slug exists.
+    pub async fn insert_tenant(
+        &self,
+        t: &TenantRecord,
+        key_hash: &[u8; 32],
+    ) -> Result<(), StoreError> {
         let (t, key_hash) = (t.clone(), *key_hash);
         run!(self, Mode::Write, |c| c
             .execute(stmt!(
@@ -90,14 +94,16 @@ impl<R: Runner> TenantStore for R {
         .await
     }
 
-    async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+    /// Every tenant, by slug.
+    pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
         run!(self, Mode::Read, |c| c
             .rows(stmt!(TENANTS), decode::tenant)
             .await)
         .await
     }
 
-    async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError> {
+    /// One tenant.
+    pub async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError> {
         let id = id.clone();
         run!(self, Mode::Read, |c| c
             .one(stmt!(TENANT, id.as_str()), decode::tenant)
@@ -105,7 +111,8 @@ impl<R: Runner> TenantStore for R {
         .await
     }
 
-    async fn tenant_by_key_hash(
+    /// The tenant whose API key hashes to `key_hash`, with the stored hash.
+    pub async fn tenant_by_key_hash(
         &self,
         key_hash: &[u8; 32],
     ) -> Result<(TenantRecord, Vec<u8>), StoreError> {
@@ -119,7 +126,9 @@ impl<R: Runner> TenantStore for R {
         .await
     }
 
-    async fn set_tenant_push_fatigue(
+    /// Sets a tenant's push-fatigue threshold (0 = off) and window; `NotFound` if no such
+    /// tenant.
+    pub async fn set_tenant_push_fatigue(
         &self,
         id: &TenantId,
         threshold: u32,
@@ -137,7 +146,12 @@ impl<R: Runner> TenantStore for R {
         .await
     }
 
-    async fn set_tenant_key(&self, id: &TenantId, key_hash: &[u8; 32]) -> Result<(), StoreError> {
+    /// Replaces a tenant's API key hash.
+    pub async fn set_tenant_key(
+        &self,
+        id: &TenantId,
+        key_hash: &[u8; 32],
+    ) -> Result<(), StoreError> {
         let (id, key_hash) = (id.clone(), *key_hash);
         run!(self, Mode::Write, |c| c
             .changes_one(stmt!(SET_KEY, &key_hash[..], id.as_str()))
@@ -146,9 +160,10 @@ impl<R: Runner> TenantStore for R {
     }
 }
 
-#[async_trait]
-impl<R: Runner> AuditStore for R {
-    async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
+/// The append-only audit log.
+impl Store {
+    /// Appends an audit event; returns its sequence number.
+    pub async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
         let e = e.clone();
         run!(self, Mode::Write, |c| c
             .one(audit_stmt(APPEND_AUDIT, &e, at), |r| int(r, "seq"))
@@ -156,7 +171,8 @@ impl<R: Runner> AuditStore for R {
         .await
     }
 
-    async fn audit(
+    /// A tenant's audit events after `since`, optionally for one user, oldest first.
+    pub async fn audit(
         &self,
         tenant: &TenantId,
         user: Option<&UserId>,
@@ -201,7 +217,7 @@ mod tests {
         let store = SqliteStore::open(&url, &crate::store::StoreOptions::default())
             .await
             .unwrap();
-        let plans = run!(&store, Mode::Read, |c| Ok((
+        let plans = run!(@on &store, Mode::Read, |c| Ok((
             plan(c, AUDIT_OF_TENANT),
             plan(c, AUDIT_OF_USER)
         )))

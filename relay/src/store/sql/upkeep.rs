@@ -1,10 +1,7 @@
 //! The cluster identity and the sweep of never-bound credentials.
 
-use async_trait::async_trait;
-
-use crate::store::StoreError;
-use crate::store::plan::{Mode, Runner, run, stmt, text};
-use crate::store::upkeep::{ClusterStore, CredentialSweep};
+use crate::store::plan::{Mode, run, stmt, text};
+use crate::store::{Store, StoreError};
 
 /// The primary key makes the first insert the one kept; later ones change nothing.
 const RECORD: &str = "INSERT INTO cluster_identity (name, value, recorded_at) \
@@ -22,9 +19,13 @@ const SWEEP: &str = "DELETE FROM credentials WHERE id IN (SELECT id FROM credent
 /// Credentials deleted per write: other writes go between the slices.
 const SWEEP_SLICE: u32 = 200;
 
-#[async_trait]
-impl<R: Runner> ClusterStore for R {
-    async fn record_cluster_value(
+/// The cluster's identity: named values the first relay records and every later one
+/// compares with its own.
+impl Store {
+    /// Records `value` under `name` unless a value is recorded there already, and answers
+    /// the recorded one (this `value` when it was the first). Of relays recording at the
+    /// same moment, one wins and every one answers its value.
+    pub async fn record_cluster_value(
         &self,
         name: &str,
         value: &str,
@@ -41,9 +42,11 @@ impl<R: Runner> ClusterStore for R {
     }
 }
 
-#[async_trait]
-impl<R: Runner> CredentialSweep for R {
-    async fn delete_unbound_credentials(
+/// Deleting credentials that were provisioned but never bound.
+impl Store {
+    /// Deletes up to `limit` credentials created before `created_before` that no binding
+    /// and no challenge names (never bound to any user of any bank); answers how many.
+    pub async fn delete_unbound_credentials(
         &self,
         created_before: i64,
         limit: u32,

@@ -214,8 +214,8 @@ pub(crate) fn db(e: rusqlite::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreOptions;
     use crate::store::sqlite::SqliteStore;
+    use crate::store::{Store, StoreOptions};
 
     #[test]
     fn connections_keep_statement_journals_in_memory() {
@@ -389,7 +389,8 @@ mod tests {
                 let store = store.clone();
                 tokio::spawn(async move {
                     // Every jti twice: exactly one of the two is new.
-                    crate::store::CredentialStore::record_jti(&store, &format!("j{}", i / 2), 10, 0)
+                    Store::Sqlite(store)
+                        .record_jti(&format!("j{}", i / 2), 10, 0)
                         .await
                         .unwrap()
                 })
@@ -406,8 +407,8 @@ mod tests {
 
     #[tokio::test]
     async fn pruning_deletes_every_expired_jti_in_slices_and_keeps_the_live_ones() {
-        use crate::store::CredentialStore as _;
-        let (_dir, store) = open_temp().await;
+        let (_dir, sqlite) = open_temp().await;
+        let store = Store::Sqlite(sqlite.clone());
         for i in 0..450 {
             assert!(store.record_jti(&format!("old{i}"), 100, 0).await.unwrap());
         }
@@ -415,7 +416,7 @@ mod tests {
             assert!(store.record_jti(&format!("live{i}"), 300, 0).await.unwrap());
         }
         assert_eq!(store.prune_jtis(200).await.unwrap(), 450);
-        assert_eq!(jtis(&store).await.len(), 10);
+        assert_eq!(jtis(&sqlite).await.len(), 10);
         assert_eq!(store.prune_jtis(200).await.unwrap(), 0);
     }
 
@@ -424,21 +425,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("busy.db");
         let url = format!("sqlite://{}", path.display());
-        let store = SqliteStore::open(&url, &StoreOptions::default())
-            .await
-            .unwrap();
+        let store = Store::Sqlite(
+            SqliteStore::open(&url, &StoreOptions::default())
+                .await
+                .unwrap(),
+        );
         // Another connection (as another process would) holds the write lock.
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let err = crate::store::CredentialStore::record_jti(&store, "j", 10, 0)
-            .await
-            .unwrap_err();
+        let err = store.record_jti("j", 10, 0).await.unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
         other.execute_batch("ROLLBACK").unwrap();
-        assert!(
-            crate::store::CredentialStore::record_jti(&store, "j", 10, 0)
-                .await
-                .unwrap()
-        );
+        assert!(store.record_jti("j", 10, 0).await.unwrap());
     }
 }
