@@ -25,9 +25,9 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
-use super::StoreError;
 pub use super::decode::Columns;
 pub(crate) use super::decode::{bytes, count, int, string as text};
+use super::{Store, StoreError};
 
 /// Which SQL a connection speaks, where the two differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,92 @@ args_from!(
     Option<&'a [u8]> => |v| Arg::Blob(v.map(Cow::Borrowed)),
 );
 
+impl Arg<'_> {
+    /// The same argument, owning its value.
+    fn into_owned(self) -> Arg<'static> {
+        match self {
+            Self::Int(v) => Arg::Int(v),
+            Self::Text(v) => Arg::Text(v.map(|v| Cow::Owned(v.into_owned()))),
+            Self::Blob(v) => Arg::Blob(v.map(|v| Cow::Owned(v.into_owned()))),
+            Self::Bool(v) => Arg::Bool(v),
+        }
+    }
+}
+
+impl Stmt<'_> {
+    /// The same statement, owning its arguments (as a method's inputs must: on SQLite it
+    /// may run in another caller's batch).
+    pub fn into_owned(self) -> Stmt<'static> {
+        Stmt {
+            sql: self.sql,
+            args: self.args.into_iter().map(Arg::into_owned).collect(),
+        }
+    }
+}
+
+/// A method that is one statement, run as a method of its own.
+impl Store {
+    /// Runs `stmt`, a write; answers how many rows it changed.
+    pub(crate) async fn execute(&self, stmt: Stmt<'_>) -> Result<u64, StoreError> {
+        let stmt = stmt.into_owned();
+        run!(self, Mode::Write, |c| c.execute(stmt).await).await
+    }
+
+    /// Runs `stmt`, a write that must change one row (`NotFound` if it changed none).
+    pub(crate) async fn changes_one(&self, stmt: Stmt<'_>) -> Result<(), StoreError> {
+        match self.execute(stmt).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `stmt` as `mode` says; answers its rows, each decoded with `decode`.
+    pub(crate) async fn rows<T, D>(
+        &self,
+        mode: Mode,
+        stmt: Stmt<'_>,
+        decode: D,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: Send + 'static,
+        D: FnMut(&dyn Columns) -> Result<T, StoreError> + Send + 'static,
+    {
+        let stmt = stmt.into_owned();
+        run!(self, mode, |c| c.rows(stmt, decode).await).await
+    }
+
+    /// Runs `stmt` as `mode` says; answers its first row decoded, `None` if it gave none.
+    pub(crate) async fn optional<T, D>(
+        &self,
+        mode: Mode,
+        stmt: Stmt<'_>,
+        decode: D,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: Send + 'static,
+        D: FnMut(&dyn Columns) -> Result<T, StoreError> + Send + 'static,
+    {
+        Ok(self.rows(mode, stmt, decode).await?.into_iter().next())
+    }
+
+    /// Runs `stmt` as `mode` says; answers its first row decoded (`NotFound` if it gave
+    /// none).
+    pub(crate) async fn one<T, D>(
+        &self,
+        mode: Mode,
+        stmt: Stmt<'_>,
+        decode: D,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        D: FnMut(&dyn Columns) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.optional(mode, stmt, decode)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}
+
 /// A connection a method runs its statements on.
 pub trait Conn: Send {
     /// Its SQL, where the backends differ.
@@ -127,19 +213,6 @@ pub trait Conn: Send {
             self.optional(stmt, decode)
                 .await?
                 .ok_or(StoreError::NotFound)
-        }
-    }
-
-    /// Runs `stmt`, which must change one row (`NotFound` if it changed none).
-    fn changes_one(
-        &mut self,
-        stmt: Stmt<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move {
-            match self.execute(stmt).await? {
-                0 => Err(StoreError::NotFound),
-                _ => Ok(()),
-            }
         }
     }
 }

@@ -175,18 +175,14 @@ impl Store {
         b: &BindingRecord,
         drift_steps: Option<i64>,
     ) -> Result<bool, StoreError> {
-        let b = b.clone();
-        run!(self, Mode::Write, |c| Ok(c
-            .execute(stmt!(
-                sql::RESET_OTP_FAILURES,
-                drift_steps,
-                b.tenant_id.as_str(),
-                b.user_id.as_str(),
-                b.credential_id.as_str(),
-            ))
-            .await?
-            == 1))
-        .await
+        let reset = stmt!(
+            sql::RESET_OTP_FAILURES,
+            drift_steps,
+            b.tenant_id.as_str(),
+            b.user_id.as_str(),
+            b.credential_id.as_str(),
+        );
+        Ok(self.execute(reset).await? == 1)
     }
 
     /// Counts an enrollment attempt against credential `id` before its codes are checked:
@@ -202,17 +198,13 @@ impl Store {
         lock_seconds: u32,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let id = id.clone();
-        run!(self, Mode::Write, |c| Ok(c
-            .execute(stmt!(
-                sql::TAKE_ENROLLMENT_ATTEMPT,
-                threshold.max(1),
-                now,
-                lock_seconds,
-                id.as_str(),
-            ))
-            .await?
-            == 1))
-        .await
+        let take = stmt!(
+            sql::TAKE_ENROLLMENT_ATTEMPT,
+            threshold.max(1),
+            now,
+            lock_seconds,
+            id.as_str(),
+        );
+        Ok(self.execute(take).await? == 1)
     }
 }

@@ -485,13 +485,10 @@ impl Store {
         tenant: &TenantId,
         key: &str,
     ) -> Result<Option<(ChallengeId, Vec<u8>)>, StoreError> {
-        let (tenant, key) = (tenant.clone(), key.to_owned());
-        run!(self, Mode::Read, |c| c
-            .optional(stmt!(IDEMPOTENT, tenant.as_str(), key.as_str()), |r| Ok((
-                parse(&text(r, "challenge_id")?, "challenge id")?,
-                bytes(r, "request_hash")?
-            )))
-            .await)
+        self.optional(Mode::Read, stmt!(IDEMPOTENT, tenant.as_str(), key), |r| {
+            let id = parse(&text(r, "challenge_id")?, "challenge id")?;
+            Ok((id, bytes(r, "request_hash")?))
+        })
         .await
     }
 
@@ -530,12 +527,7 @@ impl Store {
 
     /// Records that a channel reached the device.
     pub async fn mark_reached_device(&self, id: &ChallengeId) -> Result<(), StoreError> {
-        let id = *id;
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(REACHED, id.to_string()))
-            .await
-            .map(drop))
-        .await
+        self.execute(stmt!(REACHED, id.to_string())).await.map(drop)
     }
 
     /// Pending challenges sent to a credential, oldest first.
@@ -543,14 +535,8 @@ impl Store {
         &self,
         id: &CredentialId,
     ) -> Result<Vec<ChallengeRecord>, StoreError> {
-        let id = id.clone();
-        run!(self, Mode::Read, |c| c
-            .rows(
-                stmt!(PENDING_FOR_CREDENTIAL, id.as_str()),
-                decode::challenge
-            )
-            .await)
-        .await
+        let pending = stmt!(PENDING_FOR_CREDENTIAL, id.as_str());
+        self.rows(Mode::Read, pending, decode::challenge).await
     }
 
     /// How many challenges of a user are pending and not yet overdue.
@@ -560,14 +546,8 @@ impl Store {
         user: &UserId,
         now: i64,
     ) -> Result<u32, StoreError> {
-        let (tenant, user) = (tenant.clone(), user.clone());
-        run!(self, Mode::Read, |c| c
-            .one(
-                stmt!(PENDING_COUNT, tenant.as_str(), user.as_str(), now),
-                |r| count(r, "n")
-            )
-            .await)
-        .await
+        let pending = stmt!(PENDING_COUNT, tenant.as_str(), user.as_str(), now);
+        self.one(Mode::Read, pending, |r| count(r, "n")).await
     }
 
     /// Push fatigue: when the user's challenges ended `denied` or `expired` (unanswered)
@@ -591,15 +571,9 @@ impl Store {
     /// Counts a wrong number typed for a pending challenge; answers the wrong numbers so
     /// far (0 if it is no longer pending).
     pub async fn record_number_miss(&self, id: &ChallengeId) -> Result<u32, StoreError> {
-        let id = *id;
-        run!(self, Mode::Write, |c| Ok(c
-            .optional(stmt!(NUMBER_MISS, id.to_string()), |r| count(
-                r,
-                "number_misses"
-            ))
-            .await?
-            .unwrap_or(0)))
-        .await
+        let miss = stmt!(NUMBER_MISS, id.to_string());
+        let misses = self.optional(Mode::Write, miss, |r| count(r, "number_misses"));
+        Ok(misses.await?.unwrap_or(0))
     }
 
     /// Pending challenges whose deadline is at or before `now`, oldest deadline first.
@@ -608,9 +582,7 @@ impl Store {
         now: i64,
         limit: u32,
     ) -> Result<Vec<ChallengeRecord>, StoreError> {
-        run!(self, Mode::Read, |c| c
-            .rows(stmt!(OVERDUE, now, limit), decode::challenge)
-            .await)
-        .await
+        let overdue = stmt!(OVERDUE, now, limit);
+        self.rows(Mode::Read, overdue, decode::challenge).await
     }
 }

@@ -60,21 +60,17 @@ pub(crate) async fn binding(
 impl Store {
     /// Adds a credential; `Conflict` if the ID exists.
     pub async fn insert_credential(&self, cr: &CredentialRecord) -> Result<(), StoreError> {
-        let cr = cr.clone();
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(
-                INSERT_CREDENTIAL,
-                cr.id.as_str(),
-                to_json(&cr.jwk),
-                &cr.totp_secret_sealed,
-                cr.push_subscription.as_ref().map(to_json),
-                cr.created_at,
-                token_kind_str(cr.kind),
-                cr.ocra_key_sealed.as_deref(),
-            ))
-            .await
-            .map(drop))
-        .await
+        let insert = stmt!(
+            INSERT_CREDENTIAL,
+            cr.id.as_str(),
+            to_json(&cr.jwk),
+            &cr.totp_secret_sealed,
+            cr.push_subscription.as_ref().map(to_json),
+            cr.created_at,
+            token_kind_str(cr.kind),
+            cr.ocra_key_sealed.as_deref(),
+        );
+        self.execute(insert).await.map(drop)
     }
 
     /// One credential (revoked ones too).
@@ -89,34 +85,22 @@ impl Store {
         id: &CredentialId,
         sub: Option<&PushChannel>,
     ) -> Result<(), StoreError> {
-        let (id, sub) = (id.clone(), sub.map(to_json));
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(SET_PUSH, sub, id.as_str()))
-            .await
-            .map(drop))
-        .await
+        let set = stmt!(SET_PUSH, sub.map(to_json), id.as_str());
+        self.execute(set).await.map(drop)
     }
 
     /// Records `step` as used if it is newer than the last used one; false if not (replay).
     pub async fn use_totp_step(&self, id: &CredentialId, step: u64) -> Result<bool, StoreError> {
         let step =
             i64::try_from(step).map_err(|_| StoreError::Corrupt("step out of range".into()))?;
-        let id = id.clone();
-        run!(self, Mode::Write, |c| Ok(c
-            .execute(stmt!(USE_STEP, step, id.as_str()))
-            .await?
-            == 1))
-        .await
+        Ok(self.execute(stmt!(USE_STEP, step, id.as_str())).await? == 1)
     }
 
     /// Marks a credential revoked.
     pub async fn revoke_credential(&self, id: &CredentialId, now: i64) -> Result<(), StoreError> {
-        let id = id.clone();
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(REVOKE, now, id.as_str()))
+        self.execute(stmt!(REVOKE, now, id.as_str()))
             .await
-            .map(drop))
-        .await
+            .map(drop)
     }
 
     /// One binding.
@@ -134,13 +118,10 @@ impl Store {
         &self,
         id: &CredentialId,
     ) -> Result<Vec<(BindingRecord, String)>, StoreError> {
-        let id = id.clone();
-        run!(self, Mode::Read, |c| c
-            .rows(stmt!(BINDINGS_OF_CREDENTIAL, id.as_str()), |r| Ok((
-                decode::binding(r)?,
-                text(r, "display_name")?
-            )))
-            .await)
+        let bindings = stmt!(BINDINGS_OF_CREDENTIAL, id.as_str());
+        self.rows(Mode::Read, bindings, |r| {
+            Ok((decode::binding(r)?, text(r, "display_name")?))
+        })
         .await
     }
 
@@ -153,12 +134,10 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let jti = jti.to_owned();
-        run!(self, Mode::Write, |c| Ok(c
-            .execute(stmt!(RECORD_JTI, jti.as_str(), expires_at, now))
+        Ok(self
+            .execute(stmt!(RECORD_JTI, jti, expires_at, now))
             .await?
-            == 1))
-        .await
+            == 1)
     }
 
     /// Forgets the `jti`s that expired before `now`; returns how many.
@@ -167,10 +146,7 @@ impl Store {
         // behind one long delete (a second of jtis at load is thousands of rows).
         let mut pruned = 0_u64;
         loop {
-            let deleted = run!(self, Mode::Write, |c| c
-                .execute(stmt!(PRUNE_JTIS, now, PRUNE_SLICE))
-                .await)
-            .await?;
+            let deleted = self.execute(stmt!(PRUNE_JTIS, now, PRUNE_SLICE)).await?;
             pruned += deleted;
             if deleted < u64::from(PRUNE_SLICE) {
                 return Ok(pruned);

@@ -169,11 +169,9 @@ async fn credential_and_challenge<C: Conn>(
 impl Store {
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        run!(self, Mode::Read, |c| c
-            .rows(stmt!("SELECT 1 AS one"), |_| Ok(()))
+        self.rows(Mode::Read, stmt!("SELECT 1 AS one"), |_| Ok(()))
             .await
-            .map(drop))
-        .await
+            .map(drop)
     }
 
     /// The credential `credential` and the challenge `challenge` (each `None` when there

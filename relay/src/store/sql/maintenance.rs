@@ -66,14 +66,14 @@ impl Store {
 
     /// Every stored suspension (a handful of rows: read twice a second by every relay).
     pub async fn maintenance(&self) -> Result<Vec<MaintenanceRecord>, StoreError> {
-        run!(self, Mode::Read, |c| c
-            .rows(stmt!(ALL), |r| maintenance::record(
+        self.rows(Mode::Read, stmt!(ALL), |r| {
+            maintenance::record(
                 &text(r, "scope")?,
                 r.text("message")?,
                 r.int("ends_at")?,
                 int(r, "started_at")?,
-            ))
-            .await)
+            )
+        })
         .await
     }
 }

@@ -4,7 +4,7 @@ use onepush_protocol::{ChallengeId, TenantId};
 
 use crate::store::codec::to_json;
 use crate::store::decode;
-use crate::store::plan::{Mode, run, stmt};
+use crate::store::plan::{Mode, stmt};
 use crate::store::{OfflineRecord, Store, StoreError};
 
 const INSERT: &str = "INSERT INTO offline_challenges (id, tenant_id, user_id, credential_id, \
@@ -19,23 +19,19 @@ const USE: &str = "UPDATE offline_challenges SET used_at = $1 \
 impl Store {
     /// Adds an offline challenge; `Conflict` if the ID exists.
     pub async fn insert_offline(&self, o: &OfflineRecord) -> Result<(), StoreError> {
-        let o = o.clone();
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(
-                INSERT,
-                o.id.to_string(),
-                o.tenant_id.as_str(),
-                o.user_id.as_str(),
-                o.credential_id.as_str(),
-                o.kind.as_str(),
-                to_json(&o.context),
-                &o.nonce,
-                o.created_at,
-                o.expires_at,
-            ))
-            .await
-            .map(drop))
-        .await
+        let insert = stmt!(
+            INSERT,
+            o.id.to_string(),
+            o.tenant_id.as_str(),
+            o.user_id.as_str(),
+            o.credential_id.as_str(),
+            o.kind.as_str(),
+            to_json(&o.context),
+            &o.nonce,
+            o.created_at,
+            o.expires_at,
+        );
+        self.execute(insert).await.map(drop)
     }
 
     /// One offline challenge of `tenant` (`NotFound` for another tenant's).
@@ -44,24 +40,13 @@ impl Store {
         tenant: &TenantId,
         id: &ChallengeId,
     ) -> Result<OfflineRecord, StoreError> {
-        let (tenant, id) = (tenant.clone(), *id);
-        run!(self, Mode::Read, |c| c
-            .one(
-                stmt!(OFFLINE, id.to_string(), tenant.as_str()),
-                decode::offline
-            )
-            .await)
-        .await
+        let read = stmt!(OFFLINE, id.to_string(), tenant.as_str());
+        self.one(Mode::Read, read, decode::offline).await
     }
 
     /// Marks it used at `at` if it is unused and `at` is before its deadline: one
     /// conditional update, so of two relays (or requests) using one code, one wins.
     pub async fn use_offline(&self, id: &ChallengeId, at: i64) -> Result<bool, StoreError> {
-        let id = *id;
-        run!(self, Mode::Write, |c| Ok(c
-            .execute(stmt!(USE, at, id.to_string()))
-            .await?
-            == 1))
-        .await
+        Ok(self.execute(stmt!(USE, at, id.to_string())).await? == 1)
     }
 }

@@ -63,12 +63,9 @@ fn claim_tenant<C: Conn>(_on: &C) -> &'static str {
 impl Store {
     /// The tenants with at least one webhook message due at `now`, by slug.
     pub async fn tenants_with_due_webhooks(&self, now: i64) -> Result<Vec<TenantId>, StoreError> {
-        run!(self, Mode::Read, |c| c
-            .rows(stmt!(DUE_TENANTS, now), |r| parse(
-                &text(r, "id")?,
-                "tenant id"
-            ))
-            .await)
+        self.rows(Mode::Read, stmt!(DUE_TENANTS, now), |r| {
+            parse(&text(r, "id")?, "tenant id")
+        })
         .await
     }
 
@@ -96,22 +93,19 @@ impl Store {
         tenant: &TenantId,
         sealed: &SealedSecret,
     ) -> Result<(), StoreError> {
-        let (tenant, sealed) = (tenant.clone(), sealed.clone());
-        run!(self, Mode::Write, |c| c
-            .changes_one(stmt!(SET_SECRET, &sealed.0, tenant.as_str()))
-            .await)
-        .await
+        self.changes_one(stmt!(SET_SECRET, &sealed.0, tenant.as_str()))
+            .await
     }
 
     /// The tenants whose webhook secret is still stored in clear (written before
     /// migration 0008 / 0007), with that secret.
     pub async fn clear_webhook_secrets(&self) -> Result<Vec<(TenantId, String)>, StoreError> {
-        run!(self, Mode::Read, |c| c
-            .rows(stmt!(CLEAR_SECRETS), |r| Ok((
+        self.rows(Mode::Read, stmt!(CLEAR_SECRETS), |r| {
+            Ok((
                 parse(&text(r, "id")?, "tenant id")?,
-                text(r, "webhook_secret")?
-            )))
-            .await)
+                text(r, "webhook_secret")?,
+            ))
+        })
         .await
     }
 
@@ -123,17 +117,8 @@ impl Store {
         clear: &str,
         sealed: &SealedSecret,
     ) -> Result<bool, StoreError> {
-        let (tenant, clear, sealed) = (tenant.clone(), clear.to_owned(), sealed.clone());
-        run!(self, Mode::Write, |c| Ok(c
-            .execute(stmt!(
-                SEAL_SECRET,
-                &sealed.0,
-                tenant.as_str(),
-                clear.as_str()
-            ))
-            .await?
-            == 1))
-        .await
+        let seal = stmt!(SEAL_SECRET, &sealed.0, tenant.as_str(), clear);
+        Ok(self.execute(seal).await? == 1)
     }
 
     /// Takes the retention job `job` for `holder` until `until` if no one holds it at
@@ -145,24 +130,15 @@ impl Store {
         now: i64,
         until: i64,
     ) -> Result<bool, StoreError> {
-        let (job, holder) = (job.to_owned(), holder.to_owned());
-        run!(self, Mode::Write, |c| Ok(c
-            .optional(
-                stmt!(CLAIM_RETENTION, job.as_str(), holder.as_str(), until, now),
-                |r| text(r, "job")
-            )
-            .await?
-            .is_some()))
-        .await
+        let claim = stmt!(CLAIM_RETENTION, job, holder, until, now);
+        let claimed = self.optional(Mode::Write, claim, |r| text(r, "job"));
+        Ok(claimed.await?.is_some())
     }
 
     /// Deletes ended (not pending) challenges created before `before`, among the `limit`
     /// oldest (by ID, a `UUIDv7`: creation order); answers how many.
     pub async fn delete_old_challenges(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(DELETE_CHALLENGES, limit, before))
-            .await)
-        .await
+        self.execute(stmt!(DELETE_CHALLENGES, limit, before)).await
     }
 
     /// Deletes idempotency keys whose challenge was created before `before` (or is gone),
@@ -172,19 +148,13 @@ impl Store {
         before: i64,
         limit: u32,
     ) -> Result<u64, StoreError> {
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(DELETE_IDEMPOTENCY, limit, before))
-            .await)
-        .await
+        self.execute(stmt!(DELETE_IDEMPOTENCY, limit, before)).await
     }
 
     /// Deletes up to `limit` delivered or given-up webhook messages whose last attempt was
     /// before `before`; answers how many.
     pub async fn delete_ended_webhooks(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(DELETE_WEBHOOKS, before, limit))
-            .await)
-        .await
+        self.execute(stmt!(DELETE_WEBHOOKS, before, limit)).await
     }
 
     /// Moves the audit log's deletion bound forward to `before` and, in the same

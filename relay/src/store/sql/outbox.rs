@@ -81,11 +81,8 @@ impl Store {
             OutboxUpdate::RetryAt(at) => ("pending", Some(at)),
             OutboxUpdate::Failed => ("failed", None),
         };
-        let id = id.to_owned();
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(ATTEMPTED, state, next, id.as_str()))
+        self.execute(stmt!(ATTEMPTED, state, next, id))
             .await
-            .map(drop))
-        .await
+            .map(drop)
     }
 }

@@ -4,7 +4,7 @@ use onepush_protocol::api::AuditEvent;
 use onepush_protocol::{CredentialId, TenantId, UserId};
 
 use crate::store::decode;
-use crate::store::plan::{Arg, Conn, Mode, Stmt, bytes, int, run, stmt};
+use crate::store::plan::{Arg, Conn, Mode, Stmt, bytes, int, stmt};
 use crate::store::{NewAudit, Store, StoreError, TenantRecord};
 
 const INSERT_TENANT: &str = "INSERT INTO tenants (id, display_name, api_key_hash, \
@@ -75,40 +75,30 @@ impl Store {
         t: &TenantRecord,
         key_hash: &[u8; 32],
     ) -> Result<(), StoreError> {
-        let (t, key_hash) = (t.clone(), *key_hash);
-        run!(self, Mode::Write, |c| c
-            .execute(stmt!(
-                INSERT_TENANT,
-                t.id.as_str(),
-                &t.display_name,
-                &key_hash[..],
-                &t.webhook_url,
-                t.webhook_secret.as_ref().map(|s| s.0.as_slice()),
-                t.otp_lock_threshold,
-                t.created_at,
-                t.push_fatigue_threshold,
-                t.push_fatigue_window_seconds,
-            ))
-            .await
-            .map(drop))
-        .await
+        let insert = stmt!(
+            INSERT_TENANT,
+            t.id.as_str(),
+            &t.display_name,
+            &key_hash[..],
+            &t.webhook_url,
+            t.webhook_secret.as_ref().map(|s| s.0.as_slice()),
+            t.otp_lock_threshold,
+            t.created_at,
+            t.push_fatigue_threshold,
+            t.push_fatigue_window_seconds,
+        );
+        self.execute(insert).await.map(drop)
     }
 
     /// Every tenant, by slug.
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        run!(self, Mode::Read, |c| c
-            .rows(stmt!(TENANTS), decode::tenant)
-            .await)
-        .await
+        self.rows(Mode::Read, stmt!(TENANTS), decode::tenant).await
     }
 
     /// One tenant.
     pub async fn tenant(&self, id: &TenantId) -> Result<TenantRecord, StoreError> {
-        let id = id.clone();
-        run!(self, Mode::Read, |c| c
-            .one(stmt!(TENANT, id.as_str()), decode::tenant)
-            .await)
-        .await
+        self.one(Mode::Read, stmt!(TENANT, id.as_str()), decode::tenant)
+            .await
     }
 
     /// The tenant whose API key hashes to `key_hash`, with the stored hash.
@@ -116,13 +106,9 @@ impl Store {
         &self,
         key_hash: &[u8; 32],
     ) -> Result<(TenantRecord, Vec<u8>), StoreError> {
-        let key_hash = *key_hash;
-        run!(self, Mode::Read, |c| c
-            .one(stmt!(TENANT_BY_KEY, &key_hash[..]), |r| Ok((
-                decode::tenant(r)?,
-                bytes(r, "api_key_hash")?
-            )))
-            .await)
+        self.one(Mode::Read, stmt!(TENANT_BY_KEY, &key_hash[..]), |r| {
+            Ok((decode::tenant(r)?, bytes(r, "api_key_hash")?))
+        })
         .await
     }
 
@@ -134,16 +120,8 @@ impl Store {
         threshold: u32,
         window_seconds: u32,
     ) -> Result<(), StoreError> {
-        let id = id.clone();
-        run!(self, Mode::Write, |c| c
-            .changes_one(stmt!(
-                SET_PUSH_FATIGUE,
-                threshold,
-                window_seconds,
-                id.as_str()
-            ))
-            .await)
-        .await
+        let set = stmt!(SET_PUSH_FATIGUE, threshold, window_seconds, id.as_str());
+        self.changes_one(set).await
     }
 
     /// Replaces a tenant's API key hash.
@@ -152,11 +130,8 @@ impl Store {
         id: &TenantId,
         key_hash: &[u8; 32],
     ) -> Result<(), StoreError> {
-        let (id, key_hash) = (id.clone(), *key_hash);
-        run!(self, Mode::Write, |c| c
-            .changes_one(stmt!(SET_KEY, &key_hash[..], id.as_str()))
-            .await)
-        .await
+        self.changes_one(stmt!(SET_KEY, &key_hash[..], id.as_str()))
+            .await
     }
 }
 
@@ -164,10 +139,9 @@ impl Store {
 impl Store {
     /// Appends an audit event; returns its sequence number.
     pub async fn append_audit(&self, e: &NewAudit, at: i64) -> Result<i64, StoreError> {
-        let e = e.clone();
-        run!(self, Mode::Write, |c| c
-            .one(audit_stmt(APPEND_AUDIT, &e, at), |r| int(r, "seq"))
-            .await)
+        self.one(Mode::Write, audit_stmt(APPEND_AUDIT, e, at), |r| {
+            int(r, "seq")
+        })
         .await
     }
 
@@ -179,23 +153,20 @@ impl Store {
         since: i64,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let (tenant, user) = (tenant.clone(), user.cloned());
         // Two query texts, each on its own index: one text for both cases
         // (`$2 IS NULL OR user_id = $2`) could use neither and read the tenant's whole log.
-        run!(self, Mode::Read, |c| {
-            let page = match &user {
-                Some(user) => stmt!(AUDIT_OF_USER, tenant.as_str(), user.as_str(), since, limit),
-                None => stmt!(AUDIT_OF_TENANT, tenant.as_str(), since, limit),
-            };
-            c.rows(page, decode::audit).await
-        })
-        .await
+        let page = match user {
+            Some(user) => stmt!(AUDIT_OF_USER, tenant.as_str(), user.as_str(), since, limit),
+            None => stmt!(AUDIT_OF_TENANT, tenant.as_str(), since, limit),
+        };
+        self.rows(Mode::Read, page, decode::audit).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::plan::run;
     use crate::store::sqlite::SqliteStore;
 
     /// The query plan's lines for `sql` (parameters unbound: planned as for any value).

@@ -54,10 +54,7 @@ impl Store {
         let mut deleted = 0_u64;
         while deleted < u64::from(limit) {
             let slice = SWEEP_SLICE.min(limit - u32::try_from(deleted).unwrap_or(limit));
-            let changed = run!(self, Mode::Write, |c| c
-                .execute(stmt!(SWEEP, created_before, slice))
-                .await)
-            .await?;
+            let changed = self.execute(stmt!(SWEEP, created_before, slice)).await?;
             deleted += changed;
             if changed < u64::from(slice) {
                 break;
