@@ -129,7 +129,7 @@ impl Default for StoreOptions {
 }
 
 /// Everything the relay keeps, on the backend its database URL names ([`open`]). Its
-/// methods (`sql/`) are written once and run on either backend ([`plan::Runner`]); the
+/// methods (`sql/`) are written once and run on either backend (`plan::Runner`); the
 /// PostgreSQL one also feeds the LISTEN/NOTIFY notifier.
 #[derive(Debug, Clone)]
 pub enum Store {
