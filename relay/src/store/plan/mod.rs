@@ -245,7 +245,9 @@ pub trait Runner: Send + Sync + 'static {
 
 /// `run!(store, Mode::…, |c| body)`: a future that runs `body` (an expression using the
 /// connection `c` and the moved inputs) as one method on the [`Store`](crate::store::Store)'s
-/// backend. The body is written once and compiled for each backend's connection.
+/// backend. The body is written once and compiled for each backend's connection. The
+/// PostgreSQL future (a pooled connection's, several KiB) is boxed, so that a SQLite
+/// call's future, which every caller's future holds, stays a few hundred bytes.
 macro_rules! run {
     ($store:expr, $mode:expr, |$c:ident| $body:expr) => {{
         let store: &$crate::store::Store = $store;
@@ -253,7 +255,7 @@ macro_rules! run {
         async move {
             match store {
                 $crate::store::Store::Sqlite(s) => run!(@on s, mode, |$c| $body).await,
-                $crate::store::Store::Postgres(s) => run!(@on s, mode, |$c| $body).await,
+                $crate::store::Store::Postgres(s) => Box::pin(run!(@on s, mode, |$c| $body)).await,
             }
         }
     }};
