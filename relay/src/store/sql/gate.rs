@@ -165,7 +165,7 @@ async fn credential_and_challenge<C: Conn>(
     ))
 }
 
-/// Everything the relay keeps: the parts below, plus a health check.
+/// The health check and the two reads a request makes first (a decision's, a new challenge's).
 impl Store {
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
