@@ -20,39 +20,9 @@ pub trait Columns {
     fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// A boolean column (an integer 0 or 1 on SQLite).
     fn flag(&self, col: &str) -> Result<Option<bool>, StoreError>;
-    /// An array of 64-bit integers (PostgreSQL only).
-    fn ints(&self, col: &str) -> Result<Vec<i64>, StoreError> {
-        Err(StoreError::Corrupt(format!(
-            "{col}: no arrays on this backend"
-        )))
-    }
+    /// An array of 64-bit integers (PostgreSQL: an array; SQLite: a JSON array).
+    fn ints(&self, col: &str) -> Result<Vec<i64>, StoreError>;
 }
-
-/// Implements [`Columns`] for a backend's row type `$row` with the `get(row, col)` in
-/// scope where it is invoked (each backend has one, over its own driver's decoding
-/// traits).
-macro_rules! columns_by_get {
-    ($row:ty) => {
-        impl $crate::store::decode::Columns for $row {
-            fn text(&self, col: &str) -> Result<Option<String>, $crate::store::StoreError> {
-                get(self, col)
-            }
-
-            fn int(&self, col: &str) -> Result<Option<i64>, $crate::store::StoreError> {
-                get(self, col)
-            }
-
-            fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
-                get(self, col)
-            }
-
-            fn flag(&self, col: &str) -> Result<Option<bool>, $crate::store::StoreError> {
-                get(self, col)
-            }
-        }
-    };
-}
-pub(crate) use columns_by_get;
 
 /// A column the schema declares `NOT NULL`.
 fn required<T>(value: Option<T>, col: &str) -> Result<T, StoreError> {

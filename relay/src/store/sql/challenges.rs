@@ -218,33 +218,6 @@ fn challenge_args(ch: &ChallengeRecord) -> Vec<Arg<'_>> {
     .args
 }
 
-/// One challenge.
-pub(crate) async fn challenge(
-    c: &mut impl Conn,
-    id: &ChallengeId,
-) -> Result<ChallengeRecord, StoreError> {
-    c.one(stmt!(CHALLENGE, id.to_string()), decode::challenge)
-        .await
-}
-
-/// A user's recent refusals (see `recent_refusals_for_user`).
-pub(crate) async fn recent_refusals(
-    c: &mut impl Conn,
-    tenant: &TenantId,
-    user: &UserId,
-    since: i64,
-    limit: u32,
-) -> Result<Vec<i64>, StoreError> {
-    let refusals = stmt!(
-        RECENT_REFUSALS,
-        tenant.as_str(),
-        user.as_str(),
-        since,
-        limit
-    );
-    c.rows(refusals, |r| int(r, "decided_at")).await
-}
-
 /// Inserts `ch` if `admit` admits it (see `insert_challenge_audited`).
 async fn insert<C: Conn>(
     c: &mut C,
@@ -494,8 +467,8 @@ impl Store {
 
     /// One challenge.
     pub async fn challenge(&self, id: &ChallengeId) -> Result<ChallengeRecord, StoreError> {
-        let id = *id;
-        run!(self, Mode::Read, |c| challenge(c, &id).await).await
+        let read = stmt!(CHALLENGE, id.to_string());
+        self.one(Mode::Read, read, decode::challenge).await
     }
 
     /// [`finish_challenge`](Self::finish_challenge) that also appends `audit` (at `at`) in
@@ -560,12 +533,14 @@ impl Store {
         since: i64,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        let (tenant, user) = (tenant.clone(), user.clone());
-        run!(self, Mode::Read, |c| recent_refusals(
-            c, &tenant, &user, since, limit
-        )
-        .await)
-        .await
+        let read = stmt!(
+            RECENT_REFUSALS,
+            tenant.as_str(),
+            user.as_str(),
+            since,
+            limit
+        );
+        self.rows(Mode::Read, read, |r| int(r, "decided_at")).await
     }
 
     /// Counts a wrong number typed for a pending challenge; answers the wrong numbers so

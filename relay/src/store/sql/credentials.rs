@@ -4,7 +4,7 @@ use onepush_protocol::{CredentialId, PushChannel, TenantId, UserId};
 
 use crate::store::codec::{to_json, token_kind_str};
 use crate::store::decode;
-use crate::store::plan::{Conn, Mode, run, stmt, text};
+use crate::store::plan::{Mode, stmt, text};
 use crate::store::{BindingRecord, CredentialRecord, Store, StoreError};
 
 const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, jwk, totp_secret, \
@@ -33,28 +33,6 @@ const PRUNE_JTIS: &str = "DELETE FROM proof_jtis WHERE jti IN \
 /// Expired jtis deleted per write by `prune_jtis`.
 const PRUNE_SLICE: u32 = 200;
 
-/// One credential.
-pub(crate) async fn credential(
-    c: &mut impl Conn,
-    id: &CredentialId,
-) -> Result<CredentialRecord, StoreError> {
-    c.one(stmt!(CREDENTIAL, id.as_str()), decode::credential)
-        .await
-}
-
-/// One binding.
-pub(crate) async fn binding(
-    c: &mut impl Conn,
-    tenant: &TenantId,
-    user: &UserId,
-) -> Result<BindingRecord, StoreError> {
-    c.one(
-        stmt!(BINDING, tenant.as_str(), user.as_str()),
-        decode::binding,
-    )
-    .await
-}
-
 /// App installs, their bindings to users as read (changes: `sql/bindings.rs`), and the
 /// device-proof replay guard.
 impl Store {
@@ -75,8 +53,8 @@ impl Store {
 
     /// One credential (revoked ones too).
     pub async fn credential(&self, id: &CredentialId) -> Result<CredentialRecord, StoreError> {
-        let id = id.clone();
-        run!(self, Mode::Read, |c| credential(c, &id).await).await
+        let read = stmt!(CREDENTIAL, id.as_str());
+        self.one(Mode::Read, read, decode::credential).await
     }
 
     /// Replaces (or clears) a credential's push subscription.
@@ -109,8 +87,8 @@ impl Store {
         tenant: &TenantId,
         user: &UserId,
     ) -> Result<BindingRecord, StoreError> {
-        let (tenant, user) = (tenant.clone(), user.clone());
-        run!(self, Mode::Read, |c| binding(c, &tenant, &user).await).await
+        let read = stmt!(BINDING, tenant.as_str(), user.as_str());
+        self.one(Mode::Read, read, decode::binding).await
     }
 
     /// Every binding of a credential, with its tenant's display name.

@@ -1,33 +1,41 @@
-//! The store's health check, the decision's read (the signer and the
-//! challenge) and the challenge gate (which the challenge insert also reads, in its own
-//! statement), each one trip to the database. SQLite runs a few cached statements in one
-//! job on its one connection (no round trip to save); PostgreSQL one statement each, as a
-//! round trip is what a request waits for there.
+//! The store's health check, the decision's read (the signer and the challenge) and the
+//! challenge gate (which the challenge insert also reads, in its own statement on
+//! PostgreSQL), each one statement on both backends: a round trip is what a request waits
+//! for on PostgreSQL, and on SQLite one statement is one step fewer than three.
 
 use onepush_protocol::{ChallengeId, CredentialId, TenantId, UserId};
 
-use super::challenges::{challenge, recent_refusals, recent_refusals_sql};
-use super::credentials::{binding, credential};
+use super::challenges::recent_refusals_sql;
 use crate::store::codec::json;
 use crate::store::plan::{Columns, Conn, Dialect, Mode, run, stmt};
-use crate::store::{
-    ChallengeGate, ChallengeRecord, CredentialRecord, Store, StoreError, decode, found,
-};
+use crate::store::{ChallengeGate, ChallengeRecord, CredentialRecord, Store, StoreError, decode};
 
-/// `gate_sql!(tenant, user)`: the binding with the bound credential's push subscription
-/// (`gate_push`); `gate_sql!(tenant, user, since, limit)`: and the user's recent refusals
-/// ([`recent_refusals_sql!`]) as an array (`gate_refusals`). Each argument is the SQL of a
-/// parameter, as `"$1"`.
+/// `gate_sql!()`: the binding of user `$2` in tenant `$1` with the bound credential's push
+/// subscription (`gate_push`); `gate_sql!(OPEN, CLOSE)`: and the user's recent refusals
+/// since `$3`, at most `$4` ([`recent_refusals_sql!`]), as an array (`gate_refusals`)
+/// written `OPEN refusals CLOSE`, as the backend writes an array of a query's rows.
 macro_rules! gate_sql {
-    ($tenant:literal, $user:literal $(, $since:literal, $limit:literal)?) => {
+    ($($open:literal, $close:literal)?) => {
         concat!(
             "SELECT b.*, cr.push_subscription AS gate_push",
-            $(", ARRAY(", recent_refusals_sql!($tenant, $user, $since, $limit), ") AS gate_refusals",)?
+            $(", ", $open, recent_refusals_sql!("$1", "$2", "$3", "$4"), $close, " AS gate_refusals",)?
             " FROM bindings b LEFT JOIN credentials cr ON cr.id = b.credential_id \
-             WHERE b.tenant_id = ", $tenant, " AND b.user_id = ", $user
+             WHERE b.tenant_id = $1 AND b.user_id = $2"
         )
     };
 }
+
+/// The gate without the refusals.
+const GATE: &str = gate_sql!();
+
+/// The gate with the refusals as a PostgreSQL array.
+const GATE_WITH_REFUSALS_PG: &str = gate_sql!("ARRAY(", ")");
+
+/// The gate with the refusals as a JSON array, newest first (SQLite has no arrays).
+const GATE_WITH_REFUSALS_SQLITE: &str = gate_sql!(
+    "(SELECT json_group_array(decided_at ORDER BY decided_at DESC) FROM (",
+    "))"
+);
 
 /// A row of [`gate_sql!`] (with the refusals if `refusals`).
 pub(crate) fn decode_gate(r: &dyn Columns, refusals: bool) -> Result<ChallengeGate, StoreError> {
@@ -93,6 +101,10 @@ impl Columns for Prefixed<'_> {
     fn flag(&self, col: &str) -> Result<Option<bool>, StoreError> {
         prefixed(col, |c| self.0.flag(c))
     }
+
+    fn ints(&self, col: &str) -> Result<Vec<i64>, StoreError> {
+        prefixed(col, |c| self.0.ints(c))
+    }
 }
 
 /// See [`Store::challenge_gate`].
@@ -102,67 +114,36 @@ pub(crate) async fn gate<C: Conn>(
     user: &UserId,
     refusals: Option<(i64, u32)>,
 ) -> Result<Option<ChallengeGate>, StoreError> {
-    if C::DIALECT == Dialect::Postgres {
-        let read = match refusals {
-            Some((since, limit)) => stmt!(
-                gate_sql!("$1", "$2", "$3", "$4"),
-                tenant.as_str(),
-                user.as_str(),
-                since,
-                limit
-            ),
-            None => stmt!(gate_sql!("$1", "$2"), tenant.as_str(), user.as_str()),
-        };
-        return c
-            .optional(read, |r| decode_gate(r, refusals.is_some()))
-            .await;
-    }
-    let Some(binding) = found(binding(c, tenant, user).await)? else {
-        return Ok(None);
+    let read = match refusals {
+        Some((since, limit)) => stmt!(
+            match C::DIALECT {
+                Dialect::Postgres => GATE_WITH_REFUSALS_PG,
+                Dialect::Sqlite => GATE_WITH_REFUSALS_SQLITE,
+            },
+            tenant.as_str(),
+            user.as_str(),
+            since,
+            limit
+        ),
+        None => stmt!(GATE, tenant.as_str(), user.as_str()),
     };
-    let refusals = match refusals {
-        Some((since, limit)) => recent_refusals(c, tenant, user, since, limit).await?,
-        None => Vec::new(),
-    };
-    let push_subscription =
-        found(credential(c, &binding.credential_id).await)?.and_then(|cr| cr.push_subscription);
-    Ok(Some(ChallengeGate {
-        binding,
-        refusals,
-        push_subscription,
-    }))
+    c.optional(read, |r| decode_gate(r, refusals.is_some()))
+        .await
 }
 
-/// See [`Store::credential_and_challenge`].
-async fn credential_and_challenge<C: Conn>(
-    c: &mut C,
-    credential_id: &CredentialId,
-    challenge_id: &ChallengeId,
+/// See [`Store::credential_and_challenge`]: one row, each part decoded if it is there.
+fn decode_credential_and_challenge(
+    r: &dyn Columns,
 ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError> {
-    if C::DIALECT == Dialect::Postgres {
-        let read = stmt!(
-            CREDENTIAL_AND_CHALLENGE,
-            credential_id.as_str(),
-            challenge_id.to_string()
-        );
-        return c
-            .one(read, |r| {
-                let credential = match r.text("id")? {
-                    Some(_) => Some(decode::credential(r)?),
-                    None => None,
-                };
-                let challenge = match r.text("ch_id")? {
-                    Some(_) => Some(decode::challenge(&Prefixed(r))?),
-                    None => None,
-                };
-                Ok((credential, challenge))
-            })
-            .await;
-    }
-    Ok((
-        found(credential(c, credential_id).await)?,
-        found(challenge(c, challenge_id).await)?,
-    ))
+    let credential = match r.text("id")? {
+        Some(_) => Some(decode::credential(r)?),
+        None => None,
+    };
+    let challenge = match r.text("ch_id")? {
+        Some(_) => Some(decode::challenge(&Prefixed(r))?),
+        None => None,
+    };
+    Ok((credential, challenge))
 }
 
 /// The health check and the two reads a request makes first (a decision's, a new challenge's).
@@ -176,28 +157,26 @@ impl Store {
 
     /// The credential `credential` and the challenge `challenge` (each `None` when there
     /// is no such row): what a decision post needs when this relay keeps no key of its
-    /// signer or did not make its challenge (or anything is unusual), read in one trip to
-    /// the database (SQLite: one job on its one connection; PostgreSQL: one statement).
+    /// signer or did not make its challenge (or anything is unusual), read in one
+    /// statement.
     pub async fn credential_and_challenge(
         &self,
         credential: &CredentialId,
         challenge: &ChallengeId,
     ) -> Result<(Option<CredentialRecord>, Option<ChallengeRecord>), StoreError> {
-        let (credential, challenge) = (credential.clone(), *challenge);
-        run!(self, Mode::Read, |c| credential_and_challenge(
-            c,
-            &credential,
-            &challenge
-        )
-        .await)
-        .await
+        let read = stmt!(
+            CREDENTIAL_AND_CHALLENGE,
+            credential.as_str(),
+            challenge.to_string()
+        );
+        self.one(Mode::Read, read, decode_credential_and_challenge)
+            .await
     }
 
     /// What creating a challenge for `user` checks first: the binding (`None`: the user
     /// is not enrolled, and nothing else is read), the push-fatigue refusals when
     /// `refusals` gives their `(since, limit)`, and the bound credential's push
-    /// subscription, in one trip to the database (SQLite: one job on its one connection;
-    /// PostgreSQL: one statement). The insert
+    /// subscription, in one statement. The insert
     /// ([`insert_challenge_audited`](Store::insert_challenge_audited)) reads the
     /// same again with the pending count and decides on them, so that concurrent creates
     /// cannot both pass the limits; this read serves a user the relay has not seen yet.
