@@ -7,7 +7,7 @@
 //!
 //! Every method is written once (`sql/`, `impl Store`): its statements, one SQL text
 //! each with `$1..$N` parameters, run through `plan` on either backend; the SQL differs only
-//! where the databases do (`FOR UPDATE`, `SKIP LOCKED`, PostgreSQL's one-statement hot
+//! where the databases do (`FOR UPDATE`, `SKIP LOCKED`, arrays, PostgreSQL's one-statement hot
 //! path). PostgreSQL runs on sqlx; SQLite on `rusqlite` on the calling thread (a sqlx
 //! SQLite call is a hand-off to a worker thread and back, which cost more than the
 //! statements). The contract suite (`tests/store_contract`) runs against both.

@@ -8,7 +8,7 @@
 //! so the method's future is polled to its end inside the job), PostgreSQL on one pooled
 //! connection, in a transaction when the method asks for one ([`Mode::Transaction`]),
 //! with its statements prepared once per connection (sqlx caches them). Where the SQL
-//! really differs (`FOR UPDATE`, `SKIP LOCKED`, a one-statement hot path that PostgreSQL
+//! really differs (`FOR UPDATE`, `SKIP LOCKED`, arrays, a one-statement hot path that PostgreSQL
 //! needs to save round trips), a method asks [`Conn::DIALECT`].
 //!
 //! SQLite reads `$N` as a *named* parameter whose index is its order of first appearance,
