@@ -24,6 +24,36 @@ pub trait Columns {
     fn ints(&self, col: &str) -> Result<Vec<i64>, StoreError>;
 }
 
+/// Implements [`Columns`] for a backend's row type `$row` with the `get(row, col)` and
+/// `ints(row, col)` in scope where it is invoked (each backend has them, over its own
+/// driver's decoding traits).
+macro_rules! columns_by_get {
+    ($row:ty) => {
+        impl $crate::store::decode::Columns for $row {
+            fn text(&self, col: &str) -> Result<Option<String>, $crate::store::StoreError> {
+                get(self, col)
+            }
+
+            fn int(&self, col: &str) -> Result<Option<i64>, $crate::store::StoreError> {
+                get(self, col)
+            }
+
+            fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
+                get(self, col)
+            }
+
+            fn flag(&self, col: &str) -> Result<Option<bool>, $crate::store::StoreError> {
+                get(self, col)
+            }
+
+            fn ints(&self, col: &str) -> Result<Vec<i64>, $crate::store::StoreError> {
+                ints(self, col)
+            }
+        }
+    };
+}
+pub(crate) use columns_by_get;
+
 /// A column the schema declares `NOT NULL`.
 fn required<T>(value: Option<T>, col: &str) -> Result<T, StoreError> {
     value.ok_or_else(|| StoreError::Corrupt(format!("{col} is NULL")))

@@ -7,6 +7,7 @@ use sqlx::{PgConnection, Postgres, Row as _};
 
 use super::{Arg, Columns, Conn, Dialect, Stmt};
 use crate::store::StoreError;
+use crate::store::decode::columns_by_get;
 
 fn get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, StoreError>
 where
@@ -16,27 +17,11 @@ where
         .map_err(|e| StoreError::Database(Box::new(e)))
 }
 
-impl Columns for PgRow {
-    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        get(self, col)
-    }
-
-    fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        get(self, col)
-    }
-
-    fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        get(self, col)
-    }
-
-    fn flag(&self, col: &str) -> Result<Option<bool>, StoreError> {
-        get(self, col)
-    }
-
-    fn ints(&self, col: &str) -> Result<Vec<i64>, StoreError> {
-        get(self, col)
-    }
+fn ints(row: &PgRow, col: &str) -> Result<Vec<i64>, StoreError> {
+    get(row, col)
 }
+
+columns_by_get!(PgRow);
 
 /// `stmt` as an sqlx query, its arguments bound in order.
 fn query<'q>(stmt: &'q Stmt<'_>) -> Query<'q, Postgres, PgArguments> {

@@ -11,6 +11,7 @@ use rusqlite::{CachedStatement, Connection, Row, ToSql};
 use super::{Arg, Columns, Conn, Dialect, Stmt};
 use crate::store::StoreError;
 use crate::store::codec::json;
+use crate::store::decode::columns_by_get;
 use crate::store::sqlite::engine::db;
 
 /// A statement's column names, asked of SQLite once per run: `Row::get` by name asks
@@ -82,31 +83,15 @@ fn get<T: FromSql>(row: &Named<'_, '_>, col: &str) -> Result<T, StoreError> {
     row.row.get(i).map_err(db)
 }
 
-impl Columns for Named<'_, '_> {
-    fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        get(self, col)
-    }
-
-    fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        get(self, col)
-    }
-
-    fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        get(self, col)
-    }
-
-    fn flag(&self, col: &str) -> Result<Option<bool>, StoreError> {
-        get(self, col)
-    }
-
-    /// SQLite has no arrays: a statement answers one as a JSON array (`json_group_array`).
-    fn ints(&self, col: &str) -> Result<Vec<i64>, StoreError> {
-        match get::<Option<String>>(self, col)? {
-            Some(array) => json(&array, col),
-            None => Ok(Vec::new()),
-        }
+/// SQLite has no arrays: a statement answers one as a JSON array (`json_group_array`).
+fn ints(row: &Named<'_, '_>, col: &str) -> Result<Vec<i64>, StoreError> {
+    match get::<Option<String>>(row, col)? {
+        Some(array) => json(&array, col),
+        None => Ok(Vec::new()),
     }
 }
+
+columns_by_get!(Named<'_, '_>);
 
 /// Prepares (or takes from the cache) `stmt` and binds its arguments by position.
 fn bind<'c>(conn: &'c Connection, stmt: &Stmt<'_>) -> Result<CachedStatement<'c>, StoreError> {
