@@ -29,6 +29,7 @@ mod maintenance;
 mod offline_codes;
 mod ops;
 mod postgres_notifier;
+mod postgres_plans;
 mod push;
 mod push_channels;
 mod push_fatigue;

@@ -37,8 +37,11 @@ const CHALLENGE: &str = select_challenges!("WHERE id = $1");
 const PENDING_FOR_CREDENTIAL: &str =
     select_challenges!("WHERE credential_id = $1 AND status = 'pending' ORDER BY created_at, id");
 /// Several relays may read the same rows; `finish_challenge` lets one of them end each.
+/// `decided_at IS NULL` (true of every pending challenge) is what lets this statement, and
+/// no other, read PostgreSQL's index of pending challenges by deadline (migration 0014).
 const OVERDUE: &str = select_challenges!(
-    "WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+    "WHERE status = 'pending' AND decided_at IS NULL AND expires_at <= $1 \
+     ORDER BY expires_at LIMIT $2"
 );
 const PENDING_COUNT: &str = "SELECT COUNT(*) AS n FROM challenges \
      WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3";
