@@ -12,6 +12,7 @@ use crate::store_contract::records::{NOW, challenge, decision, limit, seeded};
 use std::time::Duration;
 
 use onepush_protocol::ChallengeStatus;
+use onepush_relay::store::postgres::APPLICATION_NAME;
 use onepush_relay::store::{Admission, Store, StoreOptions};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
@@ -32,11 +33,13 @@ async fn sweep_index_reads(store: Store, url: &str) -> i64 {
     };
     pg.close().await;
     let mut conn = PgConnection::connect(url).await.unwrap();
+    let mut open = -1_i64;
     for _ in 0..200 {
-        let open: i64 = sqlx::query_scalar(
+        open = sqlx::query_scalar(
             "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = 'onepush-relay'",
+             WHERE datname = current_database() AND application_name = $1",
         )
+        .bind(APPLICATION_NAME)
         .fetch_one(&mut conn)
         .await
         .unwrap();
@@ -45,6 +48,8 @@ async fn sweep_index_reads(store: Store, url: &str) -> i64 {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    // Counters of a connection still open have not been reported: 0 would mean nothing.
+    assert_eq!(open, 0, "the store's connections did not close within 5 s");
     sqlx::query_scalar(
         "SELECT idx_scan FROM pg_stat_user_indexes \
          WHERE indexrelname = 'challenges_pending_by_deadline'",

@@ -18,7 +18,10 @@ macro_rules! gate_sql {
     ($($open:literal, $close:literal)?) => {
         concat!(
             "SELECT b.*, cr.push_subscription AS gate_push",
-            $(", ", $open, recent_refusals_sql!("$1", "$2", "$3", "$4"), $close, " AS gate_refusals",)?
+            $(
+                ", ", $open, recent_refusals_sql!("$1", "$2", "$3", "$4"), $close,
+                " AS gate_refusals",
+            )?
             " FROM bindings b LEFT JOIN credentials cr ON cr.id = b.credential_id \
              WHERE b.tenant_id = $1 AND b.user_id = $2"
         )
