@@ -167,6 +167,10 @@ pub struct Database {
     /// `statement_timeout`; `0` = no limit; SQLite ignores it). A request whose statement
     /// times out is answered 503 `database-unavailable`.
     pub statement_timeout_ms: u64,
+    /// When a SQLite commit reaches the disk: `full` (default: before any write in it is
+    /// answered) or `normal` (within ≈ 25 ms: a power cut can undo what was answered in
+    /// that window). PostgreSQL follows the server's `synchronous_commit`.
+    pub sqlite_synchronous: crate::store::SqliteSynchronous,
 }
 
 impl Default for Database {
@@ -175,6 +179,7 @@ impl Default for Database {
             url: None,
             max_connections: 8,
             statement_timeout_ms: 5_000,
+            sqlite_synchronous: crate::store::SqliteSynchronous::default(),
         }
     }
 }
@@ -1125,6 +1130,7 @@ impl Settings {
             max_connections: self.database.max_connections,
             statement_timeout: (self.database.statement_timeout_ms > 0)
                 .then(|| std::time::Duration::from_millis(self.database.statement_timeout_ms)),
+            sqlite_synchronous: self.database.sqlite_synchronous,
             ..crate::store::StoreOptions::default()
         }
     }
@@ -1414,6 +1420,34 @@ mod tests {
         let mut off = Settings::default();
         off.database.statement_timeout_ms = 0;
         assert_eq!(off.store_options().statement_timeout, None);
+    }
+
+    #[test]
+    fn sqlite_commits_are_durable_unless_the_bank_chooses_normal() {
+        use crate::store::SqliteSynchronous;
+        assert_eq!(
+            Settings::default().store_options().sqlite_synchronous,
+            SqliteSynchronous::Full
+        );
+        let normal = Settings::load(
+            None,
+            env(&[("ONEPUSH_DATABASE__SQLITE_SYNCHRONOUS", "normal")]),
+        )
+        .unwrap();
+        assert_eq!(
+            normal.store_options().sqlite_synchronous,
+            SqliteSynchronous::Normal
+        );
+        let err = Settings::load(
+            None,
+            env(&[("ONEPUSH_DATABASE__SQLITE_SYNCHRONOUS", "off")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("database.sqlite_synchronous") && err.contains("`full`"),
+            "{err}"
+        );
     }
 
     #[test]

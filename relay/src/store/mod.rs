@@ -116,6 +116,35 @@ pub struct StoreOptions {
     pub statement_timeout: Option<Duration>,
     /// Longest a request waits for a connection (also bounds connecting).
     pub acquire_timeout: Duration,
+    /// When a SQLite commit reaches the disk (PostgreSQL follows its server's
+    /// `synchronous_commit`).
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// When a SQLite commit reaches the disk (`database.sqlite_synchronous`). The rule: a
+/// relay answers a write only once it survives a power cut, unless the bank chose
+/// otherwise, as PostgreSQL's `synchronous_commit` does by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// `synchronous = FULL`: each commit (a group of writes: the writer's group commit)
+    /// flushes the WAL before any write in it is answered.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: commits reach the disk when the checkpointer next syncs the
+    /// WAL (within ≈ 25 ms); a power cut or kernel crash can undo what was answered in
+    /// those last milliseconds (never corrupting the file). A relay crash loses nothing.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// The `PRAGMA synchronous` value.
+    pub(crate) fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
 }
 
 impl Default for StoreOptions {
@@ -124,6 +153,7 @@ impl Default for StoreOptions {
             max_connections: 8,
             statement_timeout: Some(Duration::from_secs(5)),
             acquire_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::default(),
         }
     }
 }

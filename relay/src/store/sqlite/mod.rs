@@ -1,5 +1,5 @@
-//! The SQLite backend: one relay, one file (WAL, `synchronous=NORMAL`, foreign keys,
-//! temporary data in memory, migrations applied at open).
+//! The SQLite backend: one relay, one file (WAL, `synchronous=FULL` unless the settings
+//! say `normal`, foreign keys, temporary data in memory, migrations applied at open).
 //!
 //! It runs on `rusqlite`, on the calling thread: the rule is that a statement costs less
 //! than handing it to another thread and back, which is what a sqlx SQLite pool does for
@@ -28,12 +28,13 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path`) and migrates it.
-    /// `StoreOptions` do not apply (one connection; a statement waits up to
-    /// `BUSY_TIMEOUT`, 2 s, for another process's lock).
+    /// Of the `StoreOptions`, only `sqlite_synchronous` applies (one connection; a
+    /// statement waits up to `BUSY_TIMEOUT`, 2 s, for another process's lock).
     #[allow(clippy::unused_async, reason = "the same signature as PgStore::open")]
-    pub async fn open(url: &str, _options: &StoreOptions) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let path = path_of(url)?;
-        let db = blocking(move || Engine::open(path))?;
+        let synchronous = options.sqlite_synchronous;
+        let db = blocking(move || Engine::open(path, synchronous))?;
         Ok(Self { db: Arc::new(db) })
     }
 

@@ -167,6 +167,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+    use crate::store::SqliteSynchronous;
     use crate::store::sqlite::engine::{PAGE_SIZE, connect, db};
 
     /// Bytes of one WAL frame of a new database.
@@ -174,7 +175,7 @@ mod tests {
 
     /// A writer on a fresh database at `path` with one table of 3 KB rows.
     fn writer(path: &Path) -> Arc<Writer> {
-        let conn = connect(path, true).unwrap();
+        let conn = connect(path, true, SqliteSynchronous::default()).unwrap();
         conn.execute_batch("CREATE TABLE t (x BLOB NOT NULL)")
             .unwrap();
         Arc::new(Writer::new(conn))
@@ -255,7 +256,7 @@ mod tests {
         let path = dir.path().join("long.db");
         let writer = writer(&path);
         let _checkpointer = Checkpointer::start(
-            connect(&path, false).unwrap(),
+            connect(&path, false, SqliteSynchronous::default()).unwrap(),
             path.clone(),
             &writer,
             50 * FRAME,

@@ -30,7 +30,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use writer::Writer;
 
-use crate::store::StoreError;
+use crate::store::{SqliteSynchronous, StoreError};
 
 /// How long a statement waits for another process's write lock before it fails with
 /// `SQLITE_BUSY` (→ 503). Short: the wait blocks a thread.
@@ -85,12 +85,12 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Opens (creating if missing) the file at `path`, migrates it and starts its
     /// checkpointer. Blocks.
-    pub(crate) fn open(path: PathBuf) -> Result<Self, StoreError> {
-        let mut writer = connect(&path, true)?;
+    pub(crate) fn open(path: PathBuf, synchronous: SqliteSynchronous) -> Result<Self, StoreError> {
+        let mut writer = connect(&path, true, synchronous)?;
         migrate::run(&mut writer)?;
         let writer = Arc::new(Writer::new(writer));
         let checkpointer = checkpoint::Checkpointer::start(
-            connect(&path, false)?,
+            connect(&path, false, synchronous)?,
             path.clone(),
             &writer,
             checkpoint::FINISH_AT_BYTES,
@@ -147,7 +147,11 @@ pub(crate) fn path_of(url: &str) -> Result<PathBuf, StoreError> {
 }
 
 /// Opens one connection with the relay's pragmas.
-fn connect(path: &Path, writer: bool) -> Result<Connection, StoreError> {
+fn connect(
+    path: &Path,
+    writer: bool,
+    synchronous: SqliteSynchronous,
+) -> Result<Connection, StoreError> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
@@ -179,7 +183,7 @@ fn connect(path: &Path, writer: bool) -> Result<Connection, StoreError> {
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
             .map_err(db)?;
     }
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    conn.pragma_update(None, "synchronous", synchronous.pragma())
         .map_err(db)?;
     // A batch's savepoints need a statement journal: in a temporary file by default
     // (created, written and unlinked in /var/tmp several times a second under load).
@@ -222,7 +226,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pragmas.db");
         for writer in [true, false] {
-            let conn = connect(&path, writer).unwrap();
+            let conn = connect(&path, writer, SqliteSynchronous::default()).unwrap();
             let temp_store: i64 = conn
                 .query_row("PRAGMA temp_store", [], |r| r.get(0))
                 .unwrap();
@@ -238,14 +242,17 @@ mod tests {
                 .unwrap()
         };
         let new = dir.path().join("new.db");
-        assert_eq!(page_size(&connect(&new, true).unwrap()), PAGE_SIZE);
+        assert_eq!(
+            page_size(&connect(&new, true, SqliteSynchronous::default()).unwrap()),
+            PAGE_SIZE
+        );
         // A file made before, with SQLite's 4 KiB pages and a table in it.
         let old = dir.path().join("old.db");
         let made = Connection::open(&old).unwrap();
         made.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
             .unwrap();
         drop(made);
-        let conn = connect(&old, true).unwrap();
+        let conn = connect(&old, true, SqliteSynchronous::default()).unwrap();
         assert_eq!(page_size(&conn), 4096);
         let x: i64 = conn.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(x, 1);
@@ -301,6 +308,37 @@ mod tests {
         );
         assert_eq!(path_of("sqlite:rel.db").unwrap(), PathBuf::from("rel.db"));
         assert!(path_of("sqlite::memory:").is_err());
+    }
+
+    #[tokio::test]
+    async fn commits_reach_the_disk_before_they_are_answered_unless_the_settings_say_normal() {
+        assert_eq!(
+            StoreOptions::default().sqlite_synchronous,
+            SqliteSynchronous::Full
+        );
+        for (choice, level) in [(SqliteSynchronous::Full, 2), (SqliteSynchronous::Normal, 1)] {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("s.db").display());
+            let options = StoreOptions {
+                sqlite_synchronous: choice,
+                ..StoreOptions::default()
+            };
+            let store = SqliteStore::open(&url, &options).await.unwrap();
+            let pragma = |c: &mut Connection| {
+                c.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))
+                    .map_err(db)
+            };
+            assert_eq!(
+                store.db.call(true, pragma).await.unwrap(),
+                level,
+                "{choice:?}"
+            );
+            assert_eq!(
+                store.db.call(false, pragma).await.unwrap(),
+                level,
+                "{choice:?}"
+            );
+        }
     }
 
     async fn open_temp() -> (tempfile::TempDir, SqliteStore) {
